@@ -1,0 +1,99 @@
+// swift-tools-version:6.0
+//
+// SwiftRBD: a pure-Swift client for Ceph block storage (RADOS + RBD).
+// Layers, bottom up: CCRC32C (hardware CRC32C), RADOSProto (encoding,
+// messenger v2, cephx, monitor client, OSDMap/CRUSH, objecter), RBDCache,
+// RBDCore (images), rbdctl (CLI).
+
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "SwiftRBD",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "RADOSProto", targets: ["RADOSProto"]),
+        .library(name: "RBDCore", targets: ["RBDCore"]),
+        .executable(name: "rbdctl", targets: ["rbdctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    ],
+    targets: [
+        // CRC32C with the SSE4.2 instruction behind a runtime CPU check (C, so no unsafe flags).
+        .target(name: "CCRC32C"),
+        .target(
+            name: "RADOSProto",
+            dependencies: [
+                "CCRC32C",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RBDCache",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RBDCore",
+            dependencies: [
+                "RADOSProto", "RBDCache",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "rbdctl",
+            dependencies: [
+                "RADOSProto", "RBDCore", "RBDCache",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // Micro-benchmarks (CRC32C, CRUSH, …): prints numbers, never asserts speed.
+        .executableTarget(
+            name: "Microbench",
+            dependencies: [
+                "RADOSProto",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RADOSProtoTests",
+            dependencies: ["RADOSProto", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RBDCacheTests",
+            dependencies: ["RBDCache"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RBDCoreTests",
+            dependencies: ["RBDCore", "RADOSProto", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        // Against a real cluster (CEPH_CONF) and Ceph's own tools; skips without them.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["RADOSProto", "RBDCore", "RBDCache", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+    ]
+)

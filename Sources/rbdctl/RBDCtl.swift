@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `rbdctl`: SwiftRBD's command-line tool, shaped after Ceph's `rbd` and `rados`.
+@main
+struct RBDCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rbdctl",
+        abstract: "Manage Ceph RBD images with SwiftRBD (a pure-Swift librbd).",
+        version: "0.1.0",
+        subcommands: []
+    )
+}
