@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# A throwaway Ceph cluster on 127.0.0.1, like Ceph's vstart.sh:
+# one monitor, one manager, three OSDs, cephx required, msgr2 on, and a
+# replicated pool `rbd` (size 2) initialised for RBD.
+#
+#   scripts/dev-cluster.sh up     [DIR]   start (no-op when already running)
+#   scripts/dev-cluster.sh down   [DIR]   stop the daemons it started, delete DIR
+#   scripts/dev-cluster.sh status [DIR]   print `ceph -s`
+#   scripts/dev-cluster.sh env    [DIR]   print the export line
+#
+# DIR defaults to .cluster (relative to the current directory). Environment:
+#   OBJECTSTORE=memstore|bluestore   (default memstore: quickest; bluestore survives kill -9)
+#   NUM_OSDS=3                       how many OSDs
+# Several clusters can run at once in different DIRs: each picks free ports.
+set -euo pipefail
+
+cmd=${1:-}
+DIR=${2:-.cluster}
+mkdir -p "$DIR"
+DIR=$(cd "$DIR" && pwd)
+CONF="$DIR/ceph.conf"
+OBJECTSTORE=${OBJECTSTORE:-memstore}
+NUM_OSDS=${NUM_OSDS:-3}
+TCMALLOC=/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4
+
+log() { echo "dev-cluster: $*" >&2; }
+die() { echo "dev-cluster: error: $*" >&2; exit 1; }
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+running() { pid_alive "$DIR/run/mon.a.pid"; }
+
+print_env() {
+  echo "export CEPH_CONF=$CONF"
+}
+
+# Daemons started by this script, in the order they must stop: OSDs, then mgr, then mon.
+stop_all() {
+  local pidfile pid
+  for pidfile in "$DIR"/run/osd.*.pid "$DIR/run/mgr.x.pid" "$DIR/run/mon.a.pid"; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+  done
+}
+
+# A block of free TCP ports: the monitor's v2 and v1 ports, then a range for the
+# other daemons' bind ports. The start depends on DIR so parallel clusters differ.
+pick_ports() {
+  local seed base p busy
+  seed=$(echo -n "$DIR" | cksum | cut -d' ' -f1)
+  base=$(( 20000 + (seed % 400) * 100 ))
+  for _ in $(seq 1 400); do
+    busy=0
+    for p in $(seq "$base" $((base + 99))); do
+      if ss -Htln "sport = :$p" | grep -q .; then busy=1; break; fi
+    done
+    if [ $busy -eq 0 ]; then echo "$base"; return; fi
+    base=$(( base + 100 )); [ $base -ge 60000 ] && base=20000
+  done
+  die "no free block of 100 TCP ports found"
+}
+
+write_conf() {
+  local fsid=$1 base=$2
+  cat > "$CONF" <<CONF
+; Written by scripts/dev-cluster.sh: a throwaway test cluster. Do not reuse.
+[global]
+fsid = $fsid
+mon_host = [v2:127.0.0.1:$base,v1:127.0.0.1:$((base + 1))]
+public_addr = 127.0.0.1
+auth_cluster_required = cephx
+auth_service_required = cephx
+auth_client_required = cephx
+ms_bind_msgr2 = true
+ms_bind_port_min = $((base + 2))
+ms_bind_port_max = $((base + 99))
+run_dir = $DIR/run
+pid_file = $DIR/run/\$name.pid
+admin_socket = $DIR/run/\$name.asok
+log_file = $DIR/log/\$name.log
+crash_dir = $DIR/crash
+keyring = $DIR/keyring
+osd_pool_default_size = 2
+osd_pool_default_min_size = 1
+osd_pool_default_pg_autoscale_mode = off
+osd_crush_chooseleaf_type = 0
+mon_allow_pool_size_one = true
+mon_allow_pool_delete = true
+mon_warn_on_pool_no_redundancy = false
+mon_warn_on_insecure_global_id_reclaim_allowed = false
+mon_data_avail_warn = 1
+mon_data_avail_crit = 1
+paxos_propose_interval = 0.05
+mon_mgr_digest_period = 1
+mgr_stats_period = 1
+osd_mon_report_interval = 1
+
+[client.admin]
+keyring = $DIR/ceph.client.admin.keyring
+
+[mon]
+mon_data = $DIR/\$name
+mon_cluster_log_file = $DIR/log/cluster.log
+
+[mgr]
+mgr_data = $DIR/\$name
+
+[osd]
+osd_data = $DIR/\$name
+osd_objectstore = $OBJECTSTORE
+memstore_page_set = true
+memstore_page_size = 4096
+memstore_device_bytes = 8589934592
+bluestore_block_size = 10737418240
+bluestore_block_create = true
+osd_min_pg_log_entries = 100
+osd_max_pg_log_entries = 500
+osd_target_pg_log_entries_per_osd = 3000
+osd_pg_log_dups_tracked = 100
+CONF
+}
+
+wait_for() { # SECONDS DESCRIPTION COMMAND...
+  local limit=$1 what=$2; shift 2
+  local deadline=$(( $(date +%s) + limit ))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || die "timed out after ${limit}s waiting for $what (logs in $DIR/log)"
+    sleep 0.2
+  done
+}
+
+all_pgs_active() {
+  local out
+  out=$(ceph -c "$CONF" pg stat 2>/dev/null) || return 1
+  # e.g. "33 pgs: 33 active+clean; ..."
+  echo "$out" | grep -Eq '^[0-9]+ pgs: [0-9]+ active\+clean;' || return 1
+  local total clean
+  total=$(echo "$out" | sed -E 's/^([0-9]+) pgs:.*/\1/')
+  clean=$(echo "$out" | sed -E 's/^[0-9]+ pgs: ([0-9]+) active\+clean;.*/\1/')
+  [ "$total" = "$clean" ]
+}
+
+up() {
+  if running; then
+    log "already running in $DIR"
+    print_env
+    return 0
+  fi
+  for tool in ceph-mon ceph-osd ceph-mgr ceph ceph-authtool monmaptool rbd ss uuidgen; do
+    command -v "$tool" >/dev/null || die "$tool not found: run scripts/install-deps.sh"
+  done
+  local start; start=$(date +%s)
+  stop_all
+  find "$DIR" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+  mkdir -p "$DIR/run" "$DIR/log" "$DIR/crash" "$DIR/mon.a" "$DIR/mgr.x"
+
+  local fsid base
+  fsid=$(uuidgen)
+  base=$(pick_ports)
+  write_conf "$fsid" "$base"
+
+  # Keys: every daemon's and client.admin's, all seeded into the monitor at mkfs.
+  local keyring="$DIR/keyring"
+  ceph-authtool --create-keyring "$keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
+  ceph-authtool --create-keyring "$DIR/ceph.client.admin.keyring" --gen-key -n client.admin \
+    --cap mon 'allow *' --cap osd 'allow *' --cap mgr 'allow *' --cap mds 'allow *' >/dev/null
+  ceph-authtool "$keyring" --import-keyring "$DIR/ceph.client.admin.keyring" >/dev/null
+  ceph-authtool "$keyring" --gen-key -n mgr.x --cap mon 'allow profile mgr' --cap osd 'allow *' --cap mds 'allow *' >/dev/null
+  local i
+  for i in $(seq 0 $((NUM_OSDS - 1))); do
+    ceph-authtool "$keyring" --gen-key -n "osd.$i" --cap mon 'allow profile osd' --cap osd 'allow *' --cap mgr 'allow profile osd' >/dev/null
+  done
+  chmod 600 "$keyring" "$DIR/ceph.client.admin.keyring"
+
+  monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$base,v1:127.0.0.1:$((base + 1))]" "$DIR/monmap" >/dev/null
+  ceph-mon -c "$CONF" --mkfs -i a --monmap "$DIR/monmap" --keyring "$keyring" >"$DIR/log/mkfs-mon.log" 2>&1 \
+    || die "ceph-mon --mkfs failed: $(tail -3 "$DIR/log/mkfs-mon.log")"
+  LD_PRELOAD=$TCMALLOC ceph-mon -c "$CONF" -i a 2>>"$DIR/log/mon.a.stderr"
+  wait_for 30 "the monitor" ceph -c "$CONF" --connect-timeout 2 mon stat
+
+  LD_PRELOAD=$TCMALLOC ceph-mgr -c "$CONF" -i x 2>>"$DIR/log/mgr.x.stderr"
+
+  local uuid
+  for i in $(seq 0 $((NUM_OSDS - 1))); do
+    mkdir -p "$DIR/osd.$i"
+    uuid=$(uuidgen)
+    ceph -c "$CONF" osd new "$uuid" "$i" >/dev/null
+    ceph-osd -c "$CONF" -i "$i" --mkfs --osd-uuid "$uuid" >"$DIR/log/mkfs-osd.$i.log" 2>&1 \
+      || die "ceph-osd --mkfs for osd.$i failed: $(tail -3 "$DIR/log/mkfs-osd.$i.log")"
+    LD_PRELOAD=$TCMALLOC ceph-osd -c "$CONF" -i "$i" 2>>"$DIR/log/osd.$i.stderr"
+  done
+  wait_for 60 "$NUM_OSDS OSDs up" bash -c "ceph -c '$CONF' osd stat -f json | grep -q '\"num_up_osds\":$NUM_OSDS'"
+
+  ceph -c "$CONF" osd pool create rbd 32 32 replicated >/dev/null 2>&1
+  ceph -c "$CONF" osd pool application enable rbd rbd >/dev/null 2>&1
+  rbd -c "$CONF" pool init rbd
+  wait_for 60 "every PG active+clean" all_pgs_active
+  log "up in $(( $(date +%s) - start ))s: mon v2 127.0.0.1:$base, $NUM_OSDS $OBJECTSTORE OSDs, pool rbd (size 2)"
+  print_env
+}
+
+down() {
+  if [ ! -f "$CONF" ] && ! ls "$DIR"/run/*.pid >/dev/null 2>&1; then
+    log "nothing to stop in $DIR"
+    return 0
+  fi
+  stop_all
+  find "$DIR" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+  rmdir "$DIR" 2>/dev/null || true
+  log "stopped and removed $DIR"
+}
+
+case "$cmd" in
+  up) up ;;
+  down) down ;;
+  status)
+    running || die "no cluster running in $DIR"
+    ceph -c "$CONF" -s ;;
+  env)
+    running || die "no cluster running in $DIR"
+    print_env ;;
+  *) echo "usage: $0 up|down|status|env [DIR]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian package the tests, the demo and the benchmarks use.
+# Idempotent and fast when everything is already there (one dpkg query).
+#   scripts/install-deps.sh
+set -euo pipefail
+
+PACKAGES=(
+  # Ceph 16.2 "Pacific": daemons for the throwaway cluster, and Ceph's own tools
+  # (ceph, rados, rbd, ceph-authtool, crushtool, osdmaptool, monmaptool).
+  ceph-mon ceph-osd ceph-mgr ceph-common ceph-base
+  python3-rados python3-rbd librados-dev librbd-dev rbd-nbd
+  # QEMU's rbd driver (block-rbd.so) and fio's rbd engine, for interop and benchmarks.
+  qemu-utils qemu-block-extra fio
+  # The daemons run faster with tcmalloc preloaded; valgrind counts instructions in benchmarks.
+  libgoogle-perftools4 valgrind
+  # Used by the scripts themselves.
+  iproute2 uuid-runtime procps python3 make
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+echo "install-deps: done"
