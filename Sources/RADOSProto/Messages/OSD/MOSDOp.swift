@@ -1,0 +1,142 @@
+import NIOCore
+
+/// A client's request to an OSD: one or more ops on one object (`CEPH_MSG_OSD_OP`).
+///
+/// Front layout of version 8, which every OSD since Luminous (RESEND_ON_SPLIT) takes:
+/// spg_t (the PG after `ceph_stable_mod`, and the shard), the object's raw 32-bit hash,
+/// osdmap epoch, flags, osd_reqid_t (left empty: the OSD derives it from the message
+/// source and tid), a 24-byte blkin trace (zeros), client_inc, mtime,
+/// object_locator_t, the object name, u16 count and the ops, the snap id to read, the
+/// writer's snap context, retry attempt, and the connection's features. The ops'
+/// inputs form the data segment. Source: ceph/ceph `src/messages/MOSDOp.h`
+/// (`encode_payload`), Linux `net/ceph/osd_client.c` (`encode_request_partial`,
+/// `encode_request_finish`).
+package struct MOSDOp: Sendable {
+    package static let messageType: UInt16 = 42
+    package static let version: UInt16 = 8
+    package static let compatVersion: UInt16 = 3
+    /// The snap id that means "the head object, not a snapshot" (`CEPH_NOSNAP`).
+    package static let noSnap: UInt64 = 0xFFFF_FFFF_FFFF_FFFE
+
+    /// Pool of the object (and of the PG).
+    package var pool: Int64
+    /// The PG's seed: the object's hash folded by `ceph_stable_mod` over pg_num.
+    package var pgSeed: UInt32
+    /// Erasure-code shard of the PG, or -1 for replicated pools (`NO_SHARD`).
+    package var shard: Int8 = -1
+    /// The object's full 32-bit name hash (`ceph_str_hash_rjenkins`).
+    package var objectHash: UInt32
+    package var osdmapEpoch: UInt32
+    package var flags: OSDRequestFlags
+    /// Modification time for writes (seconds, nanoseconds).
+    package var mtime: (seconds: UInt32, nanoseconds: UInt32) = (0, 0)
+    package var namespace: String = ""
+    /// Object locator key (rarely used; empty normally).
+    package var locatorKey: String = ""
+    package var objectName: String
+    package var ops: [OSDOp]
+    /// Snapshot to read, or ``noSnap`` for the head.
+    package var snapID: UInt64 = MOSDOp.noSnap
+    /// The writer's snap context: latest snap seq and existing snaps, newest first.
+    package var snapSeq: UInt64 = 0
+    package var snaps: [UInt64] = []
+    /// 0 on the first send, then counts resends.
+    package var retryAttempt: Int32 = 0
+    /// The features of the connection the request goes on.
+    package var features: UInt64
+
+    package init(
+        pool: Int64, pgSeed: UInt32, objectHash: UInt32, osdmapEpoch: UInt32, flags: OSDRequestFlags,
+        objectName: String, ops: [OSDOp], features: UInt64
+    ) {
+        self.pool = pool
+        self.pgSeed = pgSeed
+        self.objectHash = objectHash
+        self.osdmapEpoch = osdmapEpoch
+        self.flags = flags
+        self.objectName = objectName
+        self.ops = ops
+        self.features = features
+    }
+
+    /// Total bytes of the data segment (the ops' inputs, in order).
+    package var dataLength: Int { ops.reduce(0) { $0 + $1.input.readableBytes } }
+
+    /// The data segment's pieces, in order; each is the caller's buffer, not a copy.
+    package var dataPieces: [ByteBuffer] { ops.compactMap { $0.input.readableBytes > 0 ? $0.input : nil } }
+
+    /// Writes the message front.
+    package func encodeFront(into buffer: inout ByteBuffer) {
+        // spg_t: versioned { pg_t, shard }
+        buffer.writeDencVersioned(version: 1, compat: 1) { spg in
+            spg.writePGID(pool: pool, seed: pgSeed)
+            spg.writeDencI8(shard)
+        }
+        buffer.writeDencU32(objectHash)
+        buffer.writeDencU32(osdmapEpoch)
+        buffer.writeDencU32(flags.rawValue)
+        // osd_reqid_t: versioned { entity_name_t (u8 type, i64 num), u64 tid, i32 inc }, all zero
+        buffer.writeDencVersioned(version: 2, compat: 2) { reqid in
+            reqid.writeRepeatingByte(0, count: 1 + 8 + 8 + 4)
+        }
+        // blkin_trace_info: trace id, span id, parent span id
+        buffer.writeRepeatingByte(0, count: 24)
+        buffer.writeDencU32(0)  // client_inc
+        buffer.writeDencU32(mtime.seconds)
+        buffer.writeDencU32(mtime.nanoseconds)
+        buffer.writeObjectLocator(pool: pool, key: locatorKey, namespace: namespace)
+        buffer.writeDencString(objectName)
+        buffer.writeDencU16(UInt16(truncatingIfNeeded: ops.count))
+        for op in ops { op.encode(into: &buffer) }
+        buffer.writeDencU64(snapID)
+        buffer.writeDencU64(snapSeq)
+        buffer.writeDencArray(snaps) { $0.writeDencU64($1) }
+        buffer.writeDencI32(retryAttempt)
+        buffer.writeDencU64(features)
+    }
+}
+
+extension ByteBuffer {
+    /// pg_t: u8 version 1, u64 pool, u32 seed, i32 preferred (always -1). `src/osd/osd_types.h`.
+    package mutating func writePGID(pool: Int64, seed: UInt32) {
+        writeDencU8(1)
+        writeDencU64(UInt64(bitPattern: pool))
+        writeDencU32(seed)
+        writeDencI32(-1)
+    }
+
+    /// Reads a pg_t (pool, seed).
+    package mutating func readPGID() throws -> (pool: Int64, seed: UInt32) {
+        let version = try readDencU8()
+        guard version == 1 else {
+            throw DencError(.invalidValue("pg_t version \(version), expected 1"), at: self, context: ["pg_t"])
+        }
+        let pool = try readDencI64()
+        let seed = try readDencU32()
+        _ = try readDencI32()  // preferred
+        return (pool, seed)
+    }
+
+    /// object_locator_t, version 6 compat 3: pool, preferred (-1), key, namespace,
+    /// hash (-1: derive from the name). `src/osd/osd_types.cc` (`object_locator_t::encode`).
+    package mutating func writeObjectLocator(pool: Int64, key: String, namespace: String) {
+        writeDencVersioned(version: 6, compat: 3) { locator in
+            locator.writeDencI64(pool)
+            locator.writeDencI32(-1)
+            locator.writeDencString(key)
+            locator.writeDencString(namespace)
+            locator.writeDencI64(-1)
+        }
+    }
+
+    /// Reads an object_locator_t (any version up to 6).
+    package mutating func readObjectLocator() throws -> (pool: Int64, key: String, namespace: String) {
+        try readDencVersioned("object_locator_t", understands: 6) { body, version in
+            let pool = try body.readDencI64()
+            _ = try body.readDencI32()  // preferred
+            let key = try body.readDencString()
+            let namespace = version >= 5 ? try body.readDencString() : ""
+            return (pool, key, namespace)
+        }
+    }
+}
