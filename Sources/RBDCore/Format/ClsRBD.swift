@@ -1,0 +1,286 @@
+import NIOCore
+import RADOSProto
+
+/// Calls to the `rbd` object class, the way librbd makes them.
+///
+/// Each function builds the `CALL` op with its input encoded as the OSD-side method
+/// expects; each `decode…` reads a method's output. Image metadata lives in the header
+/// object's omap and is only ever touched through these methods, so what we write is
+/// what `rbd` reads. Source: ceph/ceph `src/cls/rbd/cls_rbd_client.cc` (inputs and
+/// outputs), `src/cls/rbd/cls_rbd.cc` (the methods), `src/cls/rbd/cls_rbd_types.cc`
+/// (`SnapshotInfo`, `SnapshotNamespace`, `ParentImageSpec`).
+package enum ClsRBD {
+    static let className = "rbd"
+
+    private static func call(_ method: String, _ body: (inout ByteBuffer) -> Void = { _ in }) -> OSDOp {
+        var input = ByteBuffer()
+        body(&input)
+        // Class and method names are short constants, so this cannot fail.
+        return (try? OSDOp.call(class: className, method: method, input: input)) ?? OSDOp(.call)
+    }
+
+    // MARK: rbd_id.<name>
+
+    package static func getID() -> OSDOp { call("get_id") }
+    package static func setID(_ id: String) -> OSDOp { call("set_id") { $0.writeDencString(id) } }
+
+    // MARK: rbd_directory
+
+    package static func directoryGetID(name: String) -> OSDOp { call("dir_get_id") { $0.writeDencString(name) } }
+    package static func directoryGetName(id: String) -> OSDOp { call("dir_get_name") { $0.writeDencString(id) } }
+    package static func directoryList(startAfter: String, maxReturn: UInt64) -> OSDOp {
+        call("dir_list") {
+            $0.writeDencString(startAfter)
+            $0.writeDencU64(maxReturn)
+        }
+    }
+    package static func directoryAdd(name: String, id: String) -> OSDOp {
+        call("dir_add_image") {
+            $0.writeDencString(name)
+            $0.writeDencString(id)
+        }
+    }
+    package static func directoryRemove(name: String, id: String) -> OSDOp {
+        call("dir_remove_image") {
+            $0.writeDencString(name)
+            $0.writeDencString(id)
+        }
+    }
+    package static func directoryRename(from source: String, to destination: String, id: String) -> OSDOp {
+        call("dir_rename_image") {
+            $0.writeDencString(source)
+            $0.writeDencString(destination)
+            $0.writeDencString(id)
+        }
+    }
+
+    /// `dir_list`'s output: image name → id.
+    package static func decodeDirectoryList(_ output: ByteBuffer) throws -> [String: String] {
+        var buffer = output
+        return try buffer.readDencMap(minimumEntrySize: 8, key: { try $0.readDencString() }, value: { try $0.readDencString() })
+    }
+
+    // MARK: rbd_header.<id>
+
+    /// `create`: size, order, features, object prefix, data pool (-1 for none).
+    package static func createImage(size: UInt64, order: UInt8, features: RBDFeatures, objectPrefix: String, dataPoolID: Int64 = -1) -> OSDOp {
+        call("create") {
+            $0.writeDencU64(size)
+            $0.writeDencU8(order)
+            $0.writeDencU64(features.rawValue)
+            $0.writeDencString(objectPrefix)
+            $0.writeDencI64(dataPoolID)
+        }
+    }
+
+    package static func getSize(snapID: UInt64) -> OSDOp { call("get_size") { $0.writeDencU64(snapID) } }
+    package static func setSize(_ size: UInt64) -> OSDOp { call("set_size") { $0.writeDencU64(size) } }
+    /// `get_features` for the head; `readOnly` lets the OSD skip features a reader need not honour.
+    package static func getFeatures(readOnly: Bool) -> OSDOp {
+        call("get_features") {
+            $0.writeDencU64(MOSDOp.noSnap)
+            $0.writeDencBool(readOnly)
+        }
+    }
+    package static func getObjectPrefix() -> OSDOp { call("get_object_prefix") }
+    package static func getDataPool() -> OSDOp { call("get_data_pool") }
+    package static func getFlags(snapID: UInt64) -> OSDOp { call("get_flags") { $0.writeDencU64(snapID) } }
+    package static func getOperationFeatures() -> OSDOp { call("op_features_get") }
+    package static func getSnapContext() -> OSDOp { call("get_snapcontext") }
+    package static func getStripeUnitCount() -> OSDOp { call("get_stripe_unit_count") }
+    package static func setStripeUnitCount(unit: UInt64, count: UInt64) -> OSDOp {
+        call("set_stripe_unit_count") {
+            $0.writeDencU64(unit)
+            $0.writeDencU64(count)
+        }
+    }
+    package static func getCreateTimestamp() -> OSDOp { call("get_create_timestamp") }
+    package static func getAccessTimestamp() -> OSDOp { call("get_access_timestamp") }
+    package static func getModifyTimestamp() -> OSDOp { call("get_modify_timestamp") }
+    package static func getParent() -> OSDOp { call("parent_get") }
+
+    /// `get_size` output: order, then size.
+    package static func decodeSize(_ output: ByteBuffer) throws -> (order: UInt8, size: UInt64) {
+        var buffer = output
+        return (try buffer.readDencU8(), try buffer.readDencU64())
+    }
+
+    /// `get_features` output: features, then the incompatible ones.
+    package static func decodeFeatures(_ output: ByteBuffer) throws -> (features: RBDFeatures, incompatible: RBDFeatures) {
+        var buffer = output
+        return (RBDFeatures(rawValue: try buffer.readDencU64()), RBDFeatures(rawValue: try buffer.readDencU64()))
+    }
+
+    package static func decodeString(_ output: ByteBuffer) throws -> String {
+        var buffer = output
+        return try buffer.readDencString()
+    }
+
+    package static func decodeU64(_ output: ByteBuffer) throws -> UInt64 {
+        var buffer = output
+        return try buffer.readDencU64()
+    }
+
+    package static func decodeI64(_ output: ByteBuffer) throws -> Int64 {
+        var buffer = output
+        return try buffer.readDencI64()
+    }
+
+    /// `get_snapcontext` output: seq, then snap ids newest first. Refused unless valid
+    /// (`SnapContext::is_valid`: ids strictly decreasing, none above seq).
+    package static func decodeSnapContext(_ output: ByteBuffer) throws -> (seq: UInt64, snaps: [UInt64]) {
+        var buffer = output
+        let seq = try buffer.readDencU64()
+        let snaps = try buffer.readDencArray(minimumElementSize: 8) { try $0.readDencU64() }
+        var previous = UInt64.max
+        for snap in snaps {
+            guard snap < previous, snap <= seq, snap != MOSDOp.noSnap else {
+                throw DencError(.invalidValue("snap context is not ordered"), at: output, context: ["SnapContext"])
+            }
+            previous = snap
+        }
+        return (seq, snaps)
+    }
+
+    /// `get_stripe_unit_count` output.
+    package static func decodeStripeUnitCount(_ output: ByteBuffer) throws -> (unit: UInt64, count: UInt64) {
+        var buffer = output
+        return (try buffer.readDencU64(), try buffer.readDencU64())
+    }
+
+    /// A utime_t output (u32 seconds, u32 nanoseconds).
+    package static func decodeTimestamp(_ output: ByteBuffer) throws -> (seconds: UInt32, nanoseconds: UInt32) {
+        var buffer = output
+        return (try buffer.readDencU32(), try buffer.readDencU32())
+    }
+
+    /// `parent_get` output: `ParentImageSpec` (pool -1 when the image has no parent).
+    package static func decodeParent(_ output: ByteBuffer) throws -> ParentSpec? {
+        var buffer = output
+        let spec = try buffer.readDencVersioned("ParentImageSpec", understands: 1) { body, _ in
+            ParentSpec(poolID: try body.readDencI64(), poolNamespace: try body.readDencString(), imageID: try body.readDencString(), snapID: try body.readDencU64())
+        }
+        return spec.poolID < 0 ? nil : spec
+    }
+
+    /// A clone's parent: the pool, namespace, image id and snapshot it was cloned from.
+    package struct ParentSpec: Hashable, Sendable {
+        package var poolID: Int64
+        package var poolNamespace: String
+        package var imageID: String
+        package var snapID: UInt64
+    }
+
+    // MARK: snapshots
+
+    /// `snapshot_add`: a user snapshot (namespace type 0).
+    package static func snapshotAdd(id: UInt64, name: String) -> OSDOp {
+        call("snapshot_add") {
+            $0.writeDencString(name)
+            $0.writeDencU64(id)
+            $0.writeDencVersioned(version: 1, compat: 1) { $0.writeDencU32(SnapshotInfo.userNamespace) }
+        }
+    }
+    package static func snapshotRemove(id: UInt64) -> OSDOp { call("snapshot_remove") { $0.writeDencU64(id) } }
+    package static func snapshotRename(id: UInt64, to name: String) -> OSDOp {
+        call("snapshot_rename") {
+            $0.writeDencU64(id)
+            $0.writeDencString(name)
+        }
+    }
+    package static func snapshotGet(id: UInt64) -> OSDOp { call("snapshot_get") { $0.writeDencU64(id) } }
+    package static func getProtectionStatus(snapID: UInt64) -> OSDOp { call("get_protection_status") { $0.writeDencU64(snapID) } }
+    package static func setProtectionStatus(snapID: UInt64, status: UInt8) -> OSDOp {
+        call("set_protection_status") {
+            $0.writeDencU64(snapID)
+            $0.writeDencU8(status)
+        }
+    }
+
+    /// One snapshot as `snapshot_get` describes it.
+    package struct SnapshotInfo: Hashable, Sendable {
+        /// Snapshot namespace types (`cls::rbd::SnapshotNamespaceType`).
+        package static let userNamespace: UInt32 = 0
+        package static let groupNamespace: UInt32 = 1
+        package static let trashNamespace: UInt32 = 2
+        package static let mirrorNamespace: UInt32 = 3
+
+        package var id: UInt64
+        package var namespaceType: UInt32
+        package var name: String
+        package var imageSize: UInt64
+        package var timestamp: (seconds: UInt32, nanoseconds: UInt32)
+        package var childCount: UInt32
+
+        package static func == (a: SnapshotInfo, b: SnapshotInfo) -> Bool {
+            a.id == b.id && a.namespaceType == b.namespaceType && a.name == b.name && a.imageSize == b.imageSize
+                && a.timestamp == b.timestamp && a.childCount == b.childCount
+        }
+
+        package func hash(into hasher: inout Hasher) {
+            hasher.combine(id)
+            hasher.combine(name)
+        }
+    }
+
+    package static func decodeSnapshotInfo(_ output: ByteBuffer) throws -> SnapshotInfo {
+        var buffer = output
+        return try buffer.readDencVersioned("SnapshotInfo", understands: 1) { body, _ in
+            let id = try body.readDencU64()
+            // The namespace's own fields depend on its type; only the type matters here.
+            let namespaceType = try body.readDencVersioned("SnapshotNamespace", understands: 1) { ns, _ in try ns.readDencU32() }
+            let name = try body.readDencString()
+            let size = try body.readDencU64()
+            let timestamp = (try body.readDencU32(), try body.readDencU32())
+            let children = try body.readDencU32()
+            return SnapshotInfo(id: id, namespaceType: namespaceType, name: name, imageSize: size, timestamp: timestamp, childCount: children)
+        }
+    }
+
+    // MARK: image metadata (`rbd image-meta`)
+
+    package static func metadataSet(_ pairs: [String: ByteBuffer]) -> OSDOp {
+        call("metadata_set") { buffer in
+            buffer.writeDencMap(pairs, key: { $0.writeDencString($1) }, value: { $0.writeDencBytes($1) })
+        }
+    }
+    package static func metadataRemove(key: String) -> OSDOp { call("metadata_remove") { $0.writeDencString(key) } }
+    package static func metadataGet(key: String) -> OSDOp { call("metadata_get") { $0.writeDencString(key) } }
+    package static func metadataList(startAfter: String, maxReturn: UInt64) -> OSDOp {
+        call("metadata_list") {
+            $0.writeDencString(startAfter)
+            $0.writeDencU64(maxReturn)
+        }
+    }
+    package static func decodeMetadataList(_ output: ByteBuffer) throws -> [String: ByteBuffer] {
+        var buffer = output
+        return try buffer.readDencMap(minimumEntrySize: 8, key: { try $0.readDencString() }, value: { try $0.readDencBytes() })
+    }
+
+    // MARK: object map (`rbd_object_map.<id>`)
+
+    /// Object states in the map (`OBJECT_NONEXISTENT` … `OBJECT_EXISTS_CLEAN`).
+    package enum ObjectState: UInt8, Sendable {
+        case nonexistent = 0
+        case exists = 1
+        case pending = 2
+        case existsClean = 3
+    }
+
+    package static func objectMapResize(objectCount: UInt64, defaultState: ObjectState) -> OSDOp {
+        call("object_map_resize") {
+            $0.writeDencU64(objectCount)
+            $0.writeDencU8(defaultState.rawValue)
+        }
+    }
+
+    /// Sets objects `start..<end` to `state`, only those in `currentState` when given.
+    package static func objectMapUpdate(start: UInt64, end: UInt64, state: ObjectState, currentState: ObjectState?) -> OSDOp {
+        call("object_map_update") {
+            $0.writeDencU64(start)
+            $0.writeDencU64(end)
+            $0.writeDencU8(state.rawValue)
+            $0.writeDencOptional(currentState) { $0.writeDencU8($1.rawValue) }
+        }
+    }
+}
