@@ -125,6 +125,11 @@ public struct RADOSConfiguration: Sendable {
         for section in entity.sections.reversed() {
             guard let lines = conf.sections[section] else { continue }
             for (key, entry) in lines {
+                if key.contains("-") {
+                    // Ceph folds dashes only on the command line; in a file this key never matches.
+                    warnings.append("\(conf.origin):\(entry.line): ignoring \(key): use '_' instead of '-' in option names")
+                    continue
+                }
                 if let option = ConfigOptionCatalog.byName[key], let reason = option.validate(entry.value) {
                     warnings.append("\(conf.origin):\(entry.line): ignoring \(key): \(reason)")
                     continue
