@@ -15,6 +15,9 @@
 /// - The last of several lines with the same key in a section wins.
 /// - A `key = value` line before the first heading is accepted only when it is the whole file.
 /// - Invalid UTF-8 is an error.
+///
+/// One difference on purpose: Ceph rejects a file whose last line lacks its newline;
+/// we accept it.
 package struct ConfFile: Sendable, Hashable {
     /// One value with the line it came from (for error messages).
     package struct Entry: Sendable, Hashable {

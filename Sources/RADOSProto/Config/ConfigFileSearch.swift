@@ -32,6 +32,11 @@ package enum ConfigFileSearch {
         guard !isDirectory.boolValue else {
             throw RADOSError(.invalidConfiguration, "\(what) \(path) is a directory")
         }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        if let type = attributes?[.type] as? FileAttributeType, type != .typeRegular, type != .typeSymbolicLink {
+            // Ceph reads a device such as /dev/null as an empty file (`ConfFile::parse_file`).
+            return []
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw RADOSError(.invalidConfiguration, "\(what) \(path) cannot be read")
         }
