@@ -68,7 +68,7 @@ package struct CephArguments: Sendable {
                 guard flag.hasPrefix("--"), flag.count > 2 else {
                     throw RADOSError(.invalidArgument, "unknown option \(flag)")
                 }
-                let name = String(flag.dropFirst(2)).replacingDashes()
+                let name = String(flag.dropFirst(2)).cephUnderscored()
                 let kind = ConfigOptionCatalog.byName[name]?.kind
                 if inline == nil, kind == .bool,
                    i + 1 >= arguments.count || ConfigValueParser.bool(arguments[i + 1]) == nil {
@@ -87,7 +87,7 @@ package struct CephArguments: Sendable {
 
 extension String {
     /// Ceph's command line treats `-` and `_` in option names alike.
-    func replacingDashes() -> String {
+    func cephUnderscored() -> String {
         String(map { $0 == "-" ? "_" : $0 })
     }
 }

@@ -36,7 +36,7 @@ package struct CephXSecret: Sendable, Hashable, CustomStringConvertible, CustomD
 
     /// Decodes the base64 form of a `CryptoKey`, consuming it exactly.
     package init(base64 text: some StringProtocol) throws(DecodeFailure) {
-        guard let data = Data(base64Encoded: String(text).trimmingBlanks()) else { throw .notBase64 }
+        guard let data = Data(base64Encoded: String(text).cephTrimmed()) else { throw .notBase64 }
         let bytes = [UInt8](data)
         guard bytes.count >= 12 else { throw .truncated }
         func le16(_ at: Int) -> UInt16 { UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8 }

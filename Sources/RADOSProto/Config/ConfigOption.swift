@@ -34,11 +34,11 @@ package struct ConfigOption: Sendable, Hashable {
         case .bool:
             return ConfigValueParser.bool(value) == nil ? "expected true or false" : nil
         case .int, .secs:
-            return Int64(value.trimmingBlanks()) == nil ? "expected an integer" : nil
+            return Int64(value.cephTrimmed()) == nil ? "expected an integer" : nil
         case .size:
             return ConfigValueParser.size(value) == nil ? "expected a size in bytes (e.g. 33554432 or 32M)" : nil
         case .float:
-            return Double(value.trimmingBlanks()) == nil ? "expected a number" : nil
+            return Double(value.cephTrimmed()) == nil ? "expected a number" : nil
         case .string, .addrs:
             return nil
         }
@@ -49,7 +49,7 @@ package struct ConfigOption: Sendable, Hashable {
 package enum ConfigValueParser {
     /// `true`/`false` in any case, or an integer (non-zero is true).
     package static func bool(_ text: String) -> Bool? {
-        let t = text.trimmingBlanks()
+        let t = text.cephTrimmed()
         switch t.lowercased() {
         case "true": return true
         case "false": return false
@@ -59,7 +59,7 @@ package enum ConfigValueParser {
 
     /// A byte count with an optional IEC suffix: `K`/`Ki`/`KiB`/`KB` … `E` (all powers of 1024).
     package static func size(_ text: String) -> Int64? {
-        var t = Substring(text.trimmingBlanks())
+        var t = Substring(text.cephTrimmed())
         if t.hasSuffix("B") { t.removeLast() }
         let binary = t.hasSuffix("i")
         if binary { t.removeLast() }

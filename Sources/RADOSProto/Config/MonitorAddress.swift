@@ -193,13 +193,13 @@ package struct MonitorAddress: Sendable, Hashable, CustomStringConvertible {
             if c == "[" { depth += 1 }
             if c == "]" { depth -= 1 }
             if c == "," && depth == 0 {
-                pieces.append(current.trimmingBlanks())
+                pieces.append(current.cephTrimmed())
                 current = ""
             } else {
                 current.append(c)
             }
         }
-        pieces.append(current.trimmingBlanks())
+        pieces.append(current.cephTrimmed())
         return pieces
     }
 }

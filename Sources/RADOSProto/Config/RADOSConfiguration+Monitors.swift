@@ -5,7 +5,7 @@ extension RADOSConfiguration {
     /// `[mon.X]` section of the file with a `mon_addr` (`mon addr`) is one monitor.
     /// (Ceph then falls back to a DNS SRV lookup of `mon_dns_srv_name`; we do not.)
     package func monitors() throws(RADOSError) -> [[MonitorAddress]] {
-        if let hosts = try string("mon_host"), !hosts.trimmingBlanks().isEmpty {
+        if let hosts = try string("mon_host"), !hosts.cephTrimmed().isEmpty {
             return try MonitorAddress.parseMonHost(hosts)
         }
         var result: [[MonitorAddress]] = []

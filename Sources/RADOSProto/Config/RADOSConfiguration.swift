@@ -204,7 +204,7 @@ public struct RADOSConfiguration: Sendable {
     /// The value in force as an integer; sizes accept IEC suffixes (`32M`).
     public func int(_ name: String) throws(RADOSError) -> Int64? {
         guard let text = try string(name) else { return nil }
-        let value = Int64(text.trimmingBlanks()) ?? ConfigValueParser.size(text)
+        let value = Int64(text.cephTrimmed()) ?? ConfigValueParser.size(text)
         guard let value else {
             throw RADOSError(.invalidConfiguration, "\(RADOSConfiguration.normalize(name)) is not an integer")
         }
@@ -214,7 +214,7 @@ public struct RADOSConfiguration: Sendable {
     /// The value in force as a floating-point number.
     public func double(_ name: String) throws(RADOSError) -> Double? {
         guard let text = try string(name) else { return nil }
-        guard let value = Double(text.trimmingBlanks()) else {
+        guard let value = Double(text.cephTrimmed()) else {
             throw RADOSError(.invalidConfiguration, "\(RADOSConfiguration.normalize(name)) is not a number")
         }
         return value
@@ -224,7 +224,7 @@ public struct RADOSConfiguration: Sendable {
 
     /// Option names: blanks and dashes become underscores.
     package static func normalize(_ name: String) -> String {
-        ConfFile.normalizeKey(name).replacingDashes()
+        ConfFile.normalizeKey(name).cephUnderscored()
     }
 
     private func rawValue(_ key: String) -> String? {
