@@ -1,5 +1,5 @@
 import Foundation
-import RADOSProto
+@testable import RADOSProto
 import Testing
 
 /// Our configuration parser against Ceph's own: `ceph-conf` (always, when installed) and a
@@ -16,6 +16,7 @@ import Testing
            b
         esc = a\\#b
         log file = /var/log/$cluster-$name.log
+        run dir = /run/$host/${type}.$num
         admin socket = $log_file.asok
         rbd_cache_size = 1000
         [client]
@@ -50,7 +51,7 @@ import Testing
         try withFile("fix.conf", Self.fixture) { path in
             for name in ["client.admin", "client.foo", "client.bar", "osd.1", "mon.a"] {
                 let ours = try RADOSConfiguration.load(configFile: path, arguments: ["--name", name], environment: [:])
-                for key in ["mon_host", "keyring", "some_thing", "esc", "log_file", "admin_socket", "rbd_cache_size", "rbd_cache_max_dirty"] {
+                for key in ["mon_host", "keyring", "some_thing", "esc", "log_file", "run_dir", "admin_socket", "rbd_cache_size", "rbd_cache_max_dirty"] {
                     // Options: the value in force; other keys: the file's value (`--lookup`).
                     let isOption = key != "some_thing" && key != "esc"
                     let theirs = try cephConf(["-c", path, "--name", name, isOption ? "--show-config-value" : "--lookup", key])
@@ -111,6 +112,30 @@ import Testing
             #expect(theirs.status != 0)
             #expect(throws: RADOSError.self) { try RADOSConfiguration.load(configFile: path, environment: [:]) }
         }
+    }
+
+    @Test(.enabled(if: ClusterEnvironment.tool("ceph-authtool") != nil, "ceph-authtool is not installed"))
+    func keyringFromCephAuthtool() throws {
+        let dir = NSTemporaryDirectory() + "swiftrbd-keyring-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/test.keyring"
+        let created = try ClusterEnvironment.run([
+            "ceph-authtool", "--create-keyring", path, "--gen-key", "-n", "client.swift",
+            "--cap", "mon", "allow r", "--cap", "osd", "allow rwx pool=rbd",
+        ])
+        #expect(created.status == 0)
+        let printed = try ClusterEnvironment.run(["ceph-authtool", path, "-p", "-n", "client.swift"])
+        let theirs = String(decoding: printed.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+
+        var config = try RADOSConfiguration(name: "client.swift")
+        try config.set("keyring", to: path)
+        let secret = try config.secret()
+        let same = secret.base64 == theirs
+        #expect(same, "decoded key differs from ceph-authtool -p (not shown)")
+        #expect(secret.keyBytes.count == 16)
+        let keyring = try Keyring.parse(String(contentsOfFile: path, encoding: .utf8), origin: path)
+        #expect(keyring[ConfEntityName(type: "client", id: "swift")]?.caps == ["mon": "allow r", "osd": "allow rwx pool=rbd"])
     }
 
     @Test(.enabled(if: ClusterEnvironment.hasCluster, "\(ClusterEnvironment.skipMessage)"))

@@ -95,6 +95,23 @@ import Testing
     }
 }
 
+extension ImageSpecTests {
+    /// Random strings of delimiters either parse or throw EINVAL; parsing never traps.
+    @Test func arbitraryInputNeverTraps() {
+        var rng = SplitMix64(seed: 42)
+        let pieces = ["rbd:", "/", "@", ":", "=", "\\", "a", "é", "", " ", "conf", "id"]
+        for _ in 0..<5000 {
+            let text = (0..<Int.random(in: 0...12, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            do {
+                let spec = try ImageSpec.parse(text)
+                #expect(!spec.pool.isEmpty && !spec.image.isEmpty)
+            } catch {
+                #expect(error.errno == 22)
+            }
+        }
+    }
+}
+
 /// A small seeded generator (SplitMix64) so property tests are reproducible.
 struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
