@@ -17,3 +17,15 @@ run() { echo; echo "\$ $*"; "$@"; }
 
 run "$RBDCTL" --version
 run "$RBDCTL" --help
+# QEMU-style image names, with escapes and per-image Ceph options.
+run "$RBDCTL" parse-spec 'rbd:rbd/vm\:disk1@before-upgrade:rbd_cache=false:id=admin'
+run "$RBDCTL" parse-spec --format json 'rbd/ns1/vm2'
+# A malformed name fails with one line and EINVAL.
+run "$RBDCTL" parse-spec 'rbd:/missing-pool' || echo "(exit status $?)"
+# The cluster's configuration, each value with the layer it came from; QEMU's
+# cache=writethrough applied as the application layer.
+run "$RBDCTL" config show --cache writethrough
+# Ceph's own tools against the same cluster.
+run rbd create rbd/demo --size 1G
+run rbd info rbd/demo
+run rbd rm --no-progress rbd/demo
