@@ -22,7 +22,11 @@ package enum ClsRBD {
     // MARK: rbd_id.<name>
 
     package static func getID() -> OSDOp { call("get_id") }
+    /// `set_id` needs the object to exist: send it after an exclusive create (``createIDObject(id:)``).
     package static func setID(_ id: String) -> OSDOp { call("set_id") { $0.writeDencString(id) } }
+    /// The compound op librbd sends to `rbd_id.<name>`: exclusive create, then `set_id`
+    /// (`src/librbd/image/CreateRequest.cc`, `create_id_object`).
+    package static func createIDObject(id: String) -> [OSDOp] { [.create(exclusive: true), setID(id)] }
 
     // MARK: rbd_directory
 
@@ -71,6 +75,12 @@ package enum ClsRBD {
             $0.writeDencString(objectPrefix)
             $0.writeDencI64(dataPoolID)
         }
+    }
+
+    /// The compound op librbd sends to `rbd_header.<id>`: exclusive create, then `create`
+    /// (`CreateRequest::create_image`), so a second creator fails with EEXIST.
+    package static func createHeader(size: UInt64, order: UInt8, features: RBDFeatures, objectPrefix: String, dataPoolID: Int64 = -1) -> [OSDOp] {
+        [.create(exclusive: true), createImage(size: size, order: order, features: features, objectPrefix: objectPrefix, dataPoolID: dataPoolID)]
     }
 
     package static func getSize(snapID: UInt64) -> OSDOp { call("get_size") { $0.writeDencU64(snapID) } }
