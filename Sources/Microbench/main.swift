@@ -22,7 +22,8 @@ func benchCRC32C() {
                 for _ in 0..<n { crc = fn(crc) }
                 let seconds = Double(now() - start) / 1e9
                 let gbps = Double(n * size) / seconds / 1e9
-                print(String(format: "  %-12@ %8d-byte buffers: %6.2f GB/s  (crc %08x)", name as NSString, size, gbps, crc))
+                let label = name.padding(toLength: 12, withPad: " ", startingAt: 0)
+                print(String(format: "  %@ %8d-byte buffers: %6.2f GB/s  (crc %08x)", label as NSString, size, gbps, crc))
             }
         }
     }
