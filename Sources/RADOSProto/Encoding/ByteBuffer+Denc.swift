@@ -273,6 +273,49 @@ extension ByteBuffer {
         }
     }
 
+    /// Reads a versioned struct that may predate the envelope
+    /// (`DECODE_START_LEGACY_COMPAT_LEN(v, compatv, lenv, bl)` in `encoding.h`): u8
+    /// version; then u8 compat only if version ≥ `compatSince`; then u32 length only if
+    /// version ≥ `lengthSince`. With a length it behaves like
+    /// ``readDencVersioned(_:understands:limit:_:)``; without one the body reads
+    /// straight from this buffer and nothing is skipped. (The `_32`/`_16` variants, for
+    /// encodings whose old version field was wider, are not supported.)
+    package mutating func readDencVersionedLegacy<T>(
+        _ type: String,
+        understands: UInt8,
+        compatSince: UInt8,
+        lengthSince: UInt8,
+        limit: Int = DencLimit.bytes,
+        _ body: (inout ByteBuffer, _ version: UInt8) throws -> T
+    ) throws -> T {
+        let start = self
+        do {
+            let version = try readDencU8()
+            if version >= compatSince {
+                let compat = try readDencU8()
+                guard compat <= understands else {
+                    throw DencError(.incompatibleVersion(compat: compat, supported: understands), at: start)
+                }
+            }
+            guard version >= lengthSince else {
+                return try body(&self, version)
+            }
+            var content = try readDencBytes(limit: limit)
+            let bodyOffset = readerIndex - content.readableBytes
+            do {
+                return try body(&content, version)
+            } catch let error as DencError {
+                throw error.shifted(by: bodyOffset)
+            }
+        } catch let error as DencError {
+            self = start
+            throw error.within(type)
+        } catch {
+            self = start
+            throw error
+        }
+    }
+
     /// Writes a versioned struct envelope (`ENCODE_START`/`ENCODE_FINISH`): the length is
     /// filled in after `body` has written the content.
     package mutating func writeDencVersioned(version: UInt8, compat: UInt8, _ body: (inout ByteBuffer) -> Void) {
