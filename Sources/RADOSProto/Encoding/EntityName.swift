@@ -20,11 +20,11 @@ package struct EntityName: Hashable, Sendable, Comparable, CustomStringConvertib
     package static func client(_ id: String) -> EntityName { .init(type: .client, id: id) }
 
     /// Parses `type.id` the way `EntityName::from_str` does: the type is everything up to
-    /// the first dot and must be a known type name; the id is the rest (it may contain
-    /// dots, and may be empty).
+    /// the first dot and must be one of auth, mon, osd, mds, mgr, client (not `any`); the
+    /// id is the rest (it may contain dots, and may be empty).
     package init?(_ text: some StringProtocol) {
         guard let dot = text.firstIndex(of: "."),
-              let type = EntityType(name: text[..<dot]) else { return nil }
+              let type = EntityType(name: text[..<dot]), type != .any else { return nil }
         self.init(type: type, id: String(text[text.index(after: dot)...]))
     }
 

@@ -23,7 +23,8 @@ package struct EntityType: RawRepresentable, Hashable, Sendable, Comparable, Cus
     /// The known types, in the order of their values.
     package static let known: [EntityType] = [.mon, .mds, .osd, .client, .mgr, .auth, .any]
 
-    /// The name Ceph prints (`client`, `osd`, …); `unknown` for other values.
+    /// The name Ceph prints (`client`, `osd`, …); `unknown` for other values. `any` is
+    /// our own name for the wildcard (Ceph's name tables stop at the six real types).
     package var name: String {
         switch rawValue {
         case 0x01: "mon"

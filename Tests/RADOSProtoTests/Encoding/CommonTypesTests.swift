@@ -150,6 +150,8 @@ import Testing
         #expect(EntityName("client.")?.id == "")
         #expect(EntityName("admin") == nil)
         #expect(EntityName("root.admin") == nil)
+        #expect(EntityName("any.x") == nil) // from_str refuses the wildcard type
+        #expect(EntityName("auth.x")?.type == .auth)
         var buffer = ByteBuffer(bytes: [0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]) // type 256, id ""
         let error = Denc.error { _ = try buffer.readDencEntityName() }
         #expect(error?.kind == .invalidValue("entity type 256 is not a Ceph entity type"))
