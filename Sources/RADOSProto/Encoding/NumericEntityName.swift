@@ -25,13 +25,14 @@ package struct NumericEntityName: Hashable, Sendable, Comparable, CustomStringCo
     package static func mgr(_ number: Int64) -> NumericEntityName { .init(type: .mgr, number: number) }
 
     /// Parses `type.number` (`osd.3`); the type must be one of mon, mds, osd, client, mgr,
-    /// like `entity_name_t::parse`, and the number a decimal integer.
+    /// like `entity_name_t::parse`, and the number a decimal integer (optionally signed,
+    /// as `strtoll` reads it; no leading space).
     package init?(_ text: some StringProtocol) {
         guard let dot = text.firstIndex(of: ".") else { return nil }
         guard let type = EntityType(name: text[..<dot]),
               [.mon, .mds, .osd, .client, .mgr].contains(type) else { return nil }
         let digits = text[text.index(after: dot)...]
-        guard let first = digits.first, first != "+", !first.isWhitespace,
+        guard let first = digits.first, !first.isWhitespace,
               let number = Int64(digits) else { return nil }
         self.init(type: type, number: number)
     }

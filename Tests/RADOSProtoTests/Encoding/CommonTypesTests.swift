@@ -122,6 +122,8 @@ import Testing
         #expect(NumericEntityName("osd.") == nil)
         #expect(NumericEntityName("osd. 3") == nil)
         #expect(NumericEntityName("osd.3x") == nil)
+        #expect(NumericEntityName("osd.+3") == .osd(3))   // strtoll takes a sign
+        #expect(NumericEntityName("client.-1")?.number == NumericEntityName.new)
         #expect(NumericEntityName("auth.1") == nil) // entity_name_t::parse knows five types
         #expect(NumericEntityName("client") == nil)
         // An unknown type from the wire is kept, not refused.
