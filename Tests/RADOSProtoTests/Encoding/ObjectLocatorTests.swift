@@ -51,6 +51,14 @@ import Testing
         ])
         #expect(try buffer.readDencObjectLocator() == ObjectLocator(pool: -2))
         #expect(try buffer.readDencU8() == 0x2A)
+        let legacy: [UInt8] = [0x01, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00]
+        Denc.expectEveryTruncationThrows(legacy) { try $0.readDencObjectLocator() }
+        // Errors in a body without a length already carry offsets of this buffer.
+        var short = ByteBuffer(bytes: legacy.prefix(9))
+        let error = Denc.error { _ = try short.readDencObjectLocator() }
+        #expect(error?.offset == 7)
+        #expect(error?.context == ["object_locator_t"])
+        #expect(short.readerIndex == 0)
     }
 
     @Test func keyAndHashTogetherAreRefused() {
