@@ -21,8 +21,9 @@ package struct AuthOutcome: Sendable, CustomStringConvertible {
 /// 1. AUTH_REQUEST payload: u8 auth mode 10 (monitor), EntityName (u32 type, string id),
 ///    u64 global_id.
 /// 2. AUTH_REPLY_MORE: the server challenge (u8 v1, u64 challenge).
-/// 3. AUTH_REQUEST_MORE: u16 op 0x0100 (GET_AUTH_SESSION_KEY), CephXAuthenticate v2 (u64
-///    client challenge, u64 proof, previous AUTH ticket blob, u32 other service keys). The
+/// 3. AUTH_REQUEST_MORE: u16 op 0x0100 (GET_AUTH_SESSION_KEY), CephXAuthenticate v3 (u64
+///    client challenge, u64 proof, previous AUTH ticket blob, u32 other service keys, bool
+///    old_ticket_may_be_omitted; ceph/ceph `src/auth/cephx/CephxProtocol.h`). The
 ///    proof XORs the little-endian u64 words of `u32 length + AES-CBC(secret, header +
 ///    server challenge + client challenge)`.
 /// 4. AUTH_DONE: u16 op, s32 result, the AUTH ticket sealed with our secret, then a byte
@@ -100,7 +101,7 @@ package struct CephXMonitorAuth: Sendable, CustomStringConvertible {
         let proof = try Self.challengeProof(secret: secret, serverChallenge: serverChallenge, clientChallenge: clientChallenge)
         var b = ByteBuffer()
         b.writeDencU16(Self.opGetAuthSessionKey)
-        b.writeDencU8(2)
+        b.writeDencU8(3)
         b.writeDencU64(clientChallenge)
         b.writeDencU64(proof)
         // No previous AUTH ticket: v1, secret_id 0, empty blob.
@@ -108,6 +109,9 @@ package struct CephXMonitorAuth: Sendable, CustomStringConvertible {
         b.writeDencU64(0)
         b.writeDencU32(0)
         b.writeDencU32(wantKeys & ~CephEntityType.auth.rawValue)
+        // v3: old_ticket_may_be_omitted. Without it a Pacific monitor treats us as a legacy
+        // client (insecure global_id reclaim) and drops the session right after auth.
+        b.writeDencBool(true)
         state = .challenged(clientChallenge: clientChallenge)
         return b
     }

@@ -1,0 +1,85 @@
+import NIOCore
+
+/// What a messenger connection reports to its owner.
+package enum MessengerEvent: Sendable {
+    case authenticated(AuthOutcome)
+    case ready(ServerIdentFrame)
+    case message(Message)
+    case keepaliveAck(seconds: UInt32, nanoseconds: UInt32)
+    case closed(RADOSError)
+}
+
+/// Runs a ``ProtocolV2Client`` on a NIO channel: the only place its actions are performed.
+///
+/// Inbound bytes and channel state changes become machine events; outbound `Message`s
+/// written to the channel are handed to the machine (held until the session is ready).
+/// Events go to `sink`, which must not block.
+package final class MessengerHandler: ChannelDuplexHandler {
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundIn = Message
+    package typealias OutboundOut = ByteBuffer
+
+    private var machine: ProtocolV2Client
+    private let sink: @Sendable (MessengerEvent) -> Void
+    private var closed = false
+
+    package init(machine: ProtocolV2Client, sink: @escaping @Sendable (MessengerEvent) -> Void) {
+        self.machine = machine
+        self.sink = sink
+    }
+
+    package func channelActive(context: ChannelHandlerContext) {
+        run(machine.start(), context: context)
+        context.fireChannelActive()
+    }
+
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        run(machine.received(unwrapInboundIn(data)), context: context)
+    }
+
+    package func channelInactive(context: ChannelHandlerContext) {
+        run(machine.peerClosed(), context: context)
+        context.fireChannelInactive()
+    }
+
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        finish(RADOSError(.connectionFailed, "the connection failed", details: "\(error)"), context: context)
+    }
+
+    package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        run(machine.send(unwrapOutboundIn(data)), context: context)
+        promise?.succeed(())
+    }
+
+    /// Sends a KEEPALIVE2 with the current wall-clock time.
+    package func keepalive(context: ChannelHandlerContext, seconds: UInt32, nanoseconds: UInt32) {
+        run(machine.keepalive(seconds: seconds, nanoseconds: nanoseconds), context: context)
+    }
+
+    private func finish(_ error: RADOSError, context: ChannelHandlerContext) {
+        guard !closed else { return }
+        closed = true
+        sink(.closed(error))
+        context.close(promise: nil)
+    }
+
+    private func run(_ actions: [ProtocolV2Client.Action], context: ChannelHandlerContext) {
+        for action in actions {
+            switch action {
+            case .write(let buffers):
+                for buffer in buffers { context.write(wrapOutboundOut(buffer), promise: nil) }
+                context.flush()
+            case .authenticated(let outcome):
+                sink(.authenticated(outcome))
+            case .ready(let ident):
+                sink(.ready(ident))
+            case .deliver(let message):
+                sink(.message(message))
+            case .keepaliveAck(let seconds, let nanoseconds):
+                sink(.keepaliveAck(seconds: seconds, nanoseconds: nanoseconds))
+            case .close(let error):
+                finish(error.radosError, context: context)
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// A minimal monitor client: connects to one monitor over msgr2.1, authenticates with
+/// cephx, subscribes to maps and hands out the messages the monitor sends.
+///
+/// Source: kernel `net/ceph/mon_client.c`, ceph/ceph `src/mon/MonClient.cc`. The
+/// connection state lives on its channel's event loop; this type only bridges to async.
+package final class MonClient: Sendable {
+    /// Where and who: the monitor's v2 address and our cephx identity. The lead replaces
+    /// this with the configuration layer.
+    package struct Endpoint: Sendable {
+        package var host: String
+        package var port: Int
+        package var entityName: String
+        package var key: CryptoKey
+        /// Modes offered, preferred first (`ms_mon_client_mode` default: secure, crc).
+        package var modes: [ConnectionMode]
+
+        package init(host: String, port: Int, entityName: String = "admin", key: CryptoKey, modes: [ConnectionMode] = [.secure, .crc]) {
+            self.host = host
+            self.port = port
+            self.entityName = entityName
+            self.key = key
+            self.modes = modes
+        }
+    }
+
+    package let channel: any Channel
+    package let authOutcome: AuthOutcome
+    package let serverIdent: ServerIdentFrame
+    private let events: AsyncStream<MessengerEvent>
+
+    private init(channel: any Channel, authOutcome: AuthOutcome, serverIdent: ServerIdentFrame, events: AsyncStream<MessengerEvent>) {
+        self.channel = channel
+        self.authOutcome = authOutcome
+        self.serverIdent = serverIdent
+        self.events = events
+    }
+
+    /// Connects and authenticates; returns once the session is open.
+    package static func connect(
+        to endpoint: Endpoint,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        timeout: TimeAmount = .seconds(10)
+    ) async throws -> MonClient {
+        guard let address = EntityAddress.ipv4(endpoint.host, port: UInt16(clamping: endpoint.port)) else {
+            throw RADOSError(.invalidArgument, "monitor host must be an IPv4 address", details: endpoint.host)
+        }
+        var configuration = ProtocolV2Client.Configuration(peerAddress: address, peerType: .mon)
+        configuration.modes = endpoint.modes
+        let machine = ProtocolV2Client(
+            configuration: configuration,
+            authenticator: .monitor(CephXMonitorAuth(entityName: endpoint.entityName, secret: endpoint.key)))
+        let (stream, continuation) = AsyncStream<MessengerEvent>.makeStream()
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .connectTimeout(timeout)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(MessengerHandler(machine: machine) { event in
+                            continuation.yield(event)
+                            if case .closed = event { continuation.finish() }
+                        })
+                    }
+                }
+                .connect(host: endpoint.host, port: endpoint.port).get()
+        } catch {
+            throw RADOSError(.connectionFailed, "cannot connect to the monitor", details: "\(endpoint.host):\(endpoint.port): \(error)")
+        }
+        channel.closeFuture.whenComplete { _ in continuation.finish() }
+
+        let deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        var outcome: AuthOutcome?
+        for await event in stream {
+            switch event {
+            case .authenticated(let result):
+                outcome = result
+            case .ready(let ident):
+                deadline.cancel()
+                guard let outcome else { break }
+                return MonClient(channel: channel, authOutcome: outcome, serverIdent: ident, events: stream)
+            case .closed(let error):
+                deadline.cancel()
+                throw error
+            case .message, .keepaliveAck:
+                continue
+            }
+        }
+        throw RADOSError(.timedOut, "the monitor did not complete the handshake in time")
+    }
+
+    /// Sends a message (in order with earlier ones).
+    package func send(_ message: Message) async throws {
+        do {
+            try await channel.writeAndFlush(message)
+        } catch {
+            throw RADOSError(.connectionFailed, "the monitor connection is closed", details: "\(error)")
+        }
+    }
+
+    /// Subscribes to `monmap` and `osdmap` from their first epochs.
+    package func subscribe(_ what: [String: MMonSubscribe.Item] = ["monmap": .init(start: 0), "osdmap": .init(start: 0)]) async throws {
+        try await send(MMonSubscribe(what: what, hostname: ProcessInfo.processInfo.hostName).encode())
+    }
+
+    /// The next message from the monitor, or nil once the connection is closed.
+    /// Single consumer.
+    package func nextMessage() async throws -> Message? {
+        for await event in events {
+            switch event {
+            case .message(let message): return message
+            case .closed(let error): throw error
+            case .authenticated, .ready, .keepaliveAck: continue
+            }
+        }
+        return nil
+    }
+
+    /// Waits for the next MMonMap.
+    package func nextMonMap() async throws -> MMonMap {
+        while let message = try await nextMessage() {
+            if message.type == MessageType.monMap { return try MMonMap.decode(message) }
+        }
+        throw RADOSError(.connectionFailed, "the monitor closed the connection before sending a monmap")
+    }
+
+    package func close() async {
+        try? await channel.close()
+    }
+}

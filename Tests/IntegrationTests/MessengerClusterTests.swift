@@ -1,0 +1,82 @@
+import Foundation
+import NIOCore
+import Testing
+@testable import RADOSProto
+
+/// Minimal reading of the dev cluster's ceph.conf and keyring (until the config parser lands).
+enum MessengerClusterSettings {
+    struct Settings {
+        var host: String
+        var port: Int
+        var key: CryptoKey
+        var fsid: String
+    }
+
+    static func load() throws -> Settings? {
+        guard let conf = ClusterEnvironment.cephConf else { return nil }
+        let text = try String(contentsOfFile: conf, encoding: .utf8)
+        var monHost = "", keyringPath = "", fsid = ""
+        for raw in text.split(separator: "\n") {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            let name = line[..<eq].trimmingCharacters(in: .whitespaces).replacingOccurrences(of: " ", with: "_")
+            let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            switch name {
+            case "mon_host": monHost = value
+            case "keyring": if keyringPath.isEmpty || value.contains("client.admin") { keyringPath = value }
+            case "fsid": fsid = value
+            default: break
+            }
+        }
+        // v2:IP:PORT inside "[v2:…,v1:…]".
+        guard let v2 = monHost.range(of: "v2:") else { return nil }
+        let rest = monHost[v2.upperBound...].prefix { $0 != "," && $0 != "]" }
+        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) else { return nil }
+        let keyring = try String(contentsOfFile: keyringPath, encoding: .utf8)
+        guard let keyLine = keyring.split(separator: "\n").first(where: { $0.contains("key =") }),
+              let keyEq = keyLine.firstIndex(of: "=")
+        else { return nil }
+        let key = try CryptoKey(base64: String(keyLine[keyLine.index(after: keyEq)...]).trimmingCharacters(in: .whitespaces))
+        return Settings(host: String(rest[..<colon]), port: port, key: key, fsid: fsid)
+    }
+}
+
+@Suite(.serialized) struct MessengerClusterTests {
+    private func fsidFromCephTool() throws -> String {
+        String(decoding: try ClusterEnvironment.ceph("ceph", ["fsid"]), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func connectAndReadMonMap(modes: [ConnectionMode], expectMode: ConnectionMode) async throws {
+        guard let settings = try MessengerClusterSettings.load() else {
+            print("MessengerClusterTests skipped: \(ClusterEnvironment.skipMessage)")
+            return
+        }
+        let client = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key, modes: modes))
+        #expect(client.authOutcome.mode == expectMode)
+        #expect(client.authOutcome.globalID > 0)
+        let services = Set(client.authOutcome.tickets.map(\.service))
+        #expect(services.isSuperset(of: [CephEntityType.auth.rawValue, CephEntityType.mon.rawValue, CephEntityType.osd.rawValue, CephEntityType.mgr.rawValue]))
+        #expect(client.serverIdent.addresses.contains { $0.port == UInt16(settings.port) })
+        try await client.subscribe()
+        let map = try await client.nextMonMap()
+        #expect(map.fsid.description == (try fsidFromCephTool()))
+        #expect(map.epoch >= 1)
+        await client.close()
+    }
+
+    @Test func secureModeHandshakeAndMonMap() async throws {
+        try await connectAndReadMonMap(modes: [.secure, .crc], expectMode: .secure)
+    }
+
+    @Test func crcModeHandshakeAndMonMap() async throws {
+        try await connectAndReadMonMap(modes: [.crc], expectMode: .crc)
+    }
+
+    @Test func wrongKeyIsRefused() async throws {
+        guard var settings = try MessengerClusterSettings.load() else { return }
+        settings.key = CryptoKey(secret: Array(repeating: 7, count: 16))
+        await #expect(throws: RADOSError.self) {
+            _ = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key))
+        }
+    }
+}
