@@ -34,9 +34,10 @@ package struct ProtocolV2Client: Sendable {
         }
     }
 
-    /// Features we advertise: every bit a Pacific daemon defines (0–61); the peer's
-    /// reply (SERVER_IDENT) says which ones are in effect.
-    package static let defaultFeatures: UInt64 = 0x3FFF_FFFF_FFFF_FFFF
+    /// Features we advertise: exactly what Ceph 16.2.15's librados sends in CLIENT_IDENT
+    /// (`features_supported=3f01cfbdfffdffff`, read from a monitor's debug_ms log), so
+    /// peers pick the encodings a Pacific client gets.
+    package static let defaultFeatures: UInt64 = 0x3F01_CFBD_FFFD_FFFF
 
     /// How this connection authenticates.
     package enum Authenticator: Sendable {

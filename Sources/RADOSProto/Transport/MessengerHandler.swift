@@ -19,12 +19,21 @@ package final class MessengerHandler: ChannelDuplexHandler {
     package typealias OutboundIn = Message
     package typealias OutboundOut = ByteBuffer
 
+    /// Which way bytes went, for a ``tap``.
+    package enum Direction: Sendable {
+        case sent
+        case received
+    }
+
     private var machine: ProtocolV2Client
     private let sink: @Sendable (MessengerEvent) -> Void
+    private let tap: (@Sendable (Direction, ByteBuffer) -> Void)?
     private var closed = false
 
-    package init(machine: ProtocolV2Client, sink: @escaping @Sendable (MessengerEvent) -> Void) {
+    /// - Parameter tap: sees every byte sent and received (tests record sessions with it).
+    package init(machine: ProtocolV2Client, tap: (@Sendable (Direction, ByteBuffer) -> Void)? = nil, sink: @escaping @Sendable (MessengerEvent) -> Void) {
         self.machine = machine
+        self.tap = tap
         self.sink = sink
     }
 
@@ -34,7 +43,9 @@ package final class MessengerHandler: ChannelDuplexHandler {
     }
 
     package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        run(machine.received(unwrapInboundIn(data)), context: context)
+        let bytes = unwrapInboundIn(data)
+        tap?(.received, bytes)
+        run(machine.received(bytes), context: context)
     }
 
     package func channelInactive(context: ChannelHandlerContext) {
@@ -67,7 +78,10 @@ package final class MessengerHandler: ChannelDuplexHandler {
         for action in actions {
             switch action {
             case .write(let buffers):
-                for buffer in buffers { context.write(wrapOutboundOut(buffer), promise: nil) }
+                for buffer in buffers {
+                    tap?(.sent, buffer)
+                    context.write(wrapOutboundOut(buffer), promise: nil)
+                }
                 context.flush()
             case .authenticated(let outcome):
                 sink(.authenticated(outcome))

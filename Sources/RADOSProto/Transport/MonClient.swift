@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 
+
 /// A minimal monitor client: connects to one monitor over msgr2.1, authenticates with
 /// cephx, subscribes to maps and hands out the messages the monitor sends.
 ///
@@ -43,7 +44,8 @@ package final class MonClient: Sendable {
     package static func connect(
         to endpoint: Endpoint,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        timeout: TimeAmount = .seconds(10)
+        timeout: TimeAmount = .seconds(10),
+        tap: (@Sendable (MessengerHandler.Direction, ByteBuffer) -> Void)? = nil
     ) async throws -> MonClient {
         guard let address = EntityAddress.ipv4(endpoint.host, port: UInt16(clamping: endpoint.port)) else {
             throw RADOSError(.invalidArgument, "monitor host must be an IPv4 address", details: endpoint.host)
@@ -53,43 +55,20 @@ package final class MonClient: Sendable {
         let machine = ProtocolV2Client(
             configuration: configuration,
             authenticator: .monitor(CephXMonitorAuth(entityName: endpoint.entityName, secret: endpoint.key)))
-        let (stream, continuation) = AsyncStream<MessengerEvent>.makeStream()
-        let channel: any Channel
-        do {
-            channel = try await ClientBootstrap(group: group)
-                .connectTimeout(timeout)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(MessengerHandler(machine: machine) { event in
-                            continuation.yield(event)
-                            if case .closed = event { continuation.finish() }
-                        })
-                    }
-                }
-                .connect(host: endpoint.host, port: endpoint.port).get()
-        } catch {
-            throw RADOSError(.connectionFailed, "cannot connect to the monitor", details: "\(endpoint.host):\(endpoint.port): \(error)")
-        }
-        channel.closeFuture.whenComplete { _ in continuation.finish() }
+        return try await connect(host: endpoint.host, port: endpoint.port, machine: machine, group: group, timeout: timeout, tap: tap)
+    }
 
-        let deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
-        var outcome: AuthOutcome?
-        for await event in stream {
-            switch event {
-            case .authenticated(let result):
-                outcome = result
-            case .ready(let ident):
-                deadline.cancel()
-                guard let outcome else { break }
-                return MonClient(channel: channel, authOutcome: outcome, serverIdent: ident, events: stream)
-            case .closed(let error):
-                deadline.cancel()
-                throw error
-            case .message, .keepaliveAck:
-                continue
-            }
-        }
-        throw RADOSError(.timedOut, "the monitor did not complete the handshake in time")
+    /// Connects with a prepared state machine (tests pin its random values this way).
+    package static func connect(
+        host: String,
+        port: Int,
+        machine: ProtocolV2Client,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        timeout: TimeAmount = .seconds(10),
+        tap: (@Sendable (MessengerHandler.Direction, ByteBuffer) -> Void)? = nil
+    ) async throws -> MonClient {
+        let session = try await MessengerSession.open(host: host, port: port, machine: machine, group: group, timeout: timeout, tap: tap)
+        return MonClient(channel: session.channel, authOutcome: session.authOutcome, serverIdent: session.serverIdent, events: session.events)
     }
 
     /// Sends a message (in order with earlier ones).
