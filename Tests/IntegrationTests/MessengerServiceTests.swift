@@ -44,6 +44,25 @@ import Testing
         try await connect(service: .osd, address: address, modes: [.secure], expect: .secure)
     }
 
+    /// Fresh tickets through MAuth (CEPHX_GET_PRINCIPAL_SESSION_KEY), then used on an OSD.
+    @Test func renewedOSDTicketViaMAuth() async throws {
+        guard let settings = try MessengerClusterSettings.load() else { return }
+        let mon = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key))
+        let tickets = try await mon.requestServiceTickets([.osd, .mgr])
+        #expect(Set(tickets.map(\.service)) == [CephEntityType.osd.rawValue, CephEntityType.mgr.rawValue])
+        let fresh = try #require(tickets.first { $0.service == CephEntityType.osd.rawValue })
+        let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
+        let osd = try #require((dump?["osds"] as? [[String: Any]])?.last)
+        let address = try #require(v2Address(osd["public_addrs"]))
+        let machine = ProtocolV2Client(
+            configuration: ProtocolV2Client.Configuration(peerAddress: address, peerType: .osd),
+            authenticator: .service(CephXAuthorizer(ticket: fresh, globalID: mon.authOutcome.globalID)))
+        let session = try await MessengerSession.open(host: address.host ?? "", port: Int(address.port ?? 0), machine: machine)
+        #expect(session.serverIdent.addresses.contains(address))
+        try await session.channel.close()
+        await mon.close()
+    }
+
     @Test func managerAuthorizerSecureMode() async throws {
         guard ClusterEnvironment.hasCluster else { return }
         let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["mgr", "dump", "--format", "json"])) as? [String: Any]

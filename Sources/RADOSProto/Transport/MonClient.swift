@@ -106,6 +106,27 @@ package final class MonClient: Sendable {
         throw RADOSError(.connectionFailed, "the monitor closed the connection before sending a monmap")
     }
 
+    /// Asks the monitor for fresh tickets for `services` (CEPHX_GET_PRINCIPAL_SESSION_KEY
+    /// in an MAuth). Messages other than the reply that arrive meanwhile are dropped:
+    /// call it before relying on `nextMessage()`.
+    package func requestServiceTickets(_ services: [CephEntityType]) async throws -> [CephXTicket] {
+        guard let authTicket = authOutcome.tickets.first(where: { $0.service == CephEntityType.auth.rawValue }) else {
+            throw RADOSError(.authenticationFailed, "no AUTH ticket to request service tickets with")
+        }
+        let bits = services.reduce(UInt32(0)) { $0 | $1.rawValue }
+        let request = try CephXServiceTicketRequest.encode(authTicket: authTicket, globalID: authOutcome.globalID, services: bits)
+        try await send(MAuth(payload: request).encode())
+        while let message = try await nextMessage() {
+            guard message.type == MessageType.authReply else { continue }
+            let reply = try MAuthReply.decode(message)
+            guard reply.result == 0 else {
+                throw RADOSError(.authenticationFailed, "the monitor refused the ticket request", errno: Int32(clamping: abs(Int(reply.result))))
+            }
+            return try CephXServiceTicketRequest.decodeReply(reply.payload, authTicket: authTicket, previous: authOutcome.tickets)
+        }
+        throw RADOSError(.connectionFailed, "the monitor closed the connection before answering")
+    }
+
     package func close() async {
         try? await channel.close()
     }
