@@ -72,6 +72,17 @@ enum MessengerClusterSettings {
         try await connectAndReadMonMap(modes: [.crc], expectMode: .crc)
     }
 
+    @Test func monitorCommandMatchesCephCLI() async throws {
+        guard let settings = try MessengerClusterSettings.load() else { return }
+        let client = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key))
+        try await client.subscribe(["monmap": .init(start: 0)])
+        let map = try await client.nextMonMap()
+        let ack = try await client.command(["{\"prefix\": \"fsid\", \"format\": \"json\"}"], fsid: map.fsid)
+        let output = String(buffer: ack.output)
+        #expect(output.contains(try fsidFromCephTool()))
+        await client.close()
+    }
+
     @Test func wrongKeyIsRefused() async throws {
         guard var settings = try MessengerClusterSettings.load() else { return }
         settings.key = CryptoKey(secret: Array(repeating: 7, count: 16))

@@ -127,6 +127,21 @@ package final class MonClient: Sendable {
         throw RADOSError(.connectionFailed, "the monitor closed the connection before answering")
     }
 
+    /// Runs a monitor command (JSON strings, as `ceph` sends) and returns its output.
+    /// `fsid` comes from the monmap. Other messages arriving meanwhile are dropped.
+    package func command(_ command: [String], fsid: MMonMap.UUIDBytes, tid: UInt64 = 1, input: ByteBuffer = ByteBuffer()) async throws -> MMonCommandAck {
+        try await send(MMonCommand(tid: tid, fsid: fsid.bytes, command: command, input: input).encode())
+        while let message = try await nextMessage() {
+            guard message.type == MessageType.monCommandAck, message.header.tid == tid else { continue }
+            let ack = try MMonCommandAck.decode(message)
+            guard ack.result >= 0 else {
+                throw RADOSError(.clusterError, "the monitor command failed: \(ack.status)", errno: Int32(clamping: abs(Int(ack.result))))
+            }
+            return ack
+        }
+        throw RADOSError(.connectionFailed, "the monitor closed the connection before answering")
+    }
+
     package func close() async {
         try? await channel.close()
     }
