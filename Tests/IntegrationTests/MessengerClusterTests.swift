@@ -83,6 +83,25 @@ enum MessengerClusterSettings {
         await client.close()
     }
 
+    @Test func keepalive2IsAcknowledgedInSecureMode() async throws {
+        guard let settings = try MessengerClusterSettings.load() else { return }
+        let machine = ProtocolV2Client(
+            configuration: ProtocolV2Client.Configuration(peerAddress: EntityAddress.ipv4(settings.host, port: UInt16(settings.port))!, peerType: .mon),
+            authenticator: .monitor(CephXMonitorAuth(entityName: "admin", secret: settings.key)))
+        let session = try await MessengerSession.open(host: settings.host, port: settings.port, machine: machine, keepaliveInterval: .milliseconds(100))
+        #expect(session.authOutcome.mode == .secure)
+        var acks = 0
+        for await event in session.events {
+            if case .keepaliveAck(let seconds, _) = event {
+                #expect(abs(Int(seconds) - Int(Date().timeIntervalSince1970)) < 60)
+                acks += 1
+                if acks == 2 { break }
+            }
+        }
+        #expect(acks == 2)
+        try await session.channel.close()
+    }
+
     @Test func wrongKeyIsRefused() async throws {
         guard var settings = try MessengerClusterSettings.load() else { return }
         settings.key = CryptoKey(secret: Array(repeating: 7, count: 16))

@@ -123,8 +123,13 @@ package struct ProtocolV2Client: Sendable {
         case .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .ready:
             break
         }
-        var bytes = bytes
-        inbound.writeBuffer(&bytes)
+        if inbound.readableBytes == 0 {
+            // Adopt the read buffer: frames decoded from it are slices, not copies.
+            inbound = bytes
+        } else {
+            var bytes = bytes
+            inbound.writeBuffer(&bytes)
+        }
         var actions: [Action] = []
         do {
             if case .awaitingBanner = state {
@@ -141,7 +146,11 @@ package struct ProtocolV2Client: Sendable {
                 guard let decoded = try decoder.next(from: &inbound) else { break }
                 actions += try handle(decoded)
             }
-            if inbound.readableBytes == 0 { inbound.clear() } else { inbound.discardReadBytes() }
+            if inbound.readableBytes == 0 {
+                inbound = ByteBuffer()
+            } else if inbound.readerIndex >= 1 << 16 {
+                inbound.discardReadBytes()
+            }
             if case .ready = state, inSeq > ackedInSeq {
                 ackedInSeq = inSeq
                 var p = ByteBuffer()

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// What a messenger connection reports to its owner.
@@ -28,18 +29,43 @@ package final class MessengerHandler: ChannelDuplexHandler {
     private var machine: ProtocolV2Client
     private let sink: @Sendable (MessengerEvent) -> Void
     private let tap: (@Sendable (Direction, ByteBuffer) -> Void)?
+    private let keepaliveInterval: TimeAmount?
+    private var keepaliveTask: RepeatedTask?
     private var closed = false
 
-    /// - Parameter tap: sees every byte sent and received (tests record sessions with it).
-    package init(machine: ProtocolV2Client, tap: (@Sendable (Direction, ByteBuffer) -> Void)? = nil, sink: @escaping @Sendable (MessengerEvent) -> Void) {
+    /// - Parameters:
+    ///   - keepaliveInterval: send KEEPALIVE2 this often once the session is open (nil: never).
+    ///   - tap: sees every byte sent and received (tests record sessions with it).
+    package init(
+        machine: ProtocolV2Client,
+        keepaliveInterval: TimeAmount? = .seconds(10),
+        tap: (@Sendable (Direction, ByteBuffer) -> Void)? = nil,
+        sink: @escaping @Sendable (MessengerEvent) -> Void
+    ) {
         self.machine = machine
+        self.keepaliveInterval = keepaliveInterval
         self.tap = tap
         self.sink = sink
     }
 
     package func channelActive(context: ChannelHandlerContext) {
         run(machine.start(), context: context)
+        if let interval = keepaliveInterval {
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            keepaliveTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+                let (handler, context) = loopBound.value
+                let now = Date().timeIntervalSince1970
+                let seconds = UInt32(clamping: Int(now))
+                let nanoseconds = UInt32(clamping: Int((now - Double(seconds)) * 1e9))
+                handler.run(handler.machine.keepalive(seconds: seconds, nanoseconds: nanoseconds), context: context)
+            }
+        }
         context.fireChannelActive()
+    }
+
+    package func handlerRemoved(context: ChannelHandlerContext) {
+        keepaliveTask?.cancel()
+        keepaliveTask = nil
     }
 
     package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -49,6 +75,8 @@ package final class MessengerHandler: ChannelDuplexHandler {
     }
 
     package func channelInactive(context: ChannelHandlerContext) {
+        keepaliveTask?.cancel()
+        keepaliveTask = nil
         run(machine.peerClosed(), context: context)
         context.fireChannelInactive()
     }

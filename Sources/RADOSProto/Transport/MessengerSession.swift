@@ -17,6 +17,7 @@ package struct MessengerSession: Sendable {
         machine: ProtocolV2Client,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         timeout: TimeAmount = .seconds(10),
+        keepaliveInterval: TimeAmount? = .seconds(10),
         tap: (@Sendable (MessengerHandler.Direction, ByteBuffer) -> Void)? = nil
     ) async throws -> MessengerSession {
         let (stream, continuation) = AsyncStream<MessengerEvent>.makeStream()
@@ -27,7 +28,7 @@ package struct MessengerSession: Sendable {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(MessengerHandler(machine: machine, tap: tap) { event in
+                        try channel.pipeline.syncOperations.addHandler(MessengerHandler(machine: machine, keepaliveInterval: keepaliveInterval, tap: tap) { event in
                             continuation.yield(event)
                             if case .closed = event { continuation.finish() }
                         })
