@@ -58,9 +58,22 @@ enum MessengerClusterSettings {
         #expect(services.isSuperset(of: [CephEntityType.auth.rawValue, CephEntityType.mon.rawValue, CephEntityType.osd.rawValue, CephEntityType.mgr.rawValue]))
         #expect(client.serverIdent.addresses.contains { $0.port == UInt16(settings.port) })
         try await client.subscribe()
-        let map = try await client.nextMonMap()
-        #expect(map.fsid.description == (try fsidFromCephTool()))
+        var monmap: MMonMap?
+        var osdmap: MOSDMap?
+        while monmap == nil || osdmap == nil, let message = try await client.nextMessage() {
+            if message.type == MessageType.monMap { monmap = try MMonMap.decode(message) }
+            if message.type == MessageType.osdMap { osdmap = try MOSDMap.decode(message) }
+        }
+        let fsid = try fsidFromCephTool()
+        let map = try #require(monmap)
+        #expect(map.fsid.description == fsid)
         #expect(map.epoch >= 1)
+        // The newest full OSDMap, as `ceph osd dump` reports its epoch.
+        let osd = try #require(osdmap)
+        #expect(osd.fsid.description == fsid)
+        let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
+        let epoch = try #require(dump?["epoch"] as? Int)
+        #expect(osd.fullMaps.keys.max().map(Int.init) == epoch || Int(osd.newest) == epoch)
         await client.close()
     }
 

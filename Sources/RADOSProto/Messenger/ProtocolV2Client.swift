@@ -369,6 +369,11 @@ package struct ProtocolV2Client: Sendable {
             switch frame.tag {
             case .serverIdent:
                 let ident = try ServerIdentFrame.decode(frame.payload)
+                // Is this who we meant to reach? (A restarted daemon has a new nonce.)
+                guard ident.addresses.contains(configuration.peerAddress) else {
+                    throw MessengerError.protocolViolation(
+                        "wrong peer at address: wanted \(configuration.peerAddress), it is \(ident.addresses.map(\.description).joined(separator: ","))")
+                }
                 guard configuration.requiredFeatures & ~ident.features == 0 else {
                     throw MessengerError.unsupportedFeatures("the peer lacks features 0x\(String(configuration.requiredFeatures & ~ident.features, radix: 16))")
                 }
