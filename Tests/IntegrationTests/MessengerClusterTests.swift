@@ -115,6 +115,17 @@ enum MessengerClusterSettings {
         try await session.channel.close()
     }
 
+    @Test func huntingSkipsADeadMonitor() async throws {
+        guard let settings = try MessengerClusterSettings.load() else { return }
+        // Port 1 on localhost refuses connections.
+        let client = try await MonClient.connect(toAnyOf: [
+            .init(host: "127.0.0.1", port: 1, key: settings.key),
+            .init(host: settings.host, port: settings.port, key: settings.key),
+        ])
+        #expect(client.serverIdent.addresses.contains { $0.port == UInt16(settings.port) })
+        await client.close()
+    }
+
     @Test func wrongKeyIsRefused() async throws {
         guard var settings = try MessengerClusterSettings.load() else { return }
         settings.key = CryptoKey(secret: Array(repeating: 7, count: 16))

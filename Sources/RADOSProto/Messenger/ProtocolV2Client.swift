@@ -19,8 +19,9 @@ package struct ProtocolV2Client: Sendable {
     package struct Configuration: Sendable {
         package var peerAddress: EntityAddress
         package var peerType: CephEntityType
-        /// Modes we accept, most preferred first.
-        package var modes: [ConnectionMode] = [.secure, .crc]
+        /// Modes we accept, most preferred first. Ceph's defaults: `ms_mon_client_mode`
+        /// (monitors and managers) is "secure crc", `ms_client_mode` (OSDs, MDSs) "crc secure".
+        package var modes: [ConnectionMode]
         package var supportedFeatures: UInt64 = ProtocolV2Client.defaultFeatures
         package var requiredFeatures: UInt64 = 0
         package var limits: FrameLimits = .default
@@ -31,6 +32,10 @@ package struct ProtocolV2Client: Sendable {
         package init(peerAddress: EntityAddress, peerType: CephEntityType) {
             self.peerAddress = peerAddress
             self.peerType = peerType
+            switch peerType {
+            case .mon, .mgr, .auth: modes = [.secure, .crc]
+            case .osd, .mds, .client: modes = [.crc, .secure]
+            }
         }
     }
 

@@ -58,6 +58,25 @@ package final class MonClient: Sendable {
         return try await connect(host: endpoint.host, port: endpoint.port, machine: machine, group: group, timeout: timeout, tap: tap)
     }
 
+    /// Tries each monitor in turn (like `MonClient` hunting) and returns the first session.
+    package static func connect(
+        toAnyOf endpoints: [Endpoint],
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        timeout: TimeAmount = .seconds(10)
+    ) async throws -> MonClient {
+        var lastError = RADOSError(.invalidArgument, "no monitor addresses given")
+        for endpoint in endpoints {
+            do {
+                return try await connect(to: endpoint, group: group, timeout: timeout)
+            } catch let error as RADOSError {
+                // A refused key fails the same way on every monitor.
+                if error.code == .authenticationFailed { throw error }
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
     /// Connects with a prepared state machine (tests pin its random values this way).
     package static func connect(
         host: String,
