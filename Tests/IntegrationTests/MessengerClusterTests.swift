@@ -90,9 +90,18 @@ enum MessengerClusterSettings {
         let client = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key))
         try await client.subscribe(["monmap": .init(start: 0)])
         let map = try await client.nextMonMap()
-        let ack = try await client.command(["{\"prefix\": \"fsid\", \"format\": \"json\"}"], fsid: map.fsid)
-        let output = String(buffer: ack.output)
+        // The osdmap the monitor sends while we wait for the replies must not be lost.
+        try await client.subscribe(["osdmap": .init(start: 0)])
+        async let ack = client.command(["{\"prefix\": \"fsid\", \"format\": \"json\"}"], fsid: map.fsid)
+        async let status = client.command(["{\"prefix\": \"status\", \"format\": \"json\"}"], fsid: map.fsid)
+        let tickets = try await client.requestServiceTickets([.osd])
+        #expect(tickets.map(\.service) == [CephEntityType.osd.rawValue])
+        let output = String(buffer: try await ack.output)
         #expect(output.contains(try fsidFromCephTool()))
+        #expect(String(buffer: try await status.output).contains("\"osdmap\""))
+        let next = try #require(try await client.nextMessage())
+        #expect(next.type == MessageType.osdMap)
+        await #expect(throws: RADOSError.self) { _ = try await client.command(["{\"prefix\": \"no such command\"}"], fsid: map.fsid) }
         await client.close()
     }
 

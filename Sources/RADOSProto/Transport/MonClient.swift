@@ -2,12 +2,13 @@ import Foundation
 import NIOCore
 import NIOPosix
 
-
-/// A minimal monitor client: connects to one monitor over msgr2.1, authenticates with
-/// cephx, subscribes to maps and hands out the messages the monitor sends.
+/// A minimal monitor client: connects to a monitor over msgr2.1, authenticates with
+/// cephx, subscribes to maps, runs commands and renews tickets.
 ///
 /// Source: kernel `net/ceph/mon_client.c`, ceph/ceph `src/mon/MonClient.cc`. The
-/// connection state lives on its channel's event loop; this type only bridges to async.
+/// connection state lives on its channel's event loop; a router task sorts what the
+/// monitor sends: command acks and auth replies go to their waiters, everything else
+/// (maps, …) to ``nextMessage()``.
 package final class MonClient: Sendable {
     /// Where and who: the monitor's v2 address and our cephx identity. The lead replaces
     /// this with the configuration layer.
@@ -31,13 +32,120 @@ package final class MonClient: Sendable {
     package let channel: any Channel
     package let authOutcome: AuthOutcome
     package let serverIdent: ServerIdentFrame
-    private let events: AsyncStream<MessengerEvent>
+    private let router: Router
+    private let unrouted: AsyncStream<Message>
 
-    private init(channel: any Channel, authOutcome: AuthOutcome, serverIdent: ServerIdentFrame, events: AsyncStream<MessengerEvent>) {
-        self.channel = channel
-        self.authOutcome = authOutcome
-        self.serverIdent = serverIdent
-        self.events = events
+    private init(session: MessengerSession) {
+        channel = session.channel
+        authOutcome = session.authOutcome
+        serverIdent = session.serverIdent
+        let (stream, continuation) = AsyncStream<Message>.makeStream()
+        unrouted = stream
+        let router = Router()
+        self.router = router
+        let events = session.events
+        Task {
+            for await event in events {
+                switch event {
+                case .message(let message):
+                    if await !router.route(message) { continuation.yield(message) }
+                case .closed(let error):
+                    await router.fail(error)
+                case .authenticated, .ready, .keepaliveAck:
+                    continue
+                }
+            }
+            await router.fail(RADOSError(.connectionFailed, "the monitor connection is closed"))
+            continuation.finish()
+        }
+    }
+
+    /// Waiters for replies. A reply is expected (registered) before its request is sent,
+    /// so one that arrives before anybody awaits it is kept, not lost.
+    private actor Router {
+        private enum Slot {
+            case expected
+            case waiting(CheckedContinuation<Message, any Error>)
+            case arrived(Message)
+        }
+
+        /// Command acks by tid; auth replies (tid 0 on the wire) by request order. Ids
+        /// come from one counter, so one table holds both.
+        private var slots: [UInt64: Slot] = [:]
+        private var authOrder: [UInt64] = []
+        private var nextID: UInt64 = 1
+        private var closedError: RADOSError?
+
+        func expectCommand() throws -> UInt64 {
+            if let closedError { throw closedError }
+            defer { nextID += 1 }
+            slots[nextID] = .expected
+            return nextID
+        }
+
+        func expectAuthReply() throws -> UInt64 {
+            if let closedError { throw closedError }
+            defer { nextID += 1 }
+            slots[nextID] = .expected
+            authOrder.append(nextID)
+            return nextID
+        }
+
+        func wait(_ id: UInt64) async throws -> Message {
+            switch slots[id] {
+            case .arrived(let message):
+                slots[id] = nil
+                return message
+            case .expected:
+                return try await withCheckedThrowingContinuation { slots[id] = .waiting($0) }
+            case .waiting, nil:
+                throw closedError ?? RADOSError(.timedOut, "the monitor did not answer in time")
+            }
+        }
+
+        private func deliver(_ message: Message, id: UInt64) -> Bool {
+            switch slots[id] {
+            case .expected:
+                slots[id] = .arrived(message)
+                return true
+            case .waiting(let continuation):
+                slots[id] = nil
+                continuation.resume(returning: message)
+                return true
+            case .arrived, nil:
+                return false
+            }
+        }
+
+        func timeout(command id: UInt64) {
+            if case .waiting(let continuation) = slots.removeValue(forKey: id) {
+                continuation.resume(throwing: RADOSError(.timedOut, "the monitor did not answer in time"))
+            }
+        }
+
+        /// Hands `message` to whoever expects it; false when nobody does.
+        func route(_ message: Message) -> Bool {
+            switch message.type {
+            case MessageType.monCommandAck:
+                // Only tids we handed out for commands (auth ids are never sent as tids).
+                guard !authOrder.contains(message.header.tid) else { return false }
+                return deliver(message, id: message.header.tid)
+            case MessageType.authReply:
+                guard !authOrder.isEmpty else { return false }
+                return deliver(message, id: authOrder.removeFirst())
+            default:
+                return false
+            }
+        }
+
+        func fail(_ error: RADOSError) {
+            if closedError == nil { closedError = error }
+            for slot in slots.values {
+                if case .waiting(let continuation) = slot { continuation.resume(throwing: error) }
+            }
+            slots.removeAll()
+            authOrder.removeAll()
+        }
     }
 
     /// Connects and authenticates; returns once the session is open.
@@ -87,7 +195,7 @@ package final class MonClient: Sendable {
         tap: (@Sendable (MessengerHandler.Direction, ByteBuffer) -> Void)? = nil
     ) async throws -> MonClient {
         let session = try await MessengerSession.open(host: host, port: port, machine: machine, group: group, timeout: timeout, tap: tap)
-        return MonClient(channel: session.channel, authOutcome: session.authOutcome, serverIdent: session.serverIdent, events: session.events)
+        return MonClient(session: session)
     }
 
     /// Sends a message (in order with earlier ones).
@@ -104,20 +212,14 @@ package final class MonClient: Sendable {
         try await send(MMonSubscribe(what: what, hostname: ProcessInfo.processInfo.hostName).encode())
     }
 
-    /// The next message from the monitor, or nil once the connection is closed.
-    /// Single consumer.
+    /// The next message no waiter claimed (maps, …), or nil once the connection is
+    /// closed. Single consumer.
     package func nextMessage() async throws -> Message? {
-        for await event in events {
-            switch event {
-            case .message(let message): return message
-            case .closed(let error): throw error
-            case .authenticated, .ready, .keepaliveAck: continue
-            }
-        }
+        for await message in unrouted { return message }
         return nil
     }
 
-    /// Waits for the next MMonMap.
+    /// Waits for the next MMonMap (other unclaimed messages are skipped).
     package func nextMonMap() async throws -> MMonMap {
         while let message = try await nextMessage() {
             if message.type == MessageType.monMap { return try MMonMap.decode(message) }
@@ -126,39 +228,38 @@ package final class MonClient: Sendable {
     }
 
     /// Asks the monitor for fresh tickets for `services` (CEPHX_GET_PRINCIPAL_SESSION_KEY
-    /// in an MAuth). Messages other than the reply that arrive meanwhile are dropped:
-    /// call it before relying on `nextMessage()`.
+    /// in an MAuth).
     package func requestServiceTickets(_ services: [CephEntityType]) async throws -> [CephXTicket] {
         guard let authTicket = authOutcome.tickets.first(where: { $0.service == CephEntityType.auth.rawValue }) else {
             throw RADOSError(.authenticationFailed, "no AUTH ticket to request service tickets with")
         }
         let bits = services.reduce(UInt32(0)) { $0 | $1.rawValue }
         let request = try CephXServiceTicketRequest.encode(authTicket: authTicket, globalID: authOutcome.globalID, services: bits)
+        let id = try await router.expectAuthReply()
         try await send(MAuth(payload: request).encode())
-        while let message = try await nextMessage() {
-            guard message.type == MessageType.authReply else { continue }
-            let reply = try MAuthReply.decode(message)
-            guard reply.result == 0 else {
-                throw RADOSError(.authenticationFailed, "the monitor refused the ticket request", errno: Int32(clamping: abs(Int(reply.result))))
-            }
-            return try CephXServiceTicketRequest.decodeReply(reply.payload, authTicket: authTicket, previous: authOutcome.tickets)
+        let answer = try MAuthReply.decode(try await router.wait(id))
+        guard answer.result == 0 else {
+            throw RADOSError(.authenticationFailed, "the monitor refused the ticket request", errno: Int32(clamping: abs(Int(answer.result))))
         }
-        throw RADOSError(.connectionFailed, "the monitor closed the connection before answering")
+        return try CephXServiceTicketRequest.decodeReply(answer.payload, authTicket: authTicket, previous: authOutcome.tickets)
     }
 
     /// Runs a monitor command (JSON strings, as `ceph` sends) and returns its output.
-    /// `fsid` comes from the monmap. Other messages arriving meanwhile are dropped.
-    package func command(_ command: [String], fsid: MMonMap.UUIDBytes, tid: UInt64 = 1, input: ByteBuffer = ByteBuffer()) async throws -> MMonCommandAck {
-        try await send(MMonCommand(tid: tid, fsid: fsid.bytes, command: command, input: input).encode())
-        while let message = try await nextMessage() {
-            guard message.type == MessageType.monCommandAck, message.header.tid == tid else { continue }
-            let ack = try MMonCommandAck.decode(message)
-            guard ack.result >= 0 else {
-                throw RADOSError(.clusterError, "the monitor command failed: \(ack.status)", errno: Int32(clamping: abs(Int(ack.result))))
-            }
-            return ack
+    /// `fsid` comes from the monmap.
+    package func command(_ command: [String], fsid: MMonMap.UUIDBytes, input: ByteBuffer = ByteBuffer(), timeout: Duration = .seconds(30)) async throws -> MMonCommandAck {
+        let router = self.router
+        let tid = try await router.expectCommand()
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            await router.timeout(command: tid)
         }
-        throw RADOSError(.connectionFailed, "the monitor closed the connection before answering")
+        defer { timer.cancel() }
+        try await send(MMonCommand(tid: tid, fsid: fsid.bytes, command: command, input: input).encode())
+        let ack = try MMonCommandAck.decode(try await router.wait(tid))
+        guard ack.result >= 0 else {
+            throw RADOSError(.clusterError, "the monitor command failed: \(ack.status)", errno: Int32(clamping: abs(Int(ack.result))))
+        }
+        return ack
     }
 
     package func close() async {
