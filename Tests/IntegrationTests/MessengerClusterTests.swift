@@ -99,6 +99,10 @@ enum MessengerClusterSettings {
         let output = String(buffer: try await ack.output)
         #expect(output.contains(try fsidFromCephTool()))
         #expect(String(buffer: try await status.output).contains("\"osdmap\""))
+        let version = try await client.version(of: "osdmap")
+        let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
+        #expect(Int(version.newest) == dump?["epoch"] as? Int)
+        #expect(version.oldest >= 1 && version.oldest <= version.newest)
         let next = try #require(try await client.nextMessage())
         #expect(next.type == MessageType.osdMap)
         await #expect(throws: RADOSError.self) { _ = try await client.command(["{\"prefix\": \"no such command\"}"], fsid: map.fsid) }

@@ -130,6 +130,12 @@ package final class MonClient: Sendable {
                 // Only tids we handed out for commands (auth ids are never sent as tids).
                 guard !authOrder.contains(message.header.tid) else { return false }
                 return deliver(message, id: message.header.tid)
+            case MessageType.monGetVersionReply:
+                // Matched by the handle at the start of the front.
+                guard let handle = message.front.getInteger(at: message.front.readerIndex, endianness: .little, as: UInt64.self),
+                      !authOrder.contains(handle)
+                else { return false }
+                return deliver(message, id: handle)
             case MessageType.authReply:
                 guard !authOrder.isEmpty else { return false }
                 return deliver(message, id: authOrder.removeFirst())
@@ -260,6 +266,19 @@ package final class MonClient: Sendable {
             throw RADOSError(.clusterError, "the monitor command failed: \(ack.status)", errno: Int32(clamping: abs(Int(ack.result))))
         }
         return ack
+    }
+
+    /// The newest and oldest epochs the monitors have of a map ("osdmap", "monmap", …).
+    package func version(of map: String, timeout: Duration = .seconds(30)) async throws -> MMonGetVersionReply {
+        let router = self.router
+        let handle = try await router.expectCommand()
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            await router.timeout(command: handle)
+        }
+        defer { timer.cancel() }
+        try await send(MMonGetVersion(handle: handle, what: map).encode())
+        return try MMonGetVersionReply.decode(try await router.wait(handle))
     }
 
     package func close() async {
