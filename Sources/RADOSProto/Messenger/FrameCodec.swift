@@ -1,0 +1,250 @@
+import NIOCore
+
+/// How frames are protected on the wire after the banner.
+package enum FrameProtection: Sendable {
+    /// msgr2.1 crc mode (also used for every frame before AUTH_DONE).
+    case crc
+    /// msgr2.1 secure mode.
+    case secure(FrameCipher)
+}
+
+/// Encodes frames in msgr2.1 (revision 1) format.
+///
+/// crc mode: preamble, segment 0, its crc (CRC32C seed ~0); when there is more than one
+/// segment, segments 1–3 raw and a 13-byte epilogue (late status 0x0E, crcs of segments
+/// 1–3; 0 for segments not sent). secure mode: preamble plus the first 48 bytes of
+/// segment 0 (zero-padded) sealed as one block; then, if anything is left, the rest of
+/// segment 0 and the other segments, each zero-padded to 16 bytes, plus (for more than
+/// one segment) a 16-byte epilogue, sealed as a second block.
+package struct FrameEncoder: Sendable {
+    package var protection: FrameProtection
+
+    package init(protection: FrameProtection = .crc) {
+        self.protection = protection
+    }
+
+    static func segmentCount(_ segments: [ByteBuffer]) -> Int {
+        var count = min(segments.count, FrameLayout.maxSegments)
+        while count > 1 && segments[count - 1].readableBytes == 0 { count -= 1 }
+        return max(count, 1)
+    }
+
+    /// Appends the wire form of `frame` to `out` as one or more buffers. In crc mode the
+    /// segments after the first are appended as they are (no copy).
+    package mutating func encode(_ frame: Frame, into out: inout [ByteBuffer], allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+        let count = Self.segmentCount(frame.segments)
+        let segments = (0..<count).map { $0 < frame.segments.count ? frame.segments[$0] : ByteBuffer() }
+        let lengths = segments.map(\.readableBytes)
+        switch protection {
+        case .crc:
+            var head = allocator.buffer(capacity: FrameLayout.preambleLength + lengths[0] + FrameLayout.crcLength)
+            FramePreamble.encode(tag: frame.tag, lengths: lengths, into: &head)
+            var seg0 = segments[0]
+            head.writeBuffer(&seg0)
+            head.writeDencU32(CRC32C.checksum(segments[0], seed: 0xFFFF_FFFF))
+            out.append(head)
+            guard count > 1 else { return }
+            var epilogue = allocator.buffer(capacity: FrameLayout.plainEpilogueLength)
+            epilogue.writeDencU8(FrameLayout.lateStatusComplete)
+            for i in 1..<FrameLayout.maxSegments {
+                if i < count {
+                    if segments[i].readableBytes > 0 { out.append(segments[i]) }
+                    epilogue.writeDencU32(CRC32C.checksum(segments[i], seed: 0xFFFF_FFFF))
+                } else {
+                    epilogue.writeDencU32(0)
+                }
+            }
+            out.append(epilogue)
+        case .secure(var cipher):
+            var block = allocator.buffer(capacity: FrameLayout.preambleLength + FrameLayout.inlineLength)
+            FramePreamble.encode(tag: frame.tag, lengths: lengths, into: &block)
+            let inline = min(lengths[0], FrameLayout.inlineLength)
+            if let head = segments[0].getSlice(at: segments[0].readerIndex, length: inline) { block.writeImmutableBuffer(head) }
+            block.writeRepeatingByte(0, count: FrameLayout.inlineLength - inline)
+            let remainder = lengths[0] - inline
+            var tailPlain = allocator.buffer(capacity: 0)
+            if remainder > 0 || count > 1 {
+                var size = FrameLayout.padded(remainder) + FrameLayout.gcmTagLength
+                for i in 1..<count { size += FrameLayout.padded(lengths[i]) }
+                if count > 1 { size += FrameLayout.secureEpilogueLength }
+                tailPlain.reserveCapacity(size)
+                if remainder > 0, let rest = segments[0].getSlice(at: segments[0].readerIndex + inline, length: remainder) {
+                    tailPlain.writeImmutableBuffer(rest)
+                    tailPlain.writeRepeatingByte(0, count: FrameLayout.padded(remainder) - remainder)
+                }
+                for i in 1..<count {
+                    tailPlain.writeImmutableBuffer(segments[i])
+                    tailPlain.writeRepeatingByte(0, count: FrameLayout.padded(lengths[i]) - lengths[i])
+                }
+                if count > 1 {
+                    tailPlain.writeDencU8(FrameLayout.lateStatusComplete)
+                    tailPlain.writeRepeatingByte(0, count: FrameLayout.secureEpilogueLength - 1)
+                }
+            }
+            var wire = allocator.buffer(capacity: FrameLayout.securePreambleLength + tailPlain.readableBytes + FrameLayout.gcmTagLength)
+            cipher.seal(block, into: &wire)
+            if tailPlain.readableBytes > 0 { cipher.seal(tailPlain, into: &wire) }
+            protection = .secure(cipher)
+            out.append(wire)
+        }
+    }
+
+    /// Convenience: the wire form as one buffer.
+    package mutating func encode(_ frame: Frame) -> ByteBuffer {
+        var pieces: [ByteBuffer] = []
+        encode(frame, into: &pieces)
+        guard var first = pieces.first else { return ByteBuffer() }
+        for var piece in pieces.dropFirst() { first.writeBuffer(&piece) }
+        return first
+    }
+}
+
+/// A frame taken off the wire, with the exact bytes it arrived in when asked for
+/// (AUTH_SIGNATURE covers the pre-authentication bytes).
+package struct DecodedFrame: Sendable {
+    package var frame: Frame
+    package var wireBytes: ByteBuffer?
+}
+
+/// Accumulate-and-process parser for msgr2.1 frames.
+///
+/// Feed it the connection's inbound cumulation buffer; it consumes whole frames only and
+/// tolerates any fragmentation. Every length is checked against ``FrameLimits`` before
+/// anything is allocated; a bad crc, GCM tag, tag byte or length throws a
+/// ``MessengerError`` and the connection must be closed.
+package struct FrameDecoder: Sendable {
+    private enum State: Sendable {
+        case awaitingPreamble
+        /// Preamble taken; `inline` is the decrypted inline part of segment 0 (secure mode),
+        /// `rawPreamble` the preamble's wire bytes when recording.
+        case awaitingRest(FramePreamble, inline: ByteBuffer, rawPreamble: ByteBuffer?)
+    }
+
+    package var protection: FrameProtection
+    package var limits: FrameLimits
+    /// Keep each frame's wire bytes (needed until authentication completes).
+    package var recordWireBytes: Bool
+    private var state: State = .awaitingPreamble
+
+    package init(protection: FrameProtection = .crc, limits: FrameLimits = .default, recordWireBytes: Bool = false) {
+        self.protection = protection
+        self.limits = limits
+        self.recordWireBytes = recordWireBytes
+    }
+
+    /// Bytes still needed before the next step can run (for diagnostics and tests).
+    package var isMidFrame: Bool {
+        switch state {
+        case .awaitingPreamble: return false
+        case .awaitingRest: return true
+        }
+    }
+
+    private func restLength(_ preamble: FramePreamble) -> Int {
+        let lengths = preamble.lengths
+        switch protection {
+        case .crc:
+            var total = lengths[0] + FrameLayout.crcLength
+            if lengths.count > 1 {
+                total += lengths[1...].reduce(0, +) + FrameLayout.plainEpilogueLength
+            }
+            return total
+        case .secure:
+            let remainder = max(lengths[0] - FrameLayout.inlineLength, 0)
+            if lengths.count == 1 {
+                return remainder > 0 ? FrameLayout.padded(remainder) + FrameLayout.gcmTagLength : 0
+            }
+            var total = FrameLayout.padded(remainder)
+            for length in lengths[1...] { total += FrameLayout.padded(length) }
+            return total + FrameLayout.secureEpilogueLength + FrameLayout.gcmTagLength
+        }
+    }
+
+    /// Takes the next whole frame from `buffer`, or returns nil when more bytes are needed.
+    package mutating func next(from buffer: inout ByteBuffer) throws(MessengerError) -> DecodedFrame? {
+        while true {
+            switch state {
+            case .awaitingPreamble:
+                switch protection {
+                case .crc:
+                    guard let raw = buffer.readSlice(length: FrameLayout.preambleLength) else { return nil }
+                    let preamble = try FramePreamble.decode(raw, limits: limits)
+                    state = .awaitingRest(preamble, inline: ByteBuffer(), rawPreamble: recordWireBytes ? raw : nil)
+                case .secure(var cipher):
+                    guard let raw = buffer.readSlice(length: FrameLayout.securePreambleLength) else { return nil }
+                    var block = try cipher.open(raw, what: "preamble")
+                    protection = .secure(cipher)
+                    // The opened block is exactly preamble + inline bytes.
+                    let preambleBytes = block.readSlice(length: FrameLayout.preambleLength) ?? ByteBuffer()
+                    let preamble = try FramePreamble.decode(preambleBytes, limits: limits)
+                    let inlineLength = min(preamble.lengths[0], FrameLayout.inlineLength)
+                    let inline = block.readSlice(length: inlineLength) ?? ByteBuffer()
+                    state = .awaitingRest(preamble, inline: inline, rawPreamble: recordWireBytes ? raw : nil)
+                }
+            case .awaitingRest(let preamble, let inline, let rawPreamble):
+                let needed = restLength(preamble)
+                guard buffer.readableBytes >= needed else { return nil }
+                let rest = buffer.readSlice(length: needed) ?? ByteBuffer()
+                state = .awaitingPreamble
+                let frame = try assemble(preamble, inline: inline, rest: rest)
+                var wire: ByteBuffer? = nil
+                if var raw = rawPreamble {
+                    var restCopy = rest
+                    raw.writeBuffer(&restCopy)
+                    wire = raw
+                }
+                return DecodedFrame(frame: frame, wireBytes: wire)
+            }
+        }
+    }
+
+    private mutating func assemble(_ preamble: FramePreamble, inline: ByteBuffer, rest: ByteBuffer) throws(MessengerError) -> Frame {
+        let lengths = preamble.lengths
+        var rest = rest
+        var segments: [ByteBuffer] = []
+        segments.reserveCapacity(lengths.count)
+        switch protection {
+        case .crc:
+            // Lengths were checked: `rest` holds exactly what restLength computed.
+            let seg0 = rest.readSlice(length: lengths[0]) ?? ByteBuffer()
+            let crc0 = rest.readInteger(endianness: .little, as: UInt32.self) ?? 0
+            guard CRC32C.checksum(seg0, seed: 0xFFFF_FFFF) == crc0 else { throw .badCRC("segment 0") }
+            segments.append(seg0)
+            guard lengths.count > 1 else { return Frame(tag: preamble.tag, segments: segments) }
+            for length in lengths[1...] { segments.append(rest.readSlice(length: length) ?? ByteBuffer()) }
+            let lateStatus = rest.readInteger(as: UInt8.self) ?? 0
+            guard lateStatus & FrameLayout.lateStatusMask == FrameLayout.lateStatusComplete else {
+                throw .protocolViolation("frame aborted by the sender (late status \(lateStatus))")
+            }
+            for i in 1..<FrameLayout.maxSegments {
+                let crc = rest.readInteger(endianness: .little, as: UInt32.self) ?? 0
+                if i < lengths.count, CRC32C.checksum(segments[i], seed: 0xFFFF_FFFF) != crc { throw .badCRC("segment \(i)") }
+            }
+            return Frame(tag: preamble.tag, segments: segments)
+        case .secure(var cipher):
+            let remainder = max(lengths[0] - FrameLayout.inlineLength, 0)
+            var plain = ByteBuffer()
+            if rest.readableBytes > 0 {
+                plain = try cipher.open(rest, what: "frame")
+                protection = .secure(cipher)
+            }
+            var seg0 = inline
+            if remainder > 0 {
+                var more = plain.readSlice(length: remainder) ?? ByteBuffer()
+                plain.moveReaderIndex(forwardBy: min(FrameLayout.padded(remainder) - remainder, plain.readableBytes))
+                seg0.writeBuffer(&more)
+            }
+            segments.append(seg0)
+            guard lengths.count > 1 else { return Frame(tag: preamble.tag, segments: segments) }
+            for length in lengths[1...] {
+                segments.append(plain.readSlice(length: length) ?? ByteBuffer())
+                plain.moveReaderIndex(forwardBy: min(FrameLayout.padded(length) - length, plain.readableBytes))
+            }
+            let lateStatus = plain.readInteger(as: UInt8.self) ?? 0
+            guard lateStatus & FrameLayout.lateStatusMask == FrameLayout.lateStatusComplete else {
+                throw .protocolViolation("frame aborted by the sender (late status \(lateStatus))")
+            }
+            return Frame(tag: preamble.tag, segments: segments)
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import NIOCore
+
+/// What a messenger connection reports to its owner.
+package enum MessengerEvent: Sendable {
+    case authenticated(AuthOutcome)
+    case ready(ServerIdentFrame)
+    case message(Message)
+    case keepaliveAck(seconds: UInt32, nanoseconds: UInt32)
+    case closed(RADOSError)
+}
+
+/// Runs a ``ProtocolV2Client`` on a NIO channel: the only place its actions are performed.
+///
+/// Inbound bytes and channel state changes become machine events; outbound `Message`s
+/// written to the channel are handed to the machine (held until the session is ready).
+/// Events go to `sink`, which must not block.
+package final class MessengerHandler: ChannelDuplexHandler {
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundIn = Message
+    package typealias OutboundOut = ByteBuffer
+
+    /// Which way bytes went, for a ``tap``.
+    package enum Direction: Sendable {
+        case sent
+        case received
+    }
+
+    private var machine: ProtocolV2Client
+    private let sink: @Sendable (MessengerEvent) -> Void
+    private let tap: (@Sendable (Direction, ByteBuffer) -> Void)?
+    private let keepaliveInterval: TimeAmount?
+    private var keepaliveTask: RepeatedTask?
+    private var closed = false
+
+    /// - Parameters:
+    ///   - keepaliveInterval: send KEEPALIVE2 this often once the session is open (nil: never).
+    ///   - tap: sees every byte sent and received (tests record sessions with it).
+    package init(
+        machine: ProtocolV2Client,
+        keepaliveInterval: TimeAmount? = .seconds(10),
+        tap: (@Sendable (Direction, ByteBuffer) -> Void)? = nil,
+        sink: @escaping @Sendable (MessengerEvent) -> Void
+    ) {
+        self.machine = machine
+        self.keepaliveInterval = keepaliveInterval
+        self.tap = tap
+        self.sink = sink
+    }
+
+    package func channelActive(context: ChannelHandlerContext) {
+        run(machine.start(), context: context)
+        if let interval = keepaliveInterval {
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            keepaliveTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+                let (handler, context) = loopBound.value
+                let now = Date().timeIntervalSince1970
+                let seconds = UInt32(clamping: Int(now))
+                let nanoseconds = UInt32(clamping: Int((now - Double(seconds)) * 1e9))
+                handler.run(handler.machine.keepalive(seconds: seconds, nanoseconds: nanoseconds), context: context)
+            }
+        }
+        context.fireChannelActive()
+    }
+
+    package func handlerRemoved(context: ChannelHandlerContext) {
+        keepaliveTask?.cancel()
+        keepaliveTask = nil
+    }
+
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        tap?(.received, bytes)
+        run(machine.received(bytes), context: context)
+    }
+
+    package func channelInactive(context: ChannelHandlerContext) {
+        keepaliveTask?.cancel()
+        keepaliveTask = nil
+        run(machine.peerClosed(), context: context)
+        context.fireChannelInactive()
+    }
+
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        finish(RADOSError(.connectionFailed, "the connection failed", details: "\(error)"), context: context)
+    }
+
+    package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        run(machine.send(unwrapOutboundIn(data)), context: context)
+        promise?.succeed(())
+    }
+
+    /// Sends a KEEPALIVE2 with the current wall-clock time.
+    package func keepalive(context: ChannelHandlerContext, seconds: UInt32, nanoseconds: UInt32) {
+        run(machine.keepalive(seconds: seconds, nanoseconds: nanoseconds), context: context)
+    }
+
+    private func finish(_ error: RADOSError, context: ChannelHandlerContext) {
+        guard !closed else { return }
+        closed = true
+        sink(.closed(error))
+        context.close(promise: nil)
+    }
+
+    private func run(_ actions: [ProtocolV2Client.Action], context: ChannelHandlerContext) {
+        for action in actions {
+            switch action {
+            case .write(let buffers):
+                for buffer in buffers {
+                    tap?(.sent, buffer)
+                    context.write(wrapOutboundOut(buffer), promise: nil)
+                }
+                context.flush()
+            case .authenticated(let outcome):
+                sink(.authenticated(outcome))
+            case .ready(let ident):
+                sink(.ready(ident))
+            case .deliver(let message):
+                sink(.message(message))
+            case .keepaliveAck(let seconds, let nanoseconds):
+                sink(.keepaliveAck(seconds: seconds, nanoseconds: nanoseconds))
+            case .close(let error):
+                finish(error.radosError, context: context)
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import NIOCore
+import Testing
+@testable import RADOSProto
+
+/// Minimal reading of the dev cluster's ceph.conf and keyring (until the config parser lands).
+enum MessengerClusterSettings {
+    struct Settings {
+        var host: String
+        var port: Int
+        var key: CryptoKey
+        var fsid: String
+    }
+
+    static func load() throws -> Settings? {
+        guard let conf = ClusterEnvironment.cephConf else { return nil }
+        let text = try String(contentsOfFile: conf, encoding: .utf8)
+        var monHost = "", keyringPath = "", fsid = ""
+        for raw in text.split(separator: "\n") {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            let name = line[..<eq].trimmingCharacters(in: .whitespaces).replacingOccurrences(of: " ", with: "_")
+            let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            switch name {
+            case "mon_host": monHost = value
+            case "keyring": if keyringPath.isEmpty || value.contains("client.admin") { keyringPath = value }
+            case "fsid": fsid = value
+            default: break
+            }
+        }
+        // v2:IP:PORT inside "[v2:…,v1:…]".
+        guard let v2 = monHost.range(of: "v2:") else { return nil }
+        let rest = monHost[v2.upperBound...].prefix { $0 != "," && $0 != "]" }
+        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) else { return nil }
+        let keyring = try String(contentsOfFile: keyringPath, encoding: .utf8)
+        guard let keyLine = keyring.split(separator: "\n").first(where: { $0.contains("key =") }),
+              let keyEq = keyLine.firstIndex(of: "=")
+        else { return nil }
+        let key = try CryptoKey(base64: String(keyLine[keyLine.index(after: keyEq)...]).trimmingCharacters(in: .whitespaces))
+        return Settings(host: String(rest[..<colon]), port: port, key: key, fsid: fsid)
+    }
+}
+
+@Suite(.serialized) struct MessengerClusterTests {
+    private func fsidFromCephTool() throws -> String {
+        String(decoding: try ClusterEnvironment.ceph("ceph", ["fsid"]), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func connectAndReadMonMap(modes: [ConnectionMode], expectMode: ConnectionMode) async throws {
+        guard let settings = try MessengerClusterSettings.load() else {
+            print("MessengerClusterTests skipped: \(ClusterEnvironment.skipMessage)")
+            return
+        }
+        let client = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key, modes: modes))
+        #expect(client.authOutcome.mode == expectMode)
+        #expect(client.authOutcome.globalID > 0)
+        let services = Set(client.authOutcome.tickets.map(\.service))
+        #expect(services.isSuperset(of: [CephEntityType.auth.rawValue, CephEntityType.mon.rawValue, CephEntityType.osd.rawValue, CephEntityType.mgr.rawValue]))
+        #expect(client.serverIdent.addresses.contains { $0.port == UInt16(settings.port) })
+        try await client.subscribe()
+        var monmap: MMonMap?
+        var osdmap: MOSDMap?
+        while monmap == nil || osdmap == nil, let message = try await client.nextMessage() {
+            if message.type == MessageType.monMap { monmap = try MMonMap.decode(message) }
+            if message.type == MessageType.osdMap { osdmap = try MOSDMap.decode(message) }
+        }
+        let fsid = try fsidFromCephTool()
+        let map = try #require(monmap)
+        #expect(map.fsid.description == fsid)
+        #expect(map.epoch >= 1)
+        // The newest full OSDMap, as `ceph osd dump` reports its epoch.
+        let osd = try #require(osdmap)
+        #expect(osd.fsid.description == fsid)
+        let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
+        let epoch = try #require(dump?["epoch"] as? Int)
+        #expect(osd.fullMaps.keys.max().map(Int.init) == epoch || Int(osd.newest) == epoch)
+        await client.close()
+    }
+
+    @Test func secureModeHandshakeAndMonMap() async throws {
+        try await connectAndReadMonMap(modes: [.secure, .crc], expectMode: .secure)
+    }
+
+    @Test func crcModeHandshakeAndMonMap() async throws {
+        try await connectAndReadMonMap(modes: [.crc], expectMode: .crc)
+    }
+
+    @Test func monitorCommandMatchesCephCLI() async throws {
+        guard let settings = try MessengerClusterSettings.load() else { return }
+        let client = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key))
+        try await client.subscribe(["monmap": .init(start: 0)])
+        let map = try await client.nextMonMap()
+        // The osdmap the monitor sends while we wait for the replies must not be lost.
+        try await client.subscribe(["osdmap": .init(start: 0)])
+        async let ack = client.command(["{\"prefix\": \"fsid\", \"format\": \"json\"}"], fsid: map.fsid)
+        async let status = client.command(["{\"prefix\": \"status\", \"format\": \"json\"}"], fsid: map.fsid)
+        let tickets = try await client.requestServiceTickets([.osd])
+        #expect(tickets.map(\.service) == [CephEntityType.osd.rawValue])
+        let output = String(buffer: try await ack.output)
+        #expect(output.contains(try fsidFromCephTool()))
+        #expect(String(buffer: try await status.output).contains("\"osdmap\""))
+        let version = try await client.version(of: "osdmap")
+        let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
+        #expect(Int(version.newest) == dump?["epoch"] as? Int)
+        #expect(version.oldest >= 1 && version.oldest <= version.newest)
+        let next = try #require(try await client.nextMessage())
+        #expect(next.type == MessageType.osdMap)
+        await #expect(throws: RADOSError.self) { _ = try await client.command(["{\"prefix\": \"no such command\"}"], fsid: map.fsid) }
+        await client.close()
+    }
+
+    @Test func keepalive2IsAcknowledgedInSecureMode() async throws {
+        guard let settings = try MessengerClusterSettings.load() else { return }
+        let machine = ProtocolV2Client(
+            configuration: ProtocolV2Client.Configuration(peerAddress: EntityAddress.ipv4(settings.host, port: UInt16(settings.port))!, peerType: .mon),
+            authenticator: .monitor(CephXMonitorAuth(entityName: "admin", secret: settings.key)))
+        let session = try await MessengerSession.open(host: settings.host, port: settings.port, machine: machine, keepaliveInterval: .milliseconds(100))
+        #expect(session.authOutcome.mode == .secure)
+        var acks = 0
+        for await event in session.events {
+            if case .keepaliveAck(let seconds, _) = event {
+                #expect(abs(Int(seconds) - Int(Date().timeIntervalSince1970)) < 60)
+                acks += 1
+                if acks == 2 { break }
+            }
+        }
+        #expect(acks == 2)
+        try await session.channel.close()
+    }
+
+    @Test func huntingSkipsADeadMonitor() async throws {
+        guard let settings = try MessengerClusterSettings.load() else { return }
+        // Port 1 on localhost refuses connections.
+        let client = try await MonClient.connect(toAnyOf: [
+            .init(host: "127.0.0.1", port: 1, key: settings.key),
+            .init(host: settings.host, port: settings.port, key: settings.key),
+        ])
+        #expect(client.serverIdent.addresses.contains { $0.port == UInt16(settings.port) })
+        await client.close()
+    }
+
+    @Test func wrongKeyIsRefused() async throws {
+        guard var settings = try MessengerClusterSettings.load() else { return }
+        settings.key = CryptoKey(secret: Array(repeating: 7, count: 16))
+        do {
+            _ = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key))
+            Issue.record("a wrong key was accepted")
+        } catch let error as RADOSError {
+            #expect(error.code == .authenticationFailed, "\(error.debugDescription)")
+            #expect(!error.debugDescription.contains("0707070707"))
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import NIOCore
+import Testing
+@testable import RADOSProto
+
+/// Replays real monitor sessions (recorded by `IntegrationTests/MessengerRecordingTests`)
+/// through ``ProtocolV2Client``: our bytes must match what the real monitor accepted, and
+/// the monitor's bytes, fed in any fragmentation, must authenticate and deliver the monmap.
+@Suite struct SessionReplayTests {
+    struct Fixture {
+        var key: CryptoKey
+        var fsid: String
+        var monitor: EntityAddress
+        /// (annotation, bytes) per banner or frame.
+        var client: [(String, [UInt8])] = []
+        var server: [(String, [UInt8])] = []
+    }
+
+    static func load(_ mode: ConnectionMode) throws -> Fixture {
+        let text = mode == .crc ? monSessionCRC : monSessionSecure
+        var key: CryptoKey?
+        var fsid = ""
+        var monitor: EntityAddress?
+        var client: [(String, [UInt8])] = []
+        var server: [(String, [UInt8])] = []
+        var section = ""
+        for line in text.split(separator: "\n").map(String.init) {
+            if line.hasPrefix("# key ") { key = try CryptoKey(base64: String(line.dropFirst(6))) }
+            if line.hasPrefix("# fsid ") { fsid = String(line.dropFirst(7)) }
+            if line.hasPrefix("# mon v2:") {
+                let hostPort = line.dropFirst(9).split(separator: "/")[0]
+                let parts = hostPort.split(separator: ":")
+                monitor = EntityAddress.ipv4(String(parts[0]), port: UInt16(parts[1]) ?? 0)
+            }
+            if line == "[client]" || line == "[server]" { section = line; continue }
+            guard !section.isEmpty else { continue }
+            if line.hasPrefix("#") {
+                if section == "[client]" { client.append((line, [])) } else { server.append((line, [])) }
+            } else if section == "[client]", !client.isEmpty {
+                client[client.count - 1].1 += hexBytes(line)
+            } else if section == "[server]", !server.isEmpty {
+                server[server.count - 1].1 += hexBytes(line)
+            }
+        }
+        return Fixture(key: try #require(key), fsid: fsid, monitor: try #require(monitor), client: client, server: server)
+    }
+
+    private func machine(_ fixture: Fixture, mode: ConnectionMode) -> ProtocolV2Client {
+        var configuration = ProtocolV2Client.Configuration(peerAddress: fixture.monitor, peerType: .mon)
+        configuration.modes = [mode]
+        configuration.nonce = 0x1234_5678
+        configuration.cookie = 0x0BAD_C0DE_0BAD_C0DE
+        return ProtocolV2Client(
+            configuration: configuration,
+            authenticator: .monitor(CephXMonitorAuth(entityName: "admin", secret: fixture.key, clientChallenge: 0x0123_4567_89AB_CDEF)))
+    }
+
+    @Test(arguments: [(ConnectionMode.crc, 1), (.crc, 7), (.crc, 100_000), (.secure, 1), (.secure, 13), (.secure, 100_000)])
+    func replay(mode: ConnectionMode, chunk: Int) throws {
+        let fixture = try Self.load(mode)
+        var machine = machine(fixture, mode: mode)
+        var written: [UInt8] = []
+        var outcome: AuthOutcome?
+        var ready = false
+        var monmaps: [MMonMap] = []
+        func apply(_ actions: [ProtocolV2Client.Action]) throws {
+            for action in actions {
+                switch action {
+                case .write(let buffers):
+                    for b in buffers { written += b.getBytes(at: b.readerIndex, length: b.readableBytes) ?? [] }
+                case .authenticated(let o): outcome = o
+                case .ready: ready = true
+                case .deliver(let m): if m.type == MessageType.monMap { monmaps.append(try MMonMap.decode(m)) }
+                case .keepaliveAck: break
+                case .close(let error): Issue.record("closed: \(error)")
+                }
+            }
+        }
+        try apply(machine.start())
+        // The monitor's bytes up to SERVER_IDENT, then (after we subscribe) the rest, each in `chunk`-sized pieces.
+        let split = try #require(fixture.server.firstIndex { $0.0.contains("serverIdent") })
+        let handshake = fixture.server[...split].flatMap(\.1)
+        let rest = fixture.server[(split + 1)...].flatMap(\.1)
+        func feed(_ bytes: [UInt8]) throws {
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(offset + chunk, bytes.count)
+                try apply(machine.received(ByteBuffer(bytes: bytes[offset..<end])))
+                offset = end
+            }
+        }
+        try feed(handshake)
+        #expect(ready)
+        try apply(machine.send(MMonSubscribe(what: ["monmap": .init(start: 0)], hostname: "fixture").encode()))
+        try feed(rest)
+        #expect(outcome?.mode == mode)
+        #expect(outcome?.tickets.count == 4)
+        #expect(ready)
+        #expect(monmaps.first?.fsid.description == fixture.fsid)
+        // Everything we wrote up to and including the subscribe is what the monitor accepted.
+        let expected = fixture.client.filter { !$0.0.contains("ack tag 20") }.flatMap(\.1)
+        #expect(written.count >= expected.count)
+        #expect(Array(written.prefix(expected.count)) == expected)
+        #expect(!"\(outcome.map { "\($0)" } ?? "")".contains(fixture.key.secret.map { String(format: "%02x", $0) }.joined()))
+    }
+
+    @Test func corruptedServerByteClosesWithTypedError() throws {
+        let fixture = try Self.load(.secure)
+        for position in [5, 30, 60, 200, 900, 1100] {
+            var machine = machine(fixture, mode: .secure)
+            _ = machine.start()
+            var bytes = fixture.server.flatMap(\.1)
+            guard position < bytes.count else { continue }
+            bytes[position] ^= 0x40
+            let actions = machine.received(ByteBuffer(bytes: bytes))
+            let closed = actions.contains { if case .close = $0 { return true } else { return false } }
+            #expect(closed, "flipping byte \(position) must close the connection")
+        }
+    }
+}
