@@ -26,11 +26,11 @@ struct CrushCommand: ParsableCommand {
         @Option(name: .customLong("rule"), help: "Only this rule id.")
         var rule: Int?
 
-        @Option(name: .customLong("min-x"), help: "First input.")
-        var minX: Int32 = 0
+        @Option(name: .customLong("min-x"), help: "First input (like crushtool, 0...1023 unless both ends are given).")
+        var minX: Int32?
 
         @Option(name: .customLong("max-x"), help: "Last input.")
-        var maxX: Int32 = 1023
+        var maxX: Int32?
 
         @Option(name: .customLong("choose-args"), help: "choose_args index (pool id); falls back to the default set.")
         var chooseArgsIndex: Int64 = 0
@@ -52,8 +52,11 @@ struct CrushCommand: ParsableCommand {
                 }
                 deviceWeights[device] = CRUSHTestReport.fixedWeight(value)
             }
+            // CrushTester: unless both ends are set (and non-negative), x runs over 0...1023.
+            var (first, last): (Int32, Int32) = (0, 1023)
+            if let minX, let maxX, minX >= 0, maxX >= 0 { (first, last) = (minX, maxX) }
             let lines = CRUSHTestReport.mappings(
-                map: map, rule: rule, numRep: numRep, minX: minX, maxX: maxX, chooseArgsIndex: chooseArgsIndex,
+                map: map, rule: rule, numRep: numRep, minX: first, maxX: last, chooseArgsIndex: chooseArgsIndex,
                 deviceWeights: deviceWeights
             )
             var out = ""

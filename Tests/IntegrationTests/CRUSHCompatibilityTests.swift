@@ -169,9 +169,9 @@ struct CRUSHCompatibilityTests {
             }
 
             """
-        // choose_args: a weight set with two positions for host0 (id -1) and the root.
+        // choose_args (key 0, which crushtool --test looks up): a weight set with two positions for host0 (id -1).
         let chooseArgs = """
-            choose_args -1 {
+            choose_args 0 {
               {
                 bucket_id -1
                 weight_set [
@@ -190,7 +190,7 @@ struct CRUSHCompatibilityTests {
 
         let decoded = try Self.loadMap(map)
         #expect(!decoded.classBuckets.isEmpty, "device classes produce shadow trees")
-        #expect(decoded.chooseArgs[-1] != nil, "choose_args decoded")
+        #expect(decoded.chooseArgs[0]?.args.first??.weightSets.count == 2, "choose_args decoded")
 
         for rule in 0...5 {
             for numRep in [3, 6] {
