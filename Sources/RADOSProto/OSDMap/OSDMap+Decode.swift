@@ -1,0 +1,174 @@
+import NIOCore
+
+/// The binary OSDMap (`ceph osd getmap -o`, `osdmaptool --createsimple`), as Pacific
+/// encodes it.
+///
+/// Source: ceph/ceph `src/osd/OSDMap.cc` (`OSDMap::decode`). Layout:
+/// - wrapper envelope (u8 v ≥ 7, u8 compat, u32 length);
+///   - client-usable envelope (v ≤ 10): uuid fsid (16 bytes), u32 epoch, utime created,
+///     utime modified, map<s64, pg_pool_t> pools, map<s64, string> pool names, s32
+///     pool_max, u32 flags, s32 max_osd, vector<u32> osd_state (u8 before v5),
+///     vector<u32> osd_weight, vector<entity_addrvec_t> client addresses, map<pg_t,
+///     vector<s32>> pg_temp, map<pg_t, s32> primary_temp, vector<u32> primary affinity
+///     (v ≥ 2), bufferlist crush, map<string, map<string,string>> EC profiles (v ≥ 3),
+///     map<pg_t, vector<s32>> pg_upmap and map<pg_t, vector<pair<s32,s32>>>
+///     pg_upmap_items (v ≥ 4), s32 crush_version (v ≥ 6), two map<s64,
+///     interval_set<u64>> snap sets (v ≥ 7), utime last_up_change and last_in_change
+///     (v ≥ 9), map<pg_t, s32> pg_upmap_primaries (v ≥ 10);
+///   - OSD-only envelope: skipped whole;
+///   - u32 crc (v ≥ 8): CRC32C (seed -1) over the wrapper up to the crc, continued over
+///     whatever follows it inside the wrapper.
+///
+/// OSD addresses are not decoded yet (the messenger's `EntityAddress` will own them):
+/// ``skipAddressVector(_:)`` walks them by their markers and envelopes.
+extension OSDMap {
+    /// Decodes a whole OSDMap; the buffer must hold exactly one map.
+    package init(decoding buffer: ByteBuffer) throws {
+        self = try buffer.decodeExactly("OSDMap") { try OSDMap(from: &$0) }
+    }
+
+    package init(from buffer: inout ByteBuffer) throws {
+        let wrapperStart = buffer
+        let wrapperVersion = try buffer.readDencU8()
+        let wrapperCompat = try buffer.readDencU8()
+        guard wrapperVersion >= 7 else {
+            throw DencError(.invalidValue("OSDMap v\(wrapperVersion): pre-Luminous classic encoding is not supported"), at: wrapperStart)
+        }
+        guard wrapperCompat <= 7 else {
+            throw DencError(.incompatibleVersion(compat: wrapperCompat, supported: 7), at: wrapperStart)
+        }
+        // The wrapper body as a slice: its indices start at 0, six bytes after the wrapper start.
+        var wrapper = try buffer.readDencBytes()
+
+        let map = try wrapper.readDencVersioned("OSDMap.client", understands: 10) { body, version in
+            try Self.decodeClientPart(&body, version: version)
+        }
+        try wrapper.skipDencVersioned("OSDMap.osd")
+        if wrapperVersion >= 8 {
+            // CRC over [wrapper start, crc field) then over the bytes after the crc.
+            let crcOffset = wrapper.readerIndex
+            let expected = try wrapper.readDencU32()
+            if let front = wrapperStart.getSlice(at: wrapperStart.readerIndex, length: 6 + crcOffset) {
+                var actual = CRC32C.checksum(front, seed: 0xFFFF_FFFF)
+                if wrapper.readableBytes > 0 { actual = CRC32C.checksum(wrapper, seed: actual) }
+                guard actual == expected else {
+                    throw DencError(.invalidValue("OSDMap crc 0x\(String(actual, radix: 16)) != 0x\(String(expected, radix: 16))"), at: wrapper)
+                }
+            }
+        }
+        self = map
+    }
+
+    private static func decodeClientPart(_ body: inout ByteBuffer, version: UInt8) throws -> OSDMap {
+        let fsid = Array(try body.readDencFixed(16).readableBytesView)
+        let epoch = try body.readDencU32()
+        let created = (try body.readDencU32(), try body.readDencU32())
+        let modified = (try body.readDencU32(), try body.readDencU32())
+        let pools = try body.readDencMap(minimumEntrySize: 14, key: { try $0.readDencI64() }, value: { try PoolInfo(from: &$0) })
+        let poolNames = try body.readDencMap(minimumEntrySize: 12, key: { try $0.readDencI64() }, value: { try $0.readDencString() })
+        let poolMax = try body.readDencI32()
+        let flags = try body.readDencU32()
+        let maxOSD = try body.readDencI32()
+        guard maxOSD >= 0, maxOSD <= 1 << 24 else {
+            throw DencError(.invalidValue("max_osd \(maxOSD)"), at: body)
+        }
+        let osdState: [UInt32]
+        if version >= 5 {
+            osdState = try body.readDencArray(minimumElementSize: 4) { try $0.readDencU32() }
+        } else {
+            osdState = try body.readDencArray(minimumElementSize: 1) { UInt32(try $0.readDencU8()) }
+        }
+        let osdWeight = try body.readDencArray(minimumElementSize: 4) { try $0.readDencU32() }
+        try skipAddressVector(&body)
+        let pgTemp = try body.readDencMap(minimumEntrySize: 21, key: { try PlacementGroupID(from: &$0) }, value: { try $0.readDencArray(minimumElementSize: 4) { try $0.readDencI32() } })
+        let primaryTemp = try body.readDencMap(minimumEntrySize: 21, key: { try PlacementGroupID(from: &$0) }, value: { try $0.readDencI32() })
+        var affinity: [UInt32] = []
+        if version >= 2 {
+            affinity = try body.readDencArray(minimumElementSize: 4) { try $0.readDencU32() }
+        }
+        var crushBytes = try body.readDencBytes()
+        let crush: CRUSHMap
+        do {
+            crush = try CRUSHMap(from: &crushBytes)
+        } catch let error as DencError {
+            throw error.within("crush")
+        }
+
+        var map = OSDMap(fsid: fsid, epoch: epoch, pools: pools, poolNames: poolNames, maxOSD: maxOSD, osdState: osdState, osdWeight: osdWeight, crush: crush)
+        map.created = created
+        map.modified = modified
+        map.poolMax = poolMax
+        map.flags = flags
+        map.pgTemp = pgTemp
+        map.primaryTemp = primaryTemp
+        map.osdPrimaryAffinity = affinity
+        if version >= 3 {
+            map.erasureCodeProfiles = try body.readDencMap(
+                minimumEntrySize: 8, key: { try $0.readDencString() },
+                value: { try $0.readDencMap(minimumEntrySize: 8, key: { try $0.readDencString() }, value: { try $0.readDencString() }) }
+            )
+        }
+        if version >= 4 {
+            map.pgUpmap = try body.readDencMap(minimumEntrySize: 21, key: { try PlacementGroupID(from: &$0) }, value: { try $0.readDencArray(minimumElementSize: 4) { try $0.readDencI32() } })
+            let items = try body.readDencLength(limit: DencLimit.count, minimumUnitSize: 21)
+            for _ in 0..<items {
+                let pg = try PlacementGroupID(from: &body)
+                map.pgUpmapItems[pg] = try body.readDencArray(minimumElementSize: 8) { (from: try $0.readDencI32(), to: try $0.readDencI32()) }
+            }
+        }
+        if version >= 6 {
+            map.crushVersion = try body.readDencI32()
+        }
+        if version >= 7 {
+            for _ in 0..<2 {  // new_removed_snaps, new_purged_snaps
+                let pools = try body.readDencLength(limit: DencLimit.count, minimumUnitSize: 12)
+                for _ in 0..<pools {
+                    _ = try body.readDencI64()
+                    let intervals = try body.readDencLength(limit: DencLimit.count, minimumUnitSize: 16)
+                    _ = try body.readDencFixed(intervals * 16)
+                }
+            }
+        }
+        if version >= 9 {
+            _ = try body.readDencFixed(16)  // last_up_change, last_in_change
+        }
+        if version >= 10 {
+            map.pgUpmapPrimaries = try body.readDencMap(minimumEntrySize: 21, key: { try PlacementGroupID(from: &$0) }, value: { try $0.readDencI32() })
+        }
+        return map
+    }
+
+    /// Skips `vector<entity_addrvec_t>` (`src/msg/msg_types.cc`): per entry a marker
+    /// byte; 2 = a vector of versioned `entity_addr_t`, 1 = one versioned
+    /// `entity_addr_t` (the marker is its first byte), 0 = the 136-byte legacy address.
+    package static func skipAddressVector(_ body: inout ByteBuffer) throws {
+        let count = try body.readDencLength(limit: DencLimit.count, minimumUnitSize: 1)
+        for _ in 0..<count {
+            try skipAddressVectorEntry(&body)
+        }
+    }
+
+    private static func skipAddressVectorEntry(_ body: inout ByteBuffer) throws {
+        let start = body
+        let marker = try body.readDencU8()
+        switch marker {
+        case 0:
+            _ = try body.readDencFixed(135)
+        case 1:
+            try body.skipDencVersioned("entity_addr_t")
+        case 2:
+            let addresses = try body.readDencLength(limit: 1 << 10, minimumUnitSize: 1)
+            for _ in 0..<addresses {
+                let addressStart = body
+                switch try body.readDencU8() {
+                case 0: _ = try body.readDencFixed(135)
+                case 1: try body.skipDencVersioned("entity_addr_t")
+                default:
+                    throw DencError(.invalidValue("entity_addr_t marker"), at: addressStart)
+                }
+            }
+        default:
+            throw DencError(.invalidValue("entity_addrvec_t marker \(marker)"), at: start)
+        }
+    }
+}

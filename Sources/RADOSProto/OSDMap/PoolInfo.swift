@@ -1,0 +1,155 @@
+import NIOCore
+
+/// `pg_pool_t`: what a client needs to know about a pool to place its objects.
+///
+/// Source: ceph/ceph `src/osd/osd_types.h` / `osd_types.cc` (`pg_pool_t::decode`,
+/// `calc_pg_masks`, `raw_pg_to_pg`, `raw_pg_to_pps`, `hash_key`). The envelope is
+/// u8 struct_v, u8 compat, u32 length (`DECODE_START_LEGACY_COMPAT_LEN`, compat 5);
+/// we decode the fields in order up to `erasure_code_profile` (v14) and skip the
+/// rest of the body through the envelope (hit-set parameters are skipped through
+/// their own envelope). Field order: u8 type, u8 size, u8 crush_rule, u8 object_hash,
+/// u32 pg_num, u32 pgp_num, u32 lpg_num, u32 lpgp_num, u32 last_change, u64 snap_seq,
+/// u32 snap_epoch, map<u64, pool_snap_info_t> snaps, interval_set<u64> removed_snaps,
+/// u64 auid, u64 flags, u32 crash_replay_interval, u8 min_size, u64 quota_max_bytes,
+/// u64 quota_max_objects, set<u64> tiers, s64 tier_of, u8 cache_mode, s64 read_tier,
+/// s64 write_tier, map<string,string> properties, HitSet::Params, u32 hit_set_period,
+/// u32 hit_set_count, u32 stripe_width, u64 target_max_bytes, u64 target_max_objects,
+/// u32 × 4 cache ratios/ages, string erasure_code_profile, ….
+package struct PoolInfo: Sendable, Hashable {
+    /// `pg_pool_t::TYPE_REPLICATED` (1) or `TYPE_ERASURE` (3).
+    package var type: UInt8
+    package var size: UInt8
+    package var minSize: UInt8
+    package var crushRule: UInt8
+    /// ``ObjectHash`` raw value.
+    package var objectHash: UInt8
+    package var pgNum: UInt32
+    package var pgpNum: UInt32
+    package var lastChange: UInt32
+    package var flags: UInt64
+    package var stripeWidth: UInt32 = 0
+    package var erasureCodeProfile: String = ""
+
+    package static let typeReplicated: UInt8 = 1
+    package static let typeErasure: UInt8 = 3
+    /// `FLAG_HASHPSPOOL`: hash the pool id into the placement seed.
+    package static let flagHashPSPool: UInt64 = 1 << 0
+
+    package init(type: UInt8, size: UInt8, minSize: UInt8, crushRule: UInt8, objectHash: UInt8 = ObjectHash.rjenkins.rawValue, pgNum: UInt32, pgpNum: UInt32, lastChange: UInt32 = 0, flags: UInt64 = flagHashPSPool) {
+        self.type = type
+        self.size = size
+        self.minSize = minSize
+        self.crushRule = crushRule
+        self.objectHash = objectHash
+        self.pgNum = pgNum
+        self.pgpNum = pgpNum
+        self.lastChange = lastChange
+        self.flags = flags
+    }
+
+    /// Replicated pools close the gaps a missing OSD leaves (`can_shift_osds`);
+    /// erasure pools keep positions and leave holes.
+    package var canShiftOSDs: Bool { type == Self.typeReplicated }
+
+    /// `(1 << cbits(n - 1)) - 1`.
+    private static func mask(_ n: UInt32) -> UInt32 {
+        guard n > 1 else { return 0 }
+        let bits = 32 - (n - 1).leadingZeroBitCount
+        return bits >= 32 ? UInt32.max : (UInt32(1) << bits) - 1
+    }
+
+    package var pgNumMask: UInt32 { Self.mask(pgNum) }
+    package var pgpNumMask: UInt32 { Self.mask(pgpNum) }
+
+    /// `ceph_stable_mod`: x mod b that moves few values when b grows to the next power of two.
+    @inline(__always)
+    package static func stableMod(_ x: UInt32, _ b: UInt32, _ mask: UInt32) -> UInt32 {
+        (x & mask) < b ? x & mask : x & (mask >> 1)
+    }
+
+    /// `hash_key`: the placement seed of an object name (or locator key) in a namespace.
+    package func hashKey(_ key: String, namespace: String) -> UInt32 {
+        if namespace.isEmpty { return ObjectHash.hash(objectHash, key.utf8) }
+        var bytes = Array(namespace.utf8)
+        bytes.append(0x1f)
+        bytes.append(contentsOf: key.utf8)
+        return ObjectHash.hash(objectHash, bytes)
+    }
+
+    /// `raw_pg_to_pg`: fold a raw seed into 0..<pg_num.
+    package func rawPGToPG(_ pg: PlacementGroupID) -> PlacementGroupID {
+        PlacementGroupID(pool: pg.pool, seed: Self.stableMod(pg.seed, pgNum, pgNumMask))
+    }
+
+    /// `raw_pg_to_pps`: the CRUSH input for a PG.
+    package func rawPGToPPS(_ pg: PlacementGroupID) -> UInt32 {
+        let folded = Self.stableMod(pg.seed, pgpNum, pgpNumMask)
+        if flags & Self.flagHashPSPool != 0 {
+            return CRUSHHash.hash2(folded, UInt32(truncatingIfNeeded: pg.pool))
+        }
+        return folded &+ UInt32(truncatingIfNeeded: pg.pool)
+    }
+}
+
+extension PoolInfo {
+    package init(from buffer: inout ByteBuffer) throws {
+        self = try buffer.readDencVersioned("pg_pool_t", understands: 29) { body, version in
+            guard version >= 5 else {
+                throw DencError(.invalidValue("pg_pool_t v\(version) predates the length envelope"), at: body)
+            }
+            var pool = PoolInfo(
+                type: try body.readDencU8(), size: try body.readDencU8(), minSize: 0,
+                crushRule: try body.readDencU8(), objectHash: try body.readDencU8(),
+                pgNum: try body.readDencU32(), pgpNum: try body.readDencU32(), flags: 0
+            )
+            _ = try body.readDencU32()  // lpg_num
+            _ = try body.readDencU32()  // lpgp_num
+            pool.lastChange = try body.readDencU32()
+            _ = try body.readDencU64()  // snap_seq
+            _ = try body.readDencU32()  // snap_epoch
+            // snaps: map<snapid_t, pool_snap_info_t>, each value a versioned struct.
+            let snaps = try body.readDencLength(limit: DencLimit.count, minimumUnitSize: 14)
+            for _ in 0..<snaps {
+                _ = try body.readDencU64()
+                try body.skipDencVersioned("pool_snap_info_t")
+            }
+            // removed_snaps: interval_set<snapid_t> = u32 count of (start, length) pairs.
+            let intervals = try body.readDencLength(limit: DencLimit.count, minimumUnitSize: 16)
+            _ = try body.readDencFixed(intervals * 16)
+            _ = try body.readDencU64()  // auid
+            pool.flags = try body.readDencU64()
+            _ = try body.readDencU32()  // crash_replay_interval
+            pool.minSize = version >= 7 ? try body.readDencU8() : pool.size - pool.size / 2
+            guard version >= 14 else { return pool }
+            _ = try body.readDencU64()  // quota_max_bytes
+            _ = try body.readDencU64()  // quota_max_objects
+            _ = try body.readDencArray(minimumElementSize: 8) { try $0.readDencU64() }  // tiers
+            _ = try body.readDencI64()  // tier_of
+            _ = try body.readDencU8()  // cache_mode
+            _ = try body.readDencI64()  // read_tier
+            _ = try body.readDencI64()  // write_tier
+            _ = try body.readDencMap(minimumEntrySize: 8, key: { try $0.readDencString() }, value: { try $0.readDencString() })
+            try body.skipDencVersioned("HitSet::Params")
+            _ = try body.readDencU32()  // hit_set_period
+            _ = try body.readDencU32()  // hit_set_count
+            pool.stripeWidth = try body.readDencU32()
+            _ = try body.readDencFixed(8 + 8 + 4 * 4)  // target_max_*, cache ratios and ages
+            pool.erasureCodeProfile = try body.readDencString()
+            // Later fields (recency, opts, application metadata, autoscale) are skipped by the envelope.
+            return pool
+        }
+    }
+}
+
+extension ByteBuffer {
+    /// Skips one versioned struct (u8 version, u8 compat, u32 length, body) without reading its body.
+    package mutating func skipDencVersioned(_ type: String) throws {
+        do {
+            _ = try readDencU8()
+            _ = try readDencU8()
+            _ = try readDencBytes()
+        } catch let error as DencError {
+            throw error.within(type)
+        }
+    }
+}
