@@ -80,8 +80,8 @@ extension OSDMap {
         }
         let osdWeight = try body.readDencArray(minimumElementSize: 4) { try $0.readDencU32() }
         try skipAddressVector(&body)
-        let pgTemp = try body.readDencMap(minimumEntrySize: 21, key: { try PlacementGroupID(from: &$0) }, value: { try $0.readDencArray(minimumElementSize: 4) { try $0.readDencI32() } })
-        let primaryTemp = try body.readDencMap(minimumEntrySize: 21, key: { try PlacementGroupID(from: &$0) }, value: { try $0.readDencI32() })
+        let pgTemp = try body.readDencMap(minimumEntrySize: 21, key: { try $0.readDencPlacementGroupID() }, value: { try $0.readDencArray(minimumElementSize: 4) { try $0.readDencI32() } })
+        let primaryTemp = try body.readDencMap(minimumEntrySize: 21, key: { try $0.readDencPlacementGroupID() }, value: { try $0.readDencI32() })
         var affinity: [UInt32] = []
         if version >= 2 {
             affinity = try body.readDencArray(minimumElementSize: 4) { try $0.readDencU32() }
@@ -109,10 +109,10 @@ extension OSDMap {
             )
         }
         if version >= 4 {
-            map.pgUpmap = try body.readDencMap(minimumEntrySize: 21, key: { try PlacementGroupID(from: &$0) }, value: { try $0.readDencArray(minimumElementSize: 4) { try $0.readDencI32() } })
+            map.pgUpmap = try body.readDencMap(minimumEntrySize: 21, key: { try $0.readDencPlacementGroupID() }, value: { try $0.readDencArray(minimumElementSize: 4) { try $0.readDencI32() } })
             let items = try body.readDencLength(limit: DencLimit.count, minimumUnitSize: 21)
             for _ in 0..<items {
-                let pg = try PlacementGroupID(from: &body)
+                let pg = try body.readDencPlacementGroupID()
                 map.pgUpmapItems[pg] = try body.readDencArray(minimumElementSize: 8) { (from: try $0.readDencI32(), to: try $0.readDencI32()) }
             }
         }
@@ -133,7 +133,7 @@ extension OSDMap {
             _ = try body.readDencFixed(16)  // last_up_change, last_in_change
         }
         if version >= 10 {
-            map.pgUpmapPrimaries = try body.readDencMap(minimumEntrySize: 21, key: { try PlacementGroupID(from: &$0) }, value: { try $0.readDencI32() })
+            map.pgUpmapPrimaries = try body.readDencMap(minimumEntrySize: 21, key: { try $0.readDencPlacementGroupID() }, value: { try $0.readDencI32() })
         }
         return map
     }

@@ -23,7 +23,7 @@ extension OSDMap {
     package func placementGroup(object name: String, pool poolID: Int64, namespace: String = "", key: String = "") -> PlacementGroupID? {
         guard let pool = pools[poolID] else { return nil }
         let seed = pool.hashKey(key.isEmpty ? name : key, namespace: namespace)
-        return pool.rawPGToPG(PlacementGroupID(pool: UInt64(bitPattern: poolID), seed: seed))
+        return pool.rawPGToPG(PlacementGroupID(pool: poolID, seed: seed))
     }
 
     /// The rule a pool uses: Pacific maps where every rule's ruleset equals its id use
@@ -52,7 +52,7 @@ extension OSDMap {
         let pps = pool.rawPGToPPS(pg)
         var osds: [Int32] = []
         if let rule = ruleID(for: pool) {
-            let args = crush.chooseArgs(forIndex: Int64(bitPattern: pg.pool))
+            let args = crush.chooseArgs(forIndex: pg.pool)
             mapper.doRule(rule, x: Int32(bitPattern: pps), resultMax: Int(pool.size), weights: osdWeight, chooseArgs: args, into: &osds)
         }
         if pool.canShiftOSDs {
@@ -151,7 +151,7 @@ extension OSDMap {
 
     /// `_pg_to_up_acting_osds`: the whole pipeline for one PG; nil when its pool does not exist.
     package func mapping(_ pg: PlacementGroupID, mapper: CRUSHMapper) -> Mapping? {
-        guard let pool = pools[Int64(bitPattern: pg.pool)] else { return nil }
+        guard let pool = pools[pg.pool] else { return nil }
         var (acting, actingPrimary) = tempOSDs(pg, pool: pool)
         let (rawResult, pps) = rawOSDs(pg, pool: pool, mapper: mapper)
         let crushRaw = rawResult

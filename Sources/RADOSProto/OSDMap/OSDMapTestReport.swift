@@ -20,7 +20,7 @@ package enum OSDMapTestReport {
             guard let pool = map.pools[poolID] else { continue }
             lines.append("pool \(poolID) pg_num \(pool.pgNum)")
             for ps in 0..<pool.pgNum {
-                let pg = PlacementGroupID(pool: UInt64(bitPattern: poolID), seed: ps)
+                let pg = PlacementGroupID(pool: poolID, seed: ps)
                 guard let m = map.mapping(pg, mapper: mapper) else { continue }
                 if all {
                     lines.append("\(pg) raw (\(list(m.raw)), p\(m.rawPrimary)) up (\(list(m.up)), p\(m.upPrimary)) acting (\(list(m.acting)), p\(m.actingPrimary))")
