@@ -88,6 +88,8 @@ package struct ProtocolV2Client: Sendable {
     private var outSeq: UInt64 = 0
     private var inSeq: UInt64 = 0
     private var ackedInSeq: UInt64 = 0
+    /// When the peer last sent bytes (monotonic time from the caller).
+    private var lastHeard: NIODeadline?
 
     package init(configuration: Configuration, authenticator: Authenticator) {
         self.configuration = configuration
@@ -108,9 +110,10 @@ package struct ProtocolV2Client: Sendable {
     // MARK: events
 
     /// The socket is connected: send our banner.
-    package mutating func start() -> [Action] {
+    package mutating func start(now: NIODeadline? = nil) -> [Action] {
         switch state {
         case .idle:
+            lastHeard = now
             let banner = Banner.encode()
             sentForSignature.writeImmutableBuffer(banner)
             state = .awaitingBanner
@@ -120,8 +123,9 @@ package struct ProtocolV2Client: Sendable {
         }
     }
 
-    /// Bytes arrived from the peer.
-    package mutating func received(_ bytes: ByteBuffer) -> [Action] {
+    /// Bytes arrived from the peer (at monotonic time `now`, when the caller tracks it).
+    package mutating func received(_ bytes: ByteBuffer, now: NIODeadline? = nil) -> [Action] {
+        if let now { lastHeard = now }
         switch state {
         case .closed, .idle:
             return []
@@ -197,6 +201,19 @@ package struct ProtocolV2Client: Sendable {
             return [.write(encodeFrame(Frame(tag: .keepalive2, payload: p)))]
         case .idle, .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .closed:
             return []
+        }
+    }
+
+    /// The periodic timer: closes the connection when the peer has been silent longer
+    /// than `silenceLimit`, otherwise sends a KEEPALIVE2 (stamped with wall-clock time)
+    /// on an open session. Keepalive acks count as hearing from the peer.
+    package mutating func tick(now: NIODeadline, silenceLimit: TimeAmount, seconds: UInt32, nanoseconds: UInt32) -> [Action] {
+        switch state {
+        case .closed, .idle:
+            return []
+        case .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .ready:
+            if let lastHeard, now - lastHeard > silenceLimit { return fail(.peerSilent) }
+            return keepalive(seconds: seconds, nanoseconds: nanoseconds)
         }
     }
 
