@@ -134,16 +134,18 @@ package struct CephXMonitorAuth: Sendable, CustomStringConvertible {
             throw RADOSError(.authenticationFailed, "the monitor's reply holds no AUTH ticket")
         }
         var connectionSecret: [UInt8] = []
-        if b.readableBytes > 0 {
-            var secretList = try b.readDencBytes(limit: 1 << 16)
-            if secretList.readableBytes > 0 {
-                var opened = try CephXEnvelope.readSealed(from: &secretList, key: auth.sessionKey)
-                var bytes = try opened.readDencBytes(limit: 1 << 10)
-                connectionSecret = bytes.readBytes(length: bytes.readableBytes) ?? []
-            }
-            var serviceList = try b.readDencBytes(limit: 1 << 20)
-            if serviceList.readableBytes > 0 {
-                tickets += try CephXTicketReply.decode(from: &serviceList, secret: auth.sessionKey)
+        try withRedactedDecodingErrors {
+            if b.readableBytes > 0 {
+                var secretList = try b.readDencBytes(limit: 1 << 16)
+                if secretList.readableBytes > 0 {
+                    var opened = try CephXEnvelope.readSealed(from: &secretList, key: auth.sessionKey)
+                    var bytes = try opened.readDencBytes(limit: 1 << 10)
+                    connectionSecret = bytes.readBytes(length: bytes.readableBytes) ?? []
+                }
+                var serviceList = try b.readDencBytes(limit: 1 << 20)
+                if serviceList.readableBytes > 0 {
+                    tickets += try CephXTicketReply.decode(from: &serviceList, secret: auth.sessionKey)
+                }
             }
         }
         self.globalID = globalID

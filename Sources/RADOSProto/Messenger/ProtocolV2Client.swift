@@ -15,7 +15,7 @@ import NIOCore
 /// byte the other side sent up to its last auth frame, banner included); CLIENT_IDENT →
 /// SERVER_IDENT; then MESSAGE, ACK, KEEPALIVE2(_ACK). Connections are lossy (the
 /// `CEPH_MSG_CONNECT_LOSSY` flag): no session reconnect, a failure closes.
-package struct ProtocolV2Client: Sendable {
+package struct ProtocolV2Client: Sendable, CustomStringConvertible {
     package struct Configuration: Sendable {
         package var peerAddress: EntityAddress
         package var peerType: CephEntityType
@@ -90,6 +90,22 @@ package struct ProtocolV2Client: Sendable {
     private var ackedInSeq: UInt64 = 0
     /// When the peer last sent bytes (monotonic time from the caller).
     private var lastHeard: NIODeadline?
+
+    /// Names the peer and the state only (never keys, tickets or secrets).
+    package var description: String {
+        let phase: String
+        switch state {
+        case .idle: phase = "idle"
+        case .awaitingBanner: phase = "banner"
+        case .awaitingHello: phase = "hello"
+        case .authenticating: phase = "auth"
+        case .awaitingSignature: phase = "signature"
+        case .awaitingServerIdent: phase = "ident"
+        case .ready: phase = "ready"
+        case .closed: phase = "closed"
+        }
+        return "ProtocolV2Client(\(configuration.peerType) \(configuration.peerAddress), \(phase), out \(outSeq), in \(inSeq))"
+    }
 
     package init(configuration: Configuration, authenticator: Authenticator) {
         self.configuration = configuration
