@@ -20,7 +20,7 @@ import Testing
         let addr = EntityAddress.ipv4("127.0.0.1", port: 3300)!
         var b = ByteBuffer()
         b.writeEntityAddress(addr)
-        #expect(b.hex == hexBuffer(Self.monV2).hex)
+        #expect(b.msgrHex == msgrFixtureBuffer(Self.monV2).msgrHex)
         var r = b
         #expect(try r.readEntityAddress() == addr)
         #expect(r.readableBytes == 0)

@@ -35,7 +35,7 @@ import Testing
         var machine = try client()
         let first = machine.start()
         guard case .write(let banner) = first.first else { Issue.record("no banner"); return }
-        #expect(banner.first?.hex == "636570682076320a" + "1000" + "0100000000000000" + "0100000000000000")
+        #expect(banner.first?.msgrHex == "636570682076320a" + "1000" + "0100000000000000" + "0100000000000000")
         var input = Banner.encode()
         var encoder = FrameEncoder()
         var hello = encoder.encode(Frame(tag: .hello, payload: HelloFrame(entityType: 1, peerAddress: EntityAddress.ipv4("127.0.0.1", port: 40000, type: .any)!).encode()))
@@ -49,7 +49,7 @@ import Testing
         let frame = try #require(try decoder.next(from: &wire))
         #expect(frame.frame.tag == .authRequest)
         // u32 method 2, modes [1], auth payload: mode 10, client "admin", global_id 0.
-        #expect(frame.frame.payload.hex == "02000000" + "0100000001000000" + "16000000" + "0a" + "08000000" + "0500000061646d696e" + "0000000000000000")
+        #expect(frame.frame.payload.msgrHex == "02000000" + "0100000001000000" + "16000000" + "0a" + "08000000" + "0500000061646d696e" + "0000000000000000")
     }
 
     @Test func authBadMethodClosesWithAuthenticationFailure() throws {
@@ -124,7 +124,7 @@ import Testing
         var decoder = FrameDecoder()
         let frame = try #require(try decoder.next(from: &wire))
         #expect(frame.frame.tag == .keepalive2)
-        #expect(frame.frame.payload.hex == "00f1536505000000")
+        #expect(frame.frame.payload.msgrHex == "00f1536505000000")
         #expect(closeError(machine.tick(now: t0 + .seconds(31), silenceLimit: .seconds(30), seconds: 0, nanoseconds: 0)) == .peerSilent)
         #expect(MessengerError.peerSilent.radosError.code == .timedOut)
     }

@@ -37,9 +37,9 @@ import Testing
             if line.hasPrefix("#") {
                 if section == "[client]" { client.append((line, [])) } else { server.append((line, [])) }
             } else if section == "[client]", !client.isEmpty {
-                client[client.count - 1].1 += hexBytes(line)
+                client[client.count - 1].1 += msgrFixtureBytes(line)
             } else if section == "[server]", !server.isEmpty {
-                server[server.count - 1].1 += hexBytes(line)
+                server[server.count - 1].1 += msgrFixtureBytes(line)
             }
         }
         return Fixture(key: try #require(key), fsid: fsid, monitor: try #require(monitor), client: client, server: server)
