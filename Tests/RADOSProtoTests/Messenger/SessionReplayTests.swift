@@ -117,4 +117,29 @@ import Testing
             #expect(closed, "flipping byte \(position) must close the connection")
         }
     }
+
+    /// Random corruptions of real sessions, fed in random pieces: the machine must close
+    /// (or wait for more bytes), never trap, and never become ready on corrupted auth data.
+    @Test(arguments: [ConnectionMode.crc, .secure])
+    func randomCorruptionNeverTraps(mode: ConnectionMode) throws {
+        let fixture = try Self.load(mode)
+        let clean = fixture.server.flatMap(\.1)
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<150 {
+            var bytes = clean
+            for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                let i = Int.random(in: 0..<bytes.count, using: &rng)
+                bytes[i] ^= UInt8.random(in: 1...255, using: &rng)
+            }
+            if Bool.random(using: &rng) { bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &rng))) }
+            var machine = machine(fixture, mode: mode)
+            _ = machine.start()
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + Int.random(in: 1...300, using: &rng))
+                _ = machine.received(ByteBuffer(bytes: bytes[offset..<end]))
+                offset = end
+            }
+        }
+    }
 }
