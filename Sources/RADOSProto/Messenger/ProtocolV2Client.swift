@@ -173,8 +173,14 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
             }
             if inbound.readableBytes == 0 {
                 inbound = ByteBuffer()
-            } else if inbound.readerIndex >= 1 << 16 {
-                inbound.discardReadBytes()
+            } else if inbound.readerIndex > 0 {
+                // Delivered frames may still share this storage: move the partial frame
+                // that is left into a buffer of its own, so appending to it later does not
+                // copy everything already handed out.
+                var rest = ByteBuffer()
+                rest.reserveCapacity(inbound.readableBytes)
+                rest.writeBuffer(&inbound)
+                inbound = rest
             }
             if case .ready = state, inSeq > ackedInSeq {
                 ackedInSeq = inSeq
