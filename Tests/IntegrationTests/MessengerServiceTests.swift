@@ -54,10 +54,8 @@ import Testing
         let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
         let osd = try #require((dump?["osds"] as? [[String: Any]])?.last)
         let address = try #require(v2Address(osd["public_addrs"]))
-        let machine = ProtocolV2Client(
-            configuration: ProtocolV2Client.Configuration(peerAddress: address, peerType: .osd),
-            authenticator: .service(CephXAuthorizer(ticket: fresh, globalID: mon.authOutcome.globalID)))
-        let session = try await MessengerSession.open(host: address.host ?? "", port: Int(address.port ?? 0), machine: machine)
+        let session = try await MessengerSession.open(to: address, peerType: .osd, ticket: fresh, globalID: mon.authOutcome.globalID)
+        #expect(session.authOutcome.mode == .crc)
         #expect(session.serverIdent.addresses.contains(address))
         try await session.channel.close()
         await mon.close()

@@ -161,8 +161,8 @@ package final class MonClient: Sendable {
         timeout: TimeAmount = .seconds(10),
         tap: (@Sendable (MessengerHandler.Direction, ByteBuffer) -> Void)? = nil
     ) async throws -> MonClient {
-        guard let address = EntityAddress.ipv4(endpoint.host, port: UInt16(clamping: endpoint.port)) else {
-            throw RADOSError(.invalidArgument, "monitor host must be an IPv4 address", details: endpoint.host)
+        guard let address = EntityAddress.ip(endpoint.host, port: UInt16(clamping: endpoint.port)) else {
+            throw RADOSError(.invalidArgument, "monitor host must be a numeric IPv4 or IPv6 address", details: endpoint.host)
         }
         var configuration = ProtocolV2Client.Configuration(peerAddress: address, peerType: .mon)
         configuration.modes = endpoint.modes

@@ -48,6 +48,15 @@ import Testing
         #expect(try blank.readEntityAddress() == .blank)
     }
 
+    @Test func parsesNumericHosts() throws {
+        #expect(EntityAddress.ip("10.0.0.1", port: 3300) == EntityAddress.ipv4("10.0.0.1", port: 3300))
+        let v6 = try #require(EntityAddress.ip("[::1]", port: 3300))
+        #expect(v6.host == "0:0:0:0:0:0:0:1")
+        #expect(v6.port == 3300)
+        #expect(EntityAddress.ip("mon.example", port: 3300) == nil)
+        #expect(EntityAddress.ipv4("300.1.1.1", port: 1) == nil)
+    }
+
     @Test func vectorAcceptsAllThreeMarkers() throws {
         let a = EntityAddress.ipv4("127.0.0.1", port: 3300)!
         let b = EntityAddress.ipv4("127.0.0.1", port: 6789, type: .legacy)!
