@@ -15,6 +15,7 @@ import Testing
     static let clientChallenge: UInt64 = 0x0123_4567_89AB_CDEF
     static let nonce: UInt32 = 0x1234_5678
     static let cookie: UInt64 = 0x0BAD_C0DE_0BAD_C0DE
+    static let authorizerNonce: UInt64 = 0x5EED_5EED_5EED_5EED
 
     @Test(arguments: [ConnectionMode.crc, ConnectionMode.secure])
     func recordMonitorSession(mode: ConnectionMode) async throws {
@@ -41,9 +42,17 @@ import Testing
         await client.close()
 
         let secret = client.authOutcome.connectionSecret
-        let text = try annotate(
-            mode: mode, settings: settings, fsid: map.fsid.description, epoch: map.epoch,
-            sent: sent.bytes, received: received.bytes, connectionSecret: secret)
+        let header = """
+            # A real msgr2.1 session with a Ceph 16.2.15 monitor, recorded by MessengerRecordingTests
+            # (\(mode) mode). Throwaway dev cluster: the key below is that cluster's client.admin key.
+            # key \(keyBase64(settings.key))
+            # fsid \(map.fsid)
+            # epoch \(map.epoch)
+            # mon v2:\(settings.host):\(settings.port)/0
+            # Client values pinned: challenge 0x\(String(Self.clientChallenge, radix: 16)), nonce 0x\(String(Self.nonce, radix: 16)), cookie 0x\(String(Self.cookie, radix: 16)).
+
+            """
+        let text = try annotate(header: header, mode: mode, sent: sent.bytes, received: received.bytes, connectionSecret: secret)
         try FileManager.default.createDirectory(at: Self.fixtureDirectory, withIntermediateDirectories: true)
         // Swift source, so the test target needs no resources.
         let name = mode == .crc ? "monSessionCRC" : "monSessionSecure"
@@ -53,18 +62,62 @@ import Testing
         try source.write(to: Self.fixtureDirectory.appendingPathComponent(mode == .crc ? "MonSessionCRC.swift" : "MonSessionSecure.swift"), atomically: true, encoding: .utf8)
     }
 
-    private func annotate(mode: ConnectionMode, settings: MessengerClusterSettings.Settings, fsid: String, epoch: UInt32,
-                          sent: ByteBuffer, received: ByteBuffer, connectionSecret: [UInt8]) throws -> String {
-        var out = """
-            # A real msgr2.1 session with a Ceph 16.2.15 monitor, recorded by MessengerRecordingTests
-            # (\(mode) mode). Throwaway dev cluster: the key below is that cluster's client.admin key.
-            # key \(keyBase64(settings.key))
-            # fsid \(fsid)
-            # epoch \(epoch)
-            # mon v2:\(settings.host):\(settings.port)/0
-            # Client values pinned: challenge 0x\(String(Self.clientChallenge, radix: 16)), nonce 0x\(String(Self.nonce, radix: 16)), cookie 0x\(String(Self.cookie, radix: 16)).
+    /// An authorizer session with an OSD (crc mode): the challenge round with real bytes.
+    @Test func recordOSDSession() async throws {
+        guard ProcessInfo.processInfo.environment["RECORD_MESSENGER_FIXTURES"] == "1",
+              let settings = try MessengerClusterSettings.load()
+        else { return }
+        let mon = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key))
+        let ticket = try #require(mon.authOutcome.tickets.first { $0.service == CephEntityType.osd.rawValue })
+        let globalID = mon.authOutcome.globalID
+        await mon.close()
+        let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
+        let osd = try #require((dump?["osds"] as? [[String: Any]])?.first)
+        let vec = try #require((osd["public_addrs"] as? [String: Any])?["addrvec"] as? [[String: Any]])
+        let v2 = try #require(vec.first { $0["type"] as? String == "v2" })
+        let hostPort = try #require(v2["addr"] as? String)
+        let nonce = try #require(v2["nonce"] as? Int)
+        let colon = try #require(hostPort.lastIndex(of: ":"))
+        let address = try #require(EntityAddress.ipv4(String(hostPort[..<colon]), port: UInt16(hostPort[hostPort.index(after: colon)...]) ?? 0, nonce: UInt32(nonce)))
+
+        let sent = ByteRecorder()
+        let received = ByteRecorder()
+        var configuration = ProtocolV2Client.Configuration(peerAddress: address, peerType: .osd)
+        configuration.modes = [.crc]
+        configuration.nonce = Self.nonce
+        configuration.cookie = Self.cookie
+        let machine = ProtocolV2Client(
+            configuration: configuration,
+            authenticator: .service(CephXAuthorizer(ticket: ticket, globalID: globalID, nonce: Self.authorizerNonce)))
+        let session = try await MessengerSession.open(host: address.host ?? "", port: Int(address.port ?? 0), machine: machine) { direction, bytes in
+            switch direction {
+            case .sent: sent.append(bytes)
+            case .received: received.append(bytes)
+            }
+        }
+        try await session.channel.close()
+        var ticketKey = ByteBuffer()
+        ticketKey.writeCryptoKey(ticket.sessionKey)
+        let header = """
+            # A real msgr2.1 authorizer session with a Ceph 16.2.15 OSD (crc mode), recorded by
+            # MessengerRecordingTests. Throwaway dev cluster: the osd ticket below is from it.
+            # ticket-key \(Data(ticketKey.readableBytesView).base64EncodedString())
+            # ticket-secret-id \(ticket.secretID)
+            # ticket-blob \(ticket.blob.map { String(format: "%02x", $0) }.joined())
+            # global-id \(globalID)
+            # osd \(address.host ?? ""):\(address.port ?? 0)/\(address.nonce)
+            # Client values pinned: authorizer nonce 0x\(String(Self.authorizerNonce, radix: 16)), nonce 0x\(String(Self.nonce, radix: 16)), cookie 0x\(String(Self.cookie, radix: 16)).
 
             """
+        let text = try annotate(header: header, mode: .crc, sent: sent.bytes, received: received.bytes, connectionSecret: [])
+        let source = "// Generated by Tests/IntegrationTests/MessengerRecordingTests.swift; do not edit.\n\n"
+            + "/// Annotated bytes of a real OSD session (see the header lines).\n"
+            + "let osdSessionCRC = \"\"\"\n\(text)\"\"\"\n"
+        try source.write(to: Self.fixtureDirectory.appendingPathComponent("OSDSessionCRC.swift"), atomically: true, encoding: .utf8)
+    }
+
+    private func annotate(header: String, mode: ConnectionMode, sent: ByteBuffer, received: ByteBuffer, connectionSecret: [UInt8]) throws -> String {
+        var out = header
         for (label, stream, isClient) in [("client", sent, true), ("server", received, false)] {
             out += "\n[\(label)]\n"
             var bytes = stream

@@ -54,11 +54,28 @@ import Testing
         let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
         let osd = try #require((dump?["osds"] as? [[String: Any]])?.last)
         let address = try #require(v2Address(osd["public_addrs"]))
-        let machine = ProtocolV2Client(
-            configuration: ProtocolV2Client.Configuration(peerAddress: address, peerType: .osd),
-            authenticator: .service(CephXAuthorizer(ticket: fresh, globalID: mon.authOutcome.globalID)))
-        let session = try await MessengerSession.open(host: address.host ?? "", port: Int(address.port ?? 0), machine: machine)
+        let session = try await MessengerSession.open(to: address, peerType: .osd, ticket: fresh, globalID: mon.authOutcome.globalID)
+        #expect(session.authOutcome.mode == .crc)
         #expect(session.serverIdent.addresses.contains(address))
+        try await session.channel.close()
+        await mon.close()
+    }
+
+    /// AUTH ticket renewal on the same session (GET_AUTH_SESSION_KEY with the old ticket),
+    /// then a service ticket request signed with the renewed AUTH ticket.
+    @Test func authTicketRenewal() async throws {
+        guard let settings = try MessengerClusterSettings.load() else { return }
+        let mon = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key))
+        let renewed = try await mon.renewTickets()
+        let services = Set(renewed.map(\.service))
+        #expect(services.isSuperset(of: [CephEntityType.auth.rawValue, CephEntityType.mon.rawValue, CephEntityType.osd.rawValue]))
+        let auth = try #require(renewed.first { $0.service == CephEntityType.auth.rawValue })
+        let old = try #require(mon.authOutcome.tickets.first { $0.service == CephEntityType.auth.rawValue })
+        #expect(auth.sessionKey != old.sessionKey)
+        let osd = try #require(renewed.first { $0.service == CephEntityType.osd.rawValue })
+        let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
+        let address = try #require(v2Address((dump?["osds"] as? [[String: Any]])?.first?["public_addrs"]))
+        let session = try await MessengerSession.open(to: address, peerType: .osd, ticket: osd, globalID: mon.authOutcome.globalID)
         try await session.channel.close()
         await mon.close()
     }

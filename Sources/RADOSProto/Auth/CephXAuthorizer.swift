@@ -59,8 +59,10 @@ package struct CephXAuthorizer: Sendable, CustomStringConvertible {
         case .initial, .challenged, .done: throw MessengerError.protocolViolation("unexpected AUTH_REPLY_MORE")
         }
         var opened = try CephXEnvelope.open(payload, key: ticket.sessionKey)
-        _ = try opened.readDencU8()
-        let challenge = try opened.readDencU64()
+        let challenge = try withRedactedDecodingErrors {
+            _ = try opened.readDencU8()
+            return try opened.readDencU64()
+        }
         state = .challenged
         return try encode(serverChallenge: challenge)
     }
@@ -72,12 +74,11 @@ package struct CephXAuthorizer: Sendable, CustomStringConvertible {
         }
         var b = payload
         var reply = try CephXEnvelope.readSealed(from: &b, key: ticket.sessionKey)
-        let version = try reply.readDencU8()
-        let noncePlusOne = try reply.readDencU64()
+        let (version, noncePlusOne) = try withRedactedDecodingErrors { (try reply.readDencU8(), try reply.readDencU64()) }
         guard noncePlusOne == nonce &+ 1 else { throw RADOSError(.authenticationFailed, "the service did not prove it knows the ticket's session key") }
         var secret: [UInt8] = []
         if version >= 2 {
-            var bytes = try reply.readDencBytes(limit: 1 << 10)
+            var bytes = try withRedactedDecodingErrors { try reply.readDencBytes(limit: 1 << 10) }
             secret = bytes.readBytes(length: bytes.readableBytes) ?? []
         }
         state = .done

@@ -40,3 +40,23 @@ package enum CephXEnvelope {
         return try open(ciphertext, key: key)
     }
 }
+
+extension DencError {
+    /// The same error without the bytes at the failure point: for decoding that runs on
+    /// decrypted cephx payloads, which hold session keys and connection secrets.
+    package var redacted: DencError {
+        var copy = self
+        copy.bytes = []
+        return copy
+    }
+}
+
+/// Runs `body` (which decodes decrypted cephx data) and strips payload bytes from any
+/// decoding error it throws, so no key material reaches an error message.
+package func withRedactedDecodingErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as DencError {
+        throw error.redacted
+    }
+}

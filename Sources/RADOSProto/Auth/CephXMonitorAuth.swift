@@ -10,6 +10,9 @@ package struct AuthOutcome: Sendable, CustomStringConvertible {
     package var connectionSecret: [UInt8]
     /// Tickets obtained (monitor authentication only): AUTH plus the requested services.
     package var tickets: [CephXTicket]
+    /// The monitor's cephx challenge for this session (not secret); renewing the AUTH
+    /// ticket on the same session proves the key against it again.
+    package var serverChallenge: UInt64 = 0
 
     package var description: String { "AuthOutcome(global_id \(globalID), mode \(mode), \(tickets.count) tickets, secrets redacted)" }
 }
@@ -37,7 +40,7 @@ package struct CephXMonitorAuth: Sendable, CustomStringConvertible {
     private enum State: Sendable {
         case initial
         case requested
-        case challenged(clientChallenge: UInt64)
+        case challenged(serverChallenge: UInt64)
         case done
     }
 
@@ -98,56 +101,86 @@ package struct CephXMonitorAuth: Sendable, CustomStringConvertible {
         }
         let clientChallenge = nextChallenge ?? UInt64.random(in: 1...UInt64.max)
         nextChallenge = nil
-        let proof = try Self.challengeProof(secret: secret, serverChallenge: serverChallenge, clientChallenge: clientChallenge)
+        let b = try Self.authenticateRequest(
+            secret: secret, serverChallenge: serverChallenge, clientChallenge: clientChallenge, previousAuthTicket: nil, wantKeys: wantKeys)
+        state = .challenged(serverChallenge: serverChallenge)
+        return b
+    }
+
+    /// GET_AUTH_SESSION_KEY request: op, then CephXAuthenticate v3. With a previous AUTH
+    /// ticket it renews that ticket (and the monitor reclaims our global_id securely).
+    package static func authenticateRequest(
+        secret: CryptoKey, serverChallenge: UInt64, clientChallenge: UInt64 = UInt64.random(in: 1...UInt64.max),
+        previousAuthTicket: CephXTicket?, wantKeys: UInt32
+    ) throws(RADOSError) -> ByteBuffer {
+        let proof = try challengeProof(secret: secret, serverChallenge: serverChallenge, clientChallenge: clientChallenge)
         var b = ByteBuffer()
-        b.writeDencU16(Self.opGetAuthSessionKey)
+        b.writeDencU16(opGetAuthSessionKey)
         b.writeDencU8(3)
         b.writeDencU64(clientChallenge)
         b.writeDencU64(proof)
-        // No previous AUTH ticket: v1, secret_id 0, empty blob.
-        b.writeDencU8(1)
-        b.writeDencU64(0)
-        b.writeDencU32(0)
+        if let previousAuthTicket {
+            previousAuthTicket.writeBlob(into: &b)
+        } else {
+            // No previous AUTH ticket: v1, secret_id 0, empty blob.
+            b.writeDencU8(1)
+            b.writeDencU64(0)
+            b.writeDencU32(0)
+        }
         b.writeDencU32(wantKeys & ~CephEntityType.auth.rawValue)
         // v3: old_ticket_may_be_omitted. Without it a Pacific monitor treats us as a legacy
         // client (insecure global_id reclaim) and drops the session right after auth.
         b.writeDencBool(true)
-        state = .challenged(clientChallenge: clientChallenge)
         return b
     }
 
     /// Handles AUTH_DONE's payload.
     package mutating func handleDone(_ payload: ByteBuffer, globalID: UInt64, mode: ConnectionMode) throws -> AuthOutcome {
+        let serverChallenge: UInt64
         switch state {
-        case .challenged:
-            break
+        case .challenged(let challenge):
+            serverChallenge = challenge
         case .initial, .requested, .done:
             throw MessengerError.protocolViolation("unexpected AUTH_DONE from the monitor")
         }
+        var outcome = try Self.decodeAuthenticateReply(payload, secret: secret, previousTickets: [])
+        outcome.globalID = globalID
+        outcome.mode = mode
+        outcome.serverChallenge = serverChallenge
+        self.globalID = globalID
+        state = .done
+        return outcome
+    }
+
+    /// Decodes a GET_AUTH_SESSION_KEY reply (AUTH_DONE's payload, or an MAuthReply's
+    /// when renewing, where the AUTH ticket blob comes sealed with the previous key).
+    package static func decodeAuthenticateReply(_ payload: ByteBuffer, secret: CryptoKey, previousTickets: [CephXTicket]) throws -> AuthOutcome {
+        var previousKeys: [UInt32: CryptoKey] = [:]
+        for ticket in previousTickets { previousKeys[ticket.service] = ticket.sessionKey }
         var b = payload
         let op = try b.readDencU16()
         let result = try b.readDencI32()
-        guard op == Self.opGetAuthSessionKey else { throw DencError(.invalidValue("cephx reply op \(op)"), at: b) }
+        guard op == opGetAuthSessionKey else { throw DencError(.invalidValue("cephx reply op \(op)"), at: b) }
         guard result == 0 else { throw RADOSError(.authenticationFailed, "the monitor refused our key", errno: Int32(clamping: abs(Int(result)))) }
-        var tickets = try CephXTicketReply.decode(from: &b, secret: secret)
+        var tickets = try CephXTicketReply.decode(from: &b, secret: secret, previousKeys: previousKeys)
         guard let auth = tickets.first(where: { $0.service == CephEntityType.auth.rawValue }) else {
             throw RADOSError(.authenticationFailed, "the monitor's reply holds no AUTH ticket")
         }
         var connectionSecret: [UInt8] = []
-        if b.readableBytes > 0 {
-            var secretList = try b.readDencBytes(limit: 1 << 16)
-            if secretList.readableBytes > 0 {
-                var opened = try CephXEnvelope.readSealed(from: &secretList, key: auth.sessionKey)
-                var bytes = try opened.readDencBytes(limit: 1 << 10)
-                connectionSecret = bytes.readBytes(length: bytes.readableBytes) ?? []
-            }
-            var serviceList = try b.readDencBytes(limit: 1 << 20)
-            if serviceList.readableBytes > 0 {
-                tickets += try CephXTicketReply.decode(from: &serviceList, secret: auth.sessionKey)
+        try withRedactedDecodingErrors {
+            if b.readableBytes > 0 {
+                var secretList = try b.readDencBytes(limit: 1 << 16)
+                if secretList.readableBytes > 0 {
+                    var opened = try CephXEnvelope.readSealed(from: &secretList, key: auth.sessionKey)
+                    var bytes = try opened.readDencBytes(limit: 1 << 10)
+                    connectionSecret = bytes.readBytes(length: bytes.readableBytes) ?? []
+                }
+                var serviceList = try b.readDencBytes(limit: 1 << 20)
+                if serviceList.readableBytes > 0 {
+                    tickets += try CephXTicketReply.decode(from: &serviceList, secret: auth.sessionKey, previousKeys: previousKeys)
+                }
             }
         }
-        self.globalID = globalID
-        state = .done
-        return AuthOutcome(globalID: globalID, mode: mode, sessionKey: auth.sessionKey, connectionSecret: connectionSecret, tickets: tickets)
+        return AuthOutcome(globalID: 0, mode: .crc, sessionKey: auth.sessionKey, connectionSecret: connectionSecret, tickets: tickets)
     }
 }

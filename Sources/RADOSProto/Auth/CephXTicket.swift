@@ -44,6 +44,10 @@ package enum CephXTicketReply {
         secret: CryptoKey,
         previousKeys: [UInt32: CryptoKey] = [:]
     ) throws -> [CephXTicket] {
+        try withRedactedDecodingErrors { try decodeTickets(from: &buffer, secret: secret, previousKeys: previousKeys) }
+    }
+
+    private static func decodeTickets(from buffer: inout ByteBuffer, secret: CryptoKey, previousKeys: [UInt32: CryptoKey]) throws -> [CephXTicket] {
         let version = try buffer.readDencU8()
         guard version == 1 else { throw DencError(.invalidValue("ticket reply version \(version)"), at: buffer) }
         return try buffer.readDencArray(limit: 32, minimumElementSize: 10) { b in

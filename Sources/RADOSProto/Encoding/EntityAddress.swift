@@ -73,6 +73,20 @@ package struct EntityAddress: Hashable, Sendable, CustomStringConvertible {
         return EntityAddress(type: type, nonce: nonce, endpoint: .ipv4(octets[0], octets[1], octets[2], octets[3], port: port))
     }
 
+    /// Parses a numeric IPv4 or IPv6 address (no name lookup).
+    package static func ip(_ host: String, port: UInt16, type: AddressType = .msgr2, nonce: UInt32 = 0) -> EntityAddress? {
+        if let v4 = ipv4(host, port: port, type: type, nonce: nonce) { return v4 }
+        let trimmed = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        guard let parsed = try? SocketAddress(ipAddress: trimmed, port: Int(port)) else { return nil }
+        switch parsed {
+        case .v6(let address):
+            let bytes = withUnsafeBytes(of: address.address.sin6_addr) { Array($0) }
+            return EntityAddress(type: type, nonce: nonce, endpoint: .ipv6(bytes, port: port, flowInfo: 0, scopeID: 0))
+        case .v4, .unixDomainSocket:
+            return nil
+        }
+    }
+
     package var port: UInt16? {
         switch endpoint {
         case .ipv4(_, _, _, _, let port): return port

@@ -169,6 +169,8 @@ package enum MessengerError: Error, Hashable, Sendable, CustomStringConvertible 
     case authenticationFailed(String)
     case badSignature
     case peerClosed
+    /// Nothing arrived from the peer for too long (keepalives unanswered).
+    case peerSilent
 
     package var description: String {
         switch self {
@@ -183,6 +185,7 @@ package enum MessengerError: Error, Hashable, Sendable, CustomStringConvertible 
         case .authenticationFailed(let s): return "authentication failed: \(s)"
         case .badSignature: return "peer's AUTH_SIGNATURE does not match"
         case .peerClosed: return "peer closed the connection"
+        case .peerSilent: return "the peer stopped answering keepalives"
         }
     }
 
@@ -195,6 +198,8 @@ package enum MessengerError: Error, Hashable, Sendable, CustomStringConvertible 
             return RADOSError(.unsupported, "the peer requires features we do not support", details: description)
         case .peerClosed:
             return RADOSError(.connectionFailed, "the peer closed the connection")
+        case .peerSilent:
+            return RADOSError(.timedOut, "the peer stopped answering keepalives")
         case .malformed(let e):
             return e.radosError
         case .badBanner, .badCRC, .badAuthTag, .unknownTag, .segmentTooLarge, .protocolViolation:

@@ -15,7 +15,7 @@ import NIOCore
 /// byte the other side sent up to its last auth frame, banner included); CLIENT_IDENT →
 /// SERVER_IDENT; then MESSAGE, ACK, KEEPALIVE2(_ACK). Connections are lossy (the
 /// `CEPH_MSG_CONNECT_LOSSY` flag): no session reconnect, a failure closes.
-package struct ProtocolV2Client: Sendable {
+package struct ProtocolV2Client: Sendable, CustomStringConvertible {
     package struct Configuration: Sendable {
         package var peerAddress: EntityAddress
         package var peerType: CephEntityType
@@ -88,6 +88,24 @@ package struct ProtocolV2Client: Sendable {
     private var outSeq: UInt64 = 0
     private var inSeq: UInt64 = 0
     private var ackedInSeq: UInt64 = 0
+    /// When the peer last sent bytes (monotonic time from the caller).
+    private var lastHeard: NIODeadline?
+
+    /// Names the peer and the state only (never keys, tickets or secrets).
+    package var description: String {
+        let phase: String
+        switch state {
+        case .idle: phase = "idle"
+        case .awaitingBanner: phase = "banner"
+        case .awaitingHello: phase = "hello"
+        case .authenticating: phase = "auth"
+        case .awaitingSignature: phase = "signature"
+        case .awaitingServerIdent: phase = "ident"
+        case .ready: phase = "ready"
+        case .closed: phase = "closed"
+        }
+        return "ProtocolV2Client(\(configuration.peerType) \(configuration.peerAddress), \(phase), out \(outSeq), in \(inSeq))"
+    }
 
     package init(configuration: Configuration, authenticator: Authenticator) {
         self.configuration = configuration
@@ -108,9 +126,10 @@ package struct ProtocolV2Client: Sendable {
     // MARK: events
 
     /// The socket is connected: send our banner.
-    package mutating func start() -> [Action] {
+    package mutating func start(now: NIODeadline? = nil) -> [Action] {
         switch state {
         case .idle:
+            lastHeard = now
             let banner = Banner.encode()
             sentForSignature.writeImmutableBuffer(banner)
             state = .awaitingBanner
@@ -120,8 +139,9 @@ package struct ProtocolV2Client: Sendable {
         }
     }
 
-    /// Bytes arrived from the peer.
-    package mutating func received(_ bytes: ByteBuffer) -> [Action] {
+    /// Bytes arrived from the peer (at monotonic time `now`, when the caller tracks it).
+    package mutating func received(_ bytes: ByteBuffer, now: NIODeadline? = nil) -> [Action] {
+        if let now { lastHeard = now }
         switch state {
         case .closed, .idle:
             return []
@@ -153,8 +173,14 @@ package struct ProtocolV2Client: Sendable {
             }
             if inbound.readableBytes == 0 {
                 inbound = ByteBuffer()
-            } else if inbound.readerIndex >= 1 << 16 {
-                inbound.discardReadBytes()
+            } else if inbound.readerIndex > 0 {
+                // Delivered frames may still share this storage: move the partial frame
+                // that is left into a buffer of its own, so appending to it later does not
+                // copy everything already handed out.
+                var rest = ByteBuffer()
+                rest.reserveCapacity(inbound.readableBytes)
+                rest.writeBuffer(&inbound)
+                inbound = rest
             }
             if case .ready = state, inSeq > ackedInSeq {
                 ackedInSeq = inSeq
@@ -197,6 +223,19 @@ package struct ProtocolV2Client: Sendable {
             return [.write(encodeFrame(Frame(tag: .keepalive2, payload: p)))]
         case .idle, .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .closed:
             return []
+        }
+    }
+
+    /// The periodic timer: closes the connection when the peer has been silent longer
+    /// than `silenceLimit`, otherwise sends a KEEPALIVE2 (stamped with wall-clock time)
+    /// on an open session. Keepalive acks count as hearing from the peer.
+    package mutating func tick(now: NIODeadline, silenceLimit: TimeAmount, seconds: UInt32, nanoseconds: UInt32) -> [Action] {
+        switch state {
+        case .closed, .idle:
+            return []
+        case .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .ready:
+            if let lastHeard, now - lastHeard > silenceLimit { return fail(.peerSilent) }
+            return keepalive(seconds: seconds, nanoseconds: nanoseconds)
         }
     }
 

@@ -49,7 +49,7 @@ package final class MessengerHandler: ChannelDuplexHandler {
     }
 
     package func channelActive(context: ChannelHandlerContext) {
-        run(machine.start(), context: context)
+        run(machine.start(now: context.eventLoop.now), context: context)
         if let interval = keepaliveInterval {
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             keepaliveTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
@@ -57,7 +57,8 @@ package final class MessengerHandler: ChannelDuplexHandler {
                 let now = Date().timeIntervalSince1970
                 let seconds = UInt32(clamping: Int(now))
                 let nanoseconds = UInt32(clamping: Int((now - Double(seconds)) * 1e9))
-                handler.run(handler.machine.keepalive(seconds: seconds, nanoseconds: nanoseconds), context: context)
+                // A peer silent for three intervals is considered dead.
+                handler.run(handler.machine.tick(now: context.eventLoop.now, silenceLimit: interval * 3, seconds: seconds, nanoseconds: nanoseconds), context: context)
             }
         }
         context.fireChannelActive()
@@ -71,7 +72,7 @@ package final class MessengerHandler: ChannelDuplexHandler {
     package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
         tap?(.received, bytes)
-        run(machine.received(bytes), context: context)
+        run(machine.received(bytes, now: context.eventLoop.now), context: context)
     }
 
     package func channelInactive(context: ChannelHandlerContext) {
@@ -86,6 +87,10 @@ package final class MessengerHandler: ChannelDuplexHandler {
     }
 
     package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard !closed else {
+            promise?.fail(RADOSError(.connectionFailed, "the connection is closed"))
+            return
+        }
         run(machine.send(unwrapOutboundIn(data)), context: context)
         promise?.succeed(())
     }
@@ -98,6 +103,8 @@ package final class MessengerHandler: ChannelDuplexHandler {
     private func finish(_ error: RADOSError, context: ChannelHandlerContext) {
         guard !closed else { return }
         closed = true
+        keepaliveTask?.cancel()
+        keepaliveTask = nil
         sink(.closed(error))
         context.close(promise: nil)
     }

@@ -10,6 +10,27 @@ package struct MessengerSession: Sendable {
     package let serverIdent: ServerIdentFrame
     package let events: AsyncStream<MessengerEvent>
 
+    /// Opens a session to an OSD, manager or MDS with a service ticket from the monitor.
+    /// `address` is the daemon's v2 address from its map, nonce included (the daemon
+    /// checks it). Modes default to Ceph's order for that daemon type.
+    package static func open(
+        to address: EntityAddress,
+        peerType: CephEntityType,
+        ticket: CephXTicket,
+        globalID: UInt64,
+        modes: [ConnectionMode]? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        timeout: TimeAmount = .seconds(10)
+    ) async throws -> MessengerSession {
+        guard let host = address.host, let port = address.port else {
+            throw RADOSError(.invalidArgument, "the daemon has no IP address", details: address.description)
+        }
+        var configuration = ProtocolV2Client.Configuration(peerAddress: address, peerType: peerType)
+        if let modes { configuration.modes = modes }
+        let machine = ProtocolV2Client(configuration: configuration, authenticator: .service(CephXAuthorizer(ticket: ticket, globalID: globalID)))
+        return try await open(host: host, port: Int(port), machine: machine, group: group, timeout: timeout)
+    }
+
     /// Connects, runs the handshake and returns once the session is open.
     package static func open(
         host: String,

@@ -34,8 +34,11 @@ package final class MonClient: Sendable {
     package let serverIdent: ServerIdentFrame
     private let router: Router
     private let unrouted: AsyncStream<Message>
+    /// Our entity secret, kept to renew the AUTH ticket on this session.
+    private let secret: CryptoKey?
 
-    private init(session: MessengerSession) {
+    private init(session: MessengerSession, secret: CryptoKey?) {
+        self.secret = secret
         channel = session.channel
         authOutcome = session.authOutcome
         serverIdent = session.serverIdent
@@ -161,15 +164,16 @@ package final class MonClient: Sendable {
         timeout: TimeAmount = .seconds(10),
         tap: (@Sendable (MessengerHandler.Direction, ByteBuffer) -> Void)? = nil
     ) async throws -> MonClient {
-        guard let address = EntityAddress.ipv4(endpoint.host, port: UInt16(clamping: endpoint.port)) else {
-            throw RADOSError(.invalidArgument, "monitor host must be an IPv4 address", details: endpoint.host)
+        guard let address = EntityAddress.ip(endpoint.host, port: UInt16(clamping: endpoint.port)) else {
+            throw RADOSError(.invalidArgument, "monitor host must be a numeric IPv4 or IPv6 address", details: endpoint.host)
         }
         var configuration = ProtocolV2Client.Configuration(peerAddress: address, peerType: .mon)
         configuration.modes = endpoint.modes
         let machine = ProtocolV2Client(
             configuration: configuration,
             authenticator: .monitor(CephXMonitorAuth(entityName: endpoint.entityName, secret: endpoint.key)))
-        return try await connect(host: endpoint.host, port: endpoint.port, machine: machine, group: group, timeout: timeout, tap: tap)
+        let session = try await MessengerSession.open(host: endpoint.host, port: endpoint.port, machine: machine, group: group, timeout: timeout, tap: tap)
+        return MonClient(session: session, secret: endpoint.key)
     }
 
     /// Tries each monitor in turn (like `MonClient` hunting) and returns the first session.
@@ -201,7 +205,7 @@ package final class MonClient: Sendable {
         tap: (@Sendable (MessengerHandler.Direction, ByteBuffer) -> Void)? = nil
     ) async throws -> MonClient {
         let session = try await MessengerSession.open(host: host, port: port, machine: machine, group: group, timeout: timeout, tap: tap)
-        return MonClient(session: session)
+        return MonClient(session: session, secret: nil)
     }
 
     /// Sends a message (in order with earlier ones).
@@ -248,6 +252,25 @@ package final class MonClient: Sendable {
             throw RADOSError(.authenticationFailed, "the monitor refused the ticket request", errno: Int32(clamping: abs(Int(answer.result))))
         }
         return try CephXServiceTicketRequest.decodeReply(answer.payload, authTicket: authTicket, previous: authOutcome.tickets)
+    }
+
+    /// Renews the AUTH ticket (and the service tickets) on this session:
+    /// GET_AUTH_SESSION_KEY in an MAuth, proving the key against the session's server
+    /// challenge and presenting the current AUTH ticket. Returns the new tickets.
+    package func renewTickets(current: [CephXTicket]? = nil, wantKeys: UInt32 = CephEntityType.mon.rawValue | CephEntityType.osd.rawValue | CephEntityType.mgr.rawValue) async throws -> [CephXTicket] {
+        let tickets = current ?? authOutcome.tickets
+        guard let secret, let authTicket = tickets.first(where: { $0.service == CephEntityType.auth.rawValue }) else {
+            throw RADOSError(.authenticationFailed, "renewing needs our key and an AUTH ticket")
+        }
+        let request = try CephXMonitorAuth.authenticateRequest(
+            secret: secret, serverChallenge: authOutcome.serverChallenge, previousAuthTicket: authTicket, wantKeys: wantKeys)
+        let id = try await router.expectAuthReply()
+        try await send(MAuth(payload: request).encode())
+        let answer = try MAuthReply.decode(try await router.wait(id))
+        guard answer.result == 0 else {
+            throw RADOSError(.authenticationFailed, "the monitor refused to renew our tickets", errno: Int32(clamping: abs(Int(answer.result))))
+        }
+        return try CephXMonitorAuth.decodeAuthenticateReply(answer.payload, secret: secret, previousTickets: tickets).tickets
     }
 
     /// Runs a monitor command (JSON strings, as `ceph` sends) and returns its output.

@@ -99,4 +99,25 @@ import Testing
         input = reply
         #expect(throws: (any Error).self) { try CephXTicketReply.decode(from: &input, secret: previous) }
     }
+
+    /// A decrypted payload that does not decode must not leak its bytes into the error.
+    @Test func decodingErrorsInsideDecryptedDataCarryNoBytes() throws {
+        let secret = CryptoKey(secret: Array(0..<16))
+        var reply = ByteBuffer()
+        reply.writeDencU8(1)
+        reply.writeDencU32(1)
+        reply.writeDencU32(CephEntityType.mon.rawValue)
+        reply.writeDencU8(1)
+        var inner = ByteBuffer()
+        inner.writeDencU8(1)
+        inner.writeBytes([0x01, 0x00, 0xAB, 0xCD, 0xEF])  // a truncated CryptoKey
+        try CephXEnvelope.writeSealed(inner, key: secret, into: &reply)
+        do {
+            _ = try CephXTicketReply.decode(from: &reply, secret: secret)
+            Issue.record("decoded a truncated key")
+        } catch let error as DencError {
+            #expect(error.bytes.isEmpty)
+            #expect(!error.radosError.debugDescription.lowercased().contains("ab cd"))
+        }
+    }
 }

@@ -20,7 +20,7 @@ import Testing
         let addr = EntityAddress.ipv4("127.0.0.1", port: 3300)!
         var b = ByteBuffer()
         b.writeEntityAddress(addr)
-        #expect(b.hex == hexBuffer(Self.monV2).hex)
+        #expect(b.msgrHex == msgrFixtureBuffer(Self.monV2).msgrHex)
         var r = b
         #expect(try r.readEntityAddress() == addr)
         #expect(r.readableBytes == 0)
@@ -46,6 +46,15 @@ import Testing
         var blank = ByteBuffer()
         blank.writeEntityAddress(.blank)
         #expect(try blank.readEntityAddress() == .blank)
+    }
+
+    @Test func parsesNumericHosts() throws {
+        #expect(EntityAddress.ip("10.0.0.1", port: 3300) == EntityAddress.ipv4("10.0.0.1", port: 3300))
+        let v6 = try #require(EntityAddress.ip("[::1]", port: 3300))
+        #expect(v6.host == "0:0:0:0:0:0:0:1")
+        #expect(v6.port == 3300)
+        #expect(EntityAddress.ip("mon.example", port: 3300) == nil)
+        #expect(EntityAddress.ipv4("300.1.1.1", port: 1) == nil)
     }
 
     @Test func vectorAcceptsAllThreeMarkers() throws {

@@ -15,25 +15,25 @@ import Testing
             0500000000000000 00         start 5, no flags
             01000000 68                 hostname "h"
             """
-        #expect(message.front.hex == hexBuffer(expected).hex)
+        #expect(message.front.msgrHex == msgrFixtureBuffer(expected).msgrHex)
         #expect(try MMonSubscribe.decode(message) == MMonSubscribe(what: ["osdmap": .init(start: 5), "monmap": .init(start: 0, flags: 1)], hostname: "h"))
     }
 
     @Test func authAndCommandEnvelopes() throws {
         let auth = MAuth(payload: ByteBuffer(bytes: [0xAA]), monmapEpoch: 3).encode()
-        #expect(auth.front.hex == hexBuffer("""
+        #expect(auth.front.msgrHex == msgrFixtureBuffer("""
             0000000000000000 ffff 0000000000000000    paxos header: version 0, session mon -1, tid 0
             02000000                                  protocol cephx
             01000000 aa                               payload
             03000000                                  monmap epoch
-            """).hex)
+            """).msgrHex)
         let command = MMonCommand(tid: 7, fsid: Array(0..<16), command: ["{}"]).encode()
         #expect(command.header.tid == 7)
-        #expect(command.front.hex == hexBuffer("""
+        #expect(command.front.msgrHex == msgrFixtureBuffer("""
             0000000000000000 ffff 0000000000000000    paxos header
             000102030405060708090a0b0c0d0e0f          fsid
             01000000 02000000 7b7d                    ["{}"]
-            """).hex)
+            """).msgrHex)
     }
 
     @Test func monMapDecodesFsidAndEpochAndRefusesGarbage() throws {

@@ -6,8 +6,8 @@ import Testing
 @Suite struct ProtocolV2ClientTests {
     private static let monitor = EntityAddress.ipv4("127.0.0.1", port: 3300)!
 
-    private func client(challenge: UInt64 = 0x0123_4567_89AB_CDEF, key: CryptoKey? = nil) throws -> ProtocolV2Client {
-        var configuration = ProtocolV2Client.Configuration(peerAddress: Self.monitor, peerType: .mon)
+    private func client(challenge: UInt64 = 0x0123_4567_89AB_CDEF, key: CryptoKey? = nil, peer: EntityAddress = monitor) throws -> ProtocolV2Client {
+        var configuration = ProtocolV2Client.Configuration(peerAddress: peer, peerType: .mon)
         configuration.modes = [.crc]
         configuration.nonce = 0x1234_5678
         configuration.cookie = 0x0BAD_C0DE_0BAD_C0DE
@@ -35,7 +35,7 @@ import Testing
         var machine = try client()
         let first = machine.start()
         guard case .write(let banner) = first.first else { Issue.record("no banner"); return }
-        #expect(banner.first?.hex == "636570682076320a" + "1000" + "0100000000000000" + "0100000000000000")
+        #expect(banner.first?.msgrHex == "636570682076320a" + "1000" + "0100000000000000" + "0100000000000000")
         var input = Banner.encode()
         var encoder = FrameEncoder()
         var hello = encoder.encode(Frame(tag: .hello, payload: HelloFrame(entityType: 1, peerAddress: EntityAddress.ipv4("127.0.0.1", port: 40000, type: .any)!).encode()))
@@ -49,7 +49,7 @@ import Testing
         let frame = try #require(try decoder.next(from: &wire))
         #expect(frame.frame.tag == .authRequest)
         // u32 method 2, modes [1], auth payload: mode 10, client "admin", global_id 0.
-        #expect(frame.frame.payload.hex == "02000000" + "0100000001000000" + "16000000" + "0a" + "08000000" + "0500000061646d696e" + "0000000000000000")
+        #expect(frame.frame.payload.msgrHex == "02000000" + "0100000001000000" + "16000000" + "0a" + "08000000" + "0500000061646d696e" + "0000000000000000")
     }
 
     @Test func authBadMethodClosesWithAuthenticationFailure() throws {
@@ -94,7 +94,7 @@ import Testing
     /// sent, so the monitor's AUTH_SIGNATURE no longer matches: the connection must close.
     @Test func signatureOverDifferentBytesIsRejected() throws {
         let fixture = try SessionReplayTests.load(.crc)
-        var machine = try client(challenge: 42, key: fixture.key)
+        var machine = try client(challenge: 42, key: fixture.key, peer: fixture.monitor)
         _ = machine.start()
         let actions = machine.received(ByteBuffer(bytes: fixture.server.flatMap(\.1)))
         #expect(closeError(actions) == .badSignature)
@@ -103,9 +103,29 @@ import Testing
 
     @Test func wrongKeyFailsToOpenTheTicket() throws {
         let fixture = try SessionReplayTests.load(.crc)
-        var machine = try client(key: CryptoKey(secret: Array(repeating: 3, count: 16)))
+        var machine = try client(key: CryptoKey(secret: Array(repeating: 3, count: 16)), peer: fixture.monitor)
         _ = machine.start()
         let error = closeError(machine.received(ByteBuffer(bytes: fixture.server.flatMap(\.1))))
         guard case .authenticationFailed = error else { Issue.record("got \(String(describing: error))"); return }
+    }
+
+    /// Once open, ticks send KEEPALIVE2; a peer silent past the limit is closed.
+    @Test func keepaliveTicksAndSilentPeer() throws {
+        let fixture = try SessionReplayTests.load(.crc)
+        var machine = try client(key: fixture.key, peer: fixture.monitor)
+        let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        _ = machine.start(now: t0)
+        let split = try #require(fixture.server.firstIndex { $0.0.contains("serverIdent") })
+        let actions = machine.received(ByteBuffer(bytes: fixture.server[...split].flatMap(\.1)), now: t0)
+        #expect(actions.contains { if case .ready = $0 { return true } else { return false } })
+        let tick = machine.tick(now: t0 + .seconds(10), silenceLimit: .seconds(30), seconds: 1_700_000_000, nanoseconds: 5)
+        guard case .write(let pieces) = tick.first else { Issue.record("no keepalive"); return }
+        var wire = pieces.first ?? ByteBuffer()
+        var decoder = FrameDecoder()
+        let frame = try #require(try decoder.next(from: &wire))
+        #expect(frame.frame.tag == .keepalive2)
+        #expect(frame.frame.payload.msgrHex == "00f1536505000000")
+        #expect(closeError(machine.tick(now: t0 + .seconds(31), silenceLimit: .seconds(30), seconds: 0, nanoseconds: 0)) == .peerSilent)
+        #expect(MessengerError.peerSilent.radosError.code == .timedOut)
     }
 }

@@ -37,9 +37,9 @@ import Testing
             if line.hasPrefix("#") {
                 if section == "[client]" { client.append((line, [])) } else { server.append((line, [])) }
             } else if section == "[client]", !client.isEmpty {
-                client[client.count - 1].1 += hexBytes(line)
+                client[client.count - 1].1 += msgrFixtureBytes(line)
             } else if section == "[server]", !server.isEmpty {
-                server[server.count - 1].1 += hexBytes(line)
+                server[server.count - 1].1 += msgrFixtureBytes(line)
             }
         }
         return Fixture(key: try #require(key), fsid: fsid, monitor: try #require(monitor), client: client, server: server)
@@ -115,6 +115,31 @@ import Testing
             let actions = machine.received(ByteBuffer(bytes: bytes))
             let closed = actions.contains { if case .close = $0 { return true } else { return false } }
             #expect(closed, "flipping byte \(position) must close the connection")
+        }
+    }
+
+    /// Random corruptions of real sessions, fed in random pieces: the machine must close
+    /// (or wait for more bytes), never trap, and never become ready on corrupted auth data.
+    @Test(arguments: [ConnectionMode.crc, .secure])
+    func randomCorruptionNeverTraps(mode: ConnectionMode) throws {
+        let fixture = try Self.load(mode)
+        let clean = fixture.server.flatMap(\.1)
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<150 {
+            var bytes = clean
+            for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                let i = Int.random(in: 0..<bytes.count, using: &rng)
+                bytes[i] ^= UInt8.random(in: 1...255, using: &rng)
+            }
+            if Bool.random(using: &rng) { bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &rng))) }
+            var machine = machine(fixture, mode: mode)
+            _ = machine.start()
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + Int.random(in: 1...300, using: &rng))
+                _ = machine.received(ByteBuffer(bytes: bytes[offset..<end]))
+                offset = end
+            }
         }
     }
 }

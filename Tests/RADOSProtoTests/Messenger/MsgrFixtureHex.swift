@@ -1,9 +1,9 @@
 import NIOCore
 
-/// Hex helpers for byte fixtures.
+/// Hex helpers for the messenger tests' byte fixtures (names prefixed to stay out of other suites' way).
 /// Parses annotated fixtures: on each line, whitespace-separated even-length hex tokens up
 /// to the first token that is not one (the comment).
-func hexBytes(_ text: String) -> [UInt8] {
+func msgrFixtureBytes(_ text: String) -> [UInt8] {
     var out: [UInt8] = []
     for line in text.split(separator: "\n") {
         for token in line.split(separator: " ") {
@@ -17,8 +17,8 @@ func hexBytes(_ text: String) -> [UInt8] {
     return out
 }
 
-func hexBuffer(_ text: String) -> ByteBuffer { ByteBuffer(bytes: hexBytes(text)) }
+func msgrFixtureBuffer(_ text: String) -> ByteBuffer { ByteBuffer(bytes: msgrFixtureBytes(text)) }
 
 extension ByteBuffer {
-    var hex: String { (getBytes(at: readerIndex, length: readableBytes) ?? []).map { String(format: "%02x", $0) }.joined() }
+    var msgrHex: String { (getBytes(at: readerIndex, length: readableBytes) ?? []).map { String(format: "%02x", $0) }.joined() }
 }
