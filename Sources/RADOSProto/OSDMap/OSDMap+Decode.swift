@@ -79,7 +79,7 @@ extension OSDMap {
             osdState = try body.readDencArray(minimumElementSize: 1) { UInt32(try $0.readDencU8()) }
         }
         let osdWeight = try body.readDencArray(minimumElementSize: 4) { try $0.readDencU32() }
-        try skipAddressVector(&body)
+        let clientAddresses = try body.readDencArray(limit: 1 << 24, minimumElementSize: 1) { try $0.readEntityAddressVector() }
         let pgTemp = try body.readDencMap(minimumEntrySize: 21, key: { try $0.readDencPlacementGroupID() }, value: { try $0.readDencArray(minimumElementSize: 4) { try $0.readDencI32() } })
         let primaryTemp = try body.readDencMap(minimumEntrySize: 21, key: { try $0.readDencPlacementGroupID() }, value: { try $0.readDencI32() })
         var affinity: [UInt32] = []
@@ -95,6 +95,7 @@ extension OSDMap {
         }
 
         var map = OSDMap(fsid: fsid, epoch: epoch, pools: pools, poolNames: poolNames, maxOSD: maxOSD, osdState: osdState, osdWeight: osdWeight, crush: crush)
+        map.clientAddresses = clientAddresses
         map.created = created
         map.modified = modified
         map.poolMax = poolMax

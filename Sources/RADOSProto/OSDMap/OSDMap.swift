@@ -35,6 +35,14 @@ package struct OSDMap: Sendable {
     package var erasureCodeProfiles: [String: [String: String]]
     package var crushVersion: Int32
     package var crush: CRUSHMap
+    /// Per OSD: the addresses clients reach it at (`osd_addrs->client_addrs`), v2 and v1.
+    package var clientAddresses: [[EntityAddress]] = []
+
+    /// The msgr2 address clients use for `osd`, if it is up and has one.
+    package func clientAddress(of osd: Int32) -> EntityAddress? {
+        guard osd >= 0, Int(osd) < clientAddresses.count, isUp(osd) else { return nil }
+        return clientAddresses[Int(osd)].first { $0.type == EntityAddress.AddressType.msgr2.rawValue }
+    }
 
     package init(
         fsid: [UInt8] = Array(repeating: 0, count: 16), epoch: UInt32, pools: [Int64: PoolInfo], poolNames: [Int64: String] = [:],

@@ -166,6 +166,12 @@ package struct ObjecterStateMachine: Sendable {
         return actions
     }
 
+    /// Forgets `tid` (its caller was told it failed some other way, e.g. no session could
+    /// be opened to its OSD). Returns whether it was pending.
+    package mutating func cancel(tid: UInt64) -> Bool {
+        inFlight.removeValue(forKey: tid) != nil
+    }
+
     /// The client is shutting down: every pending request fails with `error`.
     package mutating func abortAll(_ error: RADOSError) -> [Action] {
         let actions = inFlight.keys.sorted().map { Action.complete(tid: $0, result: .failure(error)) }

@@ -1,0 +1,169 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import RADOSProto
+
+/// `rbdctl rados …`: object commands shaped like Ceph's `rados` tool, run through
+/// SwiftRBD's own messenger and Objecter.
+struct RadosCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rados",
+        abstract: "Object commands like Ceph's rados tool (put, get, stat, rm).",
+        subcommands: [RadosPut.self, RadosGet.self, RadosStat.self, RadosRemove.self]
+    )
+
+    /// As with `rados`, options may come before the subcommand (`rados -p rbd put …`).
+    @OptionGroup var options: RadosOptions
+}
+
+/// Options every `rados` subcommand takes.
+struct RadosOptions: ParsableArguments {
+    @Option(name: [.customShort("c"), .customLong("conf")], help: "Configuration file (default: CEPH_CONF or the search path).")
+    var conf: String?
+
+    @Option(name: .customLong("id"), help: "User id (client.<id>).")
+    var id: String?
+
+    @Option(name: [.customShort("p"), .customLong("pool")], help: "Pool name.")
+    var poolName: String?
+
+    @Option(name: [.customShort("N"), .customLong("namespace")], help: "Namespace in the pool.")
+    var namespaceName: String?
+
+    var pool: String { poolName ?? "" }
+    var namespace: String { namespaceName ?? "" }
+
+    /// These options, with any left unset taken from `outer` (the ones before the subcommand).
+    func merged(with outer: RadosOptions) -> RadosOptions {
+        var result = self
+        result.conf = conf ?? outer.conf
+        result.id = id ?? outer.id
+        result.poolName = poolName ?? outer.poolName
+        result.namespaceName = namespaceName ?? outer.namespaceName
+        return result
+    }
+
+    /// Connects, resolves the pool, runs `body`, and maps failures to `rados`-style errors.
+    func run(_ what: String, object: String, _ body: (Objecter, Int64) async throws -> Void) async throws {
+        guard poolName != nil else {
+            FileHandle.standardError.write(Data("pool name was not specified\n".utf8))
+            throw ExitCode(1)
+        }
+        var arguments: [String] = []
+        if let conf { arguments += ["-c", conf] }
+        if let id { arguments += ["--id", id] }
+        do {
+            let configuration = try RADOSConfiguration.load(arguments: arguments)
+            let (monitor, objecter) = try await ClusterConnection.connect(configuration)
+            defer { Task { await objecter.shutdown(); await monitor.close() } }
+            let pool = try await objecter.poolID(named: self.pool)
+            try await body(objecter, pool)
+        } catch let error as RADOSError {
+            FileHandle.standardError.write(Data("error \(what) \(pool)/\(object): (\(error.errno)) \(error.message)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Turns a failed op's return code into an error like librados reports.
+func check(_ reply: Objecter.Reply, _ what: String) throws {
+    let code = reply.reply.result < 0 ? reply.reply.result : (reply.reply.returnValues.first { $0 < 0 } ?? 0)
+    if code < 0 {
+        let message = String(cString: strerror(-code))
+        throw RADOSError(.clusterError, message, errno: -code)
+    }
+}
+
+struct RadosPut: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "put", abstract: "Write a file (or - for stdin) as an object.")
+    @ParentCommand var parent: RadosCommand
+    @OptionGroup var local: RadosOptions
+    var options: RadosOptions { local.merged(with: parent.options) }
+    @Argument var object: String
+    @Argument var file: String
+
+    func run() async throws {
+        let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+        try await options.run("putting", object: object) { objecter, pool in
+            let chunk = 4 << 20
+            var offset = 0
+            repeat {
+                let end = min(data.count, offset + chunk)
+                let piece = ByteBuffer(bytes: data[offset..<end])
+                let op: OSDOp = offset == 0 ? .writeFull(piece) : .write(offset: UInt64(offset), data: piece)
+                try check(try await objecter.execute(pool: pool, namespace: options.namespace, object: object, ops: [op]), "put")
+                offset = end
+            } while offset < data.count
+        }
+    }
+}
+
+struct RadosGet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "get", abstract: "Read an object into a file (or - for stdout).")
+    @ParentCommand var parent: RadosCommand
+    @OptionGroup var local: RadosOptions
+    var options: RadosOptions { local.merged(with: parent.options) }
+    @Argument var object: String
+    @Argument var file: String
+
+    func run() async throws {
+        var contents = Data()
+        try await options.run("getting", object: object) { objecter, pool in
+            let chunk: UInt64 = 4 << 20
+            var offset: UInt64 = 0
+            while true {
+                let reply = try await objecter.execute(pool: pool, namespace: options.namespace, object: object, ops: [.read(offset: offset, length: chunk)])
+                try check(reply, "get")
+                let piece = reply.outputs.first ?? ByteBuffer()
+                contents.append(contentsOf: piece.readableBytesView)
+                if UInt64(piece.readableBytes) < chunk { break }
+                offset += chunk
+            }
+        }
+        if file == "-" {
+            FileHandle.standardOutput.write(contents)
+        } else {
+            try contents.write(to: URL(fileURLWithPath: file))
+        }
+    }
+}
+
+struct RadosStat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stat", abstract: "Show an object's size and modification time.")
+    @ParentCommand var parent: RadosCommand
+    @OptionGroup var local: RadosOptions
+    var options: RadosOptions { local.merged(with: parent.options) }
+    @Argument var object: String
+
+    func run() async throws {
+        try await options.run("stat-ing", object: object) { objecter, pool in
+            let reply = try await objecter.execute(pool: pool, namespace: options.namespace, object: object, ops: [.stat])
+            try check(reply, "stat")
+            var output = reply.outputs.first ?? ByteBuffer()
+            let size = try output.readDencU64()
+            let mtime = try output.readDencUTime()
+            // `rados stat` prints whole seconds.
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "UTC")
+            formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSZ"
+            let date = formatter.string(from: Date(timeIntervalSince1970: Double(mtime.seconds)))
+            let name = options.namespace.isEmpty ? object : "\(options.namespace)/\(object)"
+            print("\(options.pool)/\(name) mtime \(date), size \(size)")
+        }
+    }
+}
+
+struct RadosRemove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove an object.")
+    @ParentCommand var parent: RadosCommand
+    @OptionGroup var local: RadosOptions
+    var options: RadosOptions { local.merged(with: parent.options) }
+    @Argument var object: String
+
+    func run() async throws {
+        try await options.run("removing", object: object) { objecter, pool in
+            try check(try await objecter.execute(pool: pool, namespace: options.namespace, object: object, ops: [.delete]), "rm")
+        }
+    }
+}
