@@ -41,7 +41,7 @@ enum MessengerClusterSettings {
     }
 }
 
-@Suite(.serialized) struct MessengerClusterTests {
+@Suite(.serialized, .enabled(if: ClusterEnvironment.hasCluster, Comment(rawValue: ClusterEnvironment.skipMessage))) struct MessengerClusterTests {
     private func fsidFromCephTool() throws -> String {
         String(decoding: try ClusterEnvironment.ceph("ceph", ["fsid"]), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -6,7 +6,7 @@ import Testing
 /// Records a real monitor session (crc and secure) into annotated fixtures that
 /// `Tests/RADOSProtoTests/Messenger/SessionReplayTests.swift` replays without a cluster.
 /// Runs only with `RECORD_MESSENGER_FIXTURES=1` and a cluster: the fixtures are checked in.
-@Suite(.serialized) struct MessengerRecordingTests {
+@Suite(.serialized, .enabled(if: ClusterEnvironment.hasCluster && ProcessInfo.processInfo.environment["RECORD_MESSENGER_FIXTURES"] == "1", "records new fixtures: set RECORD_MESSENGER_FIXTURES=1 with a cluster")) struct MessengerRecordingTests {
     static let fixtureDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("RADOSProtoTests/Messenger/Fixtures")
