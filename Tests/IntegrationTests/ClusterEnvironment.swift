@@ -18,6 +18,11 @@ enum ClusterEnvironment {
 
     static let skipMessage = "no cluster configured: set CEPH_CONF (make test starts one with scripts/dev-cluster.sh)"
 
+    /// The `rbdctl` built in this package (scripts/test.sh builds every product before testing).
+    static let rbdctl: String = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".build/debug/rbdctl").path
+
     /// The path of a command on PATH, or nil.
     static func tool(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"

@@ -94,8 +94,7 @@ struct ObjecterInteropTests {
     }
 
     @Test func rbdctlStatPrintsWhatRadosPrints() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let rbdctl = root.appendingPathComponent(".build/debug/rbdctl").path
+        let rbdctl = ClusterEnvironment.rbdctl
         // scripts/test.sh builds every product before running the tests.
         try #require(FileManager.default.isExecutableFile(atPath: rbdctl), "build rbdctl first (swift build)")
         let conf = try #require(ClusterEnvironment.cephConf)

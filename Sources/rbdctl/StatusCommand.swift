@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import RADOSProto
+
+/// Which cluster and as whom: `-c/--conf` and `--id`, then CEPH_CONF / CEPH_ARGS as Ceph's tools read them.
+struct ClusterOptions: ParsableArguments {
+    @Option(name: [.customShort("c"), .customLong("conf")], help: "Configuration file (default: CEPH_CONF or the search path).")
+    var conf: String?
+
+    @Option(name: .customLong("id"), help: "User id (client.<id>).")
+    var id: String?
+
+    @Argument(parsing: .allUnrecognized, help: "Ceph options: --OPTION VALUE or --OPTION=VALUE.")
+    var cephOptions: [String] = []
+
+    func configuration() throws(RADOSError) -> RADOSConfiguration {
+        var arguments: [String] = []
+        if let conf { arguments += ["-c", conf] }
+        if let id { arguments += ["--id", id] }
+        return try RADOSConfiguration.load(arguments: arguments + cephOptions)
+    }
+
+    /// Connects to a monitor and runs `body`; errors print one line and exit with their errno.
+    func withMonitor(_ body: (MonClient, MMonMap) async throws -> Void) async throws {
+        do {
+            let monitor = try await MonClient.connect(toAnyOf: ClusterConnection.monitorEndpoints(configuration()))
+            try await monitor.subscribe(["monmap": .init(start: 0)])
+            let monmap = try await monitor.nextMonMap()
+            do {
+                try await body(monitor, monmap)
+            } catch {
+                await monitor.close()
+                throw error
+            }
+            await monitor.close()
+        } catch let error as RADOSError {
+            FileHandle.standardError.write(Data("rbdctl: \(error.message)\n".utf8))
+            throw ExitCode(error.errno)
+        }
+    }
+}
+
+/// `rbdctl status`: the cluster fsid, monitor quorum and OSDMap epoch, from our own
+/// monitor session (compare with `ceph -s`).
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the cluster's fsid, monitor quorum and OSDMap epoch.")
+
+    @OptionGroup var cluster: ClusterOptions
+    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+
+    func run() async throws {
+        try await cluster.withMonitor { monitor, monmap in
+            let quorumAck = try await monitor.command(["{\"prefix\": \"quorum_status\", \"format\": \"json\"}"], fsid: monmap.fsid)
+            let quorum = (try? JSONSerialization.jsonObject(with: Data(quorumAck.output.readableBytesView)) as? [String: Any])?["quorum_names"] as? [String] ?? []
+            let osdmap = try await monitor.version(of: "osdmap")
+            switch format {
+            case .text:
+                print("fsid: \(monmap.fsid)")
+                print("monmap epoch: \(monmap.epoch)")
+                print("mon quorum: \(quorum.joined(separator: ","))")
+                print("osdmap epoch: \(osdmap.newest)")
+                print("connection: \(monitor.authOutcome.mode == .secure ? "secure" : "crc"), global_id \(monitor.authOutcome.globalID)")
+            case .json:
+                let object: [String: Any] = [
+                    "fsid": monmap.fsid.description, "monmap_epoch": monmap.epoch, "quorum_names": quorum,
+                    "osdmap_epoch": osdmap.newest, "mode": monitor.authOutcome.mode == .secure ? "secure" : "crc",
+                ]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+            }
+        }
+    }
+}
+
+/// `rbdctl mon-command '<json>'`: sends a monitor command and prints its output, like
+/// `ceph` does for the same JSON; the status string goes to stderr, a failure exits
+/// with its errno.
+struct MonCommandCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "mon-command", abstract: "Run a monitor command given as JSON.")
+
+    @Argument(help: "The command, e.g. '{\"prefix\": \"osd pool ls\", \"format\": \"json\"}'.")
+    var command: String
+
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        try await cluster.withMonitor { monitor, monmap in
+            let ack = try await monitor.command([command], fsid: monmap.fsid)
+            if !ack.status.isEmpty { FileHandle.standardError.write(Data((ack.status + "\n").utf8)) }
+            FileHandle.standardOutput.write(Data(ack.output.readableBytesView))
+        }
+    }
+}
