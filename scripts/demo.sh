@@ -25,7 +25,19 @@ run "$RBDCTL" parse-spec 'rbd:/missing-pool' || echo "(exit status $?)"
 # The cluster's configuration, each value with the layer it came from; QEMU's
 # cache=writethrough applied as the application layer.
 run "$RBDCTL" config show --cache writethrough
-# Ceph's own tools against the same cluster.
+# Our own monitor session (msgr2 + cephx, secure mode by default), compared with ceph -s.
+run "$RBDCTL" status
+run ceph -s
+run "$RBDCTL" mon-command '{"prefix": "osd pool ls", "format": "json"}'
+echo
+# Objects through our own Objecter (CRUSH placement, OSD sessions), read back by Ceph's rados.
+echo "hello from SwiftRBD" > /tmp/swiftrbd-demo.txt
+run "$RBDCTL" rados -p rbd put demo-object /tmp/swiftrbd-demo.txt
+run rados -p rbd get demo-object -
+run "$RBDCTL" rados -p rbd stat demo-object
+run rados -p rbd stat demo-object
+run "$RBDCTL" rados -p rbd rm demo-object
+# Ceph's own rbd against the same cluster (RBD images through SwiftRBD come next).
 run rbd create rbd/demo --size 1G
 run rbd info rbd/demo
 run rbd rm --no-progress rbd/demo
