@@ -9,7 +9,7 @@ struct RadosCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rados",
         abstract: "Object commands like Ceph's rados tool (put, get, stat, rm).",
-        subcommands: [RadosPut.self, RadosGet.self, RadosStat.self, RadosRemove.self]
+        subcommands: [RadosPut.self, RadosGet.self, RadosStat.self, RadosRemove.self, RadosBench.self]
     )
 
     /// As with `rados`, options may come before the subcommand (`rados -p rbd put …`).
