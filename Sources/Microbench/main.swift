@@ -32,6 +32,8 @@ let which = CommandLine.arguments.dropFirst().first ?? "all"
 switch which {
 case "crc32c", "all":
     benchCRC32C()
+case "crush":
+    benchCRUSH()
 default:
     print("unknown benchmark \(which); known: crc32c")
     exit(2)

@@ -13,9 +13,11 @@
 /// - a device whose weight is below 0x10000 is kept when
 ///   `hash2(x, id) & 0xffff < weight`.
 ///
-/// Untrusted maps never trap: a dangling bucket reference is treated like Ceph's
-/// "bad item" (the replica is skipped, or left as a hole for indep), and indices into
-/// bucket arrays are checked.
+/// Untrusted maps never trap or hang: a dangling bucket reference is treated like
+/// Ceph's "bad item" (the replica is skipped, or left as a hole for indep), indices
+/// into bucket arrays are checked, a descent longer than the number of buckets (a
+/// cycle) is a bad item too, and retry counts are capped at ``maxTries`` (Ceph's own
+/// maps use a few hundred at most; only absurd values differ from Ceph).
 ///
 /// A mapper owns preallocated scratch (the three working vectors and the uniform
 /// buckets' permutation state), so mapping does not allocate. It is not thread-safe:
@@ -25,6 +27,8 @@ package final class CRUSHMapper {
     package static let itemNone: Int32 = 0x7fff_ffff
     /// `CRUSH_ITEM_UNDEF`: not yet chosen (internal to indep).
     package static let itemUndefined: Int32 = 0x7fff_fffe
+    /// Cap on any tries/retries count taken from a map or a rule step.
+    package static let maxTries: UInt32 = 10_000
 
     package let map: CRUSHMap
     /// The largest result a call may ask for.
@@ -92,10 +96,10 @@ package final class CRUSHMapper {
         let c = scratch + 2 * resultMax
         var wsize = 0
 
-        var chooseTries = map.tunables.chooseTotalTries &+ 1
+        var chooseTries = min(map.tunables.chooseTotalTries, Self.maxTries) + 1
         var chooseLeafTries: UInt32 = 0
-        var localRetries = map.tunables.chooseLocalTries
-        var localFallbackRetries = map.tunables.chooseLocalFallbackTries
+        var localRetries = min(map.tunables.chooseLocalTries, Self.maxTries)
+        var localFallbackRetries = min(map.tunables.chooseLocalFallbackTries, Self.maxTries)
         var varyR = UInt32(map.tunables.chooseleafVaryR)
         var stable = map.tunables.chooseleafStable != 0
 
@@ -109,13 +113,13 @@ package final class CRUSHMapper {
                     wsize = 1
                 }
             case .setChooseTries:
-                if step.arg1 > 0 { chooseTries = UInt32(step.arg1) }
+                if step.arg1 > 0 { chooseTries = min(UInt32(step.arg1), Self.maxTries) }
             case .setChooseLeafTries:
-                if step.arg1 > 0 { chooseLeafTries = UInt32(step.arg1) }
+                if step.arg1 > 0 { chooseLeafTries = min(UInt32(step.arg1), Self.maxTries) }
             case .setChooseLocalTries:
-                if step.arg1 >= 0 { localRetries = UInt32(step.arg1) }
+                if step.arg1 >= 0 { localRetries = min(UInt32(step.arg1), Self.maxTries) }
             case .setChooseLocalFallbackTries:
-                if step.arg1 >= 0 { localFallbackRetries = UInt32(step.arg1) }
+                if step.arg1 >= 0 { localFallbackRetries = min(UInt32(step.arg1), Self.maxTries) }
             case .setChooseLeafVaryR:
                 if step.arg1 >= 0 { varyR = UInt32(step.arg1) }
             case .setChooseLeafStable:
@@ -387,6 +391,7 @@ package final class CRUSHMapper {
                 retryDescent = false
                 var inIndex = start
                 var flocal: UInt32 = 0
+                var depth = 0
                 var retryBucket: Bool
                 repeat {
                     retryBucket = false
@@ -415,6 +420,11 @@ package final class CRUSHMapper {
                             }
                             itemType = Int32(child.type)
                             if itemType != type {
+                                depth += 1
+                                guard depth <= map.buckets.count else {
+                                    skipRep = true  // a cycle in the hierarchy
+                                    break
+                                }
                                 inIndex = childIndex
                                 retryBucket = true
                                 continue
@@ -492,8 +502,17 @@ package final class CRUSHMapper {
         while left > 0 && ftotal < tries {
             for rep in outpos..<endpos where out[rep] == Self.itemUndefined {
                 var inIndex = start
+                var depth = 0
                 while true {
-                    guard let bucket = map.buckets[inIndex] else { break }
+                    guard let bucket = map.buckets[inIndex], depth <= map.buckets.count else {
+                        if depth > map.buckets.count {  // a cycle in the hierarchy
+                            out[rep] = Self.itemNone
+                            out2?[rep] = Self.itemNone
+                            left -= 1
+                        }
+                        break
+                    }
+                    depth += 1
                     var r = Int32(truncatingIfNeeded: rep) &+ parentR
                     if bucket.algorithm == .uniform && numrep > 0 && bucket.items.count % numrep == 0 {
                         r = r &+ (numrep32 &+ 1) &* Int32(bitPattern: ftotal)
