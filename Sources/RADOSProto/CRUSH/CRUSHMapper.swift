@@ -34,6 +34,34 @@ package final class CRUSHMapper {
     /// The largest result a call may ask for.
     package let maxResult: Int
 
+    /// A bucket as the hot loop reads it: one reference instead of a struct of arrays,
+    /// so visiting a bucket costs one retain rather than one per array.
+    private final class Node {
+        let id: Int32
+        let type: UInt16
+        let algorithm: CRUSHBucket.Algorithm
+        let hash: UInt8
+        let items: [Int32]
+        let itemWeights: [UInt32]
+        let sumWeights: [UInt32]
+        let nodeWeights: [UInt32]
+        let straws: [UInt32]
+
+        init(_ b: CRUSHBucket) {
+            id = b.id
+            type = b.type
+            algorithm = b.algorithm
+            hash = b.hash
+            items = b.items
+            itemWeights = b.algorithm == .uniform ? Array(repeating: b.uniformItemWeight, count: b.items.count) : b.itemWeights
+            sumWeights = b.sumWeights
+            nodeWeights = b.nodeWeights
+            straws = b.straws
+        }
+    }
+
+    private let nodes: [Node?]
+
     private let scratch: UnsafeMutablePointer<Int32>
     // Permutation state of each bucket (`struct crush_work_bucket`).
     private let permX: UnsafeMutablePointer<UInt32>
@@ -45,6 +73,7 @@ package final class CRUSHMapper {
     package init(map: CRUSHMap, maxResult: Int = 32) {
         self.map = map
         self.maxResult = max(1, min(maxResult, 1 << 16))
+        nodes = map.buckets.map { $0.map(Node.init) }
         scratch = .allocate(capacity: 3 * self.maxResult)
         scratch.initialize(repeating: 0, count: 3 * self.maxResult)
         let count = map.buckets.count
@@ -198,7 +227,7 @@ package final class CRUSHMapper {
     @inline(__always)
     private func bucketIndex(_ id: Int32) -> Int? {
         let index = -1 - Int(id)
-        guard index >= 0, index < map.buckets.count, map.buckets[index] != nil else { return nil }
+        guard index >= 0, index < nodes.count, nodes[index] != nil else { return nil }
         return index
     }
 
@@ -216,7 +245,7 @@ package final class CRUSHMapper {
 
     /// `crush_bucket_choose`: one item of bucket `index` (which must be non-empty).
     @inline(__always)
-    private func bucketChoose(_ index: Int, _ bucket: borrowing CRUSHBucket, x: Int32, r: Int32, args: [CRUSHChooseArg?]?, position: Int) -> Int32 {
+    private func bucketChoose(_ index: Int, _ bucket: Node, x: Int32, r: Int32, args: [CRUSHChooseArg?]?, position: Int) -> Int32 {
         switch bucket.algorithm {
         case .uniform:
             return permChoose(index, bucket, x: x, r: r)
@@ -235,7 +264,7 @@ package final class CRUSHMapper {
 
     /// `bucket_perm_choose`: the `r`-th element of a pseudo-random permutation of the
     /// items seeded by `x`, computed lazily and cached per bucket.
-    private func permChoose(_ index: Int, _ bucket: borrowing CRUSHBucket, x: Int32, r: Int32) -> Int32 {
+    private func permChoose(_ index: Int, _ bucket: Node, x: Int32, r: Int32) -> Int32 {
         let size = UInt32(bucket.items.count)
         guard size > 0 else { return Self.itemNone }
         let ux = UInt32(bitPattern: x)
@@ -278,7 +307,7 @@ package final class CRUSHMapper {
     }
 
     /// `bucket_list_choose`: walk from the tail, keep an item with probability weight / running sum.
-    private func listChoose(_ bucket: borrowing CRUSHBucket, x: Int32, r: Int32) -> Int32 {
+    private func listChoose(_ bucket: Node, x: Int32, r: Int32) -> Int32 {
         let n = min(bucket.items.count, bucket.itemWeights.count, bucket.sumWeights.count)
         var i = n - 1
         while i >= 0 {
@@ -292,7 +321,7 @@ package final class CRUSHMapper {
     }
 
     /// `bucket_tree_choose`: descend the implicit binary tree by weight.
-    private func treeChoose(_ bucket: borrowing CRUSHBucket, x: Int32, r: Int32) -> Int32 {
+    private func treeChoose(_ bucket: Node, x: Int32, r: Int32) -> Int32 {
         let nodes = bucket.nodeWeights
         var n = nodes.count >> 1
         while n & 1 == 0 {
@@ -314,7 +343,7 @@ package final class CRUSHMapper {
     }
 
     /// `bucket_straw_choose`: the longest (16-bit hash × straw) wins; ties keep the first.
-    private func strawChoose(_ bucket: borrowing CRUSHBucket, x: Int32, r: Int32) -> Int32 {
+    private func strawChoose(_ bucket: Node, x: Int32, r: Int32) -> Int32 {
         let n = min(bucket.items.count, bucket.straws.count)
         var high = 0
         var highDraw: UInt64 = 0
@@ -333,7 +362,7 @@ package final class CRUSHMapper {
     /// `bucket_straw2_choose`: each item draws ln(u) / weight (an exponential variable
     /// scaled by its weight); the largest draw wins. Zero-weight items never win unless
     /// all weights are zero (then the first item does).
-    private func straw2Choose(_ bucket: borrowing CRUSHBucket, x: Int32, r: Int32, arg: CRUSHChooseArg?, position: Int) -> Int32 {
+    private func straw2Choose(_ bucket: Node, x: Int32, r: Int32, arg: CRUSHChooseArg?, position: Int) -> Int32 {
         let count = bucket.items.count
         var high = 0
         var highDraw: Int64 = 0
@@ -399,7 +428,7 @@ package final class CRUSHMapper {
                     var reject = false
                     let r = Int32(truncatingIfNeeded: rep) &+ parentR &+ Int32(bitPattern: ftotal)
                     // `inIndex` always names an existing bucket (checked before descending).
-                    guard let bucket = map.buckets[inIndex] else { skipRep = true; break }
+                    guard let bucket = nodes[inIndex] else { skipRep = true; break }
                     var itemType: Int32 = 0
                     if bucket.items.isEmpty {
                         reject = true
@@ -414,7 +443,7 @@ package final class CRUSHMapper {
                             break
                         }
                         if item < 0 {
-                            guard let childIndex = bucketIndex(item), let child = map.buckets[childIndex] else {
+                            guard let childIndex = bucketIndex(item), let child = nodes[childIndex] else {
                                 skipRep = true
                                 break
                             }
@@ -504,7 +533,7 @@ package final class CRUSHMapper {
                 var inIndex = start
                 var depth = 0
                 while true {
-                    guard let bucket = map.buckets[inIndex], depth <= map.buckets.count else {
+                    guard let bucket = nodes[inIndex], depth <= map.buckets.count else {
                         if depth > map.buckets.count {  // a cycle in the hierarchy
                             out[rep] = Self.itemNone
                             out2?[rep] = Self.itemNone
@@ -530,7 +559,7 @@ package final class CRUSHMapper {
                     var itemType: Int32 = 0
                     var childIndex = -1
                     if item < 0 {
-                        if let index = bucketIndex(item), let child = map.buckets[index] {
+                        if let index = bucketIndex(item), let child = nodes[index] {
                             itemType = Int32(child.type)
                             childIndex = index
                         } else {
