@@ -122,7 +122,7 @@ struct OSDMapCompatibilityTests {
         }
     }
 
-    @Test("rbdctl osdmap test-map-pgs prints osdmaptool's PG lines")
+    @Test("rbdctl osdmap test-map-pgs prints exactly what osdmaptool prints (PG lines and statistics)")
     func rbdctlOutput() throws {
         guard let rbdctl = CRUSHCompatibilityTests.builtProduct("rbdctl") else {
             Issue.record("rbdctl binary not found beside the test bundle; run `swift build` first")
@@ -130,11 +130,20 @@ struct OSDMapCompatibilityTests {
         }
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("simple").path
-        _ = try Self.tool(["osdmaptool", "--createsimple", "256", path, "--clobber", "--with-default-pool", "--pg-bits", "2"])
-        let expected = try Self.tool(["osdmaptool", path, "--mark-up-in", "--test-map-pgs-dump"])
-        let ours = try Self.tool([rbdctl, "osdmap", "test-map-pgs", "-i", path, "--mark-up-in"])
-        let expectedLines = expected.split(separator: "\n").filter { $0.hasPrefix("marking") || $0.hasPrefix("pool ") || ($0.first?.isNumber == true && $0.contains("\t")) }
-        #expect(expectedLines == ours.split(separator: "\n"))
+        let simple = dir.appendingPathComponent("simple").path
+        _ = try Self.tool(["osdmaptool", "--createsimple", "256", simple, "--clobber", "--with-default-pool", "--pg-bits", "2"])
+        let balanced = try Self.buildMap(in: dir)
+        let cases: [(String, [String], [String])] = [
+            (simple, ["--mark-up-in", "--test-map-pgs-dump"], ["--mark-up-in"]),
+            (simple, ["--test-map-pgs-dump"], []),
+            (balanced, ["--test-map-pgs-dump"], []),
+            (balanced, ["--mark-out", "7", "--test-map-pgs-dump-all"], ["--mark-out", "7", "--all"]),
+            (balanced, ["--test-map-pgs-dump", "--pool", "1"], ["--pool", "1"]),
+        ]
+        for (map, toolArgs, ourArgs) in cases {
+            let expected = try Self.tool(["osdmaptool", map] + toolArgs)
+            let ours = try Self.tool([rbdctl, "osdmap", "test-map-pgs", "-i", map] + ourArgs)
+            #expect(ours == expected, "rbdctl osdmap test-map-pgs \(ourArgs) differs from osdmaptool \(toolArgs)")
+        }
     }
 }
