@@ -107,6 +107,27 @@ struct OSDMapCompatibilityTests {
         }
     }
 
+    @Test("pg_num 96 with pgp_num 48 (stable mod and the placement seed fold differ)")
+    func pgpNumBelowPGNum() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("pgp").path
+        let crush = dir.appendingPathComponent("crush").path
+        _ = try Self.tool(["osdmaptool", "--createsimple", "12", path, "--clobber", "--with-default-pool", "--pg-bits", "3", "--pgp-bits", "2"])
+        _ = try Self.tool(["crushtool", "--outfn", crush, "--build", "--num_osds", "12", "host", "straw2", "4", "root", "straw2", "0"])
+        _ = try Self.tool(["osdmaptool", path, "--import-crush", crush])
+        var map = try Self.load(path)
+        #expect(map.pools[1]?.pgNum == 96 && map.pools[1]?.pgpNum == 48)
+        map.markAllUpIn()
+        let expected = Self.pgLines(try Self.tool(["osdmaptool", path, "--mark-up-in", "--test-map-pgs-dump-all"]), all: true)
+        Self.compare(expected, OSDMapTestReport.pgDump(map: map, pool: nil, all: true), "pgp_num 48")
+        for name in ["a", "rbd_data.5.0000000000000007", "rbd_header.77"] {
+            let line = try Self.tool(["osdmaptool", path, "--mark-up-in", "--test-map-object", name, "--pool", "1"])
+                .split(separator: "\n").first { $0.hasPrefix(" object ") }
+            #expect(line.map(String.init) == OSDMapTestReport.objectLine(map: map, object: name, pool: 1))
+        }
+    }
+
     @Test("object names to PGs and OSDs (--test-map-object)")
     func objects() throws {
         let dir = try Self.scratch()
