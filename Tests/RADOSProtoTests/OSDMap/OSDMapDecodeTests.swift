@@ -12,6 +12,10 @@ import Testing
         #expect(map.poolNames == [1: "rbd"])
         let pool = try #require(map.pools[1])
         #expect(pool.type == PoolInfo.typeReplicated && pool.size == 3 && pool.minSize == 2 && pool.pgNum == 48)
+        // Fields past the placement ones (osdmaptool --print: "autoscale_mode on ... application rbd").
+        #expect(pool.applicationMetadata.keys.sorted() == ["rbd"])
+        #expect(pool.pgNumTarget == 48 && pool.pgpNumTarget == 48 && pool.pgNumPending == 48)
+        #expect(pool.autoscaleMode == 2 && pool.lastForceOpResend == 0 && !pool.fastRead)
         #expect(map.pgUpmapItems.count == 4)
         #expect((0..<12).allSatisfy { map.isUp(Int32($0)) && map.weight(Int32($0)) == 0x10000 })
         let lines = OSDMapTestReport.pgDump(map: map, pool: 1, all: true).filter { $0.contains(" raw ") }
