@@ -364,35 +364,38 @@ package final class CRUSHMapper {
     /// all weights are zero (then the first item does).
     private func straw2Choose(_ bucket: Node, x: Int32, r: Int32, arg: CRUSHChooseArg?, position: Int) -> Int32 {
         let count = bucket.items.count
+        guard count > 0 else { return Self.itemNone }
+        let ux = UInt32(bitPattern: x), ur = UInt32(bitPattern: r), hash = bucket.hash
+        // The weight vector and the hashed ids: the bucket's own unless choose_args
+        // override them (sizes were checked at decode; shorter vectors read as weight 0).
+        var weights = bucket.itemWeights
+        var ids = bucket.items
+        if let arg {
+            if !arg.weightSets.isEmpty { weights = arg.weightSets[min(position, arg.weightSets.count - 1)] }
+            if arg.ids.count == count { ids = arg.ids }
+        }
         var high = 0
         var highDraw: Int64 = 0
-        let ux = UInt32(bitPattern: x), ur = UInt32(bitPattern: r), hash = bucket.hash
-        // Resolve the weight vector and ids once (validated at decode to match the size).
-        let useSet = arg.map { !$0.weightSets.isEmpty } ?? false
-        let useIDs = arg.map { $0.ids.count == count } ?? false
-        for i in 0..<count {
-            let weight: UInt32
-            if useSet, let arg {
-                let set = arg.weightSets[min(position, arg.weightSets.count - 1)]
-                weight = i < set.count ? set[i] : 0
-            } else {
-                weight = i < bucket.itemWeights.count ? bucket.itemWeights[i] : 0
-            }
-            let draw: Int64
-            if weight != 0 {
-                let id = useIDs ? (arg?.ids[i] ?? bucket.items[i]) : bucket.items[i]
-                let u = CRUSHHash.hash3(type: hash, ux, UInt32(bitPattern: id), ur) & 0xffff
-                let ln = Int64(bitPattern: CRUSHLn.ln(u)) &- 0x1_0000_0000_0000
-                draw = ln / Int64(weight)
-            } else {
-                draw = Int64.min
-            }
-            if i == 0 || draw > highDraw {
-                high = i
-                highDraw = draw
+        weights.withUnsafeBufferPointer { w in
+            ids.withUnsafeBufferPointer { id in
+                for i in 0..<count {
+                    let weight = i < w.count ? w[i] : 0
+                    let draw: Int64
+                    if weight != 0 {
+                        let u = CRUSHHash.hash3(type: hash, ux, UInt32(bitPattern: id[i]), ur) & 0xffff
+                        let ln = Int64(bitPattern: CRUSHLn.ln(u)) &- 0x1_0000_0000_0000
+                        draw = ln / Int64(weight)
+                    } else {
+                        draw = Int64.min
+                    }
+                    if i == 0 || draw > highDraw {
+                        high = i
+                        highDraw = draw
+                    }
+                }
             }
         }
-        return count == 0 ? Self.itemNone : bucket.items[high]
+        return bucket.items[high]
     }
 
     // MARK: - choose firstn
