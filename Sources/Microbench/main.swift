@@ -96,10 +96,13 @@ case "crc32c":
     benchCRC32C()
 case "denc":
     benchDenc()
+case "crush":
+    benchCRUSH()
 case "all":
     benchCRC32C()
     benchDenc()
+    benchCRUSH()
 default:
-    print("unknown benchmark \(which); known: crc32c, denc")
+    print("unknown benchmark \(which); known: crc32c, denc, crush, all")
     exit(2)
 }

@@ -30,7 +30,7 @@ struct OSDMapCommand: ParsableCommand {
         }
     }
 
-    /// `rbdctl osdmap test-map-pgs`: osdmaptool's `--test-map-pgs-dump` (or `-dump-all`) PG lines.
+    /// `rbdctl osdmap test-map-pgs`: what osdmaptool's `--test-map-pgs-dump` (or `-dump-all`) prints on stdout.
     struct TestMapPGs: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "test-map-pgs",
@@ -48,7 +48,10 @@ struct OSDMapCommand: ParsableCommand {
         func run() throws {
             let map = try options.load()
             var out = options.markUpIn ? "marking all OSDs up and in\n" : ""
+            for osd in options.markOut { out += "marking OSD@\(osd) as out\n" }
             out += OSDMapTestReport.pgDump(map: map, pool: pool, all: all).joined(separator: "\n")
+            out += "\n"
+            out += OSDMapTestReport.statistics(map: map, pool: pool).joined(separator: "\n")
             out += "\n"
             FileHandle.standardOutput.write(Data(out.utf8))
         }

@@ -107,6 +107,27 @@ struct OSDMapCompatibilityTests {
         }
     }
 
+    @Test("pg_num 96 with pgp_num 48 (stable mod and the placement seed fold differ)")
+    func pgpNumBelowPGNum() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("pgp").path
+        let crush = dir.appendingPathComponent("crush").path
+        _ = try Self.tool(["osdmaptool", "--createsimple", "12", path, "--clobber", "--with-default-pool", "--pg-bits", "3", "--pgp-bits", "2"])
+        _ = try Self.tool(["crushtool", "--outfn", crush, "--build", "--num_osds", "12", "host", "straw2", "4", "root", "straw2", "0"])
+        _ = try Self.tool(["osdmaptool", path, "--import-crush", crush])
+        var map = try Self.load(path)
+        #expect(map.pools[1]?.pgNum == 96 && map.pools[1]?.pgpNum == 48)
+        map.markAllUpIn()
+        let expected = Self.pgLines(try Self.tool(["osdmaptool", path, "--mark-up-in", "--test-map-pgs-dump-all"]), all: true)
+        Self.compare(expected, OSDMapTestReport.pgDump(map: map, pool: nil, all: true), "pgp_num 48")
+        for name in ["a", "rbd_data.5.0000000000000007", "rbd_header.77"] {
+            let line = try Self.tool(["osdmaptool", path, "--mark-up-in", "--test-map-object", name, "--pool", "1"])
+                .split(separator: "\n").first { $0.hasPrefix(" object ") }
+            #expect(line.map(String.init) == OSDMapTestReport.objectLine(map: map, object: name, pool: 1))
+        }
+    }
+
     @Test("object names to PGs and OSDs (--test-map-object)")
     func objects() throws {
         let dir = try Self.scratch()
@@ -122,7 +143,7 @@ struct OSDMapCompatibilityTests {
         }
     }
 
-    @Test("rbdctl osdmap test-map-pgs prints osdmaptool's PG lines")
+    @Test("rbdctl osdmap test-map-pgs prints exactly what osdmaptool prints (PG lines and statistics)")
     func rbdctlOutput() throws {
         guard let rbdctl = CRUSHCompatibilityTests.builtProduct("rbdctl") else {
             Issue.record("rbdctl binary not found beside the test bundle; run `swift build` first")
@@ -130,11 +151,20 @@ struct OSDMapCompatibilityTests {
         }
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("simple").path
-        _ = try Self.tool(["osdmaptool", "--createsimple", "256", path, "--clobber", "--with-default-pool", "--pg-bits", "2"])
-        let expected = try Self.tool(["osdmaptool", path, "--mark-up-in", "--test-map-pgs-dump"])
-        let ours = try Self.tool([rbdctl, "osdmap", "test-map-pgs", "-i", path, "--mark-up-in"])
-        let expectedLines = expected.split(separator: "\n").filter { $0.hasPrefix("marking") || $0.hasPrefix("pool ") || ($0.first?.isNumber == true && $0.contains("\t")) }
-        #expect(expectedLines == ours.split(separator: "\n"))
+        let simple = dir.appendingPathComponent("simple").path
+        _ = try Self.tool(["osdmaptool", "--createsimple", "256", simple, "--clobber", "--with-default-pool", "--pg-bits", "2"])
+        let balanced = try Self.buildMap(in: dir)
+        let cases: [(String, [String], [String])] = [
+            (simple, ["--mark-up-in", "--test-map-pgs-dump"], ["--mark-up-in"]),
+            (simple, ["--test-map-pgs-dump"], []),
+            (balanced, ["--test-map-pgs-dump"], []),
+            (balanced, ["--mark-out", "7", "--test-map-pgs-dump-all"], ["--mark-out", "7", "--all"]),
+            (balanced, ["--test-map-pgs-dump", "--pool", "1"], ["--pool", "1"]),
+        ]
+        for (map, toolArgs, ourArgs) in cases {
+            let expected = try Self.tool(["osdmaptool", map] + toolArgs)
+            let ours = try Self.tool([rbdctl, "osdmap", "test-map-pgs", "-i", map] + ourArgs)
+            #expect(ours == expected, "rbdctl osdmap test-map-pgs \(ourArgs) differs from osdmaptool \(toolArgs)")
+        }
     }
 }

@@ -44,6 +44,25 @@ package struct CRUSHMap: Sendable, Hashable {
         chooseArgs[index] ?? chooseArgs[CRUSHChooseArgMap.defaultIndex]
     }
 
+    /// `CrushWrapper::get_item_weight`: the weight of `item` in the first bucket (by
+    /// index) that is it or holds it; nil when no bucket does.
+    package func itemWeight(_ item: Int32) -> Int32? {
+        for case let bucket? in buckets {
+            if bucket.id == item { return Int32(bitPattern: bucket.weight) }
+            guard let i = bucket.items.firstIndex(of: item) else { continue }
+            let weight: UInt32?
+            switch bucket.algorithm {
+            case .uniform: weight = bucket.uniformItemWeight
+            case .list, .straw, .straw2: weight = i < bucket.itemWeights.count ? bucket.itemWeights[i] : nil
+            case .tree:
+                let node = ((i + 1) << 1) - 1
+                weight = node < bucket.nodeWeights.count ? bucket.nodeWeights[node] : nil
+            }
+            return weight.map { Int32(bitPattern: $0) }
+        }
+        return nil
+    }
+
     /// Whether a device appears in some bucket (`CrushWrapper::check_item_present`).
     package func devicesPresent() -> Set<Int32> {
         var present = Set<Int32>()

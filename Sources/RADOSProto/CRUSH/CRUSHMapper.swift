@@ -13,9 +13,11 @@
 /// - a device whose weight is below 0x10000 is kept when
 ///   `hash2(x, id) & 0xffff < weight`.
 ///
-/// Untrusted maps never trap: a dangling bucket reference is treated like Ceph's
-/// "bad item" (the replica is skipped, or left as a hole for indep), and indices into
-/// bucket arrays are checked.
+/// Untrusted maps never trap or hang: a dangling bucket reference is treated like
+/// Ceph's "bad item" (the replica is skipped, or left as a hole for indep), indices
+/// into bucket arrays are checked, a descent longer than the number of buckets (a
+/// cycle) is a bad item too, and retry counts are capped at ``maxTries`` (Ceph's own
+/// maps use a few hundred at most; only absurd values differ from Ceph).
 ///
 /// A mapper owns preallocated scratch (the three working vectors and the uniform
 /// buckets' permutation state), so mapping does not allocate. It is not thread-safe:
@@ -25,10 +27,40 @@ package final class CRUSHMapper {
     package static let itemNone: Int32 = 0x7fff_ffff
     /// `CRUSH_ITEM_UNDEF`: not yet chosen (internal to indep).
     package static let itemUndefined: Int32 = 0x7fff_fffe
+    /// Cap on any tries/retries count taken from a map or a rule step.
+    package static let maxTries: UInt32 = 10_000
 
     package let map: CRUSHMap
     /// The largest result a call may ask for.
     package let maxResult: Int
+
+    /// A bucket as the hot loop reads it: one reference instead of a struct of arrays,
+    /// so visiting a bucket costs one retain rather than one per array.
+    private final class Node {
+        let id: Int32
+        let type: UInt16
+        let algorithm: CRUSHBucket.Algorithm
+        let hash: UInt8
+        let items: [Int32]
+        let itemWeights: [UInt32]
+        let sumWeights: [UInt32]
+        let nodeWeights: [UInt32]
+        let straws: [UInt32]
+
+        init(_ b: CRUSHBucket) {
+            id = b.id
+            type = b.type
+            algorithm = b.algorithm
+            hash = b.hash
+            items = b.items
+            itemWeights = b.algorithm == .uniform ? Array(repeating: b.uniformItemWeight, count: b.items.count) : b.itemWeights
+            sumWeights = b.sumWeights
+            nodeWeights = b.nodeWeights
+            straws = b.straws
+        }
+    }
+
+    private let nodes: [Node?]
 
     private let scratch: UnsafeMutablePointer<Int32>
     // Permutation state of each bucket (`struct crush_work_bucket`).
@@ -41,6 +73,7 @@ package final class CRUSHMapper {
     package init(map: CRUSHMap, maxResult: Int = 32) {
         self.map = map
         self.maxResult = max(1, min(maxResult, 1 << 16))
+        nodes = map.buckets.map { $0.map(Node.init) }
         scratch = .allocate(capacity: 3 * self.maxResult)
         scratch.initialize(repeating: 0, count: 3 * self.maxResult)
         let count = map.buckets.count
@@ -92,10 +125,10 @@ package final class CRUSHMapper {
         let c = scratch + 2 * resultMax
         var wsize = 0
 
-        var chooseTries = map.tunables.chooseTotalTries &+ 1
+        var chooseTries = min(map.tunables.chooseTotalTries, Self.maxTries) + 1
         var chooseLeafTries: UInt32 = 0
-        var localRetries = map.tunables.chooseLocalTries
-        var localFallbackRetries = map.tunables.chooseLocalFallbackTries
+        var localRetries = min(map.tunables.chooseLocalTries, Self.maxTries)
+        var localFallbackRetries = min(map.tunables.chooseLocalFallbackTries, Self.maxTries)
         var varyR = UInt32(map.tunables.chooseleafVaryR)
         var stable = map.tunables.chooseleafStable != 0
 
@@ -109,13 +142,13 @@ package final class CRUSHMapper {
                     wsize = 1
                 }
             case .setChooseTries:
-                if step.arg1 > 0 { chooseTries = UInt32(step.arg1) }
+                if step.arg1 > 0 { chooseTries = min(UInt32(step.arg1), Self.maxTries) }
             case .setChooseLeafTries:
-                if step.arg1 > 0 { chooseLeafTries = UInt32(step.arg1) }
+                if step.arg1 > 0 { chooseLeafTries = min(UInt32(step.arg1), Self.maxTries) }
             case .setChooseLocalTries:
-                if step.arg1 >= 0 { localRetries = UInt32(step.arg1) }
+                if step.arg1 >= 0 { localRetries = min(UInt32(step.arg1), Self.maxTries) }
             case .setChooseLocalFallbackTries:
-                if step.arg1 >= 0 { localFallbackRetries = UInt32(step.arg1) }
+                if step.arg1 >= 0 { localFallbackRetries = min(UInt32(step.arg1), Self.maxTries) }
             case .setChooseLeafVaryR:
                 if step.arg1 >= 0 { varyR = UInt32(step.arg1) }
             case .setChooseLeafStable:
@@ -194,7 +227,7 @@ package final class CRUSHMapper {
     @inline(__always)
     private func bucketIndex(_ id: Int32) -> Int? {
         let index = -1 - Int(id)
-        guard index >= 0, index < map.buckets.count, map.buckets[index] != nil else { return nil }
+        guard index >= 0, index < nodes.count, nodes[index] != nil else { return nil }
         return index
     }
 
@@ -212,7 +245,7 @@ package final class CRUSHMapper {
 
     /// `crush_bucket_choose`: one item of bucket `index` (which must be non-empty).
     @inline(__always)
-    private func bucketChoose(_ index: Int, _ bucket: borrowing CRUSHBucket, x: Int32, r: Int32, args: [CRUSHChooseArg?]?, position: Int) -> Int32 {
+    private func bucketChoose(_ index: Int, _ bucket: Node, x: Int32, r: Int32, args: [CRUSHChooseArg?]?, position: Int) -> Int32 {
         switch bucket.algorithm {
         case .uniform:
             return permChoose(index, bucket, x: x, r: r)
@@ -231,7 +264,7 @@ package final class CRUSHMapper {
 
     /// `bucket_perm_choose`: the `r`-th element of a pseudo-random permutation of the
     /// items seeded by `x`, computed lazily and cached per bucket.
-    private func permChoose(_ index: Int, _ bucket: borrowing CRUSHBucket, x: Int32, r: Int32) -> Int32 {
+    private func permChoose(_ index: Int, _ bucket: Node, x: Int32, r: Int32) -> Int32 {
         let size = UInt32(bucket.items.count)
         guard size > 0 else { return Self.itemNone }
         let ux = UInt32(bitPattern: x)
@@ -274,7 +307,7 @@ package final class CRUSHMapper {
     }
 
     /// `bucket_list_choose`: walk from the tail, keep an item with probability weight / running sum.
-    private func listChoose(_ bucket: borrowing CRUSHBucket, x: Int32, r: Int32) -> Int32 {
+    private func listChoose(_ bucket: Node, x: Int32, r: Int32) -> Int32 {
         let n = min(bucket.items.count, bucket.itemWeights.count, bucket.sumWeights.count)
         var i = n - 1
         while i >= 0 {
@@ -288,7 +321,7 @@ package final class CRUSHMapper {
     }
 
     /// `bucket_tree_choose`: descend the implicit binary tree by weight.
-    private func treeChoose(_ bucket: borrowing CRUSHBucket, x: Int32, r: Int32) -> Int32 {
+    private func treeChoose(_ bucket: Node, x: Int32, r: Int32) -> Int32 {
         let nodes = bucket.nodeWeights
         var n = nodes.count >> 1
         while n & 1 == 0 {
@@ -310,7 +343,7 @@ package final class CRUSHMapper {
     }
 
     /// `bucket_straw_choose`: the longest (16-bit hash × straw) wins; ties keep the first.
-    private func strawChoose(_ bucket: borrowing CRUSHBucket, x: Int32, r: Int32) -> Int32 {
+    private func strawChoose(_ bucket: Node, x: Int32, r: Int32) -> Int32 {
         let n = min(bucket.items.count, bucket.straws.count)
         var high = 0
         var highDraw: UInt64 = 0
@@ -329,37 +362,40 @@ package final class CRUSHMapper {
     /// `bucket_straw2_choose`: each item draws ln(u) / weight (an exponential variable
     /// scaled by its weight); the largest draw wins. Zero-weight items never win unless
     /// all weights are zero (then the first item does).
-    private func straw2Choose(_ bucket: borrowing CRUSHBucket, x: Int32, r: Int32, arg: CRUSHChooseArg?, position: Int) -> Int32 {
+    private func straw2Choose(_ bucket: Node, x: Int32, r: Int32, arg: CRUSHChooseArg?, position: Int) -> Int32 {
         let count = bucket.items.count
+        guard count > 0 else { return Self.itemNone }
+        let ux = UInt32(bitPattern: x), ur = UInt32(bitPattern: r), hash = bucket.hash
+        // The weight vector and the hashed ids: the bucket's own unless choose_args
+        // override them (sizes were checked at decode; shorter vectors read as weight 0).
+        var weights = bucket.itemWeights
+        var ids = bucket.items
+        if let arg {
+            if !arg.weightSets.isEmpty { weights = arg.weightSets[min(position, arg.weightSets.count - 1)] }
+            if arg.ids.count == count { ids = arg.ids }
+        }
         var high = 0
         var highDraw: Int64 = 0
-        let ux = UInt32(bitPattern: x), ur = UInt32(bitPattern: r), hash = bucket.hash
-        // Resolve the weight vector and ids once (validated at decode to match the size).
-        let useSet = arg.map { !$0.weightSets.isEmpty } ?? false
-        let useIDs = arg.map { $0.ids.count == count } ?? false
-        for i in 0..<count {
-            let weight: UInt32
-            if useSet, let arg {
-                let set = arg.weightSets[min(position, arg.weightSets.count - 1)]
-                weight = i < set.count ? set[i] : 0
-            } else {
-                weight = i < bucket.itemWeights.count ? bucket.itemWeights[i] : 0
-            }
-            let draw: Int64
-            if weight != 0 {
-                let id = useIDs ? (arg?.ids[i] ?? bucket.items[i]) : bucket.items[i]
-                let u = CRUSHHash.hash3(type: hash, ux, UInt32(bitPattern: id), ur) & 0xffff
-                let ln = Int64(bitPattern: CRUSHLn.ln(u)) &- 0x1_0000_0000_0000
-                draw = ln / Int64(weight)
-            } else {
-                draw = Int64.min
-            }
-            if i == 0 || draw > highDraw {
-                high = i
-                highDraw = draw
+        weights.withUnsafeBufferPointer { w in
+            ids.withUnsafeBufferPointer { id in
+                for i in 0..<count {
+                    let weight = i < w.count ? w[i] : 0
+                    let draw: Int64
+                    if weight != 0 {
+                        let u = CRUSHHash.hash3(type: hash, ux, UInt32(bitPattern: id[i]), ur) & 0xffff
+                        let ln = Int64(bitPattern: CRUSHLn.ln(u)) &- 0x1_0000_0000_0000
+                        draw = ln / Int64(weight)
+                    } else {
+                        draw = Int64.min
+                    }
+                    if i == 0 || draw > highDraw {
+                        high = i
+                        highDraw = draw
+                    }
+                }
             }
         }
-        return count == 0 ? Self.itemNone : bucket.items[high]
+        return bucket.items[high]
     }
 
     // MARK: - choose firstn
@@ -387,6 +423,7 @@ package final class CRUSHMapper {
                 retryDescent = false
                 var inIndex = start
                 var flocal: UInt32 = 0
+                var depth = 0
                 var retryBucket: Bool
                 repeat {
                     retryBucket = false
@@ -394,7 +431,7 @@ package final class CRUSHMapper {
                     var reject = false
                     let r = Int32(truncatingIfNeeded: rep) &+ parentR &+ Int32(bitPattern: ftotal)
                     // `inIndex` always names an existing bucket (checked before descending).
-                    guard let bucket = map.buckets[inIndex] else { skipRep = true; break }
+                    guard let bucket = nodes[inIndex] else { skipRep = true; break }
                     var itemType: Int32 = 0
                     if bucket.items.isEmpty {
                         reject = true
@@ -409,12 +446,17 @@ package final class CRUSHMapper {
                             break
                         }
                         if item < 0 {
-                            guard let childIndex = bucketIndex(item), let child = map.buckets[childIndex] else {
+                            guard let childIndex = bucketIndex(item), let child = nodes[childIndex] else {
                                 skipRep = true
                                 break
                             }
                             itemType = Int32(child.type)
                             if itemType != type {
+                                depth += 1
+                                guard depth <= map.buckets.count else {
+                                    skipRep = true  // a cycle in the hierarchy
+                                    break
+                                }
                                 inIndex = childIndex
                                 retryBucket = true
                                 continue
@@ -492,8 +534,17 @@ package final class CRUSHMapper {
         while left > 0 && ftotal < tries {
             for rep in outpos..<endpos where out[rep] == Self.itemUndefined {
                 var inIndex = start
+                var depth = 0
                 while true {
-                    guard let bucket = map.buckets[inIndex] else { break }
+                    guard let bucket = nodes[inIndex], depth <= map.buckets.count else {
+                        if depth > map.buckets.count {  // a cycle in the hierarchy
+                            out[rep] = Self.itemNone
+                            out2?[rep] = Self.itemNone
+                            left -= 1
+                        }
+                        break
+                    }
+                    depth += 1
                     var r = Int32(truncatingIfNeeded: rep) &+ parentR
                     if bucket.algorithm == .uniform && numrep > 0 && bucket.items.count % numrep == 0 {
                         r = r &+ (numrep32 &+ 1) &* Int32(bitPattern: ftotal)
@@ -511,7 +562,7 @@ package final class CRUSHMapper {
                     var itemType: Int32 = 0
                     var childIndex = -1
                     if item < 0 {
-                        if let index = bucketIndex(item), let child = map.buckets[index] {
+                        if let index = bucketIndex(item), let child = nodes[index] {
                             itemType = Int32(child.type)
                             childIndex = index
                         } else {

@@ -149,7 +149,7 @@ extension OSDMap {
         }
     }
 
-    private static func skipAddressVectorEntry(_ body: inout ByteBuffer) throws {
+    static func skipAddressVectorEntry(_ body: inout ByteBuffer) throws {
         let start = body
         let marker = try body.readDencU8()
         switch marker {

@@ -5,16 +5,25 @@ import NIOCore
 /// Source: ceph/ceph `src/osd/osd_types.h` / `osd_types.cc` (`pg_pool_t::decode`,
 /// `calc_pg_masks`, `raw_pg_to_pg`, `raw_pg_to_pps`, `hash_key`). The envelope is
 /// u8 struct_v, u8 compat, u32 length (`DECODE_START_LEGACY_COMPAT_LEN`, compat 5);
-/// we decode the fields in order up to `erasure_code_profile` (v14) and skip the
-/// rest of the body through the envelope (hit-set parameters are skipped through
-/// their own envelope). Field order: u8 type, u8 size, u8 crush_rule, u8 object_hash,
+/// we decode every field through v29 (Pacific), skipping the nested versioned structs
+/// a client does not use (snapshot infos, hit-set parameters, pool options, merge
+/// metadata) through their own envelopes, and anything newer through the pool's
+/// envelope. Field order: u8 type, u8 size, u8 crush_rule, u8 object_hash,
 /// u32 pg_num, u32 pgp_num, u32 lpg_num, u32 lpgp_num, u32 last_change, u64 snap_seq,
 /// u32 snap_epoch, map<u64, pool_snap_info_t> snaps, interval_set<u64> removed_snaps,
 /// u64 auid, u64 flags, u32 crash_replay_interval, u8 min_size, u64 quota_max_bytes,
 /// u64 quota_max_objects, set<u64> tiers, s64 tier_of, u8 cache_mode, s64 read_tier,
 /// s64 write_tier, map<string,string> properties, HitSet::Params, u32 hit_set_period,
 /// u32 hit_set_count, u32 stripe_width, u64 target_max_bytes, u64 target_max_objects,
-/// u32 × 4 cache ratios/ages, string erasure_code_profile, ….
+/// u32 × 4 cache ratios/ages, string erasure_code_profile (v14), u32
+/// last_force_op_resend_preluminous, u32 min_read_recency_for_promote, u64
+/// expected_num_objects, (v19) u32 cache_target_dirty_high_ratio_micro, u32
+/// min_write_recency_for_promote, bool use_gmt_hitset, bool fast_read, u32
+/// hit_set_grade_decay_rate, u32 hit_set_search_last_n, pool_opts_t (v24), u32
+/// last_force_op_resend_prenautilus, map<string, map<string,string>>
+/// application_metadata (v26), utime create_time (v27), u32 pg_num_target, u32
+/// pgp_num_target, u32 pg_num_pending, u32 × 2 old merge epochs, u32
+/// last_force_op_resend, u8 pg_autoscale_mode (v28), pg_merge_meta_t (v29).
 package struct PoolInfo: Sendable, Hashable {
     /// `pg_pool_t::TYPE_REPLICATED` (1) or `TYPE_ERASURE` (3).
     package var type: UInt8
@@ -29,6 +38,20 @@ package struct PoolInfo: Sendable, Hashable {
     package var flags: UInt64
     package var stripeWidth: UInt32 = 0
     package var erasureCodeProfile: String = ""
+    /// Application name → key/value metadata (`rbd`, `cephfs`, `rgw`).
+    package var applicationMetadata: [String: [String: String]] = [:]
+    package var pgNumTarget: UInt32 = 0
+    package var pgpNumTarget: UInt32 = 0
+    package var pgNumPending: UInt32 = 0
+    /// Epoch from which clients must resend in-flight ops (the Objecter checks these).
+    package var lastForceOpResend: UInt32 = 0
+    package var lastForceOpResendPrenautilus: UInt32 = 0
+    package var lastForceOpResendPreluminous: UInt32 = 0
+    package var fastRead = false
+    /// `pg_autoscale_mode_t` raw value (0 off, 1 warn, 2 on).
+    package var autoscaleMode: UInt8 = 0
+    /// `utime_t` create_time: seconds, nanoseconds.
+    package var createTime: [UInt32] = [0, 0]
 
     package static let typeReplicated: UInt8 = 1
     package static let typeErasure: UInt8 = 3
@@ -135,7 +158,49 @@ extension PoolInfo {
             pool.stripeWidth = try body.readDencU32()
             _ = try body.readDencFixed(8 + 8 + 4 * 4)  // target_max_*, cache ratios and ages
             pool.erasureCodeProfile = try body.readDencString()
-            // Later fields (recency, opts, application metadata, autoscale) are skipped by the envelope.
+            pool.pgNumTarget = pool.pgNum
+            pool.pgpNumTarget = pool.pgpNum
+            pool.pgNumPending = pool.pgNum
+            guard version >= 15 else { return pool }
+            pool.lastForceOpResendPreluminous = try body.readDencU32()
+            pool.lastForceOpResendPrenautilus = pool.lastForceOpResendPreluminous
+            pool.lastForceOpResend = pool.lastForceOpResendPreluminous
+            guard version >= 16 else { return pool }
+            _ = try body.readDencU32()  // min_read_recency_for_promote
+            guard version >= 17 else { return pool }
+            _ = try body.readDencU64()  // expected_num_objects
+            guard version >= 19 else { return pool }
+            _ = try body.readDencU32()  // cache_target_dirty_high_ratio_micro
+            guard version >= 20 else { return pool }
+            _ = try body.readDencU32()  // min_write_recency_for_promote
+            guard version >= 21 else { return pool }
+            _ = try body.readDencBool()  // use_gmt_hitset
+            guard version >= 22 else { return pool }
+            pool.fastRead = try body.readDencBool()
+            guard version >= 23 else { return pool }
+            _ = try body.readDencU32()  // hit_set_grade_decay_rate
+            _ = try body.readDencU32()  // hit_set_search_last_n
+            guard version >= 24 else { return pool }
+            try body.skipDencVersioned("pool_opts_t")
+            guard version >= 25 else { return pool }
+            pool.lastForceOpResendPrenautilus = try body.readDencU32()
+            pool.lastForceOpResend = pool.lastForceOpResendPrenautilus
+            guard version >= 26 else { return pool }
+            pool.applicationMetadata = try body.readDencMap(
+                minimumEntrySize: 8, key: { try $0.readDencString() },
+                value: { try $0.readDencMap(minimumEntrySize: 8, key: { try $0.readDencString() }, value: { try $0.readDencString() }) }
+            )
+            guard version >= 27 else { return pool }
+            pool.createTime = [try body.readDencU32(), try body.readDencU32()]
+            guard version >= 28 else { return pool }
+            pool.pgNumTarget = try body.readDencU32()
+            pool.pgpNumTarget = try body.readDencU32()
+            pool.pgNumPending = try body.readDencU32()
+            _ = try body.readDencU32()  // old merge last_epoch_started
+            _ = try body.readDencU32()  // old merge last_epoch_clean
+            pool.lastForceOpResend = try body.readDencU32()
+            pool.autoscaleMode = try body.readDencU8()
+            // v29 pg_merge_meta_t and newer fields are skipped by the envelope.
             return pool
         }
     }
