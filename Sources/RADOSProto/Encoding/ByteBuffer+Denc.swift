@@ -4,17 +4,22 @@ import NIOCore
 //
 // Source: ceph/ceph `src/include/denc.h` and `src/include/encoding.h`.
 // - integers are little-endian, fixed width;
-// - bool is one byte (0 or 1);
+// - bool is one byte; Ceph writes 0 or 1 and reads any non-zero byte as true;
 // - strings and byte lists ("bufferlist") are a u32 length, then the bytes;
 // - vectors, lists and sets are a u32 count, then the elements; maps a u32 count,
 //   then key, value pairs;
 // - `std::optional` / `boost::optional` is a bool, then the value when true;
 // - a versioned struct is u8 struct_v, u8 struct_compat, u32 length, then `length`
-//   bytes of body (`ENCODE_START` / `DECODE_START`). A decoder refuses a compat it
-//   does not understand and skips whatever a newer encoder appended to the body.
+//   bytes of body (`ENCODE_START` / `DECODE_START`, `DENC_START`). A decoder whose own
+//   version is below struct_compat refuses the encoding; a decoder that reads less than
+//   `length` skips the rest (a newer encoder appended fields); one that would read more
+//   fails.
 //
-// Reads never trap: every length and count is checked against the bytes left and
-// against a limit before anything is allocated.
+// Reads never trap: every length and count is checked against a limit and against the
+// bytes left before anything is allocated. A read that throws leaves the reader index
+// where it was before that read started, so the thrown `DencError` points at the field
+// that failed. (Elements an array or map already read before a later one failed are
+// consumed; callers abandon the buffer on error anyway.)
 
 /// Upper bounds for lengths and counts read from untrusted input.
 package enum DencLimit {
@@ -24,6 +29,9 @@ package enum DencLimit {
     package static let bytes = 512 << 20
     /// Default cap on an element count.
     package static let count = 16 << 20
+    /// The most memory an array or map reserves up front from a count read off the
+    /// wire; beyond this it grows only as elements actually decode.
+    package static let reservationBytes = 1 << 20
 }
 
 extension ByteBuffer {
@@ -70,24 +78,38 @@ extension ByteBuffer {
     // MARK: lengths, strings, byte lists
 
     /// Reads a u32 length or count and checks it against `limit` and against the bytes
-    /// left, assuming each unit takes at least `minimumUnitSize` bytes.
+    /// left, assuming each unit takes at least `minimumUnitSize` bytes. On failure the
+    /// reader index is left at the length field.
     package mutating func readDencLength(limit: Int, minimumUnitSize: Int = 1) throws -> Int {
         let start = self
-        let raw = Int(try readDencU32())
-        guard raw <= limit else {
+        let wire = try readDencU32()
+        // On 64-bit platforms every u32 fits in Int; on 32-bit ones a length that does
+        // not could never be satisfied, so it is "too large" as well.
+        guard let length = Int(exactly: wire), length <= limit else {
             self = start
-            throw DencError(.lengthTooLarge(raw, limit: limit), at: start)
+            throw DencError(.lengthTooLarge(Int(clamping: wire), limit: limit), at: start)
         }
-        let needed = raw.multipliedReportingOverflow(by: max(minimumUnitSize, 0))
+        let needed = length.multipliedReportingOverflow(by: max(minimumUnitSize, 0))
         guard !needed.overflow, needed.partialValue <= readableBytes else {
             let available = readableBytes
             self = start
             throw DencError(.truncated(needed: needed.overflow ? Int.max : needed.partialValue, available: available), at: start)
         }
-        return raw
+        return length
     }
 
-    /// A length-prefixed string (UTF-8; invalid sequences are repaired, never trapped on).
+    /// Writes a u32 length or count. Lengths come from our own values, never from the
+    /// wire; one that does not fit in a u32 cannot be encoded and is a programming error.
+    package mutating func writeDencLength(_ length: Int) {
+        guard let wire = UInt32(exactly: length) else {
+            preconditionFailure("denc length \(length) does not fit in a u32")
+        }
+        writeDencU32(wire)
+    }
+
+    /// A length-prefixed string. Ceph strings are bytes; this decodes them as UTF-8 and
+    /// repairs invalid sequences (never traps). Where the exact bytes matter (object
+    /// names, which may be any bytes), read them with ``readDencBytes(limit:)``.
     package mutating func readDencString(limit: Int = DencLimit.string) throws -> String {
         let length = try readDencLength(limit: limit)
         // readDencLength checked that `length` bytes are there.
@@ -96,9 +118,12 @@ extension ByteBuffer {
 
     package mutating func writeDencString(_ s: String) {
         let lengthIndex = writerIndex
-        writeInteger(0 as UInt32)
+        writeDencU32(0)
         let written = writeString(s)
-        setInteger(UInt32(truncatingIfNeeded: written), at: lengthIndex, endianness: .little)
+        guard let wire = UInt32(exactly: written) else {
+            preconditionFailure("denc string of \(written) bytes does not fit a u32 length")
+        }
+        setInteger(wire, at: lengthIndex, endianness: .little)
     }
 
     /// A length-prefixed byte list, returned as a slice of this buffer (no copy).
@@ -109,24 +134,35 @@ extension ByteBuffer {
     }
 
     package mutating func writeDencBytes(_ bytes: ByteBuffer) {
-        writeDencU32(UInt32(truncatingIfNeeded: bytes.readableBytes))
+        writeDencLength(bytes.readableBytes)
         writeImmutableBuffer(bytes)
     }
 
     package mutating func writeDencBytes(_ bytes: some Collection<UInt8>) {
-        writeDencU32(UInt32(truncatingIfNeeded: bytes.count))
+        writeDencLength(bytes.count)
         writeBytes(bytes)
     }
 
-    /// Exactly `count` raw bytes (no length prefix), as a slice.
+    /// Exactly `count` raw bytes (no length prefix), as a slice (no copy).
     package mutating func readDencFixed(_ count: Int) throws -> ByteBuffer {
-        guard count >= 0, let slice = readSlice(length: count) else {
+        guard count >= 0 else {
+            throw DencError(.invalidValue("negative fixed length \(count)"), at: self)
+        }
+        guard let slice = readSlice(length: count) else {
             throw DencError(.truncated(needed: count, available: readableBytes), at: self)
         }
         return slice
     }
 
     // MARK: containers
+
+    /// How many elements of `type` to reserve for a decoded `count`: all of them when
+    /// that is small, else as many as fit in ``DencLimit/reservationBytes``, so that a
+    /// hostile count cannot make us allocate far more than the input's size.
+    @inline(__always)
+    static func dencReservation<T>(_ count: Int, of type: T.Type) -> Int {
+        min(count, DencLimit.reservationBytes / max(MemoryLayout<T>.stride, 1))
+    }
 
     /// A u32 count, then `count` elements. `minimumElementSize` is the fewest bytes one
     /// element can take: it bounds the count by the bytes left before reserving memory.
@@ -137,7 +173,7 @@ extension ByteBuffer {
     ) throws -> [T] {
         let count = try readDencLength(limit: limit, minimumUnitSize: minimumElementSize)
         var result: [T] = []
-        result.reserveCapacity(count)
+        result.reserveCapacity(Self.dencReservation(count, of: T.self))
         for _ in 0..<count {
             result.append(try element(&self))
         }
@@ -145,12 +181,13 @@ extension ByteBuffer {
     }
 
     package mutating func writeDencArray<C: Collection>(_ items: C, _ element: (inout ByteBuffer, C.Element) -> Void) {
-        writeDencU32(UInt32(truncatingIfNeeded: items.count))
+        writeDencLength(items.count)
         for item in items { element(&self, item) }
     }
 
     /// A u32 count, then key/value pairs. A repeated key keeps the last value, as
-    /// `std::map` decoding in Ceph does.
+    /// `decode(std::map&)` in `encoding.h` does. (The denc path of `denc.h` keeps the
+    /// first; Ceph itself never encodes a repeated key, so only hostile input differs.)
     package mutating func readDencMap<K: Hashable, V>(
         limit: Int = DencLimit.count,
         minimumEntrySize: Int = 2,
@@ -159,7 +196,7 @@ extension ByteBuffer {
     ) throws -> [K: V] {
         let count = try readDencLength(limit: limit, minimumUnitSize: minimumEntrySize)
         var result: [K: V] = [:]
-        result.reserveCapacity(count)
+        result.reserveCapacity(Self.dencReservation(count, of: (K, V).self))
         for _ in 0..<count {
             let k = try key(&self)
             result[k] = try value(&self)
@@ -173,11 +210,10 @@ extension ByteBuffer {
         key: (inout ByteBuffer, K) -> Void,
         value: (inout ByteBuffer, V) -> Void
     ) {
-        writeDencU32(UInt32(truncatingIfNeeded: map.count))
-        for k in map.keys.sorted() {
+        writeDencLength(map.count)
+        for (k, v) in map.sorted(by: { $0.key < $1.key }) {
             key(&self, k)
-            // The key comes from the map itself.
-            if let v = map[k] { value(&self, v) }
+            value(&self, v)
         }
     }
 
@@ -197,10 +233,16 @@ extension ByteBuffer {
 
     // MARK: versioned structs
 
-    /// Reads a versioned struct envelope (`DECODE_START`): u8 version, u8 compat, u32
-    /// length, then decodes the body from exactly that many bytes. Bytes the body
-    /// decoder leaves are skipped (a newer encoder appended fields); a compat above
-    /// `understands` is refused. Errors inside are annotated with `type`.
+    /// Reads a versioned struct envelope (`DECODE_START`/`DENC_START`): u8 version, u8
+    /// compat, u32 length, then decodes the body from exactly that many bytes.
+    ///
+    /// - A compat above `understands` (our own struct_v) is refused with
+    ///   `.incompatibleVersion`, as Ceph refuses when its code version is below compat.
+    /// - The body decoder sees only the body: reading past it throws `.truncated`.
+    /// - Bytes it leaves are skipped: a newer encoder appended fields.
+    ///
+    /// Errors inside are annotated with `type`, and their offsets are those of the
+    /// enclosing buffer. On error the reader index is back at the envelope.
     package mutating func readDencVersioned<T>(
         _ type: String,
         understands: UInt8,
@@ -212,14 +254,65 @@ extension ByteBuffer {
             let version = try readDencU8()
             let compat = try readDencU8()
             guard compat <= understands else {
-                let failure = DencError(.incompatibleVersion(compat: compat, supported: understands), at: start)
-                self = start
-                throw failure
+                throw DencError(.incompatibleVersion(compat: compat, supported: understands), at: start)
             }
             var content = try readDencBytes(limit: limit)
-            return try body(&content, version)
+            let bodyOffset = readerIndex - content.readableBytes
+            do {
+                return try body(&content, version)
+            } catch let error as DencError {
+                // The body is a slice whose indices start at 0: report enclosing offsets.
+                throw error.shifted(by: bodyOffset)
+            }
         } catch let error as DencError {
+            self = start
             throw error.within(type)
+        } catch {
+            self = start
+            throw error
+        }
+    }
+
+    /// Reads a versioned struct that may predate the envelope
+    /// (`DECODE_START_LEGACY_COMPAT_LEN(v, compatv, lenv, bl)` in `encoding.h`): u8
+    /// version; then u8 compat only if version ≥ `compatSince`; then u32 length only if
+    /// version ≥ `lengthSince`. With a length it behaves like
+    /// ``readDencVersioned(_:understands:limit:_:)``; without one the body reads
+    /// straight from this buffer and nothing is skipped. (The `_32`/`_16` variants, for
+    /// encodings whose old version field was wider, are not supported.)
+    package mutating func readDencVersionedLegacy<T>(
+        _ type: String,
+        understands: UInt8,
+        compatSince: UInt8,
+        lengthSince: UInt8,
+        limit: Int = DencLimit.bytes,
+        _ body: (inout ByteBuffer, _ version: UInt8) throws -> T
+    ) throws -> T {
+        let start = self
+        do {
+            let version = try readDencU8()
+            if version >= compatSince {
+                let compat = try readDencU8()
+                guard compat <= understands else {
+                    throw DencError(.incompatibleVersion(compat: compat, supported: understands), at: start)
+                }
+            }
+            guard version >= lengthSince else {
+                return try body(&self, version)
+            }
+            var content = try readDencBytes(limit: limit)
+            let bodyOffset = readerIndex - content.readableBytes
+            do {
+                return try body(&content, version)
+            } catch let error as DencError {
+                throw error.shifted(by: bodyOffset)
+            }
+        } catch let error as DencError {
+            self = start
+            throw error.within(type)
+        } catch {
+            self = start
+            throw error
         }
     }
 
@@ -232,7 +325,11 @@ extension ByteBuffer {
         writeDencU32(0)
         let start = writerIndex
         body(&self)
-        setInteger(UInt32(truncatingIfNeeded: writerIndex - start), at: lengthIndex, endianness: .little)
+        let written = writerIndex - start
+        guard let wire = UInt32(exactly: written) else {
+            preconditionFailure("denc struct body of \(written) bytes does not fit a u32 length")
+        }
+        setInteger(wire, at: lengthIndex, endianness: .little)
     }
 
     /// Decodes a whole payload with `body` and requires that it consumes every byte.

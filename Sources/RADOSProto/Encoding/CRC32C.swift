@@ -8,8 +8,9 @@ import NIOCore
 /// frame preambles and seed 0xFFFFFFFF for segments (`src/msg/async/frames_v2.cc`).
 /// The textbook check value (`"123456789"` → 0xE3069283) is `~crc(~0, …)`.
 ///
-/// On x86-64 with SSE4.2 this runs the crc32 instruction (the `CCRC32C` target);
-/// elsewhere a slicing-by-8 table in Swift.
+/// On x86-64 with SSE4.2 this runs the crc32 instruction (the `CCRC32C` target), as
+/// three interleaved chains on buffers of 768 bytes and more; elsewhere a slicing-by-8
+/// table in Swift.
 package enum CRC32C {
     package static let hardwareAvailable: Bool = ccrc32c_hardware_available() != 0
 

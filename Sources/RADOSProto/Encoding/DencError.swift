@@ -64,6 +64,15 @@ package struct DencError: Error, Hashable, Sendable, CustomStringConvertible {
         return copy
     }
 
+    /// The same error with its offset moved by `base`: for errors raised while reading a
+    /// slice, whose indices start at 0, seen from the buffer the slice was cut from.
+    package func shifted(by base: Int) -> DencError {
+        var copy = self
+        let moved = copy.offset.addingReportingOverflow(base)
+        copy.offset = moved.overflow ? Int.max : moved.partialValue
+        return copy
+    }
+
     /// The public form of this error.
     package var radosError: RADOSError {
         RADOSError(.malformedData, "received data that does not decode; the connection was dropped", details: description)

@@ -25,20 +25,18 @@ package struct ObjecterStateMachine: Sendable {
         package var ops: [OSDOp]
         package var flags: OSDRequestFlags
         package var snapID: UInt64
-        package var snapSeq: UInt64
-        package var snaps: [UInt64]
-        package var mtime: (seconds: UInt32, nanoseconds: UInt32)
+        package var snapContext: SnapContext
+        package var mtime: UTime
 
         package init(
             objectName: String, namespace: String = "", ops: [OSDOp], snapID: UInt64 = MOSDOp.noSnap,
-            snapSeq: UInt64 = 0, snaps: [UInt64] = [], mtime: (seconds: UInt32, nanoseconds: UInt32) = (0, 0)
+            snapContext: SnapContext = .empty, mtime: UTime = .zero
         ) {
             self.objectName = objectName
             self.namespace = namespace
             self.ops = ops
             self.snapID = snapID
-            self.snapSeq = snapSeq
-            self.snaps = snaps
+            self.snapContext = snapContext
             self.mtime = mtime
             let writes = ops.contains { $0.code.mayWrite }
             let reads = ops.contains { $0.code.mayRead || $0.code == .call }
@@ -188,8 +186,7 @@ package struct ObjecterStateMachine: Sendable {
         )
         message.namespace = entry.request.namespace
         message.snapID = entry.request.snapID
-        message.snapSeq = entry.request.snapSeq
-        message.snaps = entry.request.snaps
+        message.snapContext = entry.request.snapContext
         message.mtime = entry.request.mtime
         message.retryAttempt = entry.attempts
         entry.attempts += 1

@@ -22,7 +22,11 @@ package enum ClsRBD {
     // MARK: rbd_id.<name>
 
     package static func getID() -> OSDOp { call("get_id") }
+    /// `set_id` needs the object to exist: send it after an exclusive create (``createIDObject(id:)``).
     package static func setID(_ id: String) -> OSDOp { call("set_id") { $0.writeDencString(id) } }
+    /// The compound op librbd sends to `rbd_id.<name>`: exclusive create, then `set_id`
+    /// (`src/librbd/image/CreateRequest.cc`, `create_id_object`).
+    package static func createIDObject(id: String) -> [OSDOp] { [.create(exclusive: true), setID(id)] }
 
     // MARK: rbd_directory
 
@@ -71,6 +75,12 @@ package enum ClsRBD {
             $0.writeDencString(objectPrefix)
             $0.writeDencI64(dataPoolID)
         }
+    }
+
+    /// The compound op librbd sends to `rbd_header.<id>`: exclusive create, then `create`
+    /// (`CreateRequest::create_image`), so a second creator fails with EEXIST.
+    package static func createHeader(size: UInt64, order: UInt8, features: RBDFeatures, objectPrefix: String, dataPoolID: Int64 = -1) -> [OSDOp] {
+        [.create(exclusive: true), createImage(size: size, order: order, features: features, objectPrefix: objectPrefix, dataPoolID: dataPoolID)]
     }
 
     package static func getSize(snapID: UInt64) -> OSDOp { call("get_size") { $0.writeDencU64(snapID) } }
@@ -128,18 +138,13 @@ package enum ClsRBD {
 
     /// `get_snapcontext` output: seq, then snap ids newest first. Refused unless valid
     /// (`SnapContext::is_valid`: ids strictly decreasing, none above seq).
-    package static func decodeSnapContext(_ output: ByteBuffer) throws -> (seq: UInt64, snaps: [UInt64]) {
+    package static func decodeSnapContext(_ output: ByteBuffer) throws -> SnapContext {
         var buffer = output
-        let seq = try buffer.readDencU64()
-        let snaps = try buffer.readDencArray(minimumElementSize: 8) { try $0.readDencU64() }
-        var previous = UInt64.max
-        for snap in snaps {
-            guard snap < previous, snap <= seq, snap != MOSDOp.noSnap else {
-                throw DencError(.invalidValue("snap context is not ordered"), at: output, context: ["SnapContext"])
-            }
-            previous = snap
+        let context = try buffer.readDencSnapContext()
+        guard context.isValid else {
+            throw DencError(.invalidValue("snap context is not ordered"), at: output, context: ["SnapContext"])
         }
-        return (seq, snaps)
+        return context
     }
 
     /// `get_stripe_unit_count` output.
@@ -148,10 +153,10 @@ package enum ClsRBD {
         return (try buffer.readDencU64(), try buffer.readDencU64())
     }
 
-    /// A utime_t output (u32 seconds, u32 nanoseconds).
-    package static func decodeTimestamp(_ output: ByteBuffer) throws -> (seconds: UInt32, nanoseconds: UInt32) {
+    /// A utime_t output.
+    package static func decodeTimestamp(_ output: ByteBuffer) throws -> UTime {
         var buffer = output
-        return (try buffer.readDencU32(), try buffer.readDencU32())
+        return try buffer.readDencUTime()
     }
 
     /// `parent_get` output: `ParentImageSpec` (pool -1 when the image has no parent).
@@ -209,18 +214,8 @@ package enum ClsRBD {
         package var namespaceType: UInt32
         package var name: String
         package var imageSize: UInt64
-        package var timestamp: (seconds: UInt32, nanoseconds: UInt32)
+        package var timestamp: UTime
         package var childCount: UInt32
-
-        package static func == (a: SnapshotInfo, b: SnapshotInfo) -> Bool {
-            a.id == b.id && a.namespaceType == b.namespaceType && a.name == b.name && a.imageSize == b.imageSize
-                && a.timestamp == b.timestamp && a.childCount == b.childCount
-        }
-
-        package func hash(into hasher: inout Hasher) {
-            hasher.combine(id)
-            hasher.combine(name)
-        }
     }
 
     package static func decodeSnapshotInfo(_ output: ByteBuffer) throws -> SnapshotInfo {
@@ -231,7 +226,7 @@ package enum ClsRBD {
             let namespaceType = try body.readDencVersioned("SnapshotNamespace", understands: 1) { ns, _ in try ns.readDencU32() }
             let name = try body.readDencString()
             let size = try body.readDencU64()
-            let timestamp = (try body.readDencU32(), try body.readDencU32())
+            let timestamp = try body.readDencUTime()
             let children = try body.readDencU32()
             return SnapshotInfo(id: id, namespaceType: namespaceType, name: name, imageSize: size, timestamp: timestamp, childCount: children)
         }

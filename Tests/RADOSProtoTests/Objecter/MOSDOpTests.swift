@@ -10,9 +10,8 @@ import Testing
             objectName: "obj", ops: [.write(offset: 4096, data: ByteBuffer(string: "hello"))], features: 0x0102_0304_0506_0708
         )
         message.namespace = "ns"
-        message.mtime = (seconds: 0x6000_0000, nanoseconds: 7)
-        message.snapSeq = 3
-        message.snaps = [3, 1]
+        message.mtime = UTime(rawSeconds: 0x6000_0000, nanoseconds: 7)
+        message.snapContext = SnapContext(seq: 3, snaps: [3, 1])
         var front = ByteBuffer()
         message.encodeFront(into: &front)
 
@@ -96,7 +95,7 @@ import Testing
         #expect(reply.ops.map(\.code) == [.stat, .read])
         #expect(reply.ops.map(\.outputLength) == [16, 3])
         #expect(reply.returnValues == [0, -2])
-        #expect(reply.replayVersion == (9, 11))
+        #expect(reply.replayVersion == EVersion(epoch: 11, version: 9))
         #expect(reply.userVersion == 42)
         #expect(reply.redirectPool == nil)
         let outputs = try reply.outputs(from: ByteBuffer(bytes: Array(0..<16) + [0x61, 0x62, 0x63]))

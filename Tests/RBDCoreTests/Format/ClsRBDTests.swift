@@ -84,7 +84,7 @@ import Testing
         }
         let info = try ClsRBD.decodeSnapshotInfo(output)
         #expect(info.id == 4 && info.namespaceType == 1 && info.name == "before-upgrade")
-        #expect(info.imageSize == 10 << 30 && info.timestamp == (1_700_000_000, 5) && info.childCount == 2)
+        #expect(info.imageSize == 10 << 30 && info.timestamp == UTime(rawSeconds: 1_700_000_000, nanoseconds: 5) && info.childCount == 2)
     }
 
     @Test func directoryListAndParent() throws {

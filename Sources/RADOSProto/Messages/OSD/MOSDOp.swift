@@ -28,8 +28,8 @@ package struct MOSDOp: Sendable {
     package var objectHash: UInt32
     package var osdmapEpoch: UInt32
     package var flags: OSDRequestFlags
-    /// Modification time for writes (seconds, nanoseconds).
-    package var mtime: (seconds: UInt32, nanoseconds: UInt32) = (0, 0)
+    /// Modification time for writes.
+    package var mtime: UTime = .zero
     package var namespace: String = ""
     /// Object locator key (rarely used; empty normally).
     package var locatorKey: String = ""
@@ -38,8 +38,7 @@ package struct MOSDOp: Sendable {
     /// Snapshot to read, or ``noSnap`` for the head.
     package var snapID: UInt64 = MOSDOp.noSnap
     /// The writer's snap context: latest snap seq and existing snaps, newest first.
-    package var snapSeq: UInt64 = 0
-    package var snaps: [UInt64] = []
+    package var snapContext: SnapContext = .empty
     /// 0 on the first send, then counts resends.
     package var retryAttempt: Int32 = 0
     /// The features of the connection the request goes on.
@@ -68,10 +67,7 @@ package struct MOSDOp: Sendable {
     /// Writes the message front.
     package func encodeFront(into buffer: inout ByteBuffer) {
         // spg_t: versioned { pg_t, shard }
-        buffer.writeDencVersioned(version: 1, compat: 1) { spg in
-            spg.writePGID(pool: pool, seed: pgSeed)
-            spg.writeDencI8(shard)
-        }
+        buffer.writeDencShardedPlacementGroupID(ShardedPlacementGroupID(pg: PlacementGroupID(pool: pool, seed: pgSeed), shard: shard))
         buffer.writeDencU32(objectHash)
         buffer.writeDencU32(osdmapEpoch)
         buffer.writeDencU32(flags.rawValue)
@@ -82,61 +78,14 @@ package struct MOSDOp: Sendable {
         // blkin_trace_info: trace id, span id, parent span id
         buffer.writeRepeatingByte(0, count: 24)
         buffer.writeDencU32(0)  // client_inc
-        buffer.writeDencU32(mtime.seconds)
-        buffer.writeDencU32(mtime.nanoseconds)
-        buffer.writeObjectLocator(pool: pool, key: locatorKey, namespace: namespace)
+        buffer.writeDencUTime(mtime)
+        buffer.writeDencObjectLocator(ObjectLocator(pool: pool, key: locatorKey, namespace: namespace))
         buffer.writeDencString(objectName)
         buffer.writeDencU16(UInt16(truncatingIfNeeded: ops.count))
         for op in ops { op.encode(into: &buffer) }
         buffer.writeDencU64(snapID)
-        buffer.writeDencU64(snapSeq)
-        buffer.writeDencArray(snaps) { $0.writeDencU64($1) }
+        buffer.writeDencSnapContext(snapContext)
         buffer.writeDencI32(retryAttempt)
         buffer.writeDencU64(features)
-    }
-}
-
-extension ByteBuffer {
-    /// pg_t: u8 version 1, u64 pool, u32 seed, i32 preferred (always -1). `src/osd/osd_types.h`.
-    package mutating func writePGID(pool: Int64, seed: UInt32) {
-        writeDencU8(1)
-        writeDencU64(UInt64(bitPattern: pool))
-        writeDencU32(seed)
-        writeDencI32(-1)
-    }
-
-    /// Reads a pg_t (pool, seed).
-    package mutating func readPGID() throws -> (pool: Int64, seed: UInt32) {
-        let version = try readDencU8()
-        guard version == 1 else {
-            throw DencError(.invalidValue("pg_t version \(version), expected 1"), at: self, context: ["pg_t"])
-        }
-        let pool = try readDencI64()
-        let seed = try readDencU32()
-        _ = try readDencI32()  // preferred
-        return (pool, seed)
-    }
-
-    /// object_locator_t, version 6 compat 3: pool, preferred (-1), key, namespace,
-    /// hash (-1: derive from the name). `src/osd/osd_types.cc` (`object_locator_t::encode`).
-    package mutating func writeObjectLocator(pool: Int64, key: String, namespace: String) {
-        writeDencVersioned(version: 6, compat: 3) { locator in
-            locator.writeDencI64(pool)
-            locator.writeDencI32(-1)
-            locator.writeDencString(key)
-            locator.writeDencString(namespace)
-            locator.writeDencI64(-1)
-        }
-    }
-
-    /// Reads an object_locator_t (any version up to 6).
-    package mutating func readObjectLocator() throws -> (pool: Int64, key: String, namespace: String) {
-        try readDencVersioned("object_locator_t", understands: 6) { body, version in
-            let pool = try body.readDencI64()
-            _ = try body.readDencI32()  // preferred
-            let key = try body.readDencString()
-            let namespace = version >= 5 ? try body.readDencString() : ""
-            return (pool, key, namespace)
-        }
     }
 }

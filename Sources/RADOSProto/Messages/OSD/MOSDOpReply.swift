@@ -26,34 +26,21 @@ package struct MOSDOpReply: Sendable, Hashable {
     package var retryAttempt: Int32
     /// Per-op return values (0 or negative errno, or a class method's return).
     package var returnValues: [Int32]
-    package var replayVersion: (version: UInt64, epoch: UInt32)
+    package var replayVersion: EVersion
     /// The object's version after the request (what `rados_get_last_version` reports).
     package var userVersion: UInt64
     /// The pool the OSD redirects the request to, if it did.
     package var redirectPool: Int64?
-
-    package static func == (a: MOSDOpReply, b: MOSDOpReply) -> Bool {
-        a.objectName == b.objectName && a.pool == b.pool && a.pgSeed == b.pgSeed && a.flags == b.flags
-            && a.result == b.result && a.osdmapEpoch == b.osdmapEpoch && a.ops == b.ops
-            && a.retryAttempt == b.retryAttempt && a.returnValues == b.returnValues
-            && a.replayVersion == b.replayVersion && a.userVersion == b.userVersion && a.redirectPool == b.redirectPool
-    }
-
-    package func hash(into hasher: inout Hasher) {
-        hasher.combine(objectName)
-        hasher.combine(result)
-        hasher.combine(userVersion)
-    }
 
     /// Decodes a reply front of message `version`. Trailing fields newer than we know are ignored.
     package static func decode(front: ByteBuffer, version: UInt16) throws -> MOSDOpReply {
         var buffer = front
         do {
             let objectName = try buffer.readDencString()
-            let pg = try buffer.readPGID()
+            let pg = try buffer.readDencPlacementGroupID()
             let flags = OSDRequestFlags(rawValue: UInt32(truncatingIfNeeded: try buffer.readDencU64()))
             let result = try buffer.readDencI32()
-            _ = try buffer.readDencFixed(12)  // legacy "bad" replay version
+            _ = try buffer.readDencEVersion()  // legacy "bad" replay version
             let epoch = try buffer.readDencU32()
             let opCount = try buffer.readDencLength(limit: maximumOps, minimumUnitSize: OSDOp.encodedSize)
             var ops: [OSDOpReplyHeader] = []
@@ -63,17 +50,17 @@ package struct MOSDOpReply: Sendable, Hashable {
             var returnValues: [Int32] = []
             returnValues.reserveCapacity(opCount)
             for _ in 0..<opCount { returnValues.append(try buffer.readDencI32()) }
-            var replayVersion: (UInt64, UInt32) = (0, 0)
+            var replayVersion = EVersion.zero
             var userVersion: UInt64 = 0
             if version >= 5 {
-                replayVersion = (try buffer.readDencU64(), try buffer.readDencU32())
+                replayVersion = try buffer.readDencEVersion()
                 userVersion = try buffer.readDencU64()
             }
             var redirectPool: Int64?
             let hasRedirect = version >= 7 ? try buffer.readDencBool() : version == 6
             if hasRedirect {
                 let target = try buffer.readDencVersioned("request_redirect_t", understands: 1) { body, _ in
-                    let locator = try body.readObjectLocator()
+                    let locator = try body.readDencObjectLocator()
                     _ = try body.readDencString()  // redirect object name
                     _ = try body.readDencBytes()  // osd instructions
                     return locator.pool
