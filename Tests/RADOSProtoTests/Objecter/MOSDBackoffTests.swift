@@ -16,7 +16,7 @@ import Testing
 
     @Test func decodesAndAcknowledges() throws {
         let message = try MOSDBackoff.decode(front: ByteBuffer(bytes: Self.fixture), version: 1)
-        #expect(message.pool == 3 && message.pgSeed == 0x1F && message.shard == -1)
+        #expect(message.pg == ShardedPlacementGroupID(pg: PlacementGroupID(pool: 3, seed: 0x1F), shard: -1))
         #expect(message.osdmapEpoch == 40 && message.operation == .block && message.id == 7)
         #expect(message.begin.name == "obj" && message.end.isMax)
         var out = ByteBuffer()

@@ -6,7 +6,7 @@ import NIOCore
 /// Front layout (ceph/ceph `src/messages/MOSDBackoff.h`; Linux `net/ceph/osd_client.c`,
 /// `decode_MOSDBackoff`, `encode_MOSDBackoff`): spg_t (a versioned struct, version 1:
 /// pg_t and the i8 shard), u32 osdmap epoch, u8 op, u64 backoff id, then the range's
-/// begin and end as `hobject_t` (``OpsHObject``). Message version 1, compat 1; the
+/// begin and end as `hobject_t` (``HObject``). Message version 1, compat 1; the
 /// front must be consumed exactly at version 1, later versions may append fields.
 ///
 /// The exchange (`Objecter::handle_osd_backoff`, kernel `handle_backoff_block` and
@@ -44,23 +44,18 @@ package struct MOSDBackoff: Hashable, Sendable {
         }
     }
 
-    package var pool: Int64
-    package var pgSeed: UInt32
-    /// -1 (`NO_SHARD`) for replicated pools.
-    package var shard: Int8
+    /// The PG (and shard: `NO_SHARD` for replicated pools) the backoff applies to.
+    package var pg: ShardedPlacementGroupID
     package var osdmapEpoch: UInt32
     package var operation: Operation
     package var id: UInt64
-    package var begin: OpsHObject
-    package var end: OpsHObject
+    package var begin: HObject
+    package var end: HObject
 
     package init(
-        pool: Int64, pgSeed: UInt32, shard: Int8 = -1, osdmapEpoch: UInt32, operation: Operation, id: UInt64,
-        begin: OpsHObject, end: OpsHObject
+        pg: ShardedPlacementGroupID, osdmapEpoch: UInt32, operation: Operation, id: UInt64, begin: HObject, end: HObject
     ) {
-        self.pool = pool
-        self.pgSeed = pgSeed
-        self.shard = shard
+        self.pg = pg
         self.osdmapEpoch = osdmapEpoch
         self.operation = operation
         self.id = id
@@ -79,20 +74,16 @@ package struct MOSDBackoff: Hashable, Sendable {
     package static func decode(front: ByteBuffer, version: UInt16) throws -> MOSDBackoff {
         var buffer = front
         do {
-            let (pg, shard) = try buffer.readDencVersioned("spg_t", understands: 1) { body, _ in
-                (try body.readPGID(), try body.readDencI8())
-            }
+            let pg = try buffer.readDencShardedPlacementGroupID()
             let epoch = try buffer.readDencU32()
             let operation = Operation(rawValue: try buffer.readDencU8())
             let id = try buffer.readDencU64()
-            let begin = try OpsHObject.read(from: &buffer)
-            let end = try OpsHObject.read(from: &buffer)
+            let begin = try buffer.readDencHObject()
+            let end = try buffer.readDencHObject()
             if version <= Self.version, buffer.readableBytes > 0 {
                 throw DencError(.trailingBytes(buffer.readableBytes), at: buffer)
             }
-            return MOSDBackoff(
-                pool: pg.pool, pgSeed: pg.seed, shard: shard, osdmapEpoch: epoch, operation: operation, id: id, begin: begin, end: end
-            )
+            return MOSDBackoff(pg: pg, osdmapEpoch: epoch, operation: operation, id: id, begin: begin, end: end)
         } catch let error as DencError {
             throw error.within("MOSDBackoff")
         }
@@ -100,14 +91,11 @@ package struct MOSDBackoff: Hashable, Sendable {
 
     /// Writes the front of message version 1.
     package func encodeFront(into buffer: inout ByteBuffer) {
-        buffer.writeDencVersioned(version: 1, compat: 1) { spg in
-            spg.writePGID(pool: pool, seed: pgSeed)
-            spg.writeDencI8(shard)
-        }
+        buffer.writeDencShardedPlacementGroupID(pg)
         buffer.writeDencU32(osdmapEpoch)
         buffer.writeDencU8(operation.rawValue)
         buffer.writeDencU64(id)
-        begin.write(to: &buffer)
-        end.write(to: &buffer)
+        buffer.writeDencHObject(begin)
+        buffer.writeDencHObject(end)
     }
 }

@@ -9,15 +9,12 @@ import NIOCore
 package struct ObjectStat: Hashable, Sendable {
     /// Size of the object in bytes.
     package var size: UInt64
-    /// Modification time: seconds since the Unix epoch.
-    package var mtimeSeconds: UInt32
-    /// Modification time: nanoseconds within the second (kept as sent).
-    package var mtimeNanoseconds: UInt32
+    /// Modification time (kept exactly as sent).
+    package var mtime: UTime
 
-    package init(size: UInt64, mtimeSeconds: UInt32, mtimeNanoseconds: UInt32) {
+    package init(size: UInt64, mtime: UTime) {
         self.size = size
-        self.mtimeSeconds = mtimeSeconds
-        self.mtimeNanoseconds = mtimeNanoseconds
+        self.mtime = mtime
     }
 
     /// Encoded size: 8 + 4 + 4 bytes.
@@ -27,16 +24,13 @@ package struct ObjectStat: Hashable, Sendable {
     package static func decode(_ output: ByteBuffer) throws -> ObjectStat {
         try output.decodeExactly("stat") { buffer in
             let size = try buffer.readDencU64()
-            let seconds = try buffer.readDencU32()
-            let nanoseconds = try buffer.readDencU32()
-            return ObjectStat(size: size, mtimeSeconds: seconds, mtimeNanoseconds: nanoseconds)
+            return ObjectStat(size: size, mtime: try buffer.readDencUTime())
         }
     }
 
     /// Writes the output as an OSD does (for tests and fakes).
     package func encode(into buffer: inout ByteBuffer) {
         buffer.writeDencU64(size)
-        buffer.writeDencU32(mtimeSeconds)
-        buffer.writeDencU32(mtimeNanoseconds)
+        buffer.writeDencUTime(mtime)
     }
 }

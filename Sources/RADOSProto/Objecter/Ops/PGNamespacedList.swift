@@ -6,7 +6,7 @@ import NIOCore
 /// The request (ceph/ceph `src/osdc/Objecter.h` `ObjectOperation::pg_nls` / `add_pgls`,
 /// and `Objecter::list_nobjects`, `prepare_pg_read_op`): one op whose
 /// `ceph_osd_op.pgls` carries the most entries wanted and the client's current osdmap
-/// epoch, whose input is the cursor (an encoded `hobject_t`, ``OpsHObject``), sent as a
+/// epoch, whose input is the cursor (an encoded `hobject_t`, ``HObject``), sent as a
 /// read to the primary of the PG the cursor's hash falls in, with
 /// ``requestFlags``. The `MOSDOp` has an empty object name; its object locator carries
 /// the pool and the namespace to list (``allNamespaces`` for every namespace); its
@@ -16,7 +16,7 @@ import NIOCore
 /// The reply (``PGNamespacedListResponse``) carries the entries and the next cursor:
 /// the position to continue from inside this PG, or the first position of the next PG
 /// in hash order once this one is exhausted (the op then returns 1), or
-/// ``OpsHObject/max`` after the last PG. A client loops until the cursor is max.
+/// ``HObject/max`` after the last PG. A client loops until the cursor is max.
 package enum PGNamespacedList {
     /// `LIBRADOS_ALL_NSPACES`: the namespace that lists objects of every namespace.
     package static let allNamespaces = "\u{01}"
@@ -30,9 +30,9 @@ package enum PGNamespacedList {
 extension OSDOp {
     /// `CEPH_OSD_OP_PGNLS`: up to `maxEntries` objects from `cursor` on, in the PG the
     /// cursor's hash maps to. `startEpoch` is the client's osdmap epoch.
-    package static func pgNamespacedList(maxEntries: UInt64, cursor: OpsHObject, startEpoch: UInt32) -> OSDOp {
+    package static func pgNamespacedList(maxEntries: UInt64, cursor: HObject, startEpoch: UInt32) -> OSDOp {
         var input = ByteBuffer()
-        cursor.write(to: &input)
+        input.writeDencHObject(cursor)
         return OSDOp(.pgNamespacedList, arguments: .pgList(count: maxEntries, startEpoch: startEpoch), input: input)
     }
 }
@@ -59,11 +59,11 @@ package struct PGNamespacedListResponse: Hashable, Sendable {
         }
     }
 
-    /// Where the next request starts; ``OpsHObject/max`` when the pool is exhausted.
-    package var cursor: OpsHObject
+    /// Where the next request starts; ``HObject/max`` when the pool is exhausted.
+    package var cursor: HObject
     package var entries: [Entry]
 
-    package init(cursor: OpsHObject, entries: [Entry]) {
+    package init(cursor: HObject, entries: [Entry]) {
         self.cursor = cursor
         self.entries = entries
     }
@@ -75,7 +75,7 @@ package struct PGNamespacedListResponse: Hashable, Sendable {
     package static func decode(_ output: ByteBuffer) throws -> PGNamespacedListResponse {
         try output.decodeExactly("pg_nls") { buffer in
             let response = try buffer.readDencVersioned("pg_nls_response_t", understands: 1) { body, _ in
-                let cursor = try OpsHObject.read(from: &body)
+                let cursor = try body.readDencHObject()
                 let entries = try body.readDencArray(minimumElementSize: 12) { entry in
                     Entry(namespace: try entry.readDencString(), name: try entry.readDencString(), locator: try entry.readDencString())
                 }
@@ -91,7 +91,7 @@ package struct PGNamespacedListResponse: Hashable, Sendable {
     /// Writes the output as an OSD does.
     package func encode(into buffer: inout ByteBuffer) {
         buffer.writeDencVersioned(version: 1, compat: 1) { body in
-            cursor.write(to: &body)
+            body.writeDencHObject(cursor)
             body.writeDencArray(entries) { out, entry in
                 out.writeDencString(entry.namespace)
                 out.writeDencString(entry.name)

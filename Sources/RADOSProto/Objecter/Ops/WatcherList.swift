@@ -11,18 +11,15 @@ import NIOCore
 package struct WatcherList: Hashable, Sendable {
     /// One watch on the object (`watch_item_t`).
     package struct Watcher: Hashable, Sendable {
-        /// Entity type of the watcher (`CEPH_ENTITY_TYPE_CLIENT` is 8).
-        package var entityType: UInt8
-        /// The watcher's entity number: a client's global id.
-        package var entityNumber: Int64
+        /// Who watches: `client.<global id>`.
+        package var entity: NumericEntityName
         package var cookie: UInt64
         package var timeoutSeconds: UInt32
         /// The watcher's address (nil from a version-1 item).
         package var address: WatcherAddress?
 
-        package init(entityType: UInt8 = 8, entityNumber: Int64, cookie: UInt64, timeoutSeconds: UInt32, address: WatcherAddress? = nil) {
-            self.entityType = entityType
-            self.entityNumber = entityNumber
+        package init(entity: NumericEntityName, cookie: UInt64, timeoutSeconds: UInt32, address: WatcherAddress? = nil) {
+            self.entity = entity
             self.cookie = cookie
             self.timeoutSeconds = timeoutSeconds
             self.address = address
@@ -44,12 +41,11 @@ package struct WatcherList: Hashable, Sendable {
             try buffer.readDencVersioned("obj_list_watch_response_t", understands: 1) { body, _ in
                 let watchers = try body.readDencArray(minimumElementSize: minimumItemSize) { item in
                     try item.readDencVersioned("watch_item_t", understands: 2) { fields, version in
-                        let type = try fields.readDencU8()
-                        let number = try fields.readDencI64()
+                        let entity = try fields.readDencNumericEntityName()
                         let cookie = try fields.readDencU64()
                         let timeout = try fields.readDencU32()
                         let address = version >= 2 ? try WatcherAddress.read(from: &fields) : nil
-                        return Watcher(entityType: type, entityNumber: number, cookie: cookie, timeoutSeconds: timeout, address: address)
+                        return Watcher(entity: entity, cookie: cookie, timeoutSeconds: timeout, address: address)
                     }
                 }
                 return WatcherList(watchers: watchers)
@@ -62,8 +58,7 @@ package struct WatcherList: Hashable, Sendable {
         buffer.writeDencVersioned(version: 1, compat: 1) { body in
             body.writeDencArray(watchers) { out, watcher in
                 out.writeDencVersioned(version: 2, compat: 1) { fields in
-                    fields.writeDencU8(watcher.entityType)
-                    fields.writeDencI64(watcher.entityNumber)
+                    fields.writeDencNumericEntityName(watcher.entity)
                     fields.writeDencU64(watcher.cookie)
                     fields.writeDencU32(watcher.timeoutSeconds)
                     (watcher.address ?? WatcherAddress(type: 0, nonce: 0, family: 0, socketData: [])).write(to: &fields)
@@ -83,8 +78,8 @@ package struct WatcherList: Hashable, Sendable {
 /// - marker byte 0 (legacy): u8 and u16 (ignored), u32 nonce, then a 128-byte
 ///   `sockaddr_storage` whose family is big-endian.
 ///
-/// A full messenger address type lives with the messenger; this one is local to the
-/// watch ops on purpose.
+/// Local to the watch ops: the messenger's `EntityAddress` (branch `msgr`) can replace
+/// it once merged.
 package struct WatcherAddress: Hashable, Sendable, CustomStringConvertible {
     /// Address type: none 0, legacy 1, msgr2 2, any 3.
     package var type: UInt32

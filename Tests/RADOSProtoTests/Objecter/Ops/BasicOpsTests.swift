@@ -10,7 +10,7 @@ import Testing
 
     @Test func decodesSizeAndMtime() throws {
         let stat = try ObjectStat.decode(ByteBuffer(bytes: Self.fixture))
-        #expect(stat == ObjectStat(size: 4096, mtimeSeconds: 0x6500_0000, mtimeNanoseconds: 123_456_789))
+        #expect(stat == ObjectStat(size: 4096, mtime: UTime(rawSeconds: 0x6500_0000, nanoseconds: 123_456_789)))
         var out = ByteBuffer()
         stat.encode(into: &out)
         #expect(out.bytes == Self.fixture)

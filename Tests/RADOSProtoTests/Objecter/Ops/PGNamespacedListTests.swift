@@ -36,55 +36,21 @@ enum HObjectFixtures {
         + le(Int64.min)  // pool INT64_MIN
 }
 
-@Suite struct OpsHObjectTests {
-    @Test func encodingsMatchCeph() {
+/// The cursors and bounds these ops carry are the shared `HObject`; check it against
+/// the fixtures used below.
+@Suite struct CursorFixtureTests {
+    @Test func fixturesAreHObjectEncodings() throws {
         var out = ByteBuffer()
-        OpsHObject.min.write(to: &out)
+        out.writeDencHObject(.min)
         #expect(out.bytes == HObjectFixtures.min)
         out.clear()
-        OpsHObject(name: "obj", hash: 0xA1B2_C3D4, namespace: "ns", pool: 3).write(to: &out)
+        out.writeDencHObject(HObject(name: "obj", hash: 0xA1B2_C3D4, namespace: "ns", pool: 3))
         #expect(out.bytes == HObjectFixtures.object)
         out.clear()
-        OpsHObject.max.write(to: &out)
+        out.writeDencHObject(.max)
         #expect(out.bytes == HObjectFixtures.max)
-    }
-
-    @Test func decodesAndAppliesFixUps() throws {
         var buffer = ByteBuffer(bytes: HObjectFixtures.object)
-        #expect(try OpsHObject.read(from: &buffer) == OpsHObject(name: "obj", hash: 0xA1B2_C3D4, namespace: "ns", pool: 3))
-        // Hammer's min object had pool -1.
-        var hammerMin = HObjectFixtures.min
-        hammerMin.replaceSubrange(31..<39, with: le(Int64(-1)))
-        buffer = ByteBuffer(bytes: hammerMin)
-        #expect(try OpsHObject.read(from: &buffer) == .min)
-        // Any object flagged max is the canonical max.
-        var oddMax = HObjectFixtures.object
-        oddMax[6 + 4 + 7 + 8 + 4] = 1
-        buffer = ByteBuffer(bytes: oddMax)
-        #expect(try OpsHObject.read(from: &buffer) == .max)
-        // A newer encoder's extra field is skipped.
-        var newer = HObjectFixtures.object
-        newer[0] = 5
-        newer[2] = 39
-        newer.append(0xEE)
-        buffer = ByteBuffer(bytes: newer)
-        #expect(try OpsHObject.read(from: &buffer).name == "obj")
-        #expect(buffer.readableBytes == 0)
-    }
-
-    @Test func refusesOldVersionsNewCompatsAndTruncation() {
-        var old = HObjectFixtures.object
-        old[0] = 3
-        var buffer = ByteBuffer(bytes: old)
-        #expect(throws: DencError.self) { try OpsHObject.read(from: &buffer) }
-        var future = HObjectFixtures.object
-        future[1] = 5
-        buffer = ByteBuffer(bytes: future)
-        #expect(throws: DencError.self) { try OpsHObject.read(from: &buffer) }
-        expectEveryTruncationThrows(HObjectFixtures.object) { input in
-            var input = input
-            _ = try OpsHObject.read(from: &input)
-        }
+        #expect(try buffer.readDencHObject() == HObject(name: "obj", hash: 0xA1B2_C3D4, namespace: "ns", pool: 3))
     }
 }
 

@@ -107,11 +107,11 @@ import Testing
         let list = try WatcherList.decode(ByteBuffer(bytes: Self.fixture))
         #expect(list.watchers.count == 2)
         let first = list.watchers[0]
-        #expect(first.entityType == 8 && first.entityNumber == 4100)
+        #expect(first.entity == .client(4100))
         #expect(first.cookie == 0xC00C1E && first.timeoutSeconds == 30)
         #expect(first.address?.description == "127.0.0.1:6789/4660")
         #expect(first.address?.port == 6789)
-        #expect(list.watchers[1] == WatcherList.Watcher(entityNumber: 4200, cookie: 5, timeoutSeconds: 0))
+        #expect(list.watchers[1] == WatcherList.Watcher(entity: .client(4200), cookie: 5, timeoutSeconds: 0))
         var out = ByteBuffer()
         WatcherList(watchers: [first]).encode(into: &out)
         let reread = try WatcherList.decode(out)
