@@ -39,6 +39,26 @@ import Testing
         #expect(MWatchNotify.Opcode(rawValue: 9).rawValue == 9)
     }
 
+    /// A notify-complete keeps the front's bufferlist empty and carries the acks in the
+    /// data segment.
+    @Test func notifyCompleteCarriesItsResultInTheDataSegment() throws {
+        let front: [UInt8] = [1, 2] + le(UInt64(0x77)) + le(UInt64(0)) + le(UInt64(0x20))  // v1, NOTIFY_COMPLETE, cookie, ver, notify_id
+            + le(UInt32(0))  // empty front payload
+            + le(Int32(-110))  // -ETIMEDOUT
+            + le(UInt64(4100))  // notifier gid
+        let message = try MWatchNotify.decode(
+            front: ByteBuffer(bytes: front), data: ByteBuffer(bytes: NotifyCompletionTests.fixture), version: 3
+        )
+        #expect(message.opcode == .notifyComplete && message.returnCode == -110)
+        #expect(message.payload.readableBytes == 0)
+        let completion = try message.completion()
+        #expect(completion.acks.count == 2 && completion.timedOut.count == 1)
+        var out = ByteBuffer()
+        message.encodeFront(into: &out)
+        #expect(out.bytes == front)
+        #expect(message.data.bytes == NotifyCompletionTests.fixture)
+    }
+
     @Test func trailingBytesAndTruncation() {
         #expect(throws: DencError.self) { try MWatchNotify.decode(front: ByteBuffer(bytes: Self.fixture + [0]), version: 3) }
         // A newer message version may carry more.

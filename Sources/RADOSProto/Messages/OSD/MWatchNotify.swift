@@ -11,6 +11,12 @@ import NIOCore
 /// (`errorcode32_t`, a negative errno), from message version 3 the notifier's global
 /// id. Pacific sends message version 3, compat 1. The front must be consumed exactly
 /// up to version 3; later versions may append fields, which are skipped.
+///
+/// Where the payload travels depends on the opcode: a `.notify` carries the
+/// notifier's payload in the front's bufferlist, but a `.notifyComplete` leaves that
+/// bufferlist empty and carries the ``NotifyCompletion`` in the message's *data
+/// segment* (`Notify::maybe_complete_notify` in `src/osd/Watch.cc` calls `set_data`;
+/// librados reads `m->get_data()`, the kernel takes the message's data pages).
 package struct MWatchNotify: Hashable, Sendable {
     package static let messageType: UInt16 = 44
     package static let version: UInt16 = 3
@@ -50,24 +56,32 @@ package struct MWatchNotify: Hashable, Sendable {
     /// Unused by current Ceph; kept for round trips.
     package var objectVersion: UInt64 = 0
     package var notifyID: UInt64
-    /// The notify's payload, or the completion's (a slice of the front, not a copy).
+    /// The front's bufferlist: the notify's payload for `.notify` (a slice of the front,
+    /// not a copy); empty otherwise.
     package var payload: ByteBuffer
+    /// The message's data segment: the encoded ``NotifyCompletion`` for
+    /// `.notifyComplete`; empty otherwise.
+    package var data: ByteBuffer = ByteBuffer()
     /// 0, or a negative errno (`-ETIMEDOUT` for a notify some watchers missed).
     package var returnCode: Int32 = 0
     /// Global id of the client that sent the notify.
     package var notifierGID: UInt64 = 0
 
-    package init(opcode: Opcode, cookie: UInt64, notifyID: UInt64, payload: ByteBuffer = ByteBuffer(), returnCode: Int32 = 0, notifierGID: UInt64 = 0) {
+    package init(
+        opcode: Opcode, cookie: UInt64, notifyID: UInt64, payload: ByteBuffer = ByteBuffer(), data: ByteBuffer = ByteBuffer(),
+        returnCode: Int32 = 0, notifierGID: UInt64 = 0
+    ) {
         self.opcode = opcode
         self.cookie = cookie
         self.notifyID = notifyID
         self.payload = payload
+        self.data = data
         self.returnCode = returnCode
         self.notifierGID = notifierGID
     }
 
-    /// Decodes a front of message `version`.
-    package static func decode(front: ByteBuffer, version: UInt16) throws -> MWatchNotify {
+    /// Decodes a message of `version` from its front and data segment.
+    package static func decode(front: ByteBuffer, data: ByteBuffer = ByteBuffer(), version: UInt16) throws -> MWatchNotify {
         var buffer = front
         do {
             let innerVersion = try buffer.readDencU8()
@@ -81,7 +95,10 @@ package struct MWatchNotify: Hashable, Sendable {
             if version <= Self.version, buffer.readableBytes > 0 {
                 throw DencError(.trailingBytes(buffer.readableBytes), at: buffer)
             }
-            var message = MWatchNotify(opcode: opcode, cookie: cookie, notifyID: notifyID, payload: payload, returnCode: returnCode, notifierGID: notifierGID)
+            var message = MWatchNotify(
+                opcode: opcode, cookie: cookie, notifyID: notifyID, payload: payload, data: data, returnCode: returnCode,
+                notifierGID: notifierGID
+            )
             message.objectVersion = objectVersion
             return message
         } catch let error as DencError {
@@ -89,7 +106,12 @@ package struct MWatchNotify: Hashable, Sendable {
         }
     }
 
-    /// Writes the front of message version 3.
+    /// The result of our notify, for a `.notifyComplete` (decoded from ``data``).
+    package func completion() throws -> NotifyCompletion {
+        try NotifyCompletion.decode(data)
+    }
+
+    /// Writes the front of message version 3 (the data segment is ``data``, as is).
     package func encodeFront(into buffer: inout ByteBuffer) {
         buffer.writeDencU8(1)
         buffer.writeDencU8(opcode.rawValue)

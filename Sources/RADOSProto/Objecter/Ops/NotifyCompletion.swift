@@ -1,6 +1,6 @@
 import NIOCore
 
-/// The result of a notify, as the notifier receives it in the payload of an
+/// The result of a notify, as the notifier receives it in the data segment of an
 /// ``MWatchNotify`` with opcode `.notifyComplete` (and librados hands it to
 /// `rados_notify2` callers as the reply buffer).
 ///

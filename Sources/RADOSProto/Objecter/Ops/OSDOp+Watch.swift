@@ -34,7 +34,7 @@ extension OSDOp {
     /// `CEPH_OSD_OP_NOTIFY`: notifies every watcher of the object with `payload`.
     /// The op's output is the notify id (``NotifyID``); when every watcher has
     /// acknowledged or `timeout` seconds have passed, the OSD sends the notifier an
-    /// ``MWatchNotify`` with `.notifyComplete`, whose payload is a ``NotifyCompletion``.
+    /// ``MWatchNotify`` with `.notifyComplete`, whose data segment is a ``NotifyCompletion``.
     ///
     /// Input (ceph/ceph `src/osdc/Objecter.h` `ObjectOperation::notify`,
     /// `src/librados/IoCtxImpl.cc` `notify`; Linux `osd_req_op_notify_init`): u32

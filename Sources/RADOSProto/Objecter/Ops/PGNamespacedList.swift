@@ -11,7 +11,12 @@ import NIOCore
 /// ``requestFlags``. The `MOSDOp` has an empty object name; its object locator carries
 /// the pool and the namespace to list (``allNamespaces`` for every namespace); its
 /// object hash and PG seed are the PG's seed (`ceph_stable_mod(cursor.hash, pg_num,
-/// pg_num_mask)`). The OSD recognises a PG op by its op code.
+/// pg_num_mask)`); its snap id must be `CEPH_NOSNAP`. The OSD recognises a PG op by
+/// its op code, caps the count at `osd_max_pgls` (1024 by default), and refuses with
+/// `-EINVAL` a cursor outside the PG (only the "min" cursor is accepted anywhere).
+/// An OSD whose map puts the request's PG elsewhere answers 0 with *no output* (see
+/// `PrimaryLogPG::do_pg_op`): decoding that throws, and the client should retry after
+/// a map update.
 ///
 /// The reply (``PGNamespacedListResponse``) carries the entries and the next cursor:
 /// the position to continue from inside this PG, or the first position of the next PG
@@ -43,7 +48,8 @@ extension OSDOp {
 /// struct, version 1, compat 1: the next cursor (`hobject_t`), then u32 count and per
 /// entry three strings — namespace, object name, locator key. Read back by
 /// `Objecter::_nlist_reply` (`src/osdc/Objecter.cc`), which also accepts one trailing
-/// bufferlist of legacy "extra info" after the struct; so do we, and drop it.
+/// bufferlist of legacy "extra info" after the struct (current OSDs send none); so do
+/// we, and drop it.
 package struct PGNamespacedListResponse: Hashable, Sendable {
     /// One listed object (`librados::ListObjectImpl`).
     package struct Entry: Hashable, Sendable {
