@@ -75,6 +75,7 @@ package struct WatcherList: Hashable, Sendable {
 /// - marker byte 1, then a versioned struct (version 1, compat 1): u32 type, u32 nonce,
 ///   u32 length of the socket address, then — if non-zero — its u16 family
 ///   (little-endian) and the rest of the `sockaddr` as raw bytes (port big-endian);
+///   like Ceph we refuse a length below 2 or above the family's `sockaddr` size;
 /// - marker byte 0 (legacy): u8 and u16 (ignored), u32 nonce, then a 128-byte
 ///   `sockaddr_storage` whose family is big-endian.
 ///
@@ -96,8 +97,10 @@ package struct WatcherAddress: Hashable, Sendable, CustomStringConvertible {
         self.socketData = socketData
     }
 
-    /// Longest `sockaddr` Ceph keeps (`sockaddr_storage`), less the family.
-    static let maximumSocketData = 126
+    /// Longest socket address Ceph accepts in the new form: its address union holds at
+    /// most a `sockaddr_in6` (28 bytes); an IPv4 address may not exceed `sockaddr_in` (16).
+    static let maximumSocketAddress = 28
+    static let maximumIPv4SocketAddress = 16
     static let familyIPv4: UInt16 = 2
     static let familyIPv6: UInt16 = 10
 
@@ -135,7 +138,7 @@ package struct WatcherAddress: Hashable, Sendable, CustomStringConvertible {
             return try buffer.readDencVersioned("entity_addr_t", understands: 1) { body, _ in
                 let type = try body.readDencU32()
                 let nonce = try body.readDencU32()
-                let length = try body.readDencLength(limit: maximumSocketData + 2)
+                let length = try body.readDencLength(limit: maximumSocketAddress)
                 guard length > 0 else {
                     return WatcherAddress(type: type, nonce: nonce, family: 0, socketData: [])
                 }
@@ -143,6 +146,9 @@ package struct WatcherAddress: Hashable, Sendable, CustomStringConvertible {
                     throw DencError(.invalidValue("socket address of \(length) byte"), at: body)
                 }
                 let family = try body.readDencU16()
+                guard family != familyIPv4 || length <= maximumIPv4SocketAddress else {
+                    throw DencError(.invalidValue("IPv4 socket address of \(length) bytes"), at: body)
+                }
                 let data = try body.readDencFixed(length - 2)
                 return WatcherAddress(type: type, nonce: nonce, family: family, socketData: Array(data.readableBytesView))
             }

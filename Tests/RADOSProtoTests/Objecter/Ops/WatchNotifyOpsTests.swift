@@ -148,10 +148,19 @@ import Testing
         badMarker[0] = 2
         var buffer = ByteBuffer(bytes: badMarker)
         #expect(throws: DencError.self) { try WatcherAddress.read(from: &buffer) }
-        // A socket address longer than sockaddr_storage is refused.
+        // A socket address longer than sockaddr_in6 is refused.
         var long = Self.ipv4Address
         long.replaceSubrange(15..<19, with: le(UInt32(200)))
         buffer = ByteBuffer(bytes: long)
+        #expect(throws: DencError.self) { try WatcherAddress.read(from: &buffer) }
+        // An IPv4 address longer than sockaddr_in is refused, as Ceph does.
+        var sockaddrIn6Sized: [UInt8] = [1, 1, 1] + le(UInt32(32)) + le(UInt32(2)) + le(UInt32(0))
+        sockaddrIn6Sized += le(UInt32(20)) + le(UInt16(2)) + [UInt8](repeating: 0, count: 18)
+        buffer = ByteBuffer(bytes: sockaddrIn6Sized)
+        #expect(throws: DencError.self) { try WatcherAddress.read(from: &buffer) }
+        // A one-byte socket address cannot hold the family.
+        let tiny: [UInt8] = [1, 1, 1] + le(UInt32(13)) + le(UInt32(2)) + le(UInt32(0)) + le(UInt32(1)) + [2]
+        buffer = ByteBuffer(bytes: tiny)
         #expect(throws: DencError.self) { try WatcherAddress.read(from: &buffer) }
     }
 }
