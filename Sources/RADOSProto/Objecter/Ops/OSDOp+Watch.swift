@@ -8,10 +8,12 @@ package enum WatchOperation: UInt8, Hashable, Sendable, CaseIterable {
     /// The pre-Giant form; the OSD treats it as ``watch`` without pings.
     case legacyWatch = 1
     case watch = 3
-    /// Re-establishes a watch after a reconnect or a PG change, with a new generation.
+    /// Re-establishes a watch after a reconnect or a PG change, with a new generation;
+    /// `-ENOTCONN` if the OSD no longer knows the watch.
     case reconnect = 5
-    /// Proves the watch is still alive; the OSD fails it with `-ENOTCONN` once the
-    /// watch has timed out, and the client must then reconnect.
+    /// Proves the watch is still alive. The OSD answers `-ENOTCONN` if it no longer
+    /// knows the watch (register it again) and `-ETIMEDOUT` if the watch's session
+    /// dropped (reconnect it) (`src/osd/PrimaryLogPG.cc`, case `CEPH_OSD_OP_WATCH`).
     case ping = 7
 }
 
@@ -21,12 +23,13 @@ extension OSDOp {
     /// unused version, the operation, the generation and the timeout.
     ///
     /// What librados and the kernel send (ceph/ceph `src/osdc/Objecter.h`
-    /// `ObjectOperation::watch`, `Objecter::_send_linger`, `_send_linger_ping`; Linux
-    /// `net/ceph/osd_client.c` `osd_req_op_watch_init`, `linger_reconnect`): a new watch
-    /// with generation 0 and the timeout in seconds (0 lets the OSD use
-    /// `osd_client_watch_timeout`, 30 s) in a request flagged write; a reconnect with
-    /// the next generation; pings with the current generation in a request flagged
-    /// read; an unwatch flagged write.
+    /// `ObjectOperation::watch`, `src/osdc/Objecter.cc` `linger_watch`, `_send_linger`,
+    /// `_send_linger_ping`; Linux `net/ceph/osd_client.c` `osd_req_op_watch_init`,
+    /// `ceph_osdc_unwatch`): a new watch with generation 0 and the timeout in seconds
+    /// (0 lets the OSD use `osd_client_watch_timeout`, 30 s); a reconnect with the next
+    /// generation; pings with the current generation. librados sends all three with the
+    /// watch's linger flags, `CEPH_OSD_FLAG_WRITE`, plus `CEPH_OSD_FLAG_READ`; an
+    /// unwatch is a plain write.
     package static func watch(cookie: UInt64, _ operation: WatchOperation, generation: UInt32 = 0, timeout: UInt32 = 0) -> OSDOp {
         OSDOp(.watch, arguments: .watch(cookie: cookie, op: operation.rawValue, generation: generation, timeout: timeout))
     }
@@ -40,7 +43,9 @@ extension OSDOp {
     /// `src/librados/IoCtxImpl.cc` `notify`; Linux `osd_req_op_notify_init`): u32
     /// protocol version (1), u32 timeout in seconds, then the payload as a bufferlist
     /// (u32 length, bytes). `ceph_osd_op.notify.cookie` is the notifier's own linger
-    /// cookie, which the completion message carries back.
+    /// cookie, which the completion message carries back. librados sends it as a read
+    /// (`Objecter::linger_notify`), with a timeout of `client_notify_timeout` (10 s)
+    /// unless the caller gives one.
     package static func notify(cookie: UInt64, payload: ByteBuffer, timeout: UInt32) -> OSDOp {
         var input = ByteBuffer()
         input.reserveCapacity(12 + payload.readableBytes)
