@@ -9,11 +9,13 @@ import NIOCore
 /// epoch, whose input is the cursor (an encoded `hobject_t`, ``HObject``), sent as a
 /// read to the primary of the PG the cursor's hash falls in, with
 /// ``requestFlags``. The `MOSDOp` has an empty object name; its object locator carries
-/// the pool and the namespace to list (``allNamespaces`` for every namespace); its
-/// object hash and PG seed are the PG's seed (`ceph_stable_mod(cursor.hash, pg_num,
-/// pg_num_mask)`); its snap id must be `CEPH_NOSNAP`. The OSD recognises a PG op by
-/// its op code, caps the count at `osd_max_pgls` (1024 by default), and refuses with
-/// `-EINVAL` a cursor outside the PG (only the "min" cursor is accepted anywhere).
+/// the pool and the namespace to list (``allNamespaces`` for every namespace) and, as
+/// librados writes it for a nameless object (`MOSDOp::get_object_locator`), the PG
+/// seed as its hash; its object hash and PG seed are the PG's seed
+/// (`ceph_stable_mod(cursor.hash, pg_num, pg_num_mask)`); its snap id must be
+/// `CEPH_NOSNAP`. The OSD recognises a PG op by its op code, caps the count at
+/// `osd_max_pgls` (1024 by default), and refuses with `-EINVAL` a cursor outside the
+/// PG (only the "min" cursor is accepted anywhere).
 /// An OSD whose map puts the request's PG elsewhere answers 0 with *no output* (see
 /// `PrimaryLogPG::do_pg_op`): decoding that throws, and the client should retry after
 /// a map update.
@@ -26,10 +28,12 @@ package enum PGNamespacedList {
     /// `LIBRADOS_ALL_NSPACES`: the namespace that lists objects of every namespace.
     package static let allNamespaces = "\u{01}"
 
-    /// What librados sends a PG listing with: a read that ignores cache-tier overlays,
-    /// marked as a PG op (`CEPH_OSD_FLAG_READ | CEPH_OSD_FLAG_IGNORE_OVERLAY |
-    /// CEPH_OSD_FLAG_PGOP`).
-    package static let requestFlags: OSDRequestFlags = [.read, .ignoreOverlay, .pgOp]
+    /// What librados sends a PG listing with: a read that ignores cache-tier overlays
+    /// (`CEPH_OSD_FLAG_READ | CEPH_OSD_FLAG_IGNORE_OVERLAY`, `Objecter::prepare_pg_read_op`).
+    /// `ObjectOperation::pg_nls` marks its own flags with `CEPH_OSD_FLAG_PGOP`, but
+    /// `prepare_pg_read_op` does not pass them on, so the flag never reaches the OSD,
+    /// which classifies PG ops by op code (`ceph_osd_op_type_pg`) and does not need it.
+    package static let requestFlags: OSDRequestFlags = [.read, .ignoreOverlay]
 }
 
 extension OSDOp {

@@ -65,7 +65,7 @@ enum HObjectFixtures {
         expected += le(UInt32(39))  // payload_len: the cursor
         #expect(wireBytes(op) == expected)
         #expect(op.input.bytes == HObjectFixtures.min)
-        #expect(PGNamespacedList.requestFlags.rawValue == 0x0002_0410)
+        #expect(PGNamespacedList.requestFlags.rawValue == 0x0002_0010)  // READ | IGNORE_OVERLAY, as librados sends it
         #expect(PGNamespacedList.allNamespaces.utf8.elementsEqual([1]))
     }
 
