@@ -21,12 +21,16 @@ extension OSDOp {
     /// size (librbd sends it before the first write to a data object).
     ///
     /// No input; the sizes and flags travel in `ceph_osd_op.alloc_hint`. The op is
-    /// advisory, so librados marks it `CEPH_OSD_OP_FLAG_FAILOK` and an OSD that does not
-    /// know it cannot fail the request (ceph/ceph `src/osdc/Objecter.h`,
-    /// `ObjectOperation::set_alloc_hint`). We do the same.
-    package static func setAllocHint(expectedObjectSize: UInt64, expectedWriteSize: UInt64, flags: AllocHintFlags = []) -> OSDOp {
+    /// advisory: librados's `ObjectOperation::set_alloc_hint` and the kernel
+    /// (`osd_req_op_alloc_hint_init`) mark it `CEPH_OSD_OP_FLAG_FAILOK` so that an OSD
+    /// that does not know it cannot fail the request, which is our default; Pacific's
+    /// librbd was seen sending it with no op flags (an `rbd import` captured on the
+    /// wire), which `opFlags: []` reproduces.
+    package static func setAllocHint(
+        expectedObjectSize: UInt64, expectedWriteSize: UInt64, flags: AllocHintFlags = [], opFlags: OSDOpFlags = .failOK
+    ) -> OSDOp {
         OSDOp(
-            .setAllocHint, flags: .failOK,
+            .setAllocHint, flags: opFlags,
             arguments: .allocHint(expectedObjectSize: expectedObjectSize, expectedWriteSize: expectedWriteSize, flags: flags.rawValue)
         )
     }

@@ -27,9 +27,10 @@ extension OSDOp {
     /// `_send_linger_ping`; Linux `net/ceph/osd_client.c` `osd_req_op_watch_init`,
     /// `ceph_osdc_unwatch`): a new watch with generation 0 and the timeout in seconds
     /// (0 lets the OSD use `osd_client_watch_timeout`, 30 s); a reconnect with the next
-    /// generation; pings with the current generation. librados sends all three with the
-    /// watch's linger flags, `CEPH_OSD_FLAG_WRITE`, plus `CEPH_OSD_FLAG_READ`; an
-    /// unwatch is a plain write.
+    /// generation; pings with the current generation. Pacific's librados sends all four
+    /// (watch, reconnect, ping, unwatch) as writes: request flags `CEPH_OSD_FLAG_WRITE`
+    /// plus the `ONDISK | KNOWN_REDIR` every request carries (0x400024, seen on the
+    /// wire from `rados watch`).
     package static func watch(cookie: UInt64, _ operation: WatchOperation, generation: UInt32 = 0, timeout: UInt32 = 0) -> OSDOp {
         OSDOp(.watch, arguments: .watch(cookie: cookie, op: operation.rawValue, generation: generation, timeout: timeout))
     }
@@ -44,8 +45,8 @@ extension OSDOp {
     /// protocol version (1), u32 timeout in seconds, then the payload as a bufferlist
     /// (u32 length, bytes). `ceph_osd_op.notify.cookie` is the notifier's own linger
     /// cookie, which the completion message carries back. librados sends it as a read
-    /// (`Objecter::linger_notify`), with a timeout of `client_notify_timeout` (10 s)
-    /// unless the caller gives one.
+    /// (`Objecter::linger_notify`; 0x400014 on the wire), with a timeout of
+    /// `client_notify_timeout` (10 s) unless the caller gives one.
     package static func notify(cookie: UInt64, payload: ByteBuffer, timeout: UInt32) -> OSDOp {
         var input = ByteBuffer()
         input.reserveCapacity(12 + payload.readableBytes)
@@ -60,8 +61,8 @@ extension OSDOp {
     ///
     /// Input (ceph/ceph `src/osdc/Objecter.h` `ObjectOperation::notify_ack`, case
     /// `CEPH_OSD_OP_NOTIFY_ACK` in `src/osd/PrimaryLogPG.cc`; Linux
-    /// `osd_req_op_notify_ack_init`): u64 notify id, u64 cookie, bufferlist reply.
-    /// librados sends it as a read.
+    /// `osd_req_op_notify_ack_init`): u64 notify id, u64 cookie, bufferlist reply; no
+    /// arguments in `ceph_osd_op`. librados sends it as a read.
     package static func notifyAck(notifyID: UInt64, cookie: UInt64, reply: ByteBuffer = ByteBuffer()) -> OSDOp {
         var input = ByteBuffer()
         input.reserveCapacity(20 + reply.readableBytes)
