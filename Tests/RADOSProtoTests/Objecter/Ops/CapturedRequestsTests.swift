@@ -96,6 +96,15 @@ import Testing
             input: "01000000" + "0a000000" + "10000000" + "0c00000070696e672d7061796c6f6164")
     }
 
+    @Test func assertVersion() {
+        // python3-rados: a write op asserting version 7 (then a setxattr) on obj1, whose
+        // version was 5: the OSD answered -EOVERFLOW (75) for the assert.
+        Self.expectSame(
+            .assertVersion(7),
+            op: "0812" + "00000000" + "0000000000000000" + "0700000000000000" + String(repeating: "00", count: 12) + "00000000",
+            input: "")
+    }
+
     @Test func allocHintAsLibrbdSendsIt() {
         // `rbd import` of a 4 MiB image: the hint before the first write to a data object.
         Self.expectSame(
