@@ -1,7 +1,10 @@
 import NIOCore
 
 /// How `CEPH_OSD_OP_CMPXATTR` compares (`CEPH_OSD_CMPXATTR_OP_*`, ceph/ceph
-/// `src/include/rados.h`).
+/// `src/include/rados.h`). The value the client sends is the *left* operand and the
+/// stored attribute the right one (`do_cmp_xattr(op, lhs, rhs)` in
+/// `src/osd/PrimaryLogPG.cc`): `.greaterThan` passes when the given value is greater
+/// than the stored one.
 package enum XattrComparison: UInt8, Hashable, Sendable, CaseIterable {
     case equal = 1
     case notEqual = 2
@@ -29,9 +32,13 @@ package enum XattrComparand: Hashable, Sendable {
 }
 
 extension OSDOp {
-    /// `CEPH_OSD_OP_CMPXATTR`: the request continues only if attribute `name` compares
-    /// true with `value`; otherwise the op fails with `-ECANCELED` (and the whole request
-    /// with it, unless the op carries `.failOK`). A missing attribute compares as empty.
+    /// `CEPH_OSD_OP_CMPXATTR`: the request continues only if `value` compares true
+    /// against attribute `name` (`value <comparison> stored`); otherwise the op fails
+    /// with `-ECANCELED` (and the whole request with it, unless the op carries
+    /// `.failOK`). A missing attribute compares as empty (u64 mode: as 0). A passing
+    /// comparison leaves both the op's return value and the reply's result at 1, not 0
+    /// (seen on the wire from a Pacific OSD; `rados_read_op_operate` returns that 1).
+    /// librados sends it as a read.
     ///
     /// Input (ceph/ceph `src/osdc/Objecter.h` `ObjectOperation::add_xattr_cmp`, and
     /// `src/osd/PrimaryLogPG.cc` case `CEPH_OSD_OP_CMPXATTR`): the name's bytes, then the

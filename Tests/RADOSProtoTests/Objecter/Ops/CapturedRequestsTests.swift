@@ -96,6 +96,19 @@ import Testing
             input: "01000000" + "0a000000" + "10000000" + "0c00000070696e672d7061796c6f6164")
     }
 
+    @Test func compareXattr() {
+        // librados C API (`rados_read_op_cmpxattr`, via ctypes): "value1" EQ attr1, and
+        // "zzz" GT attr1 (true: the sent value is the left operand).
+        Self.expectSame(
+            .compareXattr("attr1", .equal, .bytes(ByteBuffer(string: "value1"))),
+            op: "0313" + "00000000" + "05000000" + "06000000" + "01" + "01" + String(repeating: "00", count: 18) + "0b000000",
+            input: "6174747231" + "76616c756531")
+        Self.expectSame(
+            .compareXattr("attr1", .greaterThan, .bytes(ByteBuffer(string: "zzz"))),
+            op: "0313" + "00000000" + "05000000" + "03000000" + "03" + "01" + String(repeating: "00", count: 18) + "08000000",
+            input: "6174747231" + "7a7a7a")
+    }
+
     @Test func assertVersion() {
         // python3-rados: a write op asserting version 7 (then a setxattr) on obj1, whose
         // version was 5: the OSD answered -EOVERFLOW (75) for the assert.
