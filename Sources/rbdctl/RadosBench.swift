@@ -36,6 +36,7 @@ struct RadosBench: AsyncParsableCommand {
                 while try await objecter.execute(pool: pool, namespace: namespace, object: Self.objectName(available), ops: [.stat]).reply.result == 0 { available += 1 }
                 guard available > 0 else { throw RADOSError(.notFound, "no benchmark objects: run a write benchmark with --no-cleanup first", errno: 2) }
             }
+            let objectCount = available
             let (ops, latency) = try await withThrowingTaskGroup(of: (Int, Double).self) { group in
                 let counter = Counter()
                 for _ in 0..<threads {
@@ -44,7 +45,7 @@ struct RadosBench: AsyncParsableCommand {
                         var latency = 0.0
                         while Date() < deadline {
                             let index = await counter.next()
-                            let object = mode == .write ? Self.objectName(index) : Self.objectName(mode == .seq ? index % available : Int.random(in: 0..<available))
+                            let object = mode == .write ? Self.objectName(index) : Self.objectName(mode == .seq ? index % objectCount : Int.random(in: 0..<objectCount))
                             let op: OSDOp = mode == .write ? .writeFull(payload) : .read(offset: 0, length: UInt64(blockSize))
                             let began = Date()
                             let reply = try await objecter.execute(pool: pool, namespace: namespace, object: object, ops: [op])

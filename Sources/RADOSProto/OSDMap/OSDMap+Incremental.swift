@@ -95,6 +95,12 @@ extension OSDMap {
         for osd in inc.newUpClient where valid(osd) {
             osdState[Int(osd)] |= Self.stateExists | Self.stateUp
             osdState[Int(osd)] &= ~Self.stateStop
+            if let addresses = inc.newUpClientAddresses[osd] {
+                if clientAddresses.count <= Int(osd) {
+                    clientAddresses.append(contentsOf: Array(repeating: [], count: Int(osd) + 1 - clientAddresses.count))
+                }
+                clientAddresses[Int(osd)] = addresses
+            }
         }
         for (pg, osds) in inc.newPGTemp { pgTemp[pg] = osds.isEmpty ? nil : osds }
         for (pg, osd) in inc.newPrimaryTemp { primaryTemp[pg] = osd == -1 ? nil : osd }

@@ -33,8 +33,9 @@ package struct OSDMapIncremental: Sendable {
     package var newPools: [Int64: PoolInfo] = [:]
     package var newPoolNames: [Int64: String] = [:]
     package var oldPools: [Int64] = []
-    /// OSDs that came up (their addresses are not decoded yet).
+    /// OSDs that came up, in order, with the addresses clients reach them at.
     package var newUpClient: [Int32] = []
+    package var newUpClientAddresses: [Int32: [EntityAddress]] = [:]
     /// State bits to toggle (0 means `CEPH_OSD_UP`).
     package var newState: [Int32: UInt32] = [:]
     package var newWeight: [Int32: UInt32] = [:]
@@ -93,7 +94,7 @@ package struct OSDMapIncremental: Sendable {
     }
 
     private static func pgSet(_ body: inout ByteBuffer) throws -> [PlacementGroupID] {
-        try body.readDencArray(minimumElementSize: 17) { try PlacementGroupID(from: &$0) }
+        try body.readDencArray(minimumElementSize: 17) { try $0.readDencPlacementGroupID() }
     }
 
     private static func decodeClientPart(_ body: inout ByteBuffer, version: UInt8) throws -> OSDMapIncremental {
@@ -109,8 +110,9 @@ package struct OSDMapIncremental: Sendable {
         inc.oldPools = try body.readDencArray(minimumElementSize: 8) { try $0.readDencI64() }
         let upCount = try body.readDencLength(limit: DencLimit.count, minimumUnitSize: 5)
         for _ in 0..<upCount {
-            inc.newUpClient.append(try body.readDencI32())
-            try OSDMap.skipAddressVectorEntry(&body)
+            let osd = try body.readDencI32()
+            inc.newUpClient.append(osd)
+            inc.newUpClientAddresses[osd] = try body.readEntityAddressVector()
         }
         if version >= 5 {
             inc.newState = try body.readDencMap(minimumEntrySize: 8, key: { try $0.readDencI32() }, value: { try $0.readDencU32() })
@@ -118,8 +120,8 @@ package struct OSDMapIncremental: Sendable {
             inc.newState = try body.readDencMap(minimumEntrySize: 5, key: { try $0.readDencI32() }, value: { UInt32(try $0.readDencU8()) })
         }
         inc.newWeight = try body.readDencMap(minimumEntrySize: 8, key: { try $0.readDencI32() }, value: { try $0.readDencU32() })
-        inc.newPGTemp = try body.readDencMap(minimumEntrySize: 21, key: { try PlacementGroupID(from: &$0) }, value: { try $0.readDencArray(minimumElementSize: 4) { try $0.readDencI32() } })
-        inc.newPrimaryTemp = try body.readDencMap(minimumEntrySize: 21, key: { try PlacementGroupID(from: &$0) }, value: { try $0.readDencI32() })
+        inc.newPGTemp = try body.readDencMap(minimumEntrySize: 21, key: { try $0.readDencPlacementGroupID() }, value: { try $0.readDencArray(minimumElementSize: 4) { try $0.readDencI32() } })
+        inc.newPrimaryTemp = try body.readDencMap(minimumEntrySize: 21, key: { try $0.readDencPlacementGroupID() }, value: { try $0.readDencI32() })
         if version >= 2 {
             inc.newPrimaryAffinity = try body.readDencMap(minimumEntrySize: 8, key: { try $0.readDencI32() }, value: { try $0.readDencU32() })
         }
@@ -131,11 +133,11 @@ package struct OSDMapIncremental: Sendable {
             inc.oldErasureCodeProfiles = try body.readDencArray(minimumElementSize: 4) { try $0.readDencString() }
         }
         if version >= 4 {
-            inc.newPGUpmap = try body.readDencMap(minimumEntrySize: 21, key: { try PlacementGroupID(from: &$0) }, value: { try $0.readDencArray(minimumElementSize: 4) { try $0.readDencI32() } })
+            inc.newPGUpmap = try body.readDencMap(minimumEntrySize: 21, key: { try $0.readDencPlacementGroupID() }, value: { try $0.readDencArray(minimumElementSize: 4) { try $0.readDencI32() } })
             inc.oldPGUpmap = try pgSet(&body)
             let items = try body.readDencLength(limit: DencLimit.count, minimumUnitSize: 21)
             for _ in 0..<items {
-                let pg = try PlacementGroupID(from: &body)
+                let pg = try body.readDencPlacementGroupID()
                 inc.newPGUpmapItems[pg] = try body.readDencArray(minimumElementSize: 8) { (from: try $0.readDencI32(), to: try $0.readDencI32()) }
             }
             inc.oldPGUpmapItems = try pgSet(&body)
@@ -154,7 +156,7 @@ package struct OSDMapIncremental: Sendable {
             _ = try body.readDencFixed(16)  // new_last_up_change, new_last_in_change
         }
         if version >= 9 {
-            inc.newPGUpmapPrimary = try body.readDencMap(minimumEntrySize: 21, key: { try PlacementGroupID(from: &$0) }, value: { try $0.readDencI32() })
+            inc.newPGUpmapPrimary = try body.readDencMap(minimumEntrySize: 21, key: { try $0.readDencPlacementGroupID() }, value: { try $0.readDencI32() })
             inc.oldPGUpmapPrimary = try pgSet(&body)
         }
         return inc

@@ -50,7 +50,7 @@ package enum OSDMapTestReport {
             if let only, only != poolID { continue }
             guard let pool = map.pools[poolID] else { continue }
             for ps in 0..<pool.pgNum {
-                let pg = PlacementGroupID(pool: UInt64(bitPattern: poolID), seed: ps)
+                let pg = PlacementGroupID(pool: poolID, seed: ps)
                 guard let m = map.mapping(pg, mapper: mapper) else { continue }
                 sizes[m.acting.count, default: 0] += 1
                 for osd in m.acting where osd != CRUSHMapper.itemNone && osd >= 0 && Int(osd) < n {

@@ -10,9 +10,9 @@ import NIOCore
 /// `net/ceph/osd_client.c`.
 ///
 /// This first version is an actor, so a request costs one actor hop; `Docs/IOPath.md`
-/// describes the event-loop-confined design it is to become. Full maps are followed;
-/// incremental maps are not applied yet (a map change after start is seen only when
-/// the monitor sends a full map).
+/// describes the event-loop-confined design it is to become. Full and incremental maps
+/// from the monitor are followed; an incremental that does not follow the map in force
+/// is dropped (the monitor's next full map catches up).
 package actor Objecter {
     /// A completed request: the reply and each op's output (slices of the reply's data).
     package struct Reply: Sendable {
@@ -93,6 +93,11 @@ package actor Objecter {
         sessions.removeAll()
     }
 
+    /// Where an object's ops go under the map in force (nil when the pool does not exist).
+    package func placement(pool: Int64, namespace: String = "", object: String) -> OpTarget? {
+        target(pool: pool, namespace: namespace, object: object)
+    }
+
     // MARK: targets and maps
 
     private func target(pool poolID: Int64, namespace: String, object: String) -> OpTarget? {
@@ -107,12 +112,27 @@ package actor Objecter {
     private func watchMaps() {
         mapWatcher = Task { [monitor] in
             while let message = try? await monitor.nextMessage() {
-                guard message.type == MessageType.osdMap, let maps = try? MOSDMap.decode(message),
-                      let newest = maps.fullMaps.max(by: { $0.key < $1.key }),
-                      let decoded = try? OSDMap(decoding: newest.value) else { continue }
-                self.install(decoded)
+                guard message.type == MessageType.osdMap, let maps = try? MOSDMap.decode(message) else { continue }
+                self.consume(maps)
             }
         }
+    }
+
+    /// Applies what an MOSDMap carries: the newest full map if it is ahead, then each
+    /// incremental that follows the map in force, in epoch order (`handle_one_map`).
+    private func consume(_ maps: MOSDMap) {
+        var next = map
+        if let newest = maps.fullMaps.max(by: { $0.key < $1.key }), newest.key > next.epoch,
+           let decoded = try? OSDMap(decoding: newest.value) {
+            next = decoded
+        }
+        for epoch in maps.incrementalMaps.keys.sorted() where epoch == next.epoch + 1 {
+            guard let body = maps.incrementalMaps[epoch], let incremental = try? OSDMapIncremental(decoding: body) else { break }
+            var applied = next
+            guard (try? applied.apply(incremental)) != nil else { break }
+            next = applied
+        }
+        install(next)
     }
 
     private func install(_ newMap: OSDMap) {

@@ -11,7 +11,7 @@ import Testing
 
     static func writePG(_ b: inout ByteBuffer, _ pg: PlacementGroupID) {
         b.writeDencU8(1)  // pg_t struct version
-        b.writeDencU64(pg.pool)
+        b.writeDencI64(pg.pool)
         b.writeDencU32(pg.seed)
         b.writeDencI32(-1)  // preferred
     }
