@@ -18,7 +18,7 @@ struct CRUSHCompatibilityTests {
     }
 
     static func crushtool(_ arguments: [String], input: Data? = nil) throws -> Data {
-        let result = try ClusterEnvironment.run(["crushtool"] + arguments, input: input)
+        let result = try ClusterEnvironment.runOffline(["crushtool"] + arguments, input: input)
         guard result.status == 0 else {
             throw ClusterEnvironment.ToolFailure(message: "crushtool \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
         }
@@ -211,7 +211,7 @@ struct CRUSHCompatibilityTests {
         _ = try Self.crushtool(["--outfn", map, "--build", "--num_osds", "1024", "host", "straw2", "8", "rack", "straw2", "8", "root", "straw2", "0"])
         let args = ["--num-rep", "3", "--min-x", "0", "--max-x", "100000", "--show-mappings"]
         let expected = try Self.crushtool(["-i", map, "--test"] + args)
-        let ours = try ClusterEnvironment.run([rbdctl, "crush", "test", "-i", map] + args)
+        let ours = try ClusterEnvironment.runOffline([rbdctl, "crush", "test", "-i", map] + args)
         #expect(ours.status == 0, "\(ours.stderr)")
         #expect(ours.stdout == expected, "rbdctl crush test output differs from crushtool --test")
     }

@@ -60,6 +60,14 @@ enum ClusterEnvironment {
         return (process.terminationStatus, outData, String(decoding: errData, as: UTF8.self))
     }
 
+    /// Runs an offline tool (`osdmaptool`, `crushtool`, offline `rbdctl` commands) without
+    /// the cluster's `CEPH_CONF`/`CEPH_ARGS`, so the running cluster's options (e.g.
+    /// `osd_pool_default_size`) cannot change what it computes.
+    @discardableResult
+    static func runOffline(_ arguments: [String], input: Data? = nil) throws -> (status: Int32, stdout: Data, stderr: String) {
+        try run(["-u", "CEPH_CONF", "-u", "CEPH_ARGS"] + arguments, input: input)
+    }
+
     /// Runs a Ceph CLI (`ceph`, `rbd`, `rados`) against the configured cluster; throws on non-zero exit.
     static func ceph(_ tool: String, _ arguments: [String], input: Data? = nil) throws -> Data {
         guard let conf = cephConf else { throw ToolFailure(message: skipMessage) }

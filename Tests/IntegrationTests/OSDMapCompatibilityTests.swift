@@ -15,7 +15,7 @@ import Testing
 )
 struct OSDMapCompatibilityTests {
     static func tool(_ arguments: [String]) throws -> String {
-        let result = try ClusterEnvironment.run(arguments)
+        let result = try ClusterEnvironment.runOffline(arguments)
         guard result.status == 0 else {
             throw ClusterEnvironment.ToolFailure(message: "\(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
         }
