@@ -14,7 +14,7 @@ PACKAGES=(
   # The daemons run faster with tcmalloc preloaded; valgrind counts instructions in benchmarks.
   libgoogle-perftools4 valgrind
   # Used by the scripts themselves.
-  iproute2 uuid-runtime procps python3 make
+  iproute2 uuid-runtime procps python3 make time
 )
 
 missing=()

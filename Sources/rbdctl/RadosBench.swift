@@ -22,20 +22,23 @@ struct RadosBench: AsyncParsableCommand {
     @Flag(name: .customLong("no-cleanup"), help: "Keep the objects a write benchmark made (for seq/rand).") var noCleanup = false
 
     static func objectName(_ index: Int) -> String { "swiftrbd_bench_object\(index)" }
+    static let metadataObject = "swiftrbd_bench_metadata"
 
     func run() async throws {
         try await options.run("benchmarking", object: "-") { objecter, pool in
             let payload = ByteBuffer(bytes: (0..<blockSize).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+            let namespace = options.namespace
+            // For reads: how many objects a previous `write --no-cleanup` left, as it recorded
+            // them (rados bench keeps the same in its benchmark_last_metadata object).
+            var available = 0
+            if mode != .write {
+                let recorded = try await objecter.execute(pool: pool, namespace: namespace, object: Self.metadataObject, ops: [.read(offset: 0, length: 64)])
+                available = recorded.reply.result == 0 ? Int(String(buffer: recorded.outputs.first ?? ByteBuffer())) ?? 0 : 0
+                guard available > 0 else { throw RADOSError(.notFound, "no benchmark objects: run a write benchmark with --no-cleanup first", errno: 2) }
+            }
             let deadline = Date().addingTimeInterval(seconds)
             let cpuStart = Self.cpuSeconds()
             let start = Date()
-            let namespace = options.namespace
-            // For reads: how many objects a previous write run left (stops at the first missing one).
-            var available = 0
-            if mode != .write {
-                while try await objecter.execute(pool: pool, namespace: namespace, object: Self.objectName(available), ops: [.stat]).reply.result == 0 { available += 1 }
-                guard available > 0 else { throw RADOSError(.notFound, "no benchmark objects: run a write benchmark with --no-cleanup first", errno: 2) }
-            }
             let objectCount = available
             let (ops, latency) = try await withThrowingTaskGroup(of: (Int, Double).self) { group in
                 let counter = Counter()
@@ -71,7 +74,9 @@ struct RadosBench: AsyncParsableCommand {
             print("Average Latency(s):     \(String(format: "%.7f", ops > 0 ? latency / Double(ops) : 0))")
             print("Client CPU seconds:     \(String(format: "%.3f", cpu))")
             print("Client CPU per op (us): \(String(format: "%.1f", ops > 0 ? cpu / Double(ops) * 1e6 : 0))")
-            if mode == .write && !noCleanup {
+            if mode == .write && noCleanup {
+                _ = try await objecter.execute(pool: pool, namespace: namespace, object: Self.metadataObject, ops: [.writeFull(ByteBuffer(string: String(ops)))])
+            } else if mode == .write {
                 for index in 0..<ops {
                     _ = try await objecter.execute(pool: pool, namespace: namespace, object: Self.objectName(index), ops: [.delete])
                 }
