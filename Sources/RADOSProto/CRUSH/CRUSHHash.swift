@@ -14,9 +14,10 @@ package enum CRUSHHash {
     private static let k1: UInt32 = 231_232
     private static let k2: UInt32 = 1232
 
-    /// One round of Jenkins' mix over (a, b, c); `c` carries the result.
+    /// One round of Jenkins' mix over (a, b, c); `c` carries the result. Shared by the
+    /// CRUSH hashes and Ceph's string hash (``ObjectHash/rjenkins(_:)``).
     @inline(__always)
-    private static func mix(_ a: inout UInt32, _ b: inout UInt32, _ c: inout UInt32) {
+    package static func mix(_ a: inout UInt32, _ b: inout UInt32, _ c: inout UInt32) {
         a = a &- b; a = a &- c; a ^= c >> 13
         b = b &- c; b = b &- a; b ^= a << 8
         c = c &- a; c = c &- b; c ^= b >> 13

@@ -26,22 +26,14 @@ package enum ObjectHash: UInt8, Sendable {
         return UInt32(truncatingIfNeeded: hash)
     }
 
-    @inline(__always)
-    private static func mix(_ a: inout UInt32, _ b: inout UInt32, _ c: inout UInt32) {
-        a = a &- b; a = a &- c; a ^= c >> 13
-        b = b &- c; b = b &- a; b ^= a << 8
-        c = c &- a; c = c &- b; c ^= b >> 13
-        a = a &- b; a = a &- c; a ^= c >> 12
-        b = b &- c; b = b &- a; b ^= a << 16
-        c = c &- a; c = c &- b; c ^= b >> 5
-        a = a &- b; a = a &- c; a ^= c >> 3
-        b = b &- c; b = b &- a; b ^= a << 10
-        c = c &- a; c = c &- b; c ^= b >> 15
+    /// `ceph_str_hash_rjenkins`. Hashes contiguous input (a native string's UTF-8) in
+    /// place: it runs once per I/O.
+    package static func rjenkins(_ input: some Collection<UInt8>) -> UInt32 {
+        if let hash = input.withContiguousStorageIfAvailable({ rjenkins(bytes: $0) }) { return hash }
+        return Array(input).withUnsafeBufferPointer { rjenkins(bytes: $0) }
     }
 
-    /// `ceph_str_hash_rjenkins`.
-    package static func rjenkins(_ input: some Collection<UInt8>) -> UInt32 {
-        let k = Array(input)
+    private static func rjenkins(bytes k: UnsafeBufferPointer<UInt8>) -> UInt32 {
         var a: UInt32 = 0x9e37_79b9
         var b = a
         var c: UInt32 = 0
@@ -54,7 +46,7 @@ package enum ObjectHash: UInt8, Sendable {
             a = a &+ word(i)
             b = b &+ word(i + 4)
             c = c &+ word(i + 8)
-            mix(&a, &b, &c)
+            CRUSHHash.mix(&a, &b, &c)
             i += 12
             left -= 12
         }
@@ -71,7 +63,7 @@ package enum ObjectHash: UInt8, Sendable {
         if left >= 3 { a = a &+ UInt32(k[i + 2]) << 16 }
         if left >= 2 { a = a &+ UInt32(k[i + 1]) << 8 }
         if left >= 1 { a = a &+ UInt32(k[i]) }
-        mix(&a, &b, &c)
+        CRUSHHash.mix(&a, &b, &c)
         return c
     }
 }
