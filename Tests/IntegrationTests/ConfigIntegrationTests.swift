@@ -133,7 +133,7 @@ import Testing
         let secret = try config.secret()
         let same = secret.base64 == theirs
         #expect(same, "decoded key differs from ceph-authtool -p (not shown)")
-        #expect(secret.keyBytes.count == 16)
+        #expect(secret.secret.count == 16)
         let keyring = try Keyring.parse(String(contentsOfFile: path, encoding: .utf8), origin: path)
         #expect(keyring[ConfEntityName(type: "client", id: "swift")]?.caps == ["mon": "allow r", "osd": "allow rwx pool=rbd"])
     }

@@ -13,7 +13,7 @@ import NIOCore
 /// `"cephsageyudagreg"`.
 ///
 /// Never printed: `description` is redacted.
-package struct CryptoKey: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
+package struct CryptoKey: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     package static let typeAES: UInt16 = 1
     package static let fixedIV: [UInt8] = Array("cephsageyudagreg".utf8)
 
@@ -31,18 +31,52 @@ package struct CryptoKey: Sendable, Hashable, CustomStringConvertible, CustomDeb
 
     package var description: String { "CryptoKey(redacted)" }
     package var debugDescription: String { description }
+    /// Reflection (`dump`, Mirror) shows no fields either.
+    package var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
 
-    /// Decodes the base64 form found in keyrings.
+    /// Why a keyring text is not a key; the text itself is never part of it.
+    package enum DecodeFailure: String, Error, Sendable {
+        case notBase64 = "the key is not valid base64"
+        case truncated = "the key is too short for a CryptoKey"
+        case trailingBytes = "the key has bytes after its CryptoKey"
+        case unsupportedType = "the key is not an AES key (type 1)"
+        case badLength = "the AES key is not 16 bytes"
+    }
+
+    /// Decodes the base64 form found in keyrings (`key = …`), consuming it exactly.
+    package init(keyringBase64 text: some StringProtocol) throws(DecodeFailure) {
+        guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw .notBase64 }
+        var buffer = ByteBuffer(bytes: data)
+        guard buffer.readableBytes >= 12,
+              let type = buffer.readInteger(endianness: .little, as: UInt16.self),
+              let seconds = buffer.readInteger(endianness: .little, as: UInt32.self),
+              let nanoseconds = buffer.readInteger(endianness: .little, as: UInt32.self),
+              let length = buffer.readInteger(endianness: .little, as: UInt16.self) else { throw .truncated }
+        guard buffer.readableBytes >= Int(length) else { throw .truncated }
+        guard buffer.readableBytes == Int(length) else { throw .trailingBytes }
+        guard type == Self.typeAES else { throw .unsupportedType }
+        guard length == 16 else { throw .badLength }
+        self.init(type: type, createdSeconds: seconds, createdNanoseconds: nanoseconds, secret: buffer.readBytes(length: Int(length)) ?? [])
+    }
+
+    /// Decodes the base64 form found in keyrings, failing with a configuration error.
     package init(base64 text: String) throws(RADOSError) {
-        guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw RADOSError(.invalidConfiguration, "the key is not valid base64")
-        }
-        let buffer = ByteBuffer(bytes: data)
         do {
-            self = try buffer.decodeExactly("CryptoKey") { try $0.readCryptoKey() }
+            try self.init(keyringBase64: text)
         } catch {
-            throw RADOSError(.invalidConfiguration, "the key does not decode as a Ceph CryptoKey")
+            throw RADOSError(.invalidConfiguration, error.rawValue)
         }
+    }
+
+    /// The base64 `CryptoKey` encoding (what keyrings hold).
+    package var base64: String {
+        var buffer = ByteBuffer()
+        buffer.writeInteger(type, endianness: .little)
+        buffer.writeInteger(createdSeconds, endianness: .little)
+        buffer.writeInteger(createdNanoseconds, endianness: .little)
+        buffer.writeInteger(UInt16(truncatingIfNeeded: secret.count), endianness: .little)
+        buffer.writeBytes(secret)
+        return Data(buffer.readableBytesView).base64EncodedString()
     }
 
     private func check() throws(RADOSError) {

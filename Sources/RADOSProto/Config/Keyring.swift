@@ -12,7 +12,7 @@
 /// Binary keyrings (`keyring.bin`) are not supported.
 package struct Keyring: Sendable {
     package struct Entry: Sendable {
-        package var secret: CephXSecret?
+        package var secret: CryptoKey?
         /// Service (`mon`, `osd`, …) → capability string.
         package var caps: [String: String]
     }
@@ -23,7 +23,7 @@ package struct Keyring: Sendable {
 
     package subscript(name: ConfEntityName) -> Entry? { entries[name] }
 
-    package mutating func add(_ name: ConfEntityName, secret: CephXSecret) {
+    package mutating func add(_ name: ConfEntityName, secret: CryptoKey) {
         entries[name, default: Entry(secret: nil, caps: [:])].secret = secret
     }
 
@@ -51,7 +51,7 @@ package struct Keyring: Sendable {
             for (key, item) in lines.sorted(by: { $0.value.line < $1.value.line }) {
                 if key == "key" {
                     do {
-                        entry.secret = try CephXSecret(base64: item.value)
+                        entry.secret = try CryptoKey(keyringBase64: item.value)
                     } catch {
                         throw RADOSError(.invalidConfiguration, "\(file.origin):\(item.line): key of \(name): \(error.rawValue)")
                     }

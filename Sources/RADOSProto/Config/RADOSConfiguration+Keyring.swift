@@ -15,10 +15,10 @@ extension RADOSConfiguration {
     /// - Throws: `.notFound` when there is no keyring and no key, or the keyring has no
     ///   entry for this entity; `.invalidConfiguration` naming the file and line for a
     ///   malformed keyring. No error ever contains the key.
-    package func secret() throws(RADOSError) -> CephXSecret {
+    package func secret() throws(RADOSError) -> CryptoKey {
         if let key = try string("key"), !key.isEmpty {
             do {
-                return try CephXSecret(base64: key)
+                return try CryptoKey(keyringBase64: key)
             } catch {
                 throw RADOSError(.invalidConfiguration, "option key: \(error.rawValue)")
             }
@@ -26,7 +26,7 @@ extension RADOSConfiguration {
         if let keyfile = try string("keyfile"), !keyfile.isEmpty {
             let bytes = try ConfigFileSearch.readBytes(keyfile, what: "key file")
             do {
-                return try CephXSecret(base64: String(decoding: bytes, as: UTF8.self))
+                return try CryptoKey(keyringBase64: String(decoding: bytes, as: UTF8.self))
             } catch {
                 throw RADOSError(.invalidConfiguration, "\(keyfile): \(error.rawValue)")
             }

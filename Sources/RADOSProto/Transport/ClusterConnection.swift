@@ -5,8 +5,7 @@ import NIOCore
 package enum ClusterConnection {
     /// The msgr2 endpoints of every monitor in `mon_host`, with the configured identity.
     package static func monitorEndpoints(_ configuration: RADOSConfiguration) throws -> [MonClient.Endpoint] {
-        let secret = try configuration.secret()
-        let key = CryptoKey(type: secret.type, createdSeconds: secret.createdSeconds, createdNanoseconds: secret.createdNanoseconds, secret: secret.keyBytes)
+        let key = try configuration.secret()
         let modes = try connectionModes(configuration.string("ms_mon_client_mode") ?? "secure crc")
         var endpoints: [MonClient.Endpoint] = []
         var sawLegacyOnly = false

@@ -30,7 +30,7 @@ import Testing
             _ = try? Keyring.parse(text, origin: "fuzz")
             _ = try? MonitorAddress.parseMonHost(text)
             _ = try? CephArguments.parse(text.split(separator: " ").map(String.init))
-            _ = try? CephXSecret(base64: text)
+            _ = try? CryptoKey(keyringBase64: text)
             let bytes = (0..<Int.random(in: 0...40, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             _ = try? ConfFile.parse(bytes: bytes)
             if var config = try? RADOSConfiguration() {

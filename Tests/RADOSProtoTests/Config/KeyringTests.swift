@@ -6,18 +6,19 @@ import Testing
     static let key = "AQDKTQxrWlBINRAAhz9Zyq4jBEYg/+HMWcYJMQ=="
 
     @Test func decodesCryptoKey() throws {
-        let secret = try CephXSecret(base64: Self.key)
+        let secret = try CryptoKey(keyringBase64: Self.key)
         #expect(secret.type == 1)
-        #expect(secret.keyBytes.count == 16)
-        #expect(secret.keyBytes.first == 0x87)
+        #expect(secret.secret.count == 16)
+        #expect(secret.secret.first == 0x87)
         #expect(secret.createdSeconds == 0x6b0c_4dca)
         #expect(secret.base64 == Self.key)
     }
 
     @Test func secretIsRedactedEverywhere() throws {
-        let secret = try CephXSecret(base64: Self.key)
-        #expect(secret.description == "<redacted>")
-        #expect(String(describing: secret) == "<redacted>")
+        let secret = try CryptoKey(keyringBase64: Self.key)
+        #expect(secret.description == "CryptoKey(redacted)")
+        #expect(String(describing: secret) == "CryptoKey(redacted)")
+        #expect(!secret.description.contains("AQD") && !secret.debugDescription.contains("AQD"))
         #expect(!String(reflecting: secret).contains("135"))
         #expect(Mirror(reflecting: secret).children.isEmpty)
         var dumped = ""
@@ -38,7 +39,7 @@ import Testing
             """
         let keyring = try Keyring.parse(text, origin: "k")
         let admin = try #require(keyring[ConfEntityName(type: "client", id: "admin")])
-        #expect(admin.secret == (try CephXSecret(base64: Self.key)))
+        #expect(admin.secret == (try CryptoKey(keyringBase64: Self.key)))
         #expect(admin.caps == ["mds": "allow *", "mon": "allow *", "osd": "allow *"])
         #expect(keyring[ConfEntityName(type: "client", id: "foo")]?.secret != nil)
     }
@@ -63,9 +64,9 @@ import Testing
     @Test func wrongKeyTypeAndLength() {
         // type 2, len 16
         let bytes: [UInt8] = [2, 0] + [UInt8](repeating: 0, count: 8) + [16, 0] + [UInt8](repeating: 7, count: 16)
-        let b64 = CephXSecret(type: 2, keyBytes: Array(bytes[12...])).base64
-        #expect(throws: CephXSecret.DecodeFailure.unsupportedType) { try CephXSecret(base64: b64) }
-        let short = CephXSecret(keyBytes: [1, 2, 3]).base64
-        #expect(throws: CephXSecret.DecodeFailure.badLength) { try CephXSecret(base64: short) }
+        let b64 = CryptoKey(type: 2, secret: Array(bytes[12...])).base64
+        #expect(throws: CryptoKey.DecodeFailure.unsupportedType) { try CryptoKey(keyringBase64: b64) }
+        let short = CryptoKey(secret: [1, 2, 3]).base64
+        #expect(throws: CryptoKey.DecodeFailure.badLength) { try CryptoKey(keyringBase64: short) }
     }
 }
