@@ -9,7 +9,7 @@ import NIOCore
 /// version 2 u32 oldest and u32 newest epoch the sender has; from version 4 more
 /// fields we do not need.
 package struct MOSDMap: Sendable {
-    package var fsid: MMonMap.UUIDBytes
+    package var fsid: CephFSID
     package var incrementalMaps: [UInt32: ByteBuffer]
     package var fullMaps: [UInt32: ByteBuffer]
     package var oldest: UInt32
@@ -18,8 +18,7 @@ package struct MOSDMap: Sendable {
     package static func decode(_ message: Message) throws -> MOSDMap {
         var b = message.front
         do {
-            var raw = try b.readDencFixed(16)
-            let fsid = MMonMap.UUIDBytes(bytes: raw.readBytes(length: 16) ?? [])
+            let fsid = try b.readDencFSID()
             let incrementals = try b.readDencMap(limit: 100_000, minimumEntrySize: 8, key: { try $0.readDencU32() }, value: { try $0.readDencBytes() })
             let full = try b.readDencMap(limit: 100_000, minimumEntrySize: 8, key: { try $0.readDencU32() }, value: { try $0.readDencBytes() })
             var oldest: UInt32 = 0

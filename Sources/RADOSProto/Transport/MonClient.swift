@@ -275,7 +275,7 @@ package final class MonClient: Sendable {
 
     /// Runs a monitor command (JSON strings, as `ceph` sends) and returns its output.
     /// `fsid` comes from the monmap.
-    package func command(_ command: [String], fsid: MMonMap.UUIDBytes, input: ByteBuffer = ByteBuffer(), timeout: Duration = .seconds(30)) async throws -> MMonCommandAck {
+    package func command(_ command: [String], fsid: CephFSID, input: ByteBuffer = ByteBuffer(), timeout: Duration = .seconds(30)) async throws -> MMonCommandAck {
         let router = self.router
         let tid = try await router.expectCommand()
         let timer = Task {
@@ -283,7 +283,7 @@ package final class MonClient: Sendable {
             await router.timeout(command: tid)
         }
         defer { timer.cancel() }
-        try await send(MMonCommand(tid: tid, fsid: fsid.bytes, command: command, input: input).encode())
+        try await send(MMonCommand(tid: tid, fsid: fsid.uuid.bytes, command: command, input: input).encode())
         let ack = try MMonCommandAck.decode(try await router.wait(tid))
         guard ack.result >= 0 else {
             throw RADOSError(.clusterError, "the monitor command failed: \(ack.status)", errno: Int32(clamping: abs(Int(ack.result))))
