@@ -37,6 +37,10 @@ public struct RADOSError: Error, Sendable, Hashable, CustomStringConvertible, Cu
         public static let unsupported = Code("unsupported", errno: 95)
         /// An operation did not complete in time (ETIMEDOUT).
         public static let timedOut = Code("timedOut", errno: 110)
+        /// The object or entry already exists (EEXIST).
+        public static let alreadyExists = Code("alreadyExists", errno: 17)
+        /// The cluster refused the operation for lack of capabilities (EPERM/EACCES from an OSD).
+        public static let permissionDenied = Code("permissionDenied", errno: 1)
         /// The cluster answered with an error code (the errno is the cluster's).
         public static let clusterError = Code("clusterError", errno: 5)
     }

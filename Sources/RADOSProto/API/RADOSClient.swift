@@ -1,0 +1,88 @@
+import Foundation
+import NIOCore
+
+/// A connection to a Ceph cluster, the entry point of the RADOS API.
+///
+/// `connect` authenticates with a monitor (cephx over msgr2), subscribes to the OSDMap
+/// and is then ready to place and send object operations. One client serves any number
+/// of ``IOContext``s; close it with ``shutdown()``.
+///
+/// ```swift
+/// let client = try await RADOSClient.connect(try RADOSConfiguration.load())
+/// let io = try await client.ioContext(pool: "rbd")
+/// try await io.writeFull("greeting", ByteBuffer(string: "hello"))
+/// let back = try await io.read("greeting", length: 5)
+/// await client.shutdown()
+/// ```
+public final class RADOSClient: Sendable {
+    let monitor: MonClient
+    let objecter: Objecter
+
+    private init(monitor: MonClient, objecter: Objecter) {
+        self.monitor = monitor
+        self.objecter = objecter
+    }
+
+    /// Connects to the cluster `configuration` describes (monitors, identity, key, modes).
+    ///
+    /// - Throws: ``RADOSError`` with `.authenticationFailed` for a wrong key,
+    ///   `.connectionFailed` when no monitor answers, `.invalidConfiguration` for a bad
+    ///   configuration.
+    public static func connect(_ configuration: RADOSConfiguration) async throws(RADOSError) -> RADOSClient {
+        do {
+            let (monitor, objecter) = try await ClusterConnection.connect(configuration)
+            return RADOSClient(monitor: monitor, objecter: objecter)
+        } catch let error as RADOSError {
+            throw error
+        } catch {
+            throw RADOSError(.connectionFailed, "cannot connect to the cluster", details: "\(error)")
+        }
+    }
+
+    /// An I/O context on the pool named `pool` (and a namespace in it).
+    ///
+    /// - Throws: ``RADOSError`` `.notFound` when the pool does not exist.
+    public func ioContext(pool: String, namespace: String = "") async throws(RADOSError) -> IOContext {
+        do {
+            let id = try await objecter.poolID(named: pool)
+            return IOContext(objecter: objecter, poolID: id, poolName: pool, namespace: namespace)
+        } catch {
+            throw error as? RADOSError ?? RADOSError(.notFound, "pool '\(pool)' does not exist", errno: 2)
+        }
+    }
+
+    /// The epoch of the OSDMap in force.
+    public var osdmapEpoch: UInt32 {
+        get async { await objecter.osdmap.epoch }
+    }
+
+    /// Runs a monitor command (JSON, as `ceph` sends it) and returns its output and status text.
+    ///
+    /// - Throws: ``RADOSError`` `.clusterError` with the monitor's errno when it fails.
+    public func monCommand(_ json: String, input: ByteBuffer = ByteBuffer()) async throws(RADOSError) -> (output: ByteBuffer, status: String) {
+        do {
+            let fsid = await fsidOfCluster()
+            let ack = try await monitor.command([json], fsid: fsid, input: input)
+            return (ack.output, ack.status)
+        } catch {
+            throw error as? RADOSError ?? RADOSError(.connectionFailed, "the monitor command could not be sent", details: "\(error)")
+        }
+    }
+
+    /// Closes the OSD and monitor sessions. Pending operations fail.
+    public func shutdown() async {
+        await objecter.shutdown()
+        await monitor.close()
+    }
+
+    private func fsidOfCluster() async -> CephFSID {
+        await objecter.osdmap.fsidValue
+    }
+}
+
+extension OSDMap {
+    /// The cluster fsid as a typed value.
+    var fsidValue: CephFSID {
+        CephFSID(CephUUID(bytes: fsid) ?? .zero)
+    }
+}
