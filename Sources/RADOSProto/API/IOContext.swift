@@ -143,7 +143,7 @@ public struct IOContext: Sendable {
 
     /// Runs `ops` atomically on one object and returns each op's output; the first
     /// failing op's errno becomes the error.
-    func operate(_ object: String, _ ops: [OSDOp]) async throws(RADOSError) -> [ByteBuffer] {
+    package func operate(_ object: String, _ ops: [OSDOp]) async throws(RADOSError) -> [ByteBuffer] {
         let done: Objecter.Reply
         do {
             done = try await objecter.execute(pool: poolID, namespace: namespace, object: object, ops: ops)

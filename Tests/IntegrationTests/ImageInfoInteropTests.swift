@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+/// `rbdctl info` and `rbdctl ls`, read through our own stack, against Ceph's `rbd`.
+@Suite(.enabled(if: ClusterEnvironment.hasCluster, Comment(rawValue: ClusterEnvironment.skipMessage)), .serialized)
+struct ImageInfoInteropTests {
+    static func rbdctl(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try #require(FileManager.default.isExecutableFile(atPath: ClusterEnvironment.rbdctl), "build rbdctl first (swift build)")
+        let conf = try #require(ClusterEnvironment.cephConf)
+        let result = try ClusterEnvironment.run([ClusterEnvironment.rbdctl, arguments[0], "-c", conf] + arguments.dropFirst())
+        return (result.status, String(decoding: result.stdout, as: UTF8.self), result.stderr)
+    }
+
+    @Test(arguments: [
+        ("plain", ["--size", "1G"], ""),
+        ("striped", ["--size", "3G", "--object-size", "1M", "--stripe-unit", "64K", "--stripe-count", "8"], ""),
+        ("layering-only", ["--size", "100M", "--image-feature", "layering"], ""),
+        ("in-namespace", ["--size", "10M", "--object-size", "64K"], "swiftrbd-ns"),
+    ])
+    func infoEqualsRbdInfo(label: String, options: [String], namespace: String) throws {
+        if !namespace.isEmpty { _ = try? ClusterEnvironment.ceph("rbd", ["namespace", "create", "rbd/\(namespace)"]) }
+        let spec = namespace.isEmpty ? "rbd/info-\(label)-\(UInt16.random(in: 0...UInt16.max))" : "rbd/\(namespace)/info-\(label)-\(UInt16.random(in: 0...UInt16.max))"
+        _ = try ClusterEnvironment.ceph("rbd", ["create", spec] + options)
+        defer {
+            _ = try? ClusterEnvironment.ceph("rbd", ["snap", "purge", "--no-progress", spec])
+            _ = try? ClusterEnvironment.ceph("rbd", ["rm", "--no-progress", spec])
+        }
+        _ = try ClusterEnvironment.ceph("rbd", ["snap", "create", "--no-progress", spec + "@one"])
+
+        // JSON: every key rbd prints, with the same values.
+        let ours = try Self.rbdctl(["info", spec, "--format", "json"])
+        #expect(ours.status == 0, "\(ours.stderr)")
+        let ourJSON = try #require(try JSONSerialization.jsonObject(with: Data(ours.stdout.utf8)) as? [String: Any])
+        let theirJSON = try #require(try JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("rbd", ["info", "--format", "json", spec])) as? [String: Any])
+        for (key, value) in theirJSON {
+            #expect(ourJSON[key].map { "\($0)" } == "\(value)", "\(label): \(key)")
+        }
+        // Text: the same lines rbd prints.
+        let ourText = try Self.rbdctl(["info", spec]).stdout
+        let theirText = String(decoding: try ClusterEnvironment.ceph("rbd", ["info", spec]), as: UTF8.self)
+        #expect(ourText == theirText)
+    }
+
+    @Test func listAndMissingImage() throws {
+        let name = "ls-\(UInt16.random(in: 0...UInt16.max))"
+        _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "1M"])
+        defer { _ = try? ClusterEnvironment.ceph("rbd", ["rm", "--no-progress", "rbd/\(name)"]) }
+        let ours = try Self.rbdctl(["ls", "rbd"]).stdout
+        let theirs = String(decoding: try ClusterEnvironment.ceph("rbd", ["ls", "rbd"]), as: UTF8.self)
+        #expect(ours == theirs)
+        #expect(ours.split(separator: "\n").contains(Substring(name)))
+        let missing = try Self.rbdctl(["info", "rbd/\(name)-missing"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("\(name)-missing"))
+        let malformed = try Self.rbdctl(["info", "rbd:/x"])
+        #expect(malformed.status == 22)
+    }
+}
