@@ -37,7 +37,11 @@ run rados -p rbd get demo-object -
 run "$RBDCTL" rados -p rbd stat demo-object
 run rados -p rbd stat demo-object
 run "$RBDCTL" rados -p rbd rm demo-object
-# Ceph's own rbd against the same cluster (RBD images through SwiftRBD come next).
-run rbd create rbd/demo --size 1G
-run rbd info rbd/demo
+# An image made by Ceph's rbd, described by rbdctl through our own stack.
+run rbd create rbd/demo --size 1G --object-size 1M --stripe-unit 64K --stripe-count 8
+run rbd snap create --no-progress rbd/demo@first
+run "$RBDCTL" ls rbd
+run "$RBDCTL" info rbd/demo
+run "$RBDCTL" info --format json 'rbd:rbd/demo:rbd_cache=false'
+run rbd snap purge --no-progress rbd/demo
 run rbd rm --no-progress rbd/demo
