@@ -98,6 +98,16 @@ package actor Objecter {
         target(pool: pool, namespace: namespace, object: object)
     }
 
+    /// The whole placement of an object under the map in force, as `ceph osd map` shows it:
+    /// the epoch, the raw PG (full name hash), the PG, and its up and acting sets.
+    package func objectMapping(pool poolID: Int64, namespace: String = "", object: String) -> (epoch: UInt32, rawPG: PlacementGroupID, pg: PlacementGroupID, mapping: OSDMap.Mapping)? {
+        guard let pool = map.pools[poolID] else { return nil }
+        let raw = PlacementGroupID(pool: poolID, seed: pool.hashKey(object, namespace: namespace))
+        let pg = pool.rawPGToPG(raw)
+        guard let mapping = map.mapping(pg, mapper: mapper) else { return nil }
+        return (map.epoch, raw, pg, mapping)
+    }
+
     // MARK: targets and maps
 
     private func target(pool poolID: Int64, namespace: String, object: String) -> OpTarget? {
