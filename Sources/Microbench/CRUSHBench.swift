@@ -40,6 +40,7 @@ func benchCRUSH() {
     if runTool(["crushtool", "-i", path, "--test", "--num-rep", "3", "--min-x", "0", "--max-x", "\(count - 1)"]) != nil {
         let toolSeconds = Double(now() - toolStart) / 1e9
         print(String(format: "  crushtool: %9.0f mappings/s  (%d mappings in %.3f s, whole process)", Double(count) / toolSeconds, count, toolSeconds))
+        print(String(format: "  ratio:     %.2fx crushtool's rate", toolSeconds / seconds))
     }
 }
 

@@ -71,6 +71,14 @@ struct IncrementalMapTests {
             }
         }
         #expect(compared >= 16 + 32)
+        // The live Pacific map decodes as osdmaptool reads it: every PG line equal.
+        let theirs = try ClusterEnvironment.runOffline(["osdmaptool", file.path, "--test-map-pgs-dump-all"])
+        let ourDump = try ClusterEnvironment.runOffline([ClusterEnvironment.rbdctl, "osdmap", "test-map-pgs", "-i", file.path, "--all"])
+        #expect(theirs.status == 0 && ourDump.status == 0)
+        let pgLines = { (data: Data) in String(decoding: data, as: UTF8.self).split(separator: "\n").filter { $0.first?.isNumber == true } }
+        #expect(!pgLines(theirs.stdout).isEmpty)
+        #expect(pgLines(ourDump.stdout) == pgLines(theirs.stdout))
+
         // And our client addresses for every up OSD equal the fresh map's.
         for osd in 0..<3 { #expect(ours.clientAddress(of: Int32(osd)) == fresh.clientAddress(of: Int32(osd))) }
     }
