@@ -18,9 +18,6 @@ import NIOCore
 ///   - OSD-only envelope: skipped whole;
 ///   - u32 crc (v ≥ 8): CRC32C (seed -1) over the wrapper up to the crc, continued over
 ///     whatever follows it inside the wrapper.
-///
-/// OSD addresses are not decoded yet (the messenger's `EntityAddress` will own them):
-/// ``skipAddressVector(_:)`` walks them by their markers and envelopes.
 extension OSDMap {
     /// Decodes a whole OSDMap; the buffer must hold exactly one map.
     package init(decoding buffer: ByteBuffer) throws {
@@ -28,35 +25,44 @@ extension OSDMap {
     }
 
     package init(from buffer: inout ByteBuffer) throws {
+        self = try Self.decodeWrapped(&buffer, type: "OSDMap", clientUnderstands: 10) { body, version in
+            try Self.decodeClientPart(&body, version: version)
+        }
+    }
+
+    /// The envelope both the full map and `OSDMap::Incremental` have used since Luminous:
+    /// a wrapper (v ≥ 7, compat ≤ 7) around the client part (decoded by `client`), the
+    /// OSD-only part (skipped), and from v8 a CRC32C (seed -1) over the wrapper up to the
+    /// crc field, continued over whatever follows it inside the wrapper.
+    static func decodeWrapped<T>(
+        _ buffer: inout ByteBuffer, type: String, clientUnderstands: UInt8,
+        client: (inout ByteBuffer, UInt8) throws -> T
+    ) throws -> T {
         let wrapperStart = buffer
         let wrapperVersion = try buffer.readDencU8()
         let wrapperCompat = try buffer.readDencU8()
         guard wrapperVersion >= 7 else {
-            throw DencError(.invalidValue("OSDMap v\(wrapperVersion): pre-Luminous classic encoding is not supported"), at: wrapperStart)
+            throw DencError(.invalidValue("\(type) v\(wrapperVersion): pre-Luminous classic encoding is not supported"), at: wrapperStart)
         }
         guard wrapperCompat <= 7 else {
             throw DencError(.incompatibleVersion(compat: wrapperCompat, supported: 7), at: wrapperStart)
         }
         // The wrapper body as a slice: its indices start at 0, six bytes after the wrapper start.
         var wrapper = try buffer.readDencBytes()
-
-        let map = try wrapper.readDencVersioned("OSDMap.client", understands: 10) { body, version in
-            try Self.decodeClientPart(&body, version: version)
-        }
-        try wrapper.skipDencVersioned("OSDMap.osd")
+        let value = try wrapper.readDencVersioned("\(type).client", understands: clientUnderstands, client)
+        try wrapper.skipDencVersioned("\(type).osd")
         if wrapperVersion >= 8 {
-            // CRC over [wrapper start, crc field) then over the bytes after the crc.
             let crcOffset = wrapper.readerIndex
             let expected = try wrapper.readDencU32()
             if let front = wrapperStart.getSlice(at: wrapperStart.readerIndex, length: 6 + crcOffset) {
                 var actual = CRC32C.checksum(front, seed: 0xFFFF_FFFF)
                 if wrapper.readableBytes > 0 { actual = CRC32C.checksum(wrapper, seed: actual) }
                 guard actual == expected else {
-                    throw DencError(.invalidValue("OSDMap crc 0x\(String(actual, radix: 16)) != 0x\(String(expected, radix: 16))"), at: wrapper)
+                    throw DencError(.invalidValue("\(type) crc 0x\(String(actual, radix: 16)) != 0x\(String(expected, radix: 16))"), at: wrapper)
                 }
             }
         }
-        self = map
+        return value
     }
 
     private static func decodeClientPart(_ body: inout ByteBuffer, version: UInt8) throws -> OSDMap {
@@ -121,14 +127,7 @@ extension OSDMap {
             map.crushVersion = try body.readDencI32()
         }
         if version >= 7 {
-            for _ in 0..<2 {  // new_removed_snaps, new_purged_snaps
-                let pools = try body.readDencLength(limit: DencLimit.count, minimumUnitSize: 12)
-                for _ in 0..<pools {
-                    _ = try body.readDencI64()
-                    let intervals = try body.readDencLength(limit: DencLimit.count, minimumUnitSize: 16)
-                    _ = try body.readDencFixed(intervals * 16)
-                }
-            }
+            try skipSnapIntervalSets(&body)  // new_removed_snaps, new_purged_snaps
         }
         if version >= 9 {
             _ = try body.readDencFixed(16)  // last_up_change, last_in_change
@@ -139,37 +138,16 @@ extension OSDMap {
         return map
     }
 
-    /// Skips `vector<entity_addrvec_t>` (`src/msg/msg_types.cc`): per entry a marker
-    /// byte; 2 = a vector of versioned `entity_addr_t`, 1 = one versioned
-    /// `entity_addr_t` (the marker is its first byte), 0 = the 136-byte legacy address.
-    package static func skipAddressVector(_ body: inout ByteBuffer) throws {
-        let count = try body.readDencLength(limit: DencLimit.count, minimumUnitSize: 1)
-        for _ in 0..<count {
-            try skipAddressVectorEntry(&body)
-        }
-    }
-
-    static func skipAddressVectorEntry(_ body: inout ByteBuffer) throws {
-        let start = body
-        let marker = try body.readDencU8()
-        switch marker {
-        case 0:
-            _ = try body.readDencFixed(135)
-        case 1:
-            try body.skipDencVersioned("entity_addr_t")
-        case 2:
-            let addresses = try body.readDencLength(limit: 1 << 10, minimumUnitSize: 1)
-            for _ in 0..<addresses {
-                let addressStart = body
-                switch try body.readDencU8() {
-                case 0: _ = try body.readDencFixed(135)
-                case 1: try body.skipDencVersioned("entity_addr_t")
-                default:
-                    throw DencError(.invalidValue("entity_addr_t marker"), at: addressStart)
-                }
+    /// Skips two `map<s64, interval_set<snapid_t>>` (removed and purged snapshots), which
+    /// full maps and incrementals carry and a client does not use.
+    static func skipSnapIntervalSets(_ body: inout ByteBuffer) throws {
+        for _ in 0..<2 {
+            let pools = try body.readDencLength(limit: DencLimit.count, minimumUnitSize: 12)
+            for _ in 0..<pools {
+                _ = try body.readDencI64()
+                let intervals = try body.readDencLength(limit: DencLimit.count, minimumUnitSize: 16)
+                _ = try body.readDencFixed(intervals * 16)
             }
-        default:
-            throw DencError(.invalidValue("entity_addrvec_t marker \(marker)"), at: start)
         }
     }
 }

@@ -64,32 +64,11 @@ package struct OSDMapIncremental: Sendable {
         self = try buffer.decodeExactly("OSDMap::Incremental") { try OSDMapIncremental(from: &$0) }
     }
 
+    /// Reads the envelope shared with the full map (``OSDMap/decodeWrapped(_:type:clientUnderstands:client:)``);
+    /// the trailing full_crc (the CRC of the resulting map) is covered by the crc and not needed.
     package init(from buffer: inout ByteBuffer) throws {
-        let start = buffer
-        let version = try buffer.readDencU8()
-        let compat = try buffer.readDencU8()
-        guard version >= 7 else {
-            throw DencError(.invalidValue("Incremental v\(version): pre-Luminous classic encoding is not supported"), at: start)
-        }
-        guard compat <= 7 else {
-            throw DencError(.incompatibleVersion(compat: compat, supported: 7), at: start)
-        }
-        var wrapper = try buffer.readDencBytes()
-        self = try wrapper.readDencVersioned("Incremental.client", understands: 9) { body, v in
-            try Self.decodeClientPart(&body, version: v)
-        }
-        try wrapper.skipDencVersioned("Incremental.osd")
-        if version >= 8 {
-            let crcOffset = wrapper.readerIndex
-            let expected = try wrapper.readDencU32()
-            if let front = start.getSlice(at: start.readerIndex, length: 6 + crcOffset) {
-                var actual = CRC32C.checksum(front, seed: 0xFFFF_FFFF)
-                if wrapper.readableBytes > 0 { actual = CRC32C.checksum(wrapper, seed: actual) }
-                guard actual == expected else {
-                    throw DencError(.invalidValue("Incremental crc 0x\(String(actual, radix: 16)) != 0x\(String(expected, radix: 16))"), at: wrapper)
-                }
-            }
-            _ = try wrapper.readDencU32()  // full_crc: the CRC of the resulting full map
+        self = try OSDMap.decodeWrapped(&buffer, type: "Incremental", clientUnderstands: 9) { body, version in
+            try Self.decodeClientPart(&body, version: version)
         }
     }
 
@@ -143,14 +122,7 @@ package struct OSDMapIncremental: Sendable {
             inc.oldPGUpmapItems = try pgSet(&body)
         }
         if version >= 6 {
-            for _ in 0..<2 {  // new_removed_snaps, new_purged_snaps
-                let pools = try body.readDencLength(limit: DencLimit.count, minimumUnitSize: 12)
-                for _ in 0..<pools {
-                    _ = try body.readDencI64()
-                    let intervals = try body.readDencLength(limit: DencLimit.count, minimumUnitSize: 16)
-                    _ = try body.readDencFixed(intervals * 16)
-                }
-            }
+            try OSDMap.skipSnapIntervalSets(&body)  // new_removed_snaps, new_purged_snaps
         }
         if version >= 8 {
             _ = try body.readDencFixed(16)  // new_last_up_change, new_last_in_change
