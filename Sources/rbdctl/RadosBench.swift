@@ -25,15 +25,14 @@ struct RadosBench: AsyncParsableCommand {
     static let metadataObject = "swiftrbd_bench_metadata"
 
     func run() async throws {
-        try await options.run("benchmarking", object: "-") { objecter, pool in
+        try await options.run("benchmarking", object: "-") { io in
             let payload = ByteBuffer(bytes: (0..<blockSize).map { UInt8(truncatingIfNeeded: $0 &* 31) })
-            let namespace = options.namespace
             // For reads: how many objects a previous `write --no-cleanup` left, as it recorded
             // them (rados bench keeps the same in its benchmark_last_metadata object).
             var available = 0
             if mode != .write {
-                let recorded = try await objecter.execute(pool: pool, namespace: namespace, object: Self.metadataObject, ops: [.read(offset: 0, length: 64)])
-                available = recorded.reply.result == 0 ? Int(String(buffer: recorded.outputs.first ?? ByteBuffer())) ?? 0 : 0
+                let recorded = try? await io.read(Self.metadataObject, length: 64)
+                available = recorded.flatMap { Int(String(buffer: $0)) } ?? 0
                 guard available > 0 else { throw RADOSError(.notFound, "no benchmark objects: run a write benchmark with --no-cleanup first", errno: 2) }
             }
             let deadline = Date().addingTimeInterval(seconds)
@@ -49,10 +48,12 @@ struct RadosBench: AsyncParsableCommand {
                         while Date() < deadline {
                             let index = await counter.next()
                             let object = mode == .write ? Self.objectName(index) : Self.objectName(mode == .seq ? index % objectCount : Int.random(in: 0..<objectCount))
-                            let op: OSDOp = mode == .write ? .writeFull(payload) : .read(offset: 0, length: UInt64(blockSize))
                             let began = Date()
-                            let reply = try await objecter.execute(pool: pool, namespace: namespace, object: object, ops: [op])
-                            try check(reply, "bench")
+                            if mode == .write {
+                                try await io.writeFull(object, payload)
+                            } else {
+                                _ = try await io.read(object, length: UInt64(blockSize))
+                            }
                             latency += Date().timeIntervalSince(began)
                             done += 1
                         }
@@ -75,10 +76,11 @@ struct RadosBench: AsyncParsableCommand {
             print("Client CPU seconds:     \(String(format: "%.3f", cpu))")
             print("Client CPU per op (us): \(String(format: "%.1f", ops > 0 ? cpu / Double(ops) * 1e6 : 0))")
             if mode == .write && noCleanup {
-                _ = try await objecter.execute(pool: pool, namespace: namespace, object: Self.metadataObject, ops: [.writeFull(ByteBuffer(string: String(ops)))])
+                try await io.writeFull(Self.metadataObject, ByteBuffer(string: String(ops)))
             } else if mode == .write {
+                // Best effort, as before: a failed removal does not fail the benchmark.
                 for index in 0..<ops {
-                    _ = try await objecter.execute(pool: pool, namespace: namespace, object: Self.objectName(index), ops: [.delete])
+                    try? await io.remove(Self.objectName(index))
                 }
             }
         }

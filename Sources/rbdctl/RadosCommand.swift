@@ -43,8 +43,10 @@ struct RadosOptions: ParsableArguments {
         return result
     }
 
-    /// Connects, resolves the pool, runs `body`, and maps failures to `rados`-style errors.
-    func run(_ what: String, object: String, _ body: (Objecter, Int64) async throws -> Void) async throws {
+    /// Connects, opens the pool's I/O context, runs `body`, and prints failures the way
+    /// `rados` does: `error <what> <pool>/<object>: (<errno>) <reason>`, where an OSD's
+    /// answer is reported as its errno's text.
+    func run(_ what: String, object: String, _ body: (IOContext) async throws -> Void) async throws {
         guard poolName != nil else {
             FileHandle.standardError.write(Data("pool name was not specified\n".utf8))
             throw ExitCode(1)
@@ -53,24 +55,18 @@ struct RadosOptions: ParsableArguments {
         if let conf { arguments += ["-c", conf] }
         if let id { arguments += ["--id", id] }
         do {
-            let configuration = try RADOSConfiguration.load(arguments: arguments)
-            let (monitor, objecter) = try await ClusterConnection.connect(configuration)
-            defer { Task { await objecter.shutdown(); await monitor.close() } }
-            let pool = try await objecter.poolID(named: self.pool)
-            try await body(objecter, pool)
+            let client = try await RADOSClient.connect(try RADOSConfiguration.load(arguments: arguments))
+            defer { Task { await client.shutdown() } }
+            let io = try await client.ioContext(pool: pool, namespace: namespace)
+            do {
+                try await body(io)
+            } catch let error as RADOSError where [.notFound, .alreadyExists, .permissionDenied, .clusterError].contains(error.code) {
+                throw RADOSError(error.code, String(cString: strerror(error.errno)), errno: error.errno)
+            }
         } catch let error as RADOSError {
             FileHandle.standardError.write(Data("error \(what) \(pool)/\(object): (\(error.errno)) \(error.message)\n".utf8))
             throw ExitCode(1)
         }
-    }
-}
-
-/// Turns a failed op's return code into an error like librados reports.
-func check(_ reply: Objecter.Reply, _ what: String) throws {
-    let code = reply.reply.result < 0 ? reply.reply.result : (reply.reply.returnValues.first { $0 < 0 } ?? 0)
-    if code < 0 {
-        let message = String(cString: strerror(-code))
-        throw RADOSError(.clusterError, message, errno: -code)
     }
 }
 
@@ -84,14 +80,17 @@ struct RadosPut: AsyncParsableCommand {
 
     func run() async throws {
         let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
-        try await options.run("putting", object: object) { objecter, pool in
+        try await options.run("putting", object: object) { io in
             let chunk = 4 << 20
             var offset = 0
             repeat {
                 let end = min(data.count, offset + chunk)
                 let piece = ByteBuffer(bytes: data[offset..<end])
-                let op: OSDOp = offset == 0 ? .writeFull(piece) : .write(offset: UInt64(offset), data: piece)
-                try check(try await objecter.execute(pool: pool, namespace: options.namespace, object: object, ops: [op]), "put")
+                if offset == 0 {
+                    try await io.writeFull(object, piece)
+                } else {
+                    try await io.write(object, piece, offset: UInt64(offset))
+                }
                 offset = end
             } while offset < data.count
         }
@@ -108,13 +107,11 @@ struct RadosGet: AsyncParsableCommand {
 
     func run() async throws {
         var contents = Data()
-        try await options.run("getting", object: object) { objecter, pool in
+        try await options.run("getting", object: object) { io in
             let chunk: UInt64 = 4 << 20
             var offset: UInt64 = 0
             while true {
-                let reply = try await objecter.execute(pool: pool, namespace: options.namespace, object: object, ops: [.read(offset: offset, length: chunk)])
-                try check(reply, "get")
-                let piece = reply.outputs.first ?? ByteBuffer()
+                let piece = try await io.read(object, offset: offset, length: chunk)
                 contents.append(contentsOf: piece.readableBytesView)
                 if UInt64(piece.readableBytes) < chunk { break }
                 offset += chunk
@@ -136,20 +133,16 @@ struct RadosStat: AsyncParsableCommand {
     @Argument var object: String
 
     func run() async throws {
-        try await options.run("stat-ing", object: object) { objecter, pool in
-            let reply = try await objecter.execute(pool: pool, namespace: options.namespace, object: object, ops: [.stat])
-            try check(reply, "stat")
-            var output = reply.outputs.first ?? ByteBuffer()
-            let size = try output.readDencU64()
-            let mtime = try output.readDencUTime()
+        try await options.run("stat-ing", object: object) { io in
+            let info = try await io.stat(object)
             // `rados stat` prints whole seconds.
             let formatter = DateFormatter()
             formatter.locale = Locale(identifier: "en_US_POSIX")
             formatter.timeZone = TimeZone(identifier: "UTC")
             formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSZ"
-            let date = formatter.string(from: Date(timeIntervalSince1970: Double(mtime.seconds)))
+            let date = formatter.string(from: Date(timeIntervalSince1970: info.modified.timeIntervalSince1970.rounded(.down)))
             let name = options.namespace.isEmpty ? object : "\(options.namespace)/\(object)"
-            print("\(options.pool)/\(name) mtime \(date), size \(size)")
+            print("\(options.pool)/\(name) mtime \(date), size \(info.size)")
         }
     }
 }
@@ -162,8 +155,8 @@ struct RadosRemove: AsyncParsableCommand {
     @Argument var object: String
 
     func run() async throws {
-        try await options.run("removing", object: object) { objecter, pool in
-            try check(try await objecter.execute(pool: pool, namespace: options.namespace, object: object, ops: [.delete]), "rm")
+        try await options.run("removing", object: object) { io in
+            try await io.remove(object)
         }
     }
 }
