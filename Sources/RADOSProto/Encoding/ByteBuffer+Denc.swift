@@ -249,28 +249,8 @@ extension ByteBuffer {
         limit: Int = DencLimit.bytes,
         _ body: (inout ByteBuffer, _ version: UInt8) throws -> T
     ) throws -> T {
-        let start = self
-        do {
-            let version = try readDencU8()
-            let compat = try readDencU8()
-            guard compat <= understands else {
-                throw DencError(.incompatibleVersion(compat: compat, supported: understands), at: start)
-            }
-            var content = try readDencBytes(limit: limit)
-            let bodyOffset = readerIndex - content.readableBytes
-            do {
-                return try body(&content, version)
-            } catch let error as DencError {
-                // The body is a slice whose indices start at 0: report enclosing offsets.
-                throw error.shifted(by: bodyOffset)
-            }
-        } catch let error as DencError {
-            self = start
-            throw error.within(type)
-        } catch {
-            self = start
-            throw error
-        }
+        // The modern envelope is the legacy one with compat and length always present.
+        try readDencVersionedLegacy(type, understands: understands, compatSince: 0, lengthSince: 0, limit: limit, body)
     }
 
     /// Reads a versioned struct that may predate the envelope
@@ -305,6 +285,7 @@ extension ByteBuffer {
             do {
                 return try body(&content, version)
             } catch let error as DencError {
+                // The body is a slice whose indices start at 0: report enclosing offsets.
                 throw error.shifted(by: bodyOffset)
             }
         } catch let error as DencError {
