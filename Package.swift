@@ -53,6 +53,7 @@ let package = Package(
             dependencies: [
                 "RADOSProto", "RBDCache",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

@@ -143,16 +143,33 @@ public struct IOContext: Sendable {
 
     /// Runs `ops` atomically on one object and returns each op's output; the first
     /// failing op's errno becomes the error.
-    package func operate(_ object: String, _ ops: [OSDOp]) async throws(RADOSError) -> [ByteBuffer] {
+    ///
+    /// Reads go to `snapID` (the head by default); writes carry `snapContext` so the
+    /// OSD clones the object for snapshots it has not seen (self-managed snapshots).
+    package func operate(
+        _ object: String, _ ops: [OSDOp],
+        snapID: UInt64 = MOSDOp.noSnap, snapContext: SnapContext = .empty
+    ) async throws(RADOSError) -> [ByteBuffer] {
         let done: Objecter.Reply
         do {
-            done = try await objecter.execute(pool: poolID, namespace: namespace, object: object, ops: ops)
+            done = try await objecter.execute(pool: poolID, namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext)
         } catch {
             throw error as? RADOSError ?? RADOSError(.connectionFailed, "the request failed", details: "\(error)")
         }
         let failure = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first { $0 < 0 } ?? 0)
         guard failure >= 0 else { throw Self.error(errno: -failure, object: object) }
         return done.outputs
+    }
+
+    /// An I/O context on another pool of the same cluster (the same namespace), e.g. an
+    /// image's data pool.
+    ///
+    /// - Throws: ``RADOSError`` `.notFound` when no pool has that id.
+    package func ioContext(poolID id: Int64) async throws(RADOSError) -> IOContext {
+        guard let name = await objecter.osdmap.poolNames[id] else {
+            throw RADOSError(.notFound, "pool \(id) does not exist", errno: 2)
+        }
+        return IOContext(objecter: objecter, poolID: id, poolName: name, namespace: namespace)
     }
 
     static func error(errno: Int32, object: String) -> RADOSError {

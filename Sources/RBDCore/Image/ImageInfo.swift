@@ -25,6 +25,8 @@ public struct ImageInfo: Sendable, Hashable {
     /// The pool data objects go to, when it is not the image's own pool.
     public var dataPoolID: Int64?
     public var snapshotCount: Int
+    /// The snap context writes to the head carry (`get_snapcontext`).
+    package var snapContext: SnapContext = .empty
     public var createTimestamp: Date
     public var accessTimestamp: Date
     public var modifyTimestamp: Date
@@ -55,6 +57,13 @@ public struct ImageInfo: Sendable, Hashable {
     ///
     /// - Throws: ``RADOSError`` `.notFound` when there is no such image.
     public static func load(_ io: IOContext, image name: String) async throws(RADOSError) -> ImageInfo {
+        try await load(io, image: name, id: try await imageID(io, name: name))
+    }
+
+    /// The id of image `name`, from `rbd_id.<name>`.
+    ///
+    /// - Throws: ``RADOSError`` `.notFound` naming the image and pool when there is none.
+    package static func imageID(_ io: IOContext, name: String) async throws(RADOSError) -> String {
         let idOutput: [ByteBuffer]
         do {
             idOutput = try await io.operate(RBDObjectNames.id(imageName: name), [ClsRBD.getID()])
@@ -62,7 +71,11 @@ public struct ImageInfo: Sendable, Hashable {
             let place = io.namespace.isEmpty ? io.poolName : "\(io.poolName)/\(io.namespace)"
             throw RADOSError(.notFound, "error opening image \(name): no such image in \(place)", errno: 2)
         }
-        let id = try decode { try ClsRBD.decodeString(idOutput.first ?? ByteBuffer()) }
+        return try decode { try ClsRBD.decodeString(idOutput.first ?? ByteBuffer()) }
+    }
+
+    /// Reads the header of the image with id `id` (called `name`).
+    package static func load(_ io: IOContext, image name: String, id: String) async throws(RADOSError) -> ImageInfo {
         let header = RBDObjectNames.header(imageID: id)
         let outputs = try await io.operate(header, [
             ClsRBD.getSize(snapID: MOSDOp.noSnap),
@@ -77,6 +90,7 @@ public struct ImageInfo: Sendable, Hashable {
             ClsRBD.getDataPool(),
         ])
         guard outputs.count == 10 else { throw RADOSError(.malformedData, "the image header answered \(outputs.count) of 10 calls") }
+        let snapContext = try decode { try ClsRBD.decodeSnapContext(outputs[5]) }
         let (order, size) = try decode { try ClsRBD.decodeSize(outputs[0]) }
         let features = try decode { try ClsRBD.decodeFeatures(outputs[1]).features }
         var stripeUnit = UInt64(1) << UInt64(order)
@@ -93,14 +107,15 @@ public struct ImageInfo: Sendable, Hashable {
             blockNamePrefix: try decode { try ClsRBD.decodeString(outputs[2]) },
             stripeUnit: stripeUnit, stripeCount: stripeCount,
             dataPoolID: dataPool >= 0 ? dataPool : nil,
-            snapshotCount: try decode { try ClsRBD.decodeSnapContext(outputs[5]).snaps.count },
+            snapshotCount: snapContext.snaps.count,
+            snapContext: snapContext,
             createTimestamp: try decode { Date(timeIntervalSince1970: try ClsRBD.decodeTimestamp(outputs[6]).timeIntervalSince1970) },
             accessTimestamp: try decode { Date(timeIntervalSince1970: try ClsRBD.decodeTimestamp(outputs[7]).timeIntervalSince1970) },
             modifyTimestamp: try decode { Date(timeIntervalSince1970: try ClsRBD.decodeTimestamp(outputs[8]).timeIntervalSince1970) }
         )
     }
 
-    private static func decode<T>(_ body: () throws -> T) throws(RADOSError) -> T {
+    static func decode<T>(_ body: () throws -> T) throws(RADOSError) -> T {
         do {
             return try body()
         } catch let error as DencError {
