@@ -20,7 +20,7 @@ package actor Objecter {
         package var outputs: [ByteBuffer]
     }
 
-    private let monitor: MonClient
+    package let monitor: MonClient
     private var map: OSDMap
     private var mapper: CRUSHMapper
     private var machine: ObjecterStateMachine

@@ -58,6 +58,11 @@ package enum ClsRBD {
         }
     }
 
+    /// `dir_state_assert`: fails (EINVAL, or ENOENT when the directory is missing) unless the
+    /// namespace's directory is in `state` (0 ready, 1 removing); librbd prefixes
+    /// `dir_add_image` with it inside namespaces (`CreateRequest::add_image_to_directory`).
+    package static func directoryStateAssert(_ state: UInt8 = 0) -> OSDOp { call("dir_state_assert") { $0.writeDencU8(state) } }
+
     /// `dir_list`'s output: image name → id.
     package static func decodeDirectoryList(_ output: ByteBuffer) throws -> [String: String] {
         var buffer = output

@@ -1,0 +1,153 @@
+import ArgumentParser
+import Foundation
+import RADOSProto
+import RBDCore
+
+/// What the image commands (create, resize, rm, rename, snap, image-meta) share: spec
+/// parsing, rbd's size arguments, and rbd's way of reporting a failed action.
+enum ImageCommandSupport {
+    /// Parses `pool/[ns/]image[@snap]` or `rbd:…`; a bad spec prints one line and exits
+    /// with EINVAL.
+    static func parseSpec(_ text: String) throws -> ImageSpec {
+        do {
+            return try ImageSpec.parse(text)
+        } catch {
+            FileHandle.standardError.write(Data("rbdctl: \(error.message)\n".utf8))
+            throw ExitCode(error.errno)
+        }
+    }
+
+    /// Connects with the spec's options applied, opens the spec's pool and namespace,
+    /// and runs `body`. A failure prints the error's message and, like `rbd`,
+    /// `rbdctl: <action> error: (<errno>) <strerror>`, and exits with the errno.
+    static func run(
+        _ action: String, spec: ImageSpec, cluster: ClusterOptions,
+        _ body: (RADOSClient, IOContext, RADOSConfiguration) async throws -> Void
+    ) async throws {
+        do {
+            var configuration = try cluster.configuration()
+            try spec.apply(to: &configuration)
+            let client = try await RADOSClient.connect(configuration)
+            do {
+                let io = try await client.ioContext(pool: spec.pool, namespace: spec.namespace)
+                try await body(client, io, configuration)
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+        } catch let error as RADOSError {
+            report(error, action: action)
+            throw ExitCode(error.errno)
+        }
+    }
+
+    /// Prints `error` the way rbd does for `action`.
+    static func report(_ error: RADOSError, action: String) {
+        var text = "rbdctl: \(error.message)\n"
+        if !error.message.hasPrefix("error opening image") {
+            text += "rbdctl: \(action) error: (\(error.errno)) \(String(cString: strerror(error.errno)))\n"
+        }
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    /// Fails the command with rbd's one-line usage error (exit 22, EINVAL).
+    static func usage(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("rbdctl: \(message)\n".utf8))
+        return ExitCode(22)
+    }
+
+    /// A byte count as rbd's options take it (`strict_iecstrtoll`, `src/common/strtol.cc`):
+    /// digits, then an optional unit B, K, M, G, T, P or E (powers of 1024), optionally
+    /// followed by "i" and/or "B". With no unit the value is in `defaultUnit`
+    /// (`--size` counts MiB, `rbd/ArgumentTypes.cc`).
+    static func parseBytes(_ text: String, defaultUnit: UInt64 = 1) -> UInt64? {
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, let value = UInt64(digits) else { return nil }
+        var unit = text.dropFirst(digits.count)
+        var multiplier = defaultUnit
+        if let first = unit.first {
+            guard let shift = ["B": 0, "K": 10, "M": 20, "G": 30, "T": 40, "P": 50, "E": 60][String(first).uppercased()] else { return nil }
+            multiplier = UInt64(1) << UInt64(shift)
+            unit = unit.dropFirst()
+            if first.uppercased() != "B" {
+                if unit.first == "i" { unit = unit.dropFirst() }
+                if unit.first == "B" { unit = unit.dropFirst() }
+            }
+            guard unit.isEmpty else { return nil }
+        }
+        let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
+        return overflow ? nil : product
+    }
+}
+
+/// `rbdctl create --size SIZE SPEC`: a new format 2 image, like `rbd create`.
+struct CreateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a format 2 image, like rbd create.")
+
+    @Argument(help: "pool/[namespace/]image or rbd:pool/image[:option=value…].") var spec: String
+    @Option(name: [.customShort("s"), .customLong("size")], help: "Image size (MiB unless a unit M/G/T is given).") var size: String?
+    @Option(help: "Object order, 12…25.") var order: UInt8?
+    @Option(name: .customLong("object-size"), help: "Object size in bytes (B/K/M), a power of two.") var objectSize: String?
+    @Option(name: .customLong("stripe-unit"), help: "Stripe unit in bytes (B/K/M).") var stripeUnit: String?
+    @Option(name: .customLong("stripe-count"), help: "Objects per stripe.") var stripeCount: UInt64?
+    @Option(name: .customLong("image-feature"), help: "Image feature to enable (repeatable, or comma-separated).") var imageFeatures: [String] = []
+    @Option(name: .customLong("data-pool"), help: "Pool for the data objects.") var dataPool: String?
+    @Option(name: .customLong("image-format"), help: "Image format (only 2).") var imageFormat: Int = 2
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        let spec = try ImageCommandSupport.parseSpec(self.spec)
+        guard imageFormat == 2 else { throw ImageCommandSupport.usage("only image format 2 is supported") }
+        guard let sizeText = size else { throw ImageCommandSupport.usage("must specify --size <M/G/T>") }
+        guard let bytes = ImageCommandSupport.parseBytes(sizeText, defaultUnit: 1 << 20) else {
+            throw ImageCommandSupport.usage("the argument ('\(sizeText)') for option '--size' is invalid")
+        }
+        var options = ImageCreateOptions(order: order)
+        if let objectSize {
+            guard let value = ImageCommandSupport.parseBytes(objectSize), value >= 4096, value & (value - 1) == 0 else {
+                throw ImageCommandSupport.usage("the argument ('\(objectSize)') for option '--object-size' is invalid")
+            }
+            options.order = UInt8(value.trailingZeroBitCount)
+        }
+        if let stripeUnit {
+            guard let value = ImageCommandSupport.parseBytes(stripeUnit) else {
+                throw ImageCommandSupport.usage("the argument ('\(stripeUnit)') for option '--stripe-unit' is invalid")
+            }
+            options.stripeUnit = value
+        }
+        options.stripeCount = stripeCount ?? 0
+        if !imageFeatures.isEmpty {
+            var features: RBDFeatures = []
+            for text in imageFeatures {
+                guard let parsed = RBDFeatures(parsing: text), parsed.isSubset(of: .userSettable) else {
+                    throw ImageCommandSupport.usage("the argument ('\(text)') for option '--image-feature' is invalid")
+                }
+                features.formUnion(parsed)
+            }
+            options.features = features
+        }
+        let requested = options
+        try await ImageCommandSupport.run("create", spec: spec, cluster: cluster) { client, io, configuration in
+            var options = requested
+            if options.features == nil, let text = try configuration.string("rbd_default_features") {
+                guard let features = RBDFeatures(parsing: text) else {
+                    throw RADOSError(.invalidConfiguration, "rbd_default_features '\(text)' is not a feature list")
+                }
+                options.features = features
+            }
+            if let dataPool {
+                options.dataPoolID = try await Self.poolID(client, dataPool)
+            }
+            try await Image.create(io, name: spec.image, size: bytes, options: options)
+        }
+    }
+
+    static func poolID(_ client: RADOSClient, _ name: String) async throws(RADOSError) -> Int64 {
+        do {
+            return try await client.ioContext(pool: name).poolID
+        } catch where error.code == .notFound {
+            throw RADOSError(.notFound, "data pool \(name) does not exist", errno: 2)
+        }
+    }
+}
