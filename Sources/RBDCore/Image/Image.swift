@@ -44,6 +44,8 @@ public final class Image: Sendable {
     /// The pool data objects go to (the data pool when the image has one).
     package let dataIO: IOContext
     let state: NIOLockedValueBox<State>
+    /// Writes in flight, for `flush` (Image+IO.swift).
+    let writes = WriteTracker()
 
     private init(name: String, id: String, snapshot: Snapshot?, isReadOnly: Bool, metadataIO: IOContext, dataIO: IOContext, state: State) {
         self.name = name

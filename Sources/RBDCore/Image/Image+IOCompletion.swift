@@ -1,0 +1,130 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import RADOSProto
+
+/// The outcome of an asynchronous image I/O for callers outside Swift concurrency (the
+/// coming librbd C ABI: `rbd_aio_*`, `rbd_aio_get_return_value`,
+/// `rbd_aio_wait_for_complete`), like librbd's `AioCompletion`
+/// (ceph/ceph `src/librbd/io/AioCompletion.h`).
+///
+/// It completes once, with a return value in librbd's convention (bytes transferred,
+/// 0 for a flush, or a negative errno) and, for reads, the bytes read. The callback, if
+/// any, runs on the thread that completed the I/O, as librbd runs it on its finisher.
+public final class IOCompletion: Sendable {
+    struct State {
+        var returnValue: Int?
+        var data: ByteBuffer?
+        var error: RADOSError?
+    }
+
+    private let state = ConditionLock(value: 0)
+    private let result = NIOLockedValueBox(State())
+    private let callback: (@Sendable (IOCompletion) -> Void)?
+
+    /// A completion that calls `callback` (if given) when the I/O finishes.
+    public init(_ callback: (@Sendable (IOCompletion) -> Void)? = nil) {
+        self.callback = callback
+    }
+
+    /// Whether the I/O has finished.
+    public var isComplete: Bool { result.withLockedValue { $0.returnValue != nil } }
+
+    /// Bytes transferred (or 0), or a negative errno; nil until complete.
+    public var returnValue: Int? { result.withLockedValue { $0.returnValue } }
+
+    /// The bytes a read returned (nil for other I/O or on failure).
+    public var data: ByteBuffer? { result.withLockedValue { $0.data } }
+
+    /// The error the I/O failed with, if it did.
+    public var error: RADOSError? { result.withLockedValue { $0.error } }
+
+    /// Blocks the calling thread until the I/O has finished and returns `returnValue`.
+    /// Never call it from an event loop or a Swift concurrency thread.
+    @discardableResult
+    public func wait() -> Int {
+        state.lock(whenValue: 1)
+        state.unlock()
+        return returnValue ?? 0
+    }
+
+    func complete(_ outcome: Result<(Int, ByteBuffer?), RADOSError>) {
+        result.withLockedValue {
+            switch outcome {
+            case .success(let (value, data)):
+                $0.returnValue = value
+                $0.data = data
+            case .failure(let error):
+                $0.returnValue = -Int(error.errno)
+                $0.error = error
+            }
+        }
+        state.lock()
+        state.unlock(withValue: 1)
+        callback?(self)
+    }
+}
+
+extension Image {
+    /// Starts a read; `completion` receives the bytes (clipped like ``read(offset:length:)``).
+    public func aioRead(offset: UInt64, length: UInt64, completion: IOCompletion) {
+        Task {
+            do {
+                let bytes = try await read(offset: offset, length: length)
+                completion.complete(.success((bytes.readableBytes, bytes)))
+            } catch {
+                completion.complete(.failure(Self.radosError(error)))
+            }
+        }
+    }
+
+    /// Starts a write. The checks and the flush bookkeeping happen before this returns,
+    /// so a ``flush()`` or ``aioFlush(completion:)`` called afterwards waits for it.
+    public func aioWrite(offset: UInt64, data: ByteBuffer, completion: IOCompletion) {
+        let prepared: PreparedWrite
+        do {
+            prepared = try prepareWrite(offset: offset, data: data)
+        } catch {
+            completion.complete(.failure(error))
+            return
+        }
+        Task {
+            defer { writes.finish(prepared.ticket) }
+            do {
+                try await perform(prepared)
+                completion.complete(.success((prepared.data.readableBytes, nil)))
+            } catch {
+                completion.complete(.failure(Self.radosError(error)))
+            }
+        }
+    }
+
+    /// Starts a discard (see ``discard(offset:length:granularity:)``).
+    public func aioDiscard(offset: UInt64, length: UInt64, granularity: UInt64 = Image.defaultDiscardGranularity, completion: IOCompletion) {
+        let prepared: PreparedDiscard
+        do {
+            prepared = try prepareDiscard(offset: offset, length: length, granularity: granularity)
+        } catch {
+            completion.complete(.failure(error))
+            return
+        }
+        Task {
+            defer { writes.finish(prepared.ticket) }
+            do {
+                try await perform(prepared)
+                completion.complete(.success((Int(prepared.length), nil)))
+            } catch {
+                completion.complete(.failure(Self.radosError(error)))
+            }
+        }
+    }
+
+    /// Starts a write-zeroes (see ``writeZeroes(offset:length:)``).
+    public func aioWriteZeroes(offset: UInt64, length: UInt64, completion: IOCompletion) {
+        aioDiscard(offset: offset, length: length, granularity: 0, completion: completion)
+    }
+
+    /// Completes (with 0) once every write issued before the call has completed.
+    public func aioFlush(completion: IOCompletion) {
+        writes.whenFlushed { completion.complete(.success((0, nil))) }
+    }
+}

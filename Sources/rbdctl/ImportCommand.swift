@@ -1,0 +1,183 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import RADOSProto
+import RBDCore
+
+/// `rbdctl import FILE|- [SPEC]`: a new image holding a file's (or stdin's) bytes, like
+/// `rbd import` (ceph/ceph `src/tools/rbd/action/Import.cc`).
+///
+/// The image is created with the file's size and `rbd create`'s options; all-zero
+/// blocks of `--sparse-size` (4 KiB) are not written, so they stay unallocated. The
+/// image name defaults to the file's name in pool rbd. Unlike rbd, stdin is first
+/// spooled to an unlinked temporary file (rbd grows the image as it reads instead).
+///
+/// SwiftRBD refuses to write images with exclusive-lock, object-map, fast-diff or
+/// journaling (see `Image.checkWritable`); Pacific's default features include the
+/// first three, so `import` checks the features before creating anything and asks for
+/// e.g. `--image-feature layering` instead of leaving an empty image behind.
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "import", abstract: "Import a file or stdin into a new image, like rbd import.")
+
+    @Argument(help: "Source file, or - for stdin.") var path: String
+    @Argument(help: "Destination pool/[namespace/]image (default: the file's name in pool rbd).") var spec: String?
+    @Option(help: "Object order, 12…25.") var order: UInt8?
+    @Option(name: .customLong("object-size"), help: "Object size in bytes (B/K/M), a power of two.") var objectSize: String?
+    @Option(name: .customLong("stripe-unit"), help: "Stripe unit in bytes (B/K/M).") var stripeUnit: String?
+    @Option(name: .customLong("stripe-count"), help: "Objects per stripe.") var stripeCount: UInt64?
+    @Option(name: .customLong("image-feature"), help: "Image feature to enable (repeatable, or comma-separated).") var imageFeatures: [String] = []
+    @Option(name: .customLong("sparse-size"), help: "Blocks of this size that are all zeros are not written (B/K/M, default 4K).") var sparseSize: String = "4K"
+    @Flag(name: .customLong("no-progress"), help: "Do not print progress.") var noProgress = false
+    @OptionGroup var cluster: ClusterOptions
+
+    static let concurrency = 10
+
+    func run() async throws {
+        let fromStdin = path == "-"
+        guard let specText = spec ?? (fromStdin ? nil : URL(fileURLWithPath: path).lastPathComponent) else {
+            throw ImageCommandSupport.usage("destination image name was not specified")
+        }
+        let spec = try ImageCommandSupport.parseSpec(specText)
+        guard spec.snapshot == nil else { throw ImageCommandSupport.usage("snapshot name specified for a command that doesn't use it") }
+        guard let sparse = ImageCommandSupport.parseBytes(sparseSize), sparse >= 4096, sparse <= 1 << 30 else {
+            throw ImageCommandSupport.usage("the argument ('\(sparseSize)') for option '--sparse-size' is invalid")
+        }
+        var requested = ImageCreateOptions(order: order)
+        if let objectSize {
+            guard let value = ImageCommandSupport.parseBytes(objectSize), value >= 4096, value & (value - 1) == 0 else {
+                throw ImageCommandSupport.usage("the argument ('\(objectSize)') for option '--object-size' is invalid")
+            }
+            requested.order = UInt8(value.trailingZeroBitCount)
+        }
+        if let stripeUnit {
+            guard let value = ImageCommandSupport.parseBytes(stripeUnit) else {
+                throw ImageCommandSupport.usage("the argument ('\(stripeUnit)') for option '--stripe-unit' is invalid")
+            }
+            requested.stripeUnit = value
+        }
+        requested.stripeCount = stripeCount ?? 0
+        if !imageFeatures.isEmpty {
+            var features: RBDFeatures = []
+            for text in imageFeatures {
+                guard let parsed = RBDFeatures(parsing: text), parsed.isSubset(of: .userSettable) else {
+                    throw ImageCommandSupport.usage("the argument ('\(text)') for option '--image-feature' is invalid")
+                }
+                features.formUnion(parsed)
+            }
+            requested.features = features
+        }
+
+        let fd = fromStdin ? try Self.spoolStdin() : open(path, O_RDONLY)
+        guard fd >= 0 else {
+            let code = errno
+            FileHandle.standardError.write(Data("rbdctl: error opening \(path): \(String(cString: strerror(code)))\n".utf8))
+            throw ExitCode(code)
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw ExitCode(errno) }
+        let size = UInt64(info.st_size)
+        let progress = Progress(label: "Importing image", enabled: !noProgress)
+
+        try await ImageCommandSupport.run("import", spec: spec, cluster: cluster) { _, io, configuration in
+            var options = requested
+            if options.features == nil, let text = try configuration.string("rbd_default_features") {
+                guard let features = RBDFeatures(parsing: text) else {
+                    throw RADOSError(.invalidConfiguration, "rbd_default_features '\(text)' is not a feature list")
+                }
+                options.features = features
+            }
+            let blocking = (options.features ?? RBDFeatures.pacificDefault).intersection(Image.unhonouredWriteFeatures)
+            guard blocking.isEmpty else {
+                throw RADOSError(.unsupported, "SwiftRBD cannot yet write images with \(blocking.names.joined(separator: ", ")); import with --image-feature layering (or set rbd_default_features)", errno: 95)
+            }
+            try await Image.create(io, name: spec.image, size: size, options: options)
+            let image = try await Image.open(io, name: spec.image)
+            let layout = image.layout
+            let chunk = Int(max(layout.objectSize * layout.stripeCount, sparse))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var inFlight = 0
+                var offset: UInt64 = 0
+                while offset < size {
+                    let length = Int(min(UInt64(chunk), size - offset))
+                    let buffer = try Self.readChunk(fd, at: offset, length: length, path: path)
+                    for run in Self.dataRuns(buffer, block: Int(sparse)) {
+                        if inFlight >= Self.concurrency {
+                            try await group.next()
+                            inFlight -= 1
+                        }
+                        let slice = buffer.getSlice(at: buffer.readerIndex + run.lowerBound, length: run.count) ?? ByteBuffer()
+                        let at = offset + UInt64(run.lowerBound)
+                        group.addTask { try await image.write(offset: at, data: slice) }
+                        inFlight += 1
+                    }
+                    offset += UInt64(length)
+                    progress.update(offset, of: size)
+                }
+                try await group.waitForAll()
+            }
+            await image.flush()
+            progress.done()
+        }
+    }
+
+    /// The byte ranges of `buffer` made of blocks that are not all zeros, merged.
+    static func dataRuns(_ buffer: ByteBuffer, block: Int) -> [Range<Int>] {
+        buffer.withUnsafeReadableBytes { bytes in
+            var runs: [Range<Int>] = []
+            var start = 0
+            while start < bytes.count {
+                let end = min(start + block, bytes.count)
+                if !ZeroScan.isZero(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) {
+                    if let last = runs.last, last.upperBound == start {
+                        runs[runs.count - 1] = last.lowerBound..<end
+                    } else {
+                        runs.append(start..<end)
+                    }
+                }
+                start = end
+            }
+            return runs
+        }
+    }
+
+    /// `length` bytes at `offset`, read straight into a new buffer.
+    static func readChunk(_ fd: Int32, at offset: UInt64, length: Int, path: String) throws(RADOSError) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(length)
+        var failure: Int32 = 0
+        while buffer.readableBytes < length, failure == 0 {
+            let want = length - buffer.readableBytes
+            let position = off_t(offset) + off_t(buffer.readableBytes)
+            let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { target in
+                let count = pread(fd, target.baseAddress!, want, position)
+                return count > 0 ? count : 0
+            }
+            if got == 0 { failure = errno == 0 ? EIO : errno }
+        }
+        guard buffer.readableBytes == length else {
+            throw RADOSError(.invalidArgument, "cannot read \(path): \(String(cString: strerror(failure)))", errno: failure)
+        }
+        return buffer
+    }
+
+    /// Copies stdin into an unlinked temporary file and returns its descriptor.
+    static func spoolStdin() throws -> Int32 {
+        var template = Array("/tmp/rbdctl-import-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw ExitCode(errno) }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        var block = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = block.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress!, $0.count) }
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ExitCode(errno)
+            }
+            let written = block.withUnsafeBytes { ExportCommand.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[0..<count]), at: nil) }
+            if let written { throw ExitCode(written) }
+        }
+        return fd
+    }
+}
