@@ -1,0 +1,86 @@
+import NIOCore
+import RADOSProto
+
+/// Removing and truncating data objects when an image shrinks, is removed or is rolled
+/// back to a smaller snapshot: librbd's `TrimRequest` (ceph/ceph
+/// `src/librbd/operation/TrimRequest.cc`).
+///
+/// The range past the new end is split at the first stripe period boundary at or after
+/// it: every object from there on (whole object sets) is removed; in the last partial
+/// period each object's tail past the new end is cut (the whole object when its first
+/// byte already lies past the end). Writes carry the head snap context, so the OSD keeps
+/// clones for existing snapshots. At most ``maximumConcurrentOps`` object ops are in
+/// flight (librbd's `rbd_concurrent_management_ops`, 10).
+enum ImageTrim {
+    static let maximumConcurrentOps = 10
+
+    static func trim(
+        _ dataIO: IOContext, prefix: String, layout: StripeLayout,
+        from oldSize: UInt64, to newSize: UInt64, snapContext: SnapContext
+    ) async throws(RADOSError) {
+        guard newSize < oldSize else { return }
+        let period = layout.objectSize * layout.stripeCount
+        let periods = newSize / period + (newSize % period == 0 ? 0 : 1)
+        let deleteOffset = min(periods * period, oldSize)
+        let deleteStart = periods * layout.stripeCount
+        let objectCount = Striper.objectCount(layout, imageSize: oldSize)
+        if deleteStart < objectCount {
+            try await forEach(deleteStart..<objectCount) { number in
+                try await removeObject(dataIO, RBDObjectNames.data(prefix: prefix, objectNumber: number), snapContext: snapContext)
+            }
+        }
+        if deleteOffset > newSize {
+            let extents = Striper.objectExtents(layout, offset: newSize, length: deleteOffset - newSize)
+            try await forEach(UInt64(0)..<UInt64(extents.count)) { index in
+                let extent = extents[Int(index)]
+                let object = RBDObjectNames.data(prefix: prefix, objectNumber: extent.objectNumber)
+                if extent.offset == 0 {
+                    try await removeObject(dataIO, object, snapContext: snapContext)
+                } else {
+                    try await truncateObject(dataIO, object, size: extent.offset, snapContext: snapContext)
+                }
+            }
+        }
+    }
+
+    /// Removes a data object; a missing one is fine.
+    static func removeObject(_ io: IOContext, _ object: String, snapContext: SnapContext) async throws(RADOSError) {
+        do {
+            _ = try await io.operate(object, [.delete], snapContext: snapContext)
+        } catch where error.code == .notFound {}
+    }
+
+    /// Cuts a data object to `size` bytes; a missing object is left missing (`stat` first,
+    /// in the same op, so the truncate does not create it).
+    static func truncateObject(_ io: IOContext, _ object: String, size: UInt64, snapContext: SnapContext) async throws(RADOSError) {
+        do {
+            _ = try await io.operate(object, [.stat, .truncate(size: size)], snapContext: snapContext)
+        } catch where error.code == .notFound {}
+    }
+
+    /// Runs `body` for each number in `numbers`, at most `limit` at once; the first
+    /// failure cancels the rest and is thrown.
+    static func forEach(
+        _ numbers: Range<UInt64>, limit: Int = maximumConcurrentOps,
+        _ body: @escaping @Sendable (UInt64) async throws -> Void
+    ) async throws(RADOSError) {
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var next = numbers.lowerBound
+                var running = 0
+                while next < numbers.upperBound || running > 0 {
+                    while running < limit, next < numbers.upperBound {
+                        let number = next
+                        next += 1
+                        running += 1
+                        group.addTask { try await body(number) }
+                    }
+                    try await group.next()
+                    running -= 1
+                }
+            }
+        } catch {
+            throw error as? RADOSError ?? RADOSError(.clusterError, "an object operation failed", details: "\(error)")
+        }
+    }
+}
