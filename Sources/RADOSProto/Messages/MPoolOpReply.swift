@@ -15,8 +15,11 @@ package struct MPoolOpReply: Sendable, Hashable {
     /// The OSDMap epoch from which the change is in force.
     package var epoch: UInt32
     package var responseData: ByteBuffer?
+    /// The monitor's last committed paxos version (the header's `version`).
+    package var paxosVersion: UInt64
 
-    package init(tid: UInt64, fsid: [UInt8], result: Int32, epoch: UInt32, responseData: ByteBuffer? = nil) {
+    package init(tid: UInt64, fsid: [UInt8], result: Int32, epoch: UInt32, responseData: ByteBuffer? = nil, paxosVersion: UInt64 = 0) {
+        self.paxosVersion = paxosVersion
         self.tid = tid
         self.fsid = fsid
         self.result = result
@@ -29,20 +32,20 @@ package struct MPoolOpReply: Sendable, Hashable {
 
     package static func decode(_ message: Message) throws -> MPoolOpReply {
         try message.front.decodeExactly("MPoolOpReply") { b in
-            _ = try b.readDencU64()
+            let paxosVersion = try b.readDencU64()
             _ = try b.readDencI16()
             _ = try b.readDencU64()
             let fsid = Array(try b.readDencFixed(16).readableBytesView)
             let result = try b.readDencI32()
             let epoch = try b.readDencU32()
             let data = try b.readDencBool() ? try b.readDencBytes(limit: maximumResponseData) : nil
-            return MPoolOpReply(tid: message.header.tid, fsid: fsid, result: result, epoch: epoch, responseData: data)
+            return MPoolOpReply(tid: message.header.tid, fsid: fsid, result: result, epoch: epoch, responseData: data, paxosVersion: paxosVersion)
         }
     }
 
     package func encode() -> Message {
         var front = ByteBuffer()
-        front.writeDencU64(0)
+        front.writeDencU64(paxosVersion)
         front.writeDencI16(-1)
         front.writeDencU64(0)
         front.writeBytes(fsid.count == 16 ? fsid : [UInt8](repeating: 0, count: 16))

@@ -14,31 +14,61 @@ import RADOSProto
 enum ImageTrim {
     static let maximumConcurrentOps = 10
 
-    static func trim(
-        _ dataIO: IOContext, prefix: String, layout: StripeLayout,
-        from oldSize: UInt64, to newSize: UInt64, snapContext: SnapContext
-    ) async throws(RADOSError) {
-        guard newSize < oldSize else { return }
+    /// What shrinking from `oldSize` to `newSize` does to the data objects: the object
+    /// numbers removed whole, and the objects cut to a length (0 meaning removed too).
+    struct Plan: Hashable, Sendable {
+        var removed: Range<UInt64>
+        /// (object number, new length); length 0 removes the object.
+        var cut: [(objectNumber: UInt64, length: UInt64)]
+
+        static func == (a: Plan, b: Plan) -> Bool {
+            a.removed == b.removed && a.cut.map(\.objectNumber) == b.cut.map(\.objectNumber) && a.cut.map(\.length) == b.cut.map(\.length)
+        }
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(removed)
+            for entry in cut { hasher.combine(entry.objectNumber); hasher.combine(entry.length) }
+        }
+    }
+
+    /// librbd's arithmetic (`TrimRequest` constructor and `send_clean_boundary`): the
+    /// stripe period is object size × stripe count; objects from the first whole period
+    /// past the new end on are removed; the objects of the boundary period are cut where
+    /// the range [new end, period end) starts in them.
+    static func plan(_ layout: StripeLayout, from oldSize: UInt64, to newSize: UInt64) -> Plan {
+        guard newSize < oldSize else { return Plan(removed: 0..<0, cut: []) }
         let period = layout.objectSize * layout.stripeCount
         let periods = newSize / period + (newSize % period == 0 ? 0 : 1)
         let deleteOffset = min(periods * period, oldSize)
         let deleteStart = periods * layout.stripeCount
         let objectCount = Striper.objectCount(layout, imageSize: oldSize)
-        if deleteStart < objectCount {
-            try await forEach(deleteStart..<objectCount) { number in
+        let removed = deleteStart < objectCount ? deleteStart..<objectCount : deleteStart..<deleteStart
+        var cut: [(objectNumber: UInt64, length: UInt64)] = []
+        if deleteOffset > newSize {
+            for extent in Striper.objectExtents(layout, offset: newSize, length: deleteOffset - newSize) {
+                cut.append((extent.objectNumber, extent.offset))
+            }
+        }
+        return Plan(removed: removed, cut: cut)
+    }
+
+    static func trim(
+        _ dataIO: IOContext, prefix: String, layout: StripeLayout,
+        from oldSize: UInt64, to newSize: UInt64, snapContext: SnapContext
+    ) async throws(RADOSError) {
+        let plan = plan(layout, from: oldSize, to: newSize)
+        if !plan.removed.isEmpty {
+            try await forEach(plan.removed) { number in
                 try await removeObject(dataIO, RBDObjectNames.data(prefix: prefix, objectNumber: number), snapContext: snapContext)
             }
         }
-        if deleteOffset > newSize {
-            let extents = Striper.objectExtents(layout, offset: newSize, length: deleteOffset - newSize)
-            try await forEach(UInt64(0)..<UInt64(extents.count)) { index in
-                let extent = extents[Int(index)]
-                let object = RBDObjectNames.data(prefix: prefix, objectNumber: extent.objectNumber)
-                if extent.offset == 0 {
-                    try await removeObject(dataIO, object, snapContext: snapContext)
-                } else {
-                    try await truncateObject(dataIO, object, size: extent.offset, snapContext: snapContext)
-                }
+        let cut = plan.cut
+        try await forEach(UInt64(0)..<UInt64(cut.count)) { index in
+            let entry = cut[Int(index)]
+            let object = RBDObjectNames.data(prefix: prefix, objectNumber: entry.objectNumber)
+            if entry.length == 0 {
+                try await removeObject(dataIO, object, snapContext: snapContext)
+            } else {
+                try await truncateObject(dataIO, object, size: entry.length, snapContext: snapContext)
             }
         }
     }
