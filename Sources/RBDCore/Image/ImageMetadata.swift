@@ -39,10 +39,13 @@ extension Image {
 
     /// Removes `key`.
     ///
+    /// The class method removes a missing key silently; like librbd
+    /// (`Operations::metadata_remove`) a `metadata_get` first makes that an error.
+    ///
     /// - Throws: ``RADOSError`` `.notFound` when the key is not set.
     public func removeMetadata(_ key: String) async throws(RADOSError) {
         do {
-            _ = try await metadataIO.operate(headerObject, [ClsRBD.metadataRemove(key: key)])
+            _ = try await metadataIO.operate(headerObject, [ClsRBD.metadataGet(key: key), ClsRBD.metadataRemove(key: key)])
         } catch where error.code == .notFound {
             throw RADOSError(.notFound, "no existing metadata key \(key) of image \(name)", errno: 2)
         }
