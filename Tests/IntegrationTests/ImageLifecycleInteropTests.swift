@@ -308,6 +308,32 @@ struct ImageLifecycleInteropTests {
         #expect(try Self.rbdctl(["snap", "create", spec]).status == 22)
     }
 
+    @Test(arguments: ["1", "2"])
+    func unprotectAndRemoveRefusedWhileClonesExist(cloneFormat: String) throws {
+        let spec = "rbd/\(Self.unique("parent"))"
+        let clone = "rbd/\(Self.unique("clone"))"
+        defer {
+            Self.cleanup(clone)
+            _ = try? Self.rbdStatus(["snap", "unprotect", spec + "@s"])
+            Self.cleanup(spec)
+        }
+        try Self.ours(["create", "--size", "4M", "--image-feature", "layering", spec])
+        try Self.ours(["snap", "create", spec + "@s"])
+        try Self.ours(["snap", "protect", spec + "@s"])
+        try Self.rbd(["clone", "--rbd-default-clone-format", cloneFormat, spec + "@s", clone])
+        let busy = try Self.rbdctl(["snap", "unprotect", spec + "@s"])
+        #expect(busy.status == 16)
+        #expect(busy.stderr.contains("child"))
+        // Still protected afterwards (the "unprotecting" state was reverted).
+        #expect(try Self.rbd(["snap", "ls", spec, "--format", "json"]).contains("\"protected\":\"true\""))
+        #expect(try Self.rbdctl(["rm", spec]).status == 39)
+        try Self.rbd(["rm", "--no-progress", clone])
+        try Self.ours(["snap", "unprotect", spec + "@s"])
+        try Self.ours(["snap", "rm", spec + "@s"])
+        try Self.ours(["rm", spec])
+        #expect(try Self.rbdStatus(["info", spec]) == 2)
+    }
+
     @Test func protectNeedsLayeringAndSnapshotsNeedHonouredFeatures() throws {
         let spec = "rbd/\(Self.unique("features"))"
         defer { Self.cleanup(spec) }

@@ -49,6 +49,12 @@ extension IOContext {
             let errno = reply.result == Int32.min ? 5 : -reply.result
             throw RADOSError(.clusterError, "the monitor refused the pool operation on pool \(poolName): \(String(cString: strerror(errno)))", errno: errno)
         }
+        // Like the Objecter, let the OSDMap that holds the change arrive before going on
+        // (bounded: the change is committed either way, and OSDs take the snap context
+        // from our requests).
+        for _ in 0..<400 where await objecter.osdmap.epoch < reply.epoch {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
         return reply
     }
 }

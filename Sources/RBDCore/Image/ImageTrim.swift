@@ -17,17 +17,14 @@ enum ImageTrim {
     /// What shrinking from `oldSize` to `newSize` does to the data objects: the object
     /// numbers removed whole, and the objects cut to a length (0 meaning removed too).
     struct Plan: Hashable, Sendable {
-        var removed: Range<UInt64>
-        /// (object number, new length); length 0 removes the object.
-        var cut: [(objectNumber: UInt64, length: UInt64)]
+        /// An object cut to `length` bytes; length 0 removes it.
+        struct Cut: Hashable, Sendable {
+            var objectNumber: UInt64
+            var length: UInt64
+        }
 
-        static func == (a: Plan, b: Plan) -> Bool {
-            a.removed == b.removed && a.cut.map(\.objectNumber) == b.cut.map(\.objectNumber) && a.cut.map(\.length) == b.cut.map(\.length)
-        }
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(removed)
-            for entry in cut { hasher.combine(entry.objectNumber); hasher.combine(entry.length) }
-        }
+        var removed: Range<UInt64>
+        var cut: [Cut]
     }
 
     /// librbd's arithmetic (`TrimRequest` constructor and `send_clean_boundary`): the
@@ -42,10 +39,10 @@ enum ImageTrim {
         let deleteStart = periods * layout.stripeCount
         let objectCount = Striper.objectCount(layout, imageSize: oldSize)
         let removed = deleteStart < objectCount ? deleteStart..<objectCount : deleteStart..<deleteStart
-        var cut: [(objectNumber: UInt64, length: UInt64)] = []
+        var cut: [Plan.Cut] = []
         if deleteOffset > newSize {
             for extent in Striper.objectExtents(layout, offset: newSize, length: deleteOffset - newSize) {
-                cut.append((extent.objectNumber, extent.offset))
+                cut.append(Plan.Cut(objectNumber: extent.objectNumber, length: extent.offset))
             }
         }
         return Plan(removed: removed, cut: cut)
