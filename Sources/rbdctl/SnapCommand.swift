@@ -6,7 +6,7 @@ import RBDCore
 struct SnapCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snap", abstract: "Image snapshots, like rbd snap.",
-        subcommands: [SnapCreate.self, SnapList.self, SnapRemove.self, SnapRename.self, SnapRollback.self, SnapProtect.self, SnapUnprotect.self])
+        subcommands: [SnapCreate.self, SnapList.self, SnapRemove.self, SnapPurge.self, SnapRename.self, SnapRollback.self, SnapProtect.self, SnapUnprotect.self])
 }
 
 /// Runs `body` on the image of `spec` (a `pool/[ns/]image@snap` spec) with its snapshot name.
@@ -38,6 +38,27 @@ struct SnapRemove: AsyncParsableCommand {
     func run() async throws {
         try await withSnapshot(spec, cluster: cluster, failure: "failed to remove snapshot") { image, name in
             try await image.removeSnapshot(named: name)
+        }
+    }
+}
+
+/// `rbdctl snap purge SPEC`: removes the unprotected snapshots; protected ones are
+/// reported and kept, and (as with rbd) that is not a failure.
+struct SnapPurge: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "purge", abstract: "Remove all unprotected snapshots.")
+    @Argument(help: "pool/[namespace/]image.") var spec: String
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        let spec = try ImageCommandSupport.parseSpec(self.spec)
+        try ImageCommandSupport.requireNoSnapshot(spec)
+        try await ImageCommandSupport.run("removing snaps failed", spec: spec, cluster: cluster) { _, io, _ in
+            let kept = try await Image.open(io, name: spec.image).purgeSnapshots()
+            if !kept.isEmpty {
+                let names = kept.map { "'\($0)'" }.joined(separator: ", ")
+                let verb = kept.count == 1 ? "which is" : "which are"
+                FileHandle.standardError.write(Data("rbdctl: error removing snapshot(s) \(names), \(verb) protected - these must be unprotected with `rbd snap unprotect`.\n".utf8))
+            }
         }
     }
 }

@@ -334,6 +334,25 @@ struct ImageLifecycleInteropTests {
         #expect(try Self.rbdStatus(["info", spec]) == 2)
     }
 
+    @Test func purgeKeepsProtectedSnapshots() throws {
+        let spec = "rbd/\(Self.unique("purge"))"
+        defer {
+            _ = try? Self.rbdStatus(["snap", "unprotect", spec + "@b"])
+            Self.cleanup(spec)
+        }
+        try Self.ours(["create", "--size", "4M", "--image-feature", "layering", spec])
+        for name in ["a", "b", "c"] { try Self.rbd(["snap", "create", "--no-progress", spec + "@" + name]) }
+        try Self.rbd(["snap", "protect", spec + "@b"])
+        let purge = try Self.rbdctl(["snap", "purge", spec])
+        #expect(purge.status == 0)
+        #expect(purge.stderr.contains("'b', which is protected"))
+        let left = try JSONSerialization.jsonObject(with: Data(try Self.rbd(["snap", "ls", spec, "--format", "json"]).utf8)) as? [[String: Any]]
+        #expect(left?.compactMap { $0["name"] as? String } == ["b"])
+        try Self.rbd(["snap", "unprotect", spec + "@b"])
+        try Self.ours(["snap", "purge", spec])
+        #expect(try Self.rbd(["snap", "ls", spec]) == "")
+    }
+
     @Test func protectNeedsLayeringAndSnapshotsNeedHonouredFeatures() throws {
         let spec = "rbd/\(Self.unique("features"))"
         defer { Self.cleanup(spec) }

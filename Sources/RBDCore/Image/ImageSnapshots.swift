@@ -71,6 +71,23 @@ extension Image {
         try await refresh()
     }
 
+    /// Removes every unprotected user snapshot (`rbd snap purge`) and returns the names
+    /// of the protected ones it kept, which, as rbd, it does not count as a failure.
+    @discardableResult
+    public func purgeSnapshots() async throws(RADOSError) -> [String] {
+        try checkWritable()
+        try await refresh()
+        var kept: [String] = []
+        for snapshot in snapshots where snapshot.namespaceType == ClsRBD.SnapshotInfo.userNamespace {
+            if snapshot.isProtected {
+                kept.append(snapshot.name)
+            } else {
+                try await removeSnapshot(named: snapshot.name)
+            }
+        }
+        return kept
+    }
+
     /// Renames snapshot `name` to `newName` (`rbd snap rename`).
     ///
     /// - Throws: ``RADOSError`` `.notFound`; `.alreadyExists` when `newName` is taken.
