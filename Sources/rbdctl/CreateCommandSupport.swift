@@ -19,9 +19,10 @@ enum ImageCommandSupport {
 
     /// Connects with the spec's options applied, opens the spec's pool and namespace,
     /// and runs `body`. A failure prints the error's message and, like `rbd`,
-    /// `rbdctl: <action> error: (<errno>) <strerror>`, and exits with the errno.
+    /// `rbdctl: <failure>: (<errno>) <strerror>` (e.g. "create error"), and exits with
+    /// the errno.
     static func run(
-        _ action: String, spec: ImageSpec, cluster: ClusterOptions,
+        _ failure: String, spec: ImageSpec, cluster: ClusterOptions,
         _ body: (RADOSClient, IOContext, RADOSConfiguration) async throws -> Void
     ) async throws {
         do {
@@ -37,16 +38,16 @@ enum ImageCommandSupport {
             }
             await client.shutdown()
         } catch let error as RADOSError {
-            report(error, action: action)
+            report(error, failure: failure)
             throw ExitCode(error.errno)
         }
     }
 
-    /// Prints `error` the way rbd does for `action`.
-    static func report(_ error: RADOSError, action: String) {
+    /// Prints `error` the way rbd does for a failed `failure` ("create error").
+    static func report(_ error: RADOSError, failure: String) {
         var text = "rbdctl: \(error.message)\n"
         if !error.message.hasPrefix("error opening image") {
-            text += "rbdctl: \(action) error: (\(error.errno)) \(String(cString: strerror(error.errno)))\n"
+            text += "rbdctl: \(failure): (\(error.errno)) \(String(cString: strerror(error.errno)))\n"
         }
         FileHandle.standardError.write(Data(text.utf8))
     }
@@ -55,6 +56,39 @@ enum ImageCommandSupport {
     static func usage(_ message: String) -> ExitCode {
         FileHandle.standardError.write(Data("rbdctl: \(message)\n".utf8))
         return ExitCode(22)
+    }
+
+    /// The spec's snapshot name; rbd's usage error when there is none.
+    static func snapshotName(_ spec: ImageSpec) throws -> String {
+        guard let name = spec.snapshot, !name.isEmpty else { throw usage("snapshot name was not specified") }
+        return name
+    }
+
+    /// Refuses a snapshot in a spec that names only an image.
+    static func requireNoSnapshot(_ spec: ImageSpec) throws {
+        if spec.snapshot != nil { throw usage("snapshot name specified for a command that doesn't use it") }
+    }
+
+    /// Rows as rbd's `TextTable` prints them: each column as wide as its widest cell,
+    /// columns two spaces apart, every cell padded (right-aligned where asked).
+    static func table(_ headers: [String], _ rows: [[String]], rightAligned: Set<Int> = []) -> String {
+        var widths = headers.map(\.count)
+        for row in rows {
+            for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                let pad = String(repeating: " ", count: widths[index] - cell.count)
+                return rightAligned.contains(index) ? pad + cell : cell + pad
+            }.joined(separator: "  ") + "\n"
+        }
+        return line(headers) + rows.map(line).joined()
+    }
+
+    /// JSON text for a string.
+    static func jsonString(_ text: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
+        return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
     }
 
     /// A byte count as rbd's options take it (`strict_iecstrtoll`, `src/common/strtol.cc`):
@@ -128,7 +162,7 @@ struct CreateCommand: AsyncParsableCommand {
             options.features = features
         }
         let requested = options
-        try await ImageCommandSupport.run("create", spec: spec, cluster: cluster) { client, io, configuration in
+        try await ImageCommandSupport.run("create error", spec: spec, cluster: cluster) { client, io, configuration in
             var options = requested
             if options.features == nil, let text = try configuration.string("rbd_default_features") {
                 guard let features = RBDFeatures(parsing: text) else {

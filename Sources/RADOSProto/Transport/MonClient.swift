@@ -139,6 +139,8 @@ package final class MonClient: Sendable {
                       !authOrder.contains(handle)
                 else { return false }
                 return deliver(message, id: handle)
+            case MessageType.poolOpReply:
+                return !authOrder.contains(message.header.tid) && deliver(message, id: message.header.tid)
             case MessageType.authReply:
                 guard !authOrder.isEmpty else { return false }
                 return deliver(message, id: authOrder.removeFirst())
@@ -289,6 +291,20 @@ package final class MonClient: Sendable {
             throw RADOSError(.clusterError, "the monitor command failed: \(ack.status)", errno: Int32(clamping: abs(Int(ack.result))))
         }
         return ack
+    }
+
+    /// Sends the message `make` builds for a fresh tid and waits for the reply the
+    /// router matches to that tid (pool ops).
+    package func request(timeout: Duration = .seconds(30), _ make: (UInt64) -> Message) async throws -> Message {
+        let router = self.router
+        let tid = try await router.expectCommand()
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            await router.timeout(command: tid)
+        }
+        defer { timer.cancel() }
+        try await send(make(tid))
+        return try await router.wait(tid)
     }
 
     /// The newest and oldest epochs the monitors have of a map ("osdmap", "monmap", …).

@@ -207,6 +207,38 @@ package enum ClsRBD {
         }
     }
 
+    /// `get_protection_status` output (`RBD_PROTECTION_STATUS_*`).
+    package enum ProtectionStatus: UInt8, Sendable {
+        case unprotected = 0
+        case unprotecting = 1
+        case protected = 2
+    }
+
+    package static func decodeProtectionStatus(_ output: ByteBuffer) throws -> ProtectionStatus {
+        var buffer = output
+        let raw = try buffer.readDencU8()
+        guard let status = ProtectionStatus(rawValue: raw) else {
+            throw DencError(.invalidValue("protection status \(raw)"), at: output, context: ["get_protection_status"])
+        }
+        return status
+    }
+
+    /// `get_children` on `rbd_children` (clone format 1): ids of the images cloned from
+    /// snapshot `snapID` of image `imageID` in pool `poolID`; ENOENT when there are none.
+    package static func getChildren(poolID: Int64, imageID: String, snapID: UInt64) -> OSDOp {
+        call("get_children") {
+            $0.writeDencI64(poolID)
+            $0.writeDencString(imageID)
+            $0.writeDencU64(snapID)
+        }
+    }
+
+    /// `get_children` output: a set of image ids.
+    package static func decodeChildren(_ output: ByteBuffer) throws -> [String] {
+        var buffer = output
+        return try buffer.readDencArray(minimumElementSize: 4) { try $0.readDencString() }
+    }
+
     /// One snapshot as `snapshot_get` describes it.
     package struct SnapshotInfo: Hashable, Sendable {
         /// Snapshot namespace types (`cls::rbd::SnapshotNamespaceType`).

@@ -21,6 +21,9 @@ public final class Image: Sendable {
         public var timestamp: Date
         /// The snapshot namespace type (0 user, 1 group, 2 trash, 3 mirror).
         public var namespaceType: UInt32
+        /// Whether the snapshot is protected (clones may be made of it; it cannot be
+        /// removed). An unprotect in progress counts as protected.
+        public var isProtected: Bool = false
     }
 
     /// What can change while the image is open.
@@ -131,10 +134,12 @@ public final class Image: Sendable {
         var snapshots: [Snapshot] = []
         let ids = info.snapContext.snaps.sorted()
         if !ids.isEmpty {
-            let outputs = try await io.operate(RBDObjectNames.header(imageID: id), ids.map { ClsRBD.snapshotGet(id: $0) })
-            for output in outputs {
-                let snap = try ImageInfo.decode { try ClsRBD.decodeSnapshotInfo(output) }
-                snapshots.append(Snapshot(id: snap.id, name: snap.name, size: snap.imageSize, timestamp: Date(timeIntervalSince1970: snap.timestamp.timeIntervalSince1970), namespaceType: snap.namespaceType))
+            let outputs = try await io.operate(RBDObjectNames.header(imageID: id), ids.flatMap { [ClsRBD.snapshotGet(id: $0), ClsRBD.getProtectionStatus(snapID: $0)] })
+            guard outputs.count == 2 * ids.count else { throw RADOSError(.malformedData, "the image header answered \(outputs.count) of \(2 * ids.count) snapshot calls") }
+            for index in ids.indices {
+                let snap = try ImageInfo.decode { try ClsRBD.decodeSnapshotInfo(outputs[2 * index]) }
+                let protection = try ImageInfo.decode { try ClsRBD.decodeProtectionStatus(outputs[2 * index + 1]) }
+                snapshots.append(Snapshot(id: snap.id, name: snap.name, size: snap.imageSize, timestamp: Date(timeIntervalSince1970: snap.timestamp.timeIntervalSince1970), namespaceType: snap.namespaceType, isProtected: protection != .unprotected))
             }
         }
         return State(info: info, layout: layout, snapshots: snapshots)

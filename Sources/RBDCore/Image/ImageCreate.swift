@@ -49,7 +49,7 @@ extension Image {
     ///   when the data pool or the namespace does not exist.
     @discardableResult
     public static func create(_ io: IOContext, name: String, size: UInt64, options: ImageCreateOptions = ImageCreateOptions()) async throws(RADOSError) -> String {
-        let plan = try CreatePlan(io: io, size: size, options: options)
+        let plan = try CreatePlan(metadataPoolID: io.poolID, size: size, options: options)
         guard !name.isEmpty else { throw RADOSError(.invalidArgument, "image name was not specified") }
         if let pool = plan.dataPoolID {
             do {
@@ -147,13 +147,13 @@ struct CreatePlan {
     /// Longest data object prefix (`RBD_MAX_BLOCK_NAME_PREFIX_LENGTH`).
     static let maxObjectPrefixLength = 43
 
-    init(io: IOContext, size: UInt64, options: ImageCreateOptions) throws(RADOSError) {
+    init(metadataPoolID: Int64, size: UInt64, options: ImageCreateOptions) throws(RADOSError) {
         order = options.order ?? ImageCreateOptions.defaultOrder
         var features = options.features ?? RBDFeatures.pacificDefault
         if features.contains(.objectMap) { features.insert(.fastDiff) }
         stripeUnit = options.stripeUnit
         stripeCount = options.stripeCount
-        if let pool = options.dataPoolID, pool != io.poolID {
+        if let pool = options.dataPoolID, pool != metadataPoolID {
             dataPoolID = pool
             features.insert(.dataPool)
         } else {

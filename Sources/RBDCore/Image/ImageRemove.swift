@@ -1,0 +1,43 @@
+import NIOCore
+import RADOSProto
+
+extension Image {
+    /// Removes image `name` and all its objects, like `rbd rm`.
+    ///
+    /// As librbd (`src/librbd/image/RemoveRequest.cc`) it refuses an image that has
+    /// snapshots (ENOTEMPTY) or that another client has open (watchers on the header,
+    /// EBUSY); then it removes the data objects (every object the size allows, missing
+    /// ones skipped, bounded concurrency), the header, the object map, the id object and
+    /// the directory entry.
+    ///
+    /// - Throws: ``RADOSError`` `.notFound` when there is no such image.
+    public static func remove(_ io: IOContext, name: String) async throws(RADOSError) {
+        let image = try await open(io, name: name)
+        let info = image.info
+        guard image.snapshots.isEmpty else {
+            throw RADOSError(.clusterError, "image has snapshots - these must be deleted with 'rbd snap purge' before the image can be removed.", errno: 39)
+        }
+        let header = RBDObjectNames.header(imageID: image.id)
+        let watchers: WatcherList
+        do {
+            let output = try await io.operate(header, [.listWatchers])
+            watchers = try WatcherList.decode(output.first ?? ByteBuffer())
+        } catch let error as RADOSError {
+            throw error
+        } catch {
+            throw RADOSError(.malformedData, "the watcher list of \(header) does not decode")
+        }
+        guard watchers.watchers.isEmpty else {
+            throw RADOSError(.clusterError, "image has watchers - not removing: it is still open, or a client that had it open crashed (retry after closing or unmapping it, or after 30 s)", errno: 16)
+        }
+        try await ImageTrim.trim(image.dataIO, prefix: info.blockNamePrefix, layout: image.layout, from: info.size, to: 0, snapContext: info.snapContext)
+        for object in [header, RBDObjectNames.objectMap(imageID: image.id), RBDObjectNames.id(imageName: name)] {
+            do {
+                try await io.remove(object)
+            } catch where error.code == .notFound {}
+        }
+        do {
+            _ = try await io.operate(RBDObjectNames.directory, [ClsRBD.directoryRemove(name: name, id: image.id)])
+        } catch where error.code == .notFound {}
+    }
+}

@@ -1,0 +1,191 @@
+import NIOCore
+import RADOSProto
+
+/// Snapshot operations on an open image, as librbd performs them (ceph/ceph
+/// `src/librbd/operation/Snapshot{Create,Remove,Rename,Protect,Unprotect,Rollback}Request.cc`,
+/// `src/librbd/Operations.cc`). Snapshots are self-managed: the monitor allocates the id
+/// in the data pool, the header records it, writes carry it in their snap context.
+///
+/// Creating, removing and rolling back snapshots change data objects or what librbd
+/// keeps per object (object map, fast diff); they are refused, like writes, for images
+/// with features SwiftRBD does not maintain (``checkWritable()``). Renaming and
+/// (un)protecting only touch the header and work on every image.
+extension Image {
+    /// The snapshot named `name`, from a fresh read of the header.
+    func snapshot(named name: String) async throws(RADOSError) -> Snapshot {
+        try await refresh()
+        guard let snapshot = snapshots.first(where: { $0.name == name }) else {
+            throw RADOSError(.notFound, "snapshot \(name) of image \(self.name) does not exist", errno: 2)
+        }
+        return snapshot
+    }
+
+    /// Takes a snapshot of the image named `name` (`rbd snap create`).
+    ///
+    /// - Throws: ``RADOSError`` `.alreadyExists` when the name is taken.
+    public func createSnapshot(named name: String) async throws(RADOSError) {
+        try checkWritable()
+        guard !name.isEmpty else { throw RADOSError(.invalidArgument, "snapshot name was not specified") }
+        try await refresh()
+        if snapshots.contains(where: { $0.name == name }) {
+            throw RADOSError(.alreadyExists, "snapshot \(name) of image \(self.name) already exists", errno: 17)
+        }
+        // A stale id (one the header's seq has passed) is retried with a new one, as
+        // librbd does on ESTALE.
+        for _ in 0..<3 {
+            let snapID = try await dataIO.selfManagedSnapCreate()
+            do {
+                _ = try await metadataIO.operate(headerObject, [ClsRBD.snapshotAdd(id: snapID, name: name)])
+                try await refresh()
+                return
+            } catch {
+                try? await dataIO.selfManagedSnapRemove(snapID)
+                if error.errno == 116 { continue }
+                if error.errno == 17 { throw RADOSError(.alreadyExists, "snapshot \(name) of image \(self.name) already exists", errno: 17) }
+                throw error
+            }
+        }
+        throw RADOSError(.clusterError, "the snapshot sequence kept moving while creating snapshot \(name)", errno: 116)
+    }
+
+    /// Removes snapshot `name` (`rbd snap rm`): the header entry, its object map, then
+    /// the self-managed snap id, so the OSDs trim its clones.
+    ///
+    /// - Throws: ``RADOSError`` `.notFound`; EBUSY when the snapshot is protected or has
+    ///   clones.
+    public func removeSnapshot(named name: String) async throws(RADOSError) {
+        try checkWritable()
+        let snapshot = try await snapshot(named: name)
+        if snapshot.isProtected {
+            throw RADOSError(.clusterError, "snapshot '\(name)' is protected from removal.", errno: 16)
+        }
+        let info = try await snapshotInfo(snapshot.id)
+        if info.childCount > 0 {
+            throw RADOSError(.clusterError, "snapshot '\(name)' has \(info.childCount) linked clone(s)", errno: 16)
+        }
+        _ = try await metadataIO.operate(headerObject, [ClsRBD.snapshotRemove(id: snapshot.id)])
+        do {
+            try await metadataIO.remove(RBDObjectNames.objectMap(imageID: id, snapID: snapshot.id))
+        } catch where error.code == .notFound {}
+        try await dataIO.selfManagedSnapRemove(snapshot.id)
+        try await refresh()
+    }
+
+    /// Removes every unprotected user snapshot (`rbd snap purge`) and returns the names
+    /// of the protected ones it kept, which, as rbd, it does not count as a failure.
+    @discardableResult
+    public func purgeSnapshots() async throws(RADOSError) -> [String] {
+        try checkWritable()
+        try await refresh()
+        var kept: [String] = []
+        for snapshot in snapshots where snapshot.namespaceType == ClsRBD.SnapshotInfo.userNamespace {
+            if snapshot.isProtected {
+                kept.append(snapshot.name)
+            } else {
+                try await removeSnapshot(named: snapshot.name)
+            }
+        }
+        return kept
+    }
+
+    /// Renames snapshot `name` to `newName` (`rbd snap rename`).
+    ///
+    /// - Throws: ``RADOSError`` `.notFound`; `.alreadyExists` when `newName` is taken.
+    public func renameSnapshot(named name: String, to newName: String) async throws(RADOSError) {
+        guard !isReadOnly else { throw RADOSError(.permissionDenied, "image \(self.name) is open read-only", errno: 30) }
+        let snapshot = try await snapshot(named: name)
+        if snapshots.contains(where: { $0.name == newName }) {
+            throw RADOSError(.alreadyExists, "snapshot \(newName) of image \(self.name) already exists", errno: 17)
+        }
+        _ = try await metadataIO.operate(headerObject, [ClsRBD.snapshotRename(id: snapshot.id, to: newName)])
+        try await refresh()
+    }
+
+    /// Protects snapshot `name` so it can be cloned and cannot be removed (`rbd snap
+    /// protect`). Needs the layering feature.
+    ///
+    /// - Throws: ``RADOSError`` `.notFound`; ENOSYS without layering; EBUSY when it is
+    ///   already protected.
+    public func protectSnapshot(named name: String) async throws(RADOSError) {
+        guard !isReadOnly else { throw RADOSError(.permissionDenied, "image \(self.name) is open read-only", errno: 30) }
+        let snapshot = try await snapshot(named: name)
+        guard info.features.contains(.layering) else {
+            throw RADOSError(.unsupported, "image must support layering", errno: 38)
+        }
+        if snapshot.isProtected { throw RADOSError(.clusterError, "snap is already protected", errno: 16) }
+        _ = try await metadataIO.operate(headerObject, [ClsRBD.setProtectionStatus(snapID: snapshot.id, status: ClsRBD.ProtectionStatus.protected.rawValue)])
+        try await refresh()
+    }
+
+    /// Unprotects snapshot `name` (`rbd snap unprotect`) unless clones depend on it.
+    ///
+    /// As librbd: the status goes to "unprotecting" while children are looked for (the
+    /// snapshot's clone-format-2 child count, and `rbd_children` of the image's pool for
+    /// format 1 clones), then to unprotected, or back to protected when there are some.
+    ///
+    /// - Throws: ``RADOSError`` `.notFound`; EINVAL when it is not protected; EBUSY when
+    ///   it has clones.
+    public func unprotectSnapshot(named name: String) async throws(RADOSError) {
+        guard !isReadOnly else { throw RADOSError(.permissionDenied, "image \(self.name) is open read-only", errno: 30) }
+        let snapshot = try await snapshot(named: name)
+        guard snapshot.isProtected else { throw RADOSError(.invalidArgument, "snap is already unprotected") }
+        _ = try await metadataIO.operate(headerObject, [ClsRBD.setProtectionStatus(snapID: snapshot.id, status: ClsRBD.ProtectionStatus.unprotecting.rawValue)])
+        var children = 0
+        do throws(RADOSError) {
+            let info = try await snapshotInfo(snapshot.id)
+            children = Int(info.childCount)
+            if children == 0 {
+                do {
+                    let output = try await metadataIO.operate("rbd_children", [ClsRBD.getChildren(poolID: metadataIO.poolID, imageID: id, snapID: snapshot.id)])
+                    children = try ImageInfo.decode { try ClsRBD.decodeChildren(output.first ?? ByteBuffer()) }.count
+                } catch where error.code == .notFound {}
+            }
+        } catch {
+            _ = try? await metadataIO.operate(headerObject, [ClsRBD.setProtectionStatus(snapID: snapshot.id, status: ClsRBD.ProtectionStatus.protected.rawValue)])
+            throw error
+        }
+        let status: ClsRBD.ProtectionStatus = children > 0 ? .protected : .unprotected
+        _ = try await metadataIO.operate(headerObject, [ClsRBD.setProtectionStatus(snapID: snapshot.id, status: status.rawValue)])
+        try await refresh()
+        if children > 0 {
+            throw RADOSError(.clusterError, "cannot unprotect: at least \(children) child(ren) in pool \(metadataIO.poolName)", errno: 16)
+        }
+    }
+
+    /// Makes the head what it was at snapshot `name` (`rbd snap rollback`): the head is
+    /// resized to the snapshot's size (trimming past it), then every data object the
+    /// snapshot can have is rolled back with `CEPH_OSD_OP_ROLLBACK` under the head snap
+    /// context; objects that did not exist at the snapshot are removed by the OSD.
+    public func rollback(toSnapshot name: String) async throws(RADOSError) {
+        try checkWritable()
+        let snapshot = try await snapshot(named: name)
+        let info = self.info
+        let layout = self.layout
+        if snapshot.size < info.size {
+            try await ImageTrim.trim(dataIO, prefix: info.blockNamePrefix, layout: layout, from: info.size, to: snapshot.size, snapContext: info.snapContext)
+        }
+        if snapshot.size != info.size {
+            _ = try await metadataIO.operate(headerObject, [ClsRBD.setSize(snapshot.size)])
+        }
+        let count = Striper.objectCount(layout, imageSize: snapshot.size)
+        let io = dataIO
+        let prefix = info.blockNamePrefix
+        let snapContext = info.snapContext
+        let snapID = snapshot.id
+        try await ImageTrim.forEach(0..<count) { number in
+            try await Self.rollbackObject(io, RBDObjectNames.data(prefix: prefix, objectNumber: number), snapID: snapID, snapContext: snapContext)
+        }
+        try await refresh()
+    }
+
+    static func rollbackObject(_ io: IOContext, _ object: String, snapID: UInt64, snapContext: SnapContext) async throws(RADOSError) {
+        do {
+            _ = try await io.operate(object, [.rollback(snapID: snapID)], snapContext: snapContext)
+        } catch where error.code == .notFound {}
+    }
+
+    func snapshotInfo(_ snapID: UInt64) async throws(RADOSError) -> ClsRBD.SnapshotInfo {
+        let output = try await metadataIO.operate(headerObject, [ClsRBD.snapshotGet(id: snapID)]).first ?? ByteBuffer()
+        return try ImageInfo.decode { try ClsRBD.decodeSnapshotInfo(output) }
+    }
+}

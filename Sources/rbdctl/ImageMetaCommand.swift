@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import RBDCore
+
+/// `rbdctl image-meta list|get|set|remove`, like `rbd image-meta`.
+struct ImageMetaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image-meta", abstract: "Image metadata, like rbd image-meta.",
+        subcommands: [ImageMetaList.self, ImageMetaGet.self, ImageMetaSet.self, ImageMetaRemove.self])
+}
+
+struct ImageMetaList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the image's metadata.", aliases: ["ls"])
+
+    @Argument(help: "pool/[namespace/]image.") var spec: String
+    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        let spec = try ImageCommandSupport.parseSpec(self.spec)
+        try await ImageCommandSupport.run("listing metadata failed", spec: spec, cluster: cluster) { _, io, _ in
+            let pairs = try await Image.open(io, name: spec.image).metadata()
+            let keys = pairs.keys.sorted()
+            if format == .json {
+                let body = keys.map { ImageCommandSupport.jsonString($0) + ":" + ImageCommandSupport.jsonString(pairs[$0] ?? "") }
+                print("{" + body.joined(separator: ",") + "}")
+            } else if keys.isEmpty {
+                print("There are 0 metadata on this image.")
+            } else {
+                print(keys.count == 1 ? "There is 1 metadatum on this image:\n" : "There are \(keys.count) metadata on this image:\n")
+                print(ImageCommandSupport.table(["Key", "Value"], keys.map { [$0, pairs[$0] ?? ""] }), terminator: "")
+            }
+        }
+    }
+}
+
+struct ImageMetaGet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "get", abstract: "Print the value of a metadata key.")
+
+    @Argument(help: "pool/[namespace/]image.") var spec: String
+    @Argument(help: "The key.") var key: String
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        let spec = try ImageCommandSupport.parseSpec(self.spec)
+        try await ImageCommandSupport.run("getting metadata failed", spec: spec, cluster: cluster) { _, io, _ in
+            print(try await Image.open(io, name: spec.image).metadata(key))
+        }
+    }
+}
+
+struct ImageMetaSet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "set", abstract: "Set a metadata key.")
+
+    @Argument(help: "pool/[namespace/]image.") var spec: String
+    @Argument(help: "The key.") var key: String
+    @Argument(help: "The value.") var value: String
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        let spec = try ImageCommandSupport.parseSpec(self.spec)
+        try await ImageCommandSupport.run("setting metadata failed", spec: spec, cluster: cluster) { _, io, _ in
+            try await Image.open(io, name: spec.image).setMetadata(key, to: value)
+        }
+    }
+}
+
+struct ImageMetaRemove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a metadata key.", aliases: ["rm"])
+
+    @Argument(help: "pool/[namespace/]image.") var spec: String
+    @Argument(help: "The key.") var key: String
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        let spec = try ImageCommandSupport.parseSpec(self.spec)
+        try await ImageCommandSupport.run("removing metadata failed", spec: spec, cluster: cluster) { _, io, _ in
+            try await Image.open(io, name: spec.image).removeMetadata(key)
+        }
+    }
+}

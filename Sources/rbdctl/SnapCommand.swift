@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import RBDCore
+
+/// `rbdctl snap create|ls|rm|rename|rollback|protect|unprotect`, like `rbd snap`.
+struct SnapCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snap", abstract: "Image snapshots, like rbd snap.",
+        subcommands: [SnapCreate.self, SnapList.self, SnapRemove.self, SnapPurge.self, SnapRename.self, SnapRollback.self, SnapProtect.self, SnapUnprotect.self])
+}
+
+/// Runs `body` on the image of `spec` (a `pool/[ns/]image@snap` spec) with its snapshot name.
+private func withSnapshot(_ text: String, cluster: ClusterOptions, failure: String, _ body: @escaping (Image, String) async throws -> Void) async throws {
+    let spec = try ImageCommandSupport.parseSpec(text)
+    let snapshot = try ImageCommandSupport.snapshotName(spec)
+    try await ImageCommandSupport.run(failure, spec: spec, cluster: cluster) { _, io, _ in
+        try await body(try await Image.open(io, name: spec.image), snapshot)
+    }
+}
+
+struct SnapCreate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Take a snapshot.", aliases: ["add"])
+    @Argument(help: "pool/[namespace/]image@snapshot.") var spec: String
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        try await withSnapshot(spec, cluster: cluster, failure: "failed to create snapshot") { image, name in
+            try await image.createSnapshot(named: name)
+        }
+    }
+}
+
+struct SnapRemove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a snapshot.", aliases: ["remove"])
+    @Argument(help: "pool/[namespace/]image@snapshot.") var spec: String
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        try await withSnapshot(spec, cluster: cluster, failure: "failed to remove snapshot") { image, name in
+            try await image.removeSnapshot(named: name)
+        }
+    }
+}
+
+/// `rbdctl snap purge SPEC`: removes the unprotected snapshots; protected ones are
+/// reported and kept, and (as with rbd) that is not a failure.
+struct SnapPurge: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "purge", abstract: "Remove all unprotected snapshots.")
+    @Argument(help: "pool/[namespace/]image.") var spec: String
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        let spec = try ImageCommandSupport.parseSpec(self.spec)
+        try ImageCommandSupport.requireNoSnapshot(spec)
+        try await ImageCommandSupport.run("removing snaps failed", spec: spec, cluster: cluster) { _, io, _ in
+            let kept = try await Image.open(io, name: spec.image).purgeSnapshots()
+            if !kept.isEmpty {
+                let names = kept.map { "'\($0)'" }.joined(separator: ", ")
+                let verb = kept.count == 1 ? "which is" : "which are"
+                FileHandle.standardError.write(Data("rbdctl: error removing snapshot(s) \(names), \(verb) protected - these must be unprotected with `rbd snap unprotect`.\n".utf8))
+            }
+        }
+    }
+}
+
+struct SnapRollback: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rollback", abstract: "Roll the image back to a snapshot.", aliases: ["revert"])
+    @Argument(help: "pool/[namespace/]image@snapshot.") var spec: String
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        try await withSnapshot(spec, cluster: cluster, failure: "rollback failed") { image, name in
+            try await image.rollback(toSnapshot: name)
+        }
+    }
+}
+
+struct SnapProtect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "protect", abstract: "Protect a snapshot from removal.")
+    @Argument(help: "pool/[namespace/]image@snapshot.") var spec: String
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        try await withSnapshot(spec, cluster: cluster, failure: "protecting snap failed") { image, name in
+            try await image.protectSnapshot(named: name)
+        }
+    }
+}
+
+struct SnapUnprotect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "unprotect", abstract: "Allow a snapshot to be removed.")
+    @Argument(help: "pool/[namespace/]image@snapshot.") var spec: String
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        try await withSnapshot(spec, cluster: cluster, failure: "unprotecting snap failed") { image, name in
+            try await image.unprotectSnapshot(named: name)
+        }
+    }
+}
+
+struct SnapRename: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rename", abstract: "Rename a snapshot.")
+    @Argument(help: "Source: pool/[namespace/]image@snapshot.") var source: String
+    @Argument(help: "Destination: [pool/[namespace/]image@]snapshot.") var destination: String
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        let from = try ImageCommandSupport.parseSpec(source)
+        let to = destination.contains("@") ? try ImageCommandSupport.parseSpec(destination) : ImageSpec(pool: from.pool, namespace: from.namespace, image: from.image, snapshot: destination)
+        let newName = try ImageCommandSupport.snapshotName(to)
+        guard to.pool == from.pool, to.namespace == from.namespace, to.image == from.image else {
+            throw ImageCommandSupport.usage("source and destination image names must be the same")
+        }
+        try await withSnapshot(source, cluster: cluster, failure: "renaming snap failed") { image, name in
+            try await image.renameSnapshot(named: name, to: newName)
+        }
+    }
+}
+
+/// `rbdctl snap ls SPEC`: SNAPID NAME SIZE PROTECTED TIMESTAMP, as `rbd snap ls` prints them.
+struct SnapList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List an image's snapshots.", aliases: ["list"])
+    @Argument(help: "pool/[namespace/]image.") var spec: String
+    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        let spec = try ImageCommandSupport.parseSpec(self.spec)
+        try ImageCommandSupport.requireNoSnapshot(spec)
+        try await ImageCommandSupport.run("failed to list snapshots", spec: spec, cluster: cluster) { _, io, _ in
+            let snapshots = try await Image.open(io, name: spec.image).snapshots.filter { $0.namespaceType == 0 }
+            print(format == .json ? Self.json(snapshots) : Self.text(snapshots), terminator: "")
+        }
+    }
+
+    static func text(_ snapshots: [Image.Snapshot]) -> String {
+        guard !snapshots.isEmpty else { return "" }
+        let rows = snapshots.map { [String($0.id), $0.name, ImageInfoCommand.bytes($0.size), $0.isProtected ? "yes" : "", ImageInfoCommand.ctime($0.timestamp)] }
+        return ImageCommandSupport.table(["SNAPID", "NAME", "SIZE", "PROTECTED", "TIMESTAMP"], rows, rightAligned: [0])
+    }
+
+    /// rbd's field order: id, name, size, protected ("true"/"false"), timestamp.
+    static func json(_ snapshots: [Image.Snapshot]) -> String {
+        let items = snapshots.map { snap in
+            "{\"id\":\(snap.id),\"name\":\(ImageCommandSupport.jsonString(snap.name)),\"size\":\(snap.size),\"protected\":\"\(snap.isProtected)\",\"timestamp\":\(ImageCommandSupport.jsonString(ImageInfoCommand.ctime(snap.timestamp)))}"
+        }
+        return "[" + items.joined(separator: ",") + "]\n"
+    }
+}
