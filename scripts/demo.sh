@@ -45,3 +45,23 @@ run "$RBDCTL" info rbd/demo
 run "$RBDCTL" info --format json 'rbd:rbd/demo:rbd_cache=false'
 run rbd snap purge --no-progress rbd/demo
 run rbd rm --no-progress rbd/demo
+# Image lifecycle and I/O through rbdctl alone, checked with rbd.
+run "$RBDCTL" create --size 64M --object-size 1M --image-feature layering rbd/demo-io
+head -c 3000000 /dev/urandom > /tmp/swiftrbd-demo.bin
+run "$RBDCTL" import --no-progress --image-feature layering /tmp/swiftrbd-demo.bin rbd/demo-file
+run "$RBDCTL" bench --io-type write --io-size 4K --io-threads 16 --io-total 8M --io-pattern rand rbd/demo-io
+run "$RBDCTL" snap create rbd/demo-io@after-bench
+run "$RBDCTL" bench --io-type readwrite --rw-mix-read 70 --io-size 64K --io-total 16M rbd/demo-io
+rm -f /tmp/swiftrbd-demo.out
+run "$RBDCTL" export --no-progress rbd/demo-file /tmp/swiftrbd-demo.out
+run cmp /tmp/swiftrbd-demo.bin /tmp/swiftrbd-demo.out && echo "demo: rbdctl export gives back the imported bytes"
+echo; echo "\$ rbdctl export rbd/demo-io@after-bench - | cmp - <(rbd export rbd/demo-io@after-bench -)"
+"$RBDCTL" export --no-progress rbd/demo-io@after-bench - | cmp - <(rbd export --no-progress rbd/demo-io@after-bench -) \
+  && echo "demo: rbdctl and rbd export the snapshot identically"
+run "$RBDCTL" resize --size 128M rbd/demo-io
+run "$RBDCTL" info rbd/demo-io
+run "$RBDCTL" snap purge rbd/demo-io
+run "$RBDCTL" rm rbd/demo-io
+run "$RBDCTL" rm rbd/demo-file
+run "$RBDCTL" ls rbd
+rm -f /tmp/swiftrbd-demo.bin /tmp/swiftrbd-demo.out

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Image I/O: SwiftRBD's `rbdctl bench` beside librbd's `rbd bench --rbd_cache=false` on the
+# same image, interleaved, with each client process's CPU seconds per I/O (user + sys from
+# /usr/bin/time) and the ratios SwiftRBD / librbd.
+#   CEPH_CONF=... scripts/bench-rbd.sh
+# Cases: 4 KiB random write and read at 16 threads, 4 MiB sequential write and read.
+# TOTAL_4K (default 64M) and TOTAL_4M (default 512M) set the bytes per run; ROUNDS (2)
+# how often each pair runs. Without CEPH_CONF it starts a throwaway cluster in
+# .cluster-bench and stops it after.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOTAL_4K=${TOTAL_4K:-64M}
+TOTAL_4M=${TOTAL_4M:-512M}
+ROUNDS=${ROUNDS:-2}
+IMAGE=${IMAGE:-rbd/swiftrbd-bench-$$}
+
+STARTED=""
+finish() {
+  rbd rm --no-progress "$IMAGE" >/dev/null 2>&1 || true
+  if [ -n "$STARTED" ]; then bash scripts/dev-cluster.sh down .cluster-bench >/dev/null; fi
+}
+trap finish EXIT
+if [ -z "${CEPH_CONF:-}" ]; then
+  bash scripts/install-deps.sh
+  bash scripts/dev-cluster.sh up .cluster-bench >/dev/null
+  STARTED=1
+  export CEPH_CONF="$PWD/.cluster-bench/ceph.conf"
+fi
+[ -x /usr/bin/time ] || bash scripts/install-deps.sh
+swift build -c release --product rbdctl >/dev/null
+RBDCTL="$(swift build -c release --show-bin-path)/rbdctl"
+
+# Features SwiftRBD writes (no exclusive-lock/object-map), for both clients alike.
+rbd create "$IMAGE" --size 1G --image-feature layering
+# Fill the image once so reads find data (rbd bench reads of absent objects are cheaper).
+rbd bench --io-type write --io-size 4M --io-threads 16 --io-total 1G --io-pattern seq "$IMAGE" --rbd_cache=false >/dev/null
+
+run_one() { # CLIENT TYPE SIZE PATTERN TOTAL -> "ops seconds cpu"
+  local client=$1 type=$2 size=$3 pattern=$4 total=$5 tmp; tmp=$(mktemp)
+  local args=(bench --io-type "$type" --io-size "$size" --io-threads 16 --io-total "$total" --io-pattern "$pattern" "$IMAGE")
+  if [ "$client" = librbd ]; then
+    /usr/bin/time -f "%U %S" -o "$tmp.cpu" rbd "${args[@]}" --rbd_cache=false > "$tmp" 2>/dev/null
+  else
+    /usr/bin/time -f "%U %S" -o "$tmp.cpu" "$RBDCTL" "${args[@]}" > "$tmp" 2>/dev/null
+  fi
+  # "elapsed: N   ops: N   ops/sec: X   bytes/sec: ..." -> ops and seconds (ops / ops/sec).
+  local line; line=$(grep '^elapsed:' "$tmp")
+  local ops; ops=$(echo "$line" | awk '{print $4}')
+  local rate; rate=$(echo "$line" | awk '{print $6}')
+  local cpu; cpu=$(tail -1 "$tmp.cpu" | awk '{print $1 + $2}')
+  rm -f "$tmp" "$tmp.cpu"
+  awk -v o="$ops" -v r="$rate" -v c="$cpu" 'BEGIN { printf "%d %.6f %.3f\n", o, o / r, c }'
+}
+
+printf "%-14s %-8s %10s %10s %8s %12s\n" case client IOPS "MB/s" "CPU s" "CPU us/IO"
+declare -A sum_iops sum_cpu_per_io
+for round in $(seq 1 "$ROUNDS"); do
+  for spec in "write 4K rand $TOTAL_4K" "read 4K rand $TOTAL_4K" "write 4M seq $TOTAL_4M" "read 4M seq $TOTAL_4M"; do
+    read -r type size pattern total <<< "$spec"
+    label="$size-$pattern-$type"
+    for client in librbd swiftrbd; do
+      read -r ops seconds cpu < <(run_one "$client" "$type" "$size" "$pattern" "$total")
+      bytes=$([ "$size" = 4K ] && echo 4096 || echo 4194304)
+      read -r iops mbs per_io < <(awk -v o="$ops" -v s="$seconds" -v c="$cpu" -v b="$bytes" \
+        'BEGIN { printf "%.1f %.1f %.1f\n", o / s, o * b / s / 1e6, c / o * 1e6 }')
+      printf "%-14s %-8s %10s %10s %8s %12s\n" "$label" "$client" "$iops" "$mbs" "$cpu" "$per_io"
+      sum_iops[$label,$client]=$(awk -v a="${sum_iops[$label,$client]:-0}" -v b="$iops" 'BEGIN { print a + b }')
+      sum_cpu_per_io[$label,$client]=$(awk -v a="${sum_cpu_per_io[$label,$client]:-0}" -v b="$per_io" 'BEGIN { print a + b }')
+    done
+  done
+done
+
+echo
+echo "Means over $ROUNDS rounds; ratio = SwiftRBD / librbd (IOPS: higher is better; CPU per I/O: lower is better)"
+printf "%-14s %12s %12s %8s %14s %14s %8s\n" case "librbd IOPS" "swift IOPS" ratio "librbd us/IO" "swift us/IO" ratio
+for label in 4K-rand-write 4K-rand-read 4M-seq-write 4M-seq-read; do
+  awk -v n="$ROUNDS" -v li="${sum_iops[$label,librbd]}" -v si="${sum_iops[$label,swiftrbd]}" \
+      -v lc="${sum_cpu_per_io[$label,librbd]}" -v sc="${sum_cpu_per_io[$label,swiftrbd]}" -v l="$label" \
+    'BEGIN { printf "%-14s %12.1f %12.1f %8.2f %14.1f %14.1f %8.2f\n", l, li / n, si / n, si / li, lc / n, sc / n, sc / lc }'
+done
