@@ -105,6 +105,12 @@ extension Image {
                 bytes.writeRepeatingByte(0, count: Int(length) - bytes.readableBytes)
                 return bytes
             case .sparse(let result):
+                // Fully allocated (the common case for written data, whether the OSD reports
+                // one extent or many adjacent ones): the reply's bytes as they are.
+                if let first = result.extents.first, let last = result.extents.last, first.offset == offset,
+                   last.offset &+ last.length == offset &+ length, result.data.readableBytes == Int(length) {
+                    return result.data
+                }
                 return result.dense(offset: offset, length: Int(length))
             case .absent:
                 var zeros = ByteBuffer()
