@@ -26,6 +26,19 @@ extension Image {
     /// blocks of each object (`rbd_skip_partial_discard=true`).
     public static let defaultDiscardGranularity: UInt64 = 64 << 10
 
+    /// The discard granularity a configuration asks for, as librbd's `ImageCtx` derives
+    /// it: 0 (discard every byte) when `rbd_skip_partial_discard` is false, else
+    /// `rbd_discard_granularity_bytes` (a power of two from 4 KiB to 32 MiB; 64 KiB by
+    /// default). Pass it to ``discard(offset:length:granularity:)``.
+    public static func discardGranularity(_ configuration: RADOSConfiguration) throws(RADOSError) -> UInt64 {
+        if try configuration.bool("rbd_skip_partial_discard") == false { return 0 }
+        guard let value = try configuration.int("rbd_discard_granularity_bytes") else { return defaultDiscardGranularity }
+        guard value >= 4096, value <= 32 << 20, value & (value - 1) == 0 else {
+            throw RADOSError(.invalidConfiguration, "rbd_discard_granularity_bytes must be a power of two from 4096 to 33554432, not \(value)")
+        }
+        return UInt64(value)
+    }
+
     /// What a request needs of the image, copied under the lock once.
     struct IOView {
         var size: UInt64

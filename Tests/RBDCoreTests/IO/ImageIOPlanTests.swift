@@ -193,6 +193,16 @@ import Testing
         #expect(ImageIOPlan.discard(layout, offset: 4096, length: 4096, granularity: 0) == [.init(objectNumber: 0, action: .zero(offset: 4096, length: 4096))])
     }
 
+    @Test func discardGranularityFollowsTheConfiguration() throws {
+        func granularity(_ arguments: [String]) throws -> UInt64 {
+            try Image.discardGranularity(RADOSConfiguration.load(arguments: arguments, environment: [:], searchDefaultPaths: false))
+        }
+        #expect(try granularity([]) == 64 << 10)
+        #expect(try granularity(["--rbd_discard_granularity_bytes", "1M"]) == 1 << 20)
+        #expect(try granularity(["--rbd_skip_partial_discard=false", "--rbd_discard_granularity_bytes", "1M"]) == 0)
+        #expect(throws: RADOSError.self) { try granularity(["--rbd_discard_granularity_bytes", "5000"]) }
+    }
+
     // MARK: flush bookkeeping
 
     @Test func flushWaitsForEarlierWritesOnly() {
