@@ -167,7 +167,7 @@ extension Image {
     }
 
     func readObject(_ prefix: String, _ objectNumber: UInt64, offset: UInt64, length: UInt64) async throws(RADOSError) -> ObjectReadResult {
-        let name = RBDObjectNames.data(prefix: prefix, objectNumber: objectNumber)
+        let name = DataObjectName.make(prefix: prefix, objectNumber: objectNumber)
         let sparse = length >= Self.sparseReadThreshold
         let op: OSDOp = sparse ? .sparseRead(offset: offset, length: length) : .read(offset: offset, length: length)
         let outputs: [ByteBuffer]
@@ -263,7 +263,7 @@ extension Image {
     /// librbd's object write: an allocation hint (no object map tells it the object
     /// exists), then `writefull` when the write covers the whole object, else `write`.
     func writeObject(_ view: IOView, _ objectNumber: UInt64, offset: UInt64, data: ByteBuffer) async throws(RADOSError) {
-        let name = RBDObjectNames.data(prefix: view.prefix, objectNumber: objectNumber)
+        let name = DataObjectName.make(prefix: view.prefix, objectNumber: objectNumber)
         let objectSize = view.layout.objectSize
         let hint = OSDOp.setAllocHint(expectedObjectSize: objectSize, expectedWriteSize: objectSize, opFlags: [])
         let op: OSDOp = offset == 0 && UInt64(data.readableBytes) == objectSize ? .writeFull(data) : .write(offset: offset, data: data)
@@ -321,7 +321,7 @@ extension Image {
 
     /// One object's part of a discard (`ObjectDiscardRequest`).
     func discardObject(_ view: IOView, _ operation: ImageIOPlan.ObjectDiscard) async throws(RADOSError) {
-        let name = RBDObjectNames.data(prefix: view.prefix, objectNumber: operation.objectNumber)
+        let name = DataObjectName.make(prefix: view.prefix, objectNumber: operation.objectNumber)
         switch operation.action {
         case .remove:
             do {

@@ -227,3 +227,14 @@ final class FlushFlag: @unchecked Sendable {
     var value = false
     func set() { value = true }
 }
+
+@Suite struct DataObjectNameTests {
+    @Test func equalsTheFormattedName() {
+        var rng = SplitMix64(seed: 0x0b1ec7)
+        for prefix in ["rbd_data.10ab2c3d4e5f", "rbd_data.7.1f2e3d4c5b6a", ""] {
+            for number in [0, 1, 0xF, 0x10, UInt64.max] + (0..<200).map({ _ in UInt64.random(in: 0...UInt64.max, using: &rng) >> UInt64.random(in: 0...63, using: &rng) }) {
+                #expect(DataObjectName.make(prefix: prefix, objectNumber: number) == RBDObjectNames.data(prefix: prefix, objectNumber: number))
+            }
+        }
+    }
+}
