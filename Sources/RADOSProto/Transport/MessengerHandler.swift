@@ -7,6 +7,8 @@ package enum MessengerEvent: Sendable {
     case ready(ServerIdentFrame)
     case message(Message)
     case keepaliveAck(seconds: UInt32, nanoseconds: UInt32)
+    /// The peer lost our session (lossless connections): these messages may not have reached it.
+    case peerReset(unsent: [Message])
     case closed(RADOSError)
 }
 
@@ -131,6 +133,14 @@ package final class MessengerHandler: ChannelDuplexHandler {
                 sink(.message(message))
             case .keepaliveAck(let seconds, let nanoseconds):
                 sink(.keepaliveAck(seconds: seconds, nanoseconds: nanoseconds))
+            case .peerReset(let unsent):
+                sink(.peerReset(unsent: unsent))
+            case .resumed:
+                continue
+            case .reconnect:
+                // One handler serves one channel: a lossless session's next connection needs
+                // a new channel, which this transport does not open (Ceph clients are lossy).
+                finish(RADOSError(.connectionFailed, "the connection failed; lossless reconnection needs a new connection"), context: context)
             case .close(let error):
                 finish(error.radosError, context: context)
             }

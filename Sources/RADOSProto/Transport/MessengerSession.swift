@@ -75,7 +75,7 @@ package struct MessengerSession: Sendable {
             case .closed(let error):
                 deadline.cancel()
                 throw error
-            case .message, .keepaliveAck:
+            case .message, .keepaliveAck, .peerReset:
                 continue
             }
         }

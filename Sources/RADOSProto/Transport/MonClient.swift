@@ -135,10 +135,10 @@ package final class MonClient: Sendable {
         configuration.huntMaxMultiple = options.huntMaxMultiple
         configuration.reconnectTimeout = options.reconnectTimeout
         core = Core(
-            machine: MonClientStateMachine(configuration: configuration), endpoints: endpoints, options: options,
-            shared: shared, continuation: continuation)
+            machine: MonClientStateMachine(configuration: configuration), session: session, monitor: monitor,
+            endpoints: endpoints, options: options, shared: shared, continuation: continuation)
         let core = self.core
-        Task { await core.begin(session: session, monitor: monitor) }
+        Task { await core.begin() }
     }
 
     // MARK: connecting
@@ -284,8 +284,18 @@ extension MonClient {
         /// Requests to send again on a new session, by id.
         private var requests: [UInt64: Message] = [:]
 
-        init(machine: MonClientStateMachine, endpoints: [Endpoint], options: Options, shared: Shared, continuation: AsyncStream<Message>.Continuation) {
+        /// The first session is in place from the start, so requests made right after
+        /// `connect` go out at once; ``begin()`` starts reading it and the timer.
+        init(
+            machine: MonClientStateMachine, session: MessengerSession, monitor: Int, endpoints: [Endpoint], options: Options,
+            shared: Shared, continuation: AsyncStream<Message>.Continuation
+        ) {
+            var machine = machine
+            _ = machine.sessionOpened(monitor: monitor, tickets: .init(session.authOutcome.tickets), now: .now())
             self.machine = machine
+            self.session = session
+            self.generation = 1
+            shared.update { $0.sessionsOpened = 1 }
             self.endpoints = endpoints
             self.options = options
             self.shared = shared
@@ -315,9 +325,8 @@ extension MonClient {
 
         // MARK: session lifecycle
 
-        func begin(session: MessengerSession, monitor: Int) {
-            adopt(session)
-            run(machine.sessionOpened(monitor: monitor, tickets: .init(session.authOutcome.tickets), now: .now()))
+        func begin() {
+            if let session { pump(session, generation: generation) }
             let interval = options.tickInterval
             ticker = Task { [weak self] in
                 while !Task.isCancelled {
@@ -331,8 +340,12 @@ extension MonClient {
         private func adopt(_ session: MessengerSession) {
             generation += 1
             self.session = session
-            let current = generation
             shared.update(outcome: session.authOutcome, ident: session.serverIdent) { $0.sessionsOpened += 1 }
+            pump(session, generation: generation)
+        }
+
+        /// Reads a session's events until it ends.
+        private func pump(_ session: MessengerSession, generation current: UInt64) {
             Task { [weak self] in
                 var reason = RADOSError(.connectionFailed, "the monitor closed the connection")
                 for await event in session.events {
@@ -341,7 +354,7 @@ extension MonClient {
                         await self?.received(message, generation: current)
                     case .closed(let error):
                         reason = error
-                    case .authenticated, .ready, .keepaliveAck:
+                    case .authenticated, .ready, .keepaliveAck, .peerReset:
                         continue
                     }
                 }

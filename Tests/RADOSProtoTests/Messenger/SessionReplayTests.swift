@@ -73,6 +73,7 @@ import Testing
                 case .deliver(let m): if m.type == MessageType.monMap { monmaps.append(try MMonMap.decode(m)) }
                 case .keepaliveAck: break
                 case .close(let error): Issue.record("closed: \(error)")
+                case .reconnect, .resumed, .peerReset: Issue.record("a lossy session reported \(action)")
                 }
             }
         }
