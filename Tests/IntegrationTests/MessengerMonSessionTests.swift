@@ -70,12 +70,22 @@ struct ThrowawayCluster {
         return output
     }
 
-    /// Stops the monitor (SIGTERM to the pid in its pid file) and waits until it is gone.
-    func stopMonitor() throws {
+    func monitorPID() throws -> pid_t {
         let pidText = try String(contentsOfFile: directory + "/run/mon.a.pid", encoding: .utf8)
         guard let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw ClusterEnvironment.ToolFailure(message: "no monitor pid in \(directory)/run/mon.a.pid")
         }
+        return pid
+    }
+
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the monitor: its sockets stay open, it stops answering.
+    func freezeMonitor(_ frozen: Bool) throws {
+        kill(try monitorPID(), frozen ? SIGSTOP : SIGCONT)
+    }
+
+    /// Stops the monitor (SIGTERM to the pid in its pid file) and waits until it is gone.
+    func stopMonitor() throws {
+        let pid = try monitorPID()
         kill(pid, SIGTERM)
         for _ in 0..<100 where kill(pid, 0) == 0 { usleep(100_000) }
         if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
@@ -229,6 +239,21 @@ struct MessengerMonSessionTests {
         #expect(status.result == 0)
         #expect(hunter.statistics.sessionsOpened == 2)
         await hunter.close()
+
+        // A monitor that stops answering (frozen, its socket still open) is noticed by the
+        // missing KEEPALIVE2_ACKs after mon_client_ping_timeout, and the client reconnects.
+        let pinger = try await MonClient.connect(
+            toAnyOf: try ClusterConnection.monitorEndpoints(configuration),
+            options: try MonClient.Options(try cluster.configuration([
+                "mon_client_ping_interval": "1", "mon_client_ping_timeout": "3", "mon_client_hunt_interval": "1",
+            ])))
+        try cluster.freezeMonitor(true)
+        try await Task.sleep(for: .seconds(6))
+        try cluster.freezeMonitor(false)
+        let afterFreeze = try await pinger.command([#"{"prefix": "mon stat"}"#], fsid: monmap.fsid)
+        #expect(afterFreeze.result == 0)
+        #expect(pinger.statistics.sessionsOpened >= 2, "the frozen monitor's session was not replaced")
+        await pinger.close()
 
         // Giving up: the monitor stays down longer than client_mount_timeout.
         let quitter = try await MonClient.connect(
