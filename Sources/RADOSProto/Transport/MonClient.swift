@@ -275,6 +275,9 @@ extension MonClient {
         /// Bumped for every session and attempt, so late events of an old one are ignored.
         private var generation: UInt64 = 0
         private var ticker: Task<Void, Never>?
+        /// Whether new sessions try to reclaim our global id; dropped after a refusal (an
+        /// AUTH ticket that expired while no monitor was reachable), restored on success.
+        private var reclaimGlobalID = true
 
         /// Reply waiters: command acks and version replies by tid/handle, auth replies
         /// (tid 0 on the wire) by request order. Ids come from one counter.
@@ -379,10 +382,12 @@ extension MonClient {
             }
             switch result {
             case .success(let session):
+                reclaimGlobalID = true
                 adopt(session)
                 run(machine.sessionOpened(monitor: monitor, tickets: .init(session.authOutcome.tickets), now: .now()))
             case .failure(let error):
                 let rados = error as? RADOSError ?? RADOSError(.connectionFailed, "cannot connect to the monitor", details: "\(error)")
+                if rados.code == .authenticationFailed { reclaimGlobalID = false }
                 run(machine.connectFailed(rados, now: .now()))
             }
         }
@@ -404,7 +409,7 @@ extension MonClient {
                     generation += 1
                     let attempt = generation
                     let endpoint = endpoints[monitor]
-                    let previous = shared.outcome
+                    let previous = reclaimGlobalID ? shared.outcome : nil
                     let options = self.options
                     Task { [weak self] in
                         let result: Result<MessengerSession, any Error>
