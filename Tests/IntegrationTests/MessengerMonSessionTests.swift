@@ -234,6 +234,8 @@ struct MessengerMonSessionTests {
         let hunter = try await MonClient.connect(toAnyOf: endpoints, options: options)
         try await hunter.subscribe(["monmap": .init(start: 0)])
         let monmap = try await hunter.nextMonMap()
+        // The monmap names the live monitor, already known: the hunt list does not grow.
+        #expect(await hunter.huntList == endpoints.map { "\($0.host):\($0.port)" })
         await hunter.dropSessionForTesting()
         let status = try await hunter.command([#"{"prefix": "mon stat"}"#], fsid: monmap.fsid)
         #expect(status.result == 0)

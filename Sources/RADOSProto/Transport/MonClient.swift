@@ -250,6 +250,12 @@ package final class MonClient: Sendable {
         await core.close()
     }
 
+    /// The monitors (host:port) a lost session hunts through: `mon_host`'s, then the
+    /// monmap's others.
+    package var huntList: [String] {
+        get async { await core.huntList }
+    }
+
     /// Drops the current session as a failure would (tests use it to force a reconnect).
     package func dropSessionForTesting() async {
         await core.dropSession()
@@ -267,7 +273,8 @@ extension MonClient {
         }
 
         private var machine: MonClientStateMachine
-        private let endpoints: [Endpoint]
+        /// `mon_host`'s monitors, then any others the monmap named.
+        private var endpoints: [Endpoint]
         private let options: Options
         private let shared: Shared
         private let continuation: AsyncStream<Message>.Continuation
@@ -476,12 +483,31 @@ extension MonClient {
                     machine.mapReceived("osdmap", epoch: UInt64(newest))
                 }
             case MessageType.monMap:
-                if let map = try? MMonMap.decode(message) { machine.mapReceived("monmap", epoch: UInt64(map.epoch)) }
+                if let map = try? MMonMap.decode(message) {
+                    machine.mapReceived("monmap", epoch: UInt64(map.epoch))
+                    learn(map.monitors)
+                }
             default:
                 break
             }
             continuation.yield(message)
         }
+
+        /// Adds the msgr2 addresses of monitors we did not know to the hunting list.
+        private func learn(_ monitors: [MMonMap.Monitor]) {
+            guard let template = endpoints.first, machine.configuration.reconnects else { return }
+            for monitor in monitors {
+                guard let address = monitor.addresses.first(where: { $0.type == EntityAddress.AddressType.msgr2.rawValue }),
+                      let host = address.host, let port = address.port,
+                      !endpoints.contains(where: { $0.host == host && $0.port == Int(port) })
+                else { continue }
+                endpoints.append(Endpoint(host: host, port: Int(port), entityName: template.entityName, key: template.key, modes: template.modes))
+            }
+            machine.monitorsKnown(endpoints.count)
+        }
+
+        /// The monitors a lost session hunts through (tests read it).
+        var huntList: [String] { endpoints.map { "\($0.host):\($0.port)" } }
 
         private func deliver(_ message: Message, id: UInt64) -> Bool {
             switch slots[id] {

@@ -84,7 +84,7 @@ package struct MonClientStateMachine: Sendable {
         case closed(RADOSError)
     }
 
-    package let configuration: Configuration
+    private(set) package var configuration: Configuration
     private var state: State = .idle
     /// Grows by `huntBackoff` for every round without an answer, shrinks on success.
     private var backoffMultiple: Double = 1
@@ -228,6 +228,12 @@ package struct MonClientStateMachine: Sendable {
         let retry = now + configuration.renewalRetry
         if let at = renewAuthAt, at <= now { renewAuthAt = retry }
         if let at = renewServicesAt, at <= now { renewServicesAt = retry }
+    }
+
+    /// The monmap named more monitors than we knew: later rounds hunt through them too
+    /// (librados hunts through the monmap, not only `mon_host`).
+    package mutating func monitorsKnown(_ count: Int) {
+        configuration.monitorCount = max(configuration.monitorCount, count)
     }
 
     /// Someone wants maps: remember it for every session to come; send it now if open.

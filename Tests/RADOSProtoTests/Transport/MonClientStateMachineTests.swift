@@ -30,6 +30,16 @@ struct MonClientStateMachineTests {
         #expect(m.sessionsOpened == 2)
     }
 
+    @Test func monitorsFromTheMonmapJoinTheNextRound() {
+        var m = machine(monitors: 1)
+        _ = m.sessionOpened(monitor: 0, tickets: tickets, now: t0)
+        m.monitorsKnown(3)
+        m.monitorsKnown(2)  // never shrinks
+        #expect(m.sessionClosed(refused, now: t0) == [.sessionLost(refused), .connect(monitor: 1)])
+        #expect(m.connectFailed(refused, now: t0) == [.connect(monitor: 2)])
+        #expect(m.connectFailed(refused, now: t0) == [.connect(monitor: 0)])
+    }
+
     @Test func backsOffBetweenRoundsByTheHuntBackoffUpToTheMaximum() {
         var m = machine(monitors: 1)
         _ = m.sessionOpened(monitor: 0, tickets: tickets, now: t0)
