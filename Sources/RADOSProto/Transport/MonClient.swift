@@ -417,7 +417,8 @@ extension MonClient {
                     let attempt = generation
                     let endpoint = endpoints[monitor]
                     let previous = reclaimGlobalID ? shared.outcome : nil
-                    let options = self.options
+                    var options = self.options
+                    options.connectTimeout = min(options.connectTimeout, machine.attemptTimeout)
                     Task { [weak self] in
                         let result: Result<MessengerSession, any Error>
                         do {

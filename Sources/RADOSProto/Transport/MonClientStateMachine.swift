@@ -121,6 +121,14 @@ package struct MonClientStateMachine: Sendable {
         return nil
     }
 
+    /// How long one hunting attempt may take before it is abandoned: the hunt interval
+    /// times the current multiple (librados re-opens a hunt that has not succeeded after
+    /// `mon_client_hunt_interval * reopen_interval_multiplier`), so a monitor that accepts
+    /// connections but does not answer yet (still starting) does not hold the hunt.
+    package var attemptTimeout: TimeAmount {
+        .nanoseconds(Int64(Double(configuration.huntInterval.nanoseconds) * backoffMultiple))
+    }
+
     /// When the next ticket renewal is due (for tests and diagnostics).
     package var nextRenewal: NIODeadline? {
         switch (renewAuthAt, renewServicesAt) {

@@ -58,6 +58,10 @@ struct MonClientStateMachineTests {
         }
         // 3 s, then ×1.5 per round, capped at 10 × 3 s.
         #expect(pauses == [3_000, 4_500, 6_800, 10_200, 15_200, 22_800, 30_000, 30_000])
+        // An attempt may take as long as the current pause; a success shrinks it again.
+        #expect(m.attemptTimeout == .seconds(30))
+        _ = m.sessionOpened(monitor: 0, tickets: tickets, now: now)
+        #expect(m.attemptTimeout == .seconds(20))
     }
 
     @Test func givesUpAfterTheReconnectTimeoutWithAClearError() {
