@@ -43,7 +43,8 @@ package final class MonClient: Sendable {
         package var huntInterval: TimeAmount = .seconds(3)
         package var huntBackoff: Double = 1.5
         package var huntMaxMultiple: Double = 10
-        /// `client_mount_timeout`: how long to hunt after a loss before failing everything.
+        /// `client_mount_timeout`: how long to hunt after a loss before failing everything
+        /// (0 in the configuration: no limit).
         package var reconnectTimeout: TimeAmount = .seconds(300)
         /// One connection attempt (TCP connect through SERVER_IDENT).
         package var connectTimeout: TimeAmount = .seconds(10)
@@ -63,7 +64,10 @@ package final class MonClient: Sendable {
             if let v = try seconds("mon_client_hunt_interval") { huntInterval = v }
             if let v = try configuration.double("mon_client_hunt_interval_backoff"), v >= 1 { huntBackoff = v }
             if let v = try configuration.double("mon_client_hunt_interval_max_multiple"), v >= 1 { huntMaxMultiple = v }
-            if let v = try seconds("client_mount_timeout") { reconnectTimeout = v }
+            if let v = try configuration.double("client_mount_timeout") {
+                // 0 means no limit: hunt until a monitor answers, as librados always does.
+                reconnectTimeout = v > 0 ? .nanoseconds(Int64(min(v, 1e9) * 1e9)) : .hours(24 * 365 * 100)
+            }
         }
     }
 

@@ -38,6 +38,8 @@ struct ClusterConnectionTests {
         #expect(options.pingTimeout == .milliseconds(7_500))
         #expect(options.huntInterval == .milliseconds(500))
         #expect(options.reconnectTimeout == .seconds(20))
+        try configuration.set("client_mount_timeout", to: "0")
+        #expect(try MonClient.Options(configuration).reconnectTimeout >= .hours(24 * 365))
         let defaults = try MonClient.Options(try self.configuration(monHost: "10.0.0.1"))
         #expect(defaults.pingInterval == .seconds(10) && defaults.pingTimeout == .seconds(30) && defaults.reconnectTimeout == .seconds(300))
     }
