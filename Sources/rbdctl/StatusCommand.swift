@@ -24,7 +24,9 @@ struct ClusterOptions: ParsableArguments {
     /// Connects to a monitor and runs `body`; errors print one line and exit with their errno.
     func withMonitor(_ body: (MonClient, MMonMap) async throws -> Void) async throws {
         do {
-            let monitor = try await MonClient.connect(toAnyOf: ClusterConnection.monitorEndpoints(configuration()))
+            let configuration = try configuration()
+            let monitor = try await MonClient.connect(
+                toAnyOf: ClusterConnection.monitorEndpoints(configuration), options: MonClient.Options(configuration))
             try await monitor.subscribe(["monmap": .init(start: 0)])
             let monmap = try await monitor.nextMonMap()
             do {

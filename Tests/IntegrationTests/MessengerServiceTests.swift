@@ -66,12 +66,14 @@ import Testing
     @Test func authTicketRenewal() async throws {
         guard let settings = try MessengerClusterSettings.load() else { return }
         let mon = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key))
+        let old = try #require(mon.authOutcome.tickets.first { $0.service == CephEntityType.auth.rawValue })
         let renewed = try await mon.renewTickets()
         let services = Set(renewed.map(\.service))
         #expect(services.isSuperset(of: [CephEntityType.auth.rawValue, CephEntityType.mon.rawValue, CephEntityType.osd.rawValue]))
         let auth = try #require(renewed.first { $0.service == CephEntityType.auth.rawValue })
-        let old = try #require(mon.authOutcome.tickets.first { $0.service == CephEntityType.auth.rawValue })
         #expect(auth.sessionKey != old.sessionKey)
+        // The renewed tickets replace the old ones where the Objecter reads them.
+        #expect(mon.authOutcome.tickets.first { $0.service == CephEntityType.auth.rawValue } == auth)
         let osd = try #require(renewed.first { $0.service == CephEntityType.osd.rawValue })
         let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
         let address = try #require(v2Address((dump?["osds"] as? [[String: Any]])?.first?["public_addrs"]))

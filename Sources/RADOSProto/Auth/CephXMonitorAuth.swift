@@ -50,12 +50,16 @@ package struct CephXMonitorAuth: Sendable, CustomStringConvertible {
     package var globalID: UInt64
     private var state: State = .initial
     private var nextChallenge: UInt64?
+    /// The AUTH ticket of an earlier session: presenting it with our old global id lets the
+    /// monitor hand that id back to us (secure global_id reclaim, `CephxServiceHandler`).
+    private let previousAuthTicket: CephXTicket?
 
     /// - Parameters:
     ///   - entityName: the id after `client.` (e.g. `admin`).
     ///   - clientChallenge: fixed challenge for known-answer tests; random when nil.
-    package init(entityName: String, secret: CryptoKey, wantKeys: UInt32 = CephEntityType.mon.rawValue | CephEntityType.osd.rawValue | CephEntityType.mgr.rawValue | CephEntityType.auth.rawValue, globalID: UInt64 = 0, clientChallenge: UInt64? = nil) {
+    package init(entityName: String, secret: CryptoKey, wantKeys: UInt32 = CephEntityType.mon.rawValue | CephEntityType.osd.rawValue | CephEntityType.mgr.rawValue | CephEntityType.auth.rawValue, globalID: UInt64 = 0, previousAuthTicket: CephXTicket? = nil, clientChallenge: UInt64? = nil) {
         self.entityName = entityName
+        self.previousAuthTicket = previousAuthTicket
         self.secret = secret
         self.wantKeys = wantKeys
         self.globalID = globalID
@@ -102,7 +106,7 @@ package struct CephXMonitorAuth: Sendable, CustomStringConvertible {
         let clientChallenge = nextChallenge ?? UInt64.random(in: 1...UInt64.max)
         nextChallenge = nil
         let b = try Self.authenticateRequest(
-            secret: secret, serverChallenge: serverChallenge, clientChallenge: clientChallenge, previousAuthTicket: nil, wantKeys: wantKeys)
+            secret: secret, serverChallenge: serverChallenge, clientChallenge: clientChallenge, previousAuthTicket: previousAuthTicket, wantKeys: wantKeys)
         state = .challenged(serverChallenge: serverChallenge)
         return b
     }
@@ -143,7 +147,8 @@ package struct CephXMonitorAuth: Sendable, CustomStringConvertible {
         case .initial, .requested, .done:
             throw MessengerError.protocolViolation("unexpected AUTH_DONE from the monitor")
         }
-        var outcome = try Self.decodeAuthenticateReply(payload, secret: secret, previousTickets: [])
+        // A reclaimed session's AUTH ticket comes sealed with the previous session key.
+        var outcome = try Self.decodeAuthenticateReply(payload, secret: secret, previousTickets: previousAuthTicket.map { [$0] } ?? [])
         outcome.globalID = globalID
         outcome.mode = mode
         outcome.serverChallenge = serverChallenge

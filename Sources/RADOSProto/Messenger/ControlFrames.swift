@@ -123,6 +123,18 @@ package struct ServerIdentFrame: Sendable, Equatable {
     package var flags: UInt64
     package var cookie: UInt64
 
+    package func encode() -> ByteBuffer {
+        var b = ByteBuffer()
+        b.writeEntityAddressVector(addresses)
+        b.writeDencU64(globalID)
+        b.writeDencU64(globalSeq)
+        b.writeDencU64(features)
+        b.writeDencU64(requiredFeatures)
+        b.writeDencU64(flags)
+        b.writeDencU64(cookie)
+        return b
+    }
+
     package static func decode(_ payload: ByteBuffer) throws -> ServerIdentFrame {
         try payload.decodeExactly("ServerIdentFrame") { b in
             ServerIdentFrame(

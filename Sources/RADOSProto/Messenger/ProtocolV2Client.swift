@@ -13,8 +13,20 @@ import NIOCore
 /// AUTH_REQUEST_MORE)* → AUTH_DONE; from here frames use the negotiated mode (crc or
 /// secure); AUTH_SIGNATURE ⇄ AUTH_SIGNATURE (HMAC-SHA256 with the session key over every
 /// byte the other side sent up to its last auth frame, banner included); CLIENT_IDENT →
-/// SERVER_IDENT; then MESSAGE, ACK, KEEPALIVE2(_ACK). Connections are lossy (the
-/// `CEPH_MSG_CONNECT_LOSSY` flag): no session reconnect, a failure closes.
+/// SERVER_IDENT; then MESSAGE, ACK, KEEPALIVE2(_ACK).
+///
+/// Lossy connections (the `CEPH_MSG_CONNECT_LOSSY` flag; what Ceph clients use towards
+/// monitors and OSDs) close on any failure and their owner opens a new session. A
+/// lossless one keeps the session across connections: it holds sent messages until the
+/// peer acknowledges them (ACK frames or a message's ack_seq), and after a failure asks
+/// its owner for a new connection (`.reconnect(after:)`), on which it sends
+/// SESSION_RECONNECT (cookies, global_seq, connect_seq, the last message seq received)
+/// instead of CLIENT_IDENT. SESSION_RECONNECT_OK resumes (unacknowledged messages are
+/// sent again); SESSION_RESET means the peer lost the session (its messages are handed
+/// back and a fresh session starts); SESSION_RETRY / SESSION_RETRY_GLOBAL bump
+/// connect_seq / global_seq and retry; WAIT backs off before the next connection
+/// (`ProtocolV2::handle_session_reset`, `handle_session_retry`, `handle_reconnect_ok`,
+/// `handle_wait`, `discard_requeued_up_to`).
 package struct ProtocolV2Client: Sendable, CustomStringConvertible {
     package struct Configuration: Sendable {
         package var peerAddress: EntityAddress
@@ -28,6 +40,14 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
         /// Our address nonce (random, non-zero).
         package var nonce: UInt32 = UInt32.random(in: 1...UInt32.max)
         package var cookie: UInt64 = UInt64.random(in: 1...UInt64.max)
+        /// Lossy (the default, as Ceph clients talk to monitors and OSDs) or lossless.
+        package var lossy = true
+        /// How many sent messages a lossless connection keeps for retransmission before
+        /// it gives up (bounds memory when the peer stops acknowledging).
+        package var maxUnacknowledged = 4096
+        /// `ms_initial_backoff` and `ms_max_backoff`: pauses before reconnecting (doubling).
+        package var initialBackoff: TimeAmount = .milliseconds(200)
+        package var maxBackoff: TimeAmount = .seconds(15)
 
         package init(peerAddress: EntityAddress, peerType: CephEntityType) {
             self.peerAddress = peerAddress
@@ -59,6 +79,14 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
         case ready(ServerIdentFrame)
         case deliver(Message)
         case keepaliveAck(seconds: UInt32, nanoseconds: UInt32)
+        /// Lossless only: this connection failed; open a new one after the pause and call
+        /// `start` again (the session and unacknowledged messages are kept).
+        case reconnect(after: TimeAmount)
+        /// Lossless only: the session resumed on a new connection (SESSION_RECONNECT_OK).
+        case resumed
+        /// The peer lost our session (SESSION_RESET): these messages may not have reached
+        /// it and will not be sent again; a fresh session follows on this connection.
+        case peerReset(unsent: [Message])
         /// Close the connection; the error says why.
         case close(MessengerError)
     }
@@ -70,13 +98,19 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
         case authenticating
         case awaitingSignature(expected: [UInt8])
         case awaitingServerIdent
+        /// SESSION_RECONNECT sent (lossless); the last SERVER_IDENT of the session.
+        case awaitingReconnect(ServerIdentFrame)
         case ready(ServerIdentFrame)
+        /// Lossless: the connection failed; waiting for the owner to connect again.
+        case disconnected
         case closed
     }
 
     package let configuration: Configuration
     private var state: State = .idle
     private var authenticator: Authenticator
+    /// The authenticator as configured: every connection starts from it.
+    private let initialAuthenticator: Authenticator
     private var inbound = ByteBuffer()
     private var encoder = FrameEncoder()
     private var decoder: FrameDecoder
@@ -88,6 +122,17 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
     private var outSeq: UInt64 = 0
     private var inSeq: UInt64 = 0
     private var ackedInSeq: UInt64 = 0
+    /// Lossless: sent messages (with their seq) the peer has not acknowledged, oldest first.
+    private var unacknowledged: [Message] = []
+    /// Session identity (msgr2 `client_cookie`, `server_cookie`, `global_seq`, `connect_seq`).
+    private var clientCookie: UInt64
+    private var serverCookie: UInt64 = 0
+    private var globalSeq: UInt64 = 0
+    private var connectSeq: UInt64 = 0
+    private var backoff: TimeAmount = .zero
+    /// The SERVER_IDENT of the session (lossless reconnects resume it).
+    private var lastServerIdent: ServerIdentFrame?
+    private var sessionResets: UInt64 = 0
     /// When the peer last sent bytes (monotonic time from the caller).
     private var lastHeard: NIODeadline?
 
@@ -101,7 +146,9 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
         case .authenticating: phase = "auth"
         case .awaitingSignature: phase = "signature"
         case .awaitingServerIdent: phase = "ident"
+        case .awaitingReconnect: phase = "reconnect"
         case .ready: phase = "ready"
+        case .disconnected: phase = "disconnected"
         case .closed: phase = "closed"
         }
         return "ProtocolV2Client(\(configuration.peerType) \(configuration.peerAddress), \(phase), out \(outSeq), in \(inSeq))"
@@ -110,13 +157,23 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
     package init(configuration: Configuration, authenticator: Authenticator) {
         self.configuration = configuration
         self.authenticator = authenticator
+        self.initialAuthenticator = authenticator
+        self.clientCookie = configuration.cookie
         self.decoder = FrameDecoder(limits: configuration.limits, recordWireBytes: true)
+    }
+
+    /// Messages sent and not yet acknowledged by the peer (lossless connections).
+    package var unacknowledgedSeqs: [UInt64] { unacknowledged.map(\.header.seq) }
+    /// The session identity as SESSION_RECONNECT would carry it.
+    package var sessionIdentity: (clientCookie: UInt64, serverCookie: UInt64, globalSeq: UInt64, connectSeq: UInt64, inSeq: UInt64) {
+        (clientCookie, serverCookie, globalSeq, connectSeq, inSeq)
     }
 
     package var isReady: Bool {
         switch state {
         case .ready: return true
-        case .idle, .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .closed: return false
+        case .idle, .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .awaitingReconnect,
+             .disconnected, .closed: return false
         }
     }
 
@@ -125,27 +182,38 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
 
     // MARK: events
 
-    /// The socket is connected: send our banner.
+    /// The socket is connected: send our banner. After `.reconnect` this starts the new
+    /// connection of the same session.
     package mutating func start(now: NIODeadline? = nil) -> [Action] {
         switch state {
         case .idle:
-            lastHeard = now
-            let banner = Banner.encode()
-            sentForSignature.writeImmutableBuffer(banner)
-            state = .awaitingBanner
-            return [.write([banner])]
-        case .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .ready, .closed:
+            break
+        case .disconnected:
+            // A new connection: per-connection state starts over, the session stays.
+            inbound = ByteBuffer()
+            encoder = FrameEncoder()
+            decoder = FrameDecoder(limits: configuration.limits, recordWireBytes: true)
+            sentForSignature = ByteBuffer()
+            receivedForSignature = ByteBuffer()
+            authenticator = initialAuthenticator
+        case .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .awaitingReconnect, .ready, .closed:
             return []
         }
+        lastHeard = now
+        globalSeq += 1
+        let banner = Banner.encode()
+        sentForSignature.writeImmutableBuffer(banner)
+        state = .awaitingBanner
+        return [.write([banner])]
     }
 
     /// Bytes arrived from the peer (at monotonic time `now`, when the caller tracks it).
     package mutating func received(_ bytes: ByteBuffer, now: NIODeadline? = nil) -> [Action] {
         if let now { lastHeard = now }
         switch state {
-        case .closed, .idle:
+        case .closed, .idle, .disconnected:
             return []
-        case .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .ready:
+        case .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .awaitingReconnect, .ready:
             break
         }
         if inbound.readableBytes == 0 {
@@ -163,9 +231,9 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
             }
             while true {
                 switch state {
-                case .closed, .idle, .awaitingBanner:
+                case .closed, .idle, .awaitingBanner, .disconnected:
                     return actions
-                case .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .ready:
+                case .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .awaitingReconnect, .ready:
                     break
                 }
                 guard let decoded = try decoder.next(from: &inbound) else { break }
@@ -205,10 +273,14 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
         switch state {
         case .closed:
             return []
-        case .idle, .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent:
+        case .idle, .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .awaitingReconnect,
+             .disconnected:
             pending.append(message)
             return []
         case .ready:
+            if !configuration.lossy, unacknowledged.count >= configuration.maxUnacknowledged {
+                return fail(.protocolViolation("the peer left \(unacknowledged.count) messages unacknowledged"))
+            }
             return [.write(encodeMessage(message))]
         }
     }
@@ -221,7 +293,8 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
             p.writeDencU32(seconds)
             p.writeDencU32(nanoseconds)
             return [.write(encodeFrame(Frame(tag: .keepalive2, payload: p)))]
-        case .idle, .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .closed:
+        case .idle, .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .awaitingReconnect,
+             .disconnected, .closed:
             return []
         }
     }
@@ -231,9 +304,9 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
     /// on an open session. Keepalive acks count as hearing from the peer.
     package mutating func tick(now: NIODeadline, silenceLimit: TimeAmount, seconds: UInt32, nanoseconds: UInt32) -> [Action] {
         switch state {
-        case .closed, .idle:
+        case .closed, .idle, .disconnected:
             return []
-        case .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .ready:
+        case .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .awaitingReconnect, .ready:
             if let lastHeard, now - lastHeard > silenceLimit { return fail(.peerSilent) }
             return keepalive(seconds: seconds, nanoseconds: nanoseconds)
         }
@@ -242,20 +315,51 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
     /// The socket closed under us.
     package mutating func peerClosed() -> [Action] {
         switch state {
-        case .closed:
+        case .closed, .disconnected:
             return []
-        case .idle, .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .ready:
+        case .idle, .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .awaitingReconnect, .ready:
             return fail(.peerClosed)
         }
     }
 
     // MARK: internals
 
+    /// A failure: a lossy connection closes; a lossless one keeps its session and asks
+    /// for a new connection when the failure is one a new connection can cure.
     private mutating func fail(_ error: MessengerError) -> [Action] {
+        inbound.clear()
+        if !configuration.lossy, Self.isTransient(error) {
+            return disconnect(pause: nil)
+        }
         state = .closed
         pending.removeAll()
-        inbound.clear()
+        unacknowledged.removeAll()
         return [.close(error)]
+    }
+
+    private static func isTransient(_ error: MessengerError) -> Bool {
+        switch error {
+        case .peerClosed, .peerSilent, .badCRC, .badAuthTag:
+            return true
+        case .badBanner, .unsupportedFeatures, .unknownTag, .segmentTooLarge, .protocolViolation, .malformed,
+             .authenticationFailed, .badSignature:
+            return false
+        }
+    }
+
+    /// Lossless: drop this connection, keep the session, back off (`ProtocolV2::_fault`).
+    private mutating func disconnect(pause: TimeAmount?) -> [Action] {
+        // A session the peer knows (we have its cookie) is resumed with the next connect_seq.
+        if serverCookie != 0 { connectSeq += 1 }
+        if let pause {
+            backoff = pause
+        } else if backoff == .zero {
+            backoff = configuration.initialBackoff
+        } else {
+            backoff = min(backoff * 2, configuration.maxBackoff)
+        }
+        state = .disconnected
+        return [.reconnect(after: backoff)]
     }
 
     private mutating func encodeFrame(_ frame: Frame) -> [ByteBuffer] {
@@ -268,9 +372,48 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
         var m = message
         outSeq += 1
         m.header.seq = outSeq
+        if !configuration.lossy { unacknowledged.append(m) }
+        return encodeNumbered(m)
+    }
+
+    /// Encodes a message whose seq is already set (a retransmission keeps its seq).
+    private mutating func encodeNumbered(_ message: Message) -> [ByteBuffer] {
+        var m = message
         m.header.ackSeq = inSeq
         ackedInSeq = inSeq
         return encodeFrame(m.frame())
+    }
+
+    /// The peer has every message up to `seq` (`handle_message_ack`).
+    private mutating func acknowledged(upTo seq: UInt64) {
+        guard !configuration.lossy else { return }
+        while let first = unacknowledged.first, first.header.seq <= seq { unacknowledged.removeFirst() }
+    }
+
+    private func reconnectFrame() -> Frame {
+        var p = ByteBuffer()
+        p.writeEntityAddressVector([myAddress])
+        p.writeDencU64(clientCookie)
+        p.writeDencU64(serverCookie)
+        p.writeDencU64(globalSeq)
+        p.writeDencU64(connectSeq)
+        p.writeDencU64(inSeq)
+        return Frame(tag: .sessionReconnect, payload: p)
+    }
+
+    private func clientIdentFrame() -> Frame {
+        let ident = ClientIdentFrame(
+            addresses: [myAddress], target: configuration.peerAddress, globalID: outcome?.globalID ?? 0, globalSeq: globalSeq,
+            supportedFeatures: configuration.supportedFeatures, requiredFeatures: configuration.requiredFeatures,
+            flags: configuration.lossy ? ClientIdentFrame.flagLossy : 0, cookie: clientCookie)
+        return Frame(tag: .clientIdent, payload: ident.encode())
+    }
+
+    /// Messages held back while the session was being (re)established, in order.
+    private mutating func flushPending() -> [Action] {
+        let queued = pending
+        pending.removeAll()
+        return queued.map { .write(encodeMessage($0)) }
     }
 
     /// Frames sent before AUTH_DONE are part of what the peer signs.
@@ -303,10 +446,20 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
         return .write(encodeSignedFrame(Frame(tag: .hello, payload: hello.encode())))
     }
 
+    /// A fresh client cookie after a reset (`reset_session` drops the old one), derived
+    /// from the configured one so tests can predict it.
+    private static func nextCookie(_ base: UInt64, _ n: UInt64) -> UInt64 {
+        var z = base &+ n &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        let cookie = z ^ (z >> 31)
+        return cookie == 0 ? 1 : cookie
+    }
+
     private mutating func handle(_ decoded: DecodedFrame) throws -> [Action] {
         let frame = decoded.frame
         switch state {
-        case .idle, .awaitingBanner, .closed:
+        case .idle, .awaitingBanner, .closed, .disconnected:
             return []
         case .awaitingHello:
             guard frame.tag == .hello else { throw MessengerError.protocolViolation("expected HELLO, got \(frame.tag)") }
@@ -402,12 +555,13 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
             guard theirs.count == expected.count, zip(theirs, expected).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else {
                 throw MessengerError.badSignature
             }
-            let ident = ClientIdentFrame(
-                addresses: [myAddress], target: configuration.peerAddress, globalID: outcome?.globalID ?? 0, globalSeq: 1,
-                supportedFeatures: configuration.supportedFeatures, requiredFeatures: configuration.requiredFeatures,
-                flags: ClientIdentFrame.flagLossy, cookie: configuration.cookie)
+            // A session the peer knows is resumed (`finish_client_auth`).
+            if !configuration.lossy, serverCookie != 0, let last = lastServerIdent {
+                state = .awaitingReconnect(last)
+                return [.write(encodeFrame(reconnectFrame()))]
+            }
             state = .awaitingServerIdent
-            return [.write(encodeFrame(Frame(tag: .clientIdent, payload: ident.encode())))]
+            return [.write(encodeFrame(clientIdentFrame()))]
 
         case .awaitingServerIdent:
             switch frame.tag {
@@ -422,20 +576,85 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
                     throw MessengerError.unsupportedFeatures("the peer lacks features 0x\(String(configuration.requiredFeatures & ~ident.features, radix: 16))")
                 }
                 state = .ready(ident)
-                var actions: [Action] = [.ready(ident)]
-                let queued = pending
-                pending.removeAll()
-                for message in queued { actions.append(.write(encodeMessage(message))) }
-                return actions
+                serverCookie = ident.cookie
+                lastServerIdent = ident
+                backoff = .zero
+                return [.ready(ident)] + flushPending()
             case .identMissingFeatures:
                 let missing = try frame.payload.decodeExactly("IdentMissingFeatures") { try $0.readDencU64() }
                 throw MessengerError.unsupportedFeatures("the peer requires features 0x\(String(missing, radix: 16))")
             case .wait:
-                throw MessengerError.protocolViolation("the peer asked us to wait (a racing connection)")
+                _ = try frame.payload.decodeExactly("WaitFrame") { _ in () }
+                // A racing connection from the peer (lossless only): back off the longest.
+                guard !configuration.lossy else {
+                    throw MessengerError.protocolViolation("the peer asked us to wait (a racing connection)")
+                }
+                return disconnect(pause: configuration.maxBackoff)
             case .hello, .authRequest, .authBadMethod, .authReplyMore, .authRequestMore, .authDone, .authSignature, .clientIdent,
                  .sessionReconnect, .sessionReset, .sessionRetry, .sessionRetryGlobal, .sessionReconnectOK, .message,
                  .keepalive2, .keepalive2Ack, .ack:
                 throw MessengerError.protocolViolation("unexpected \(frame.tag) before SERVER_IDENT")
+            }
+
+        case .awaitingReconnect(let ident):
+            switch frame.tag {
+            case .sessionReconnectOK:
+                // The peer has our messages up to msgSeq: send the rest again, with their seqs.
+                let msgSeq = try frame.payload.decodeExactly("ReconnectOkFrame") { try $0.readDencU64() }
+                acknowledged(upTo: msgSeq)
+                state = .ready(ident)
+                backoff = .zero
+                var actions: [Action] = [.resumed]
+                for message in unacknowledged { actions.append(.write(encodeNumbered(message))) }
+                if let last = unacknowledged.last { outSeq = last.header.seq } else { outSeq = max(outSeq, msgSeq) }
+                return actions + flushPending()
+            case .sessionReset:
+                let full = try frame.payload.decodeExactly("ResetFrame") { try $0.readDencBool() }
+                var actions: [Action] = []
+                if full {
+                    // The peer forgot us: what it may not have is handed back, not resent.
+                    let unsent = unacknowledged.map { m -> Message in
+                        var m = m
+                        m.header.seq = 0
+                        m.header.ackSeq = 0
+                        return m
+                    } + pending
+                    unacknowledged.removeAll()
+                    pending.removeAll()
+                    outSeq = 0
+                    sessionResets += 1
+                    clientCookie = Self.nextCookie(configuration.cookie, sessionResets)
+                    actions.append(.peerReset(unsent: unsent))
+                } else {
+                    // It never completed the first session: start it, numbering from 1 again.
+                    pending = unacknowledged.map { m -> Message in
+                        var m = m
+                        m.header.seq = 0
+                        return m
+                    } + pending
+                    unacknowledged.removeAll()
+                    outSeq = 0
+                }
+                serverCookie = 0
+                connectSeq = 0
+                inSeq = 0
+                ackedInSeq = 0
+                state = .awaitingServerIdent
+                return actions + [.write(encodeFrame(clientIdentFrame()))]
+            case .sessionRetry:
+                let theirs = try frame.payload.decodeExactly("RetryFrame") { try $0.readDencU64() }
+                connectSeq = theirs + 1
+                return [.write(encodeFrame(reconnectFrame()))]
+            case .sessionRetryGlobal:
+                let theirs = try frame.payload.decodeExactly("RetryGlobalFrame") { try $0.readDencU64() }
+                globalSeq = max(globalSeq, theirs) + 1
+                return [.write(encodeFrame(reconnectFrame()))]
+            case .wait:
+                _ = try frame.payload.decodeExactly("WaitFrame") { _ in () }
+                return disconnect(pause: configuration.maxBackoff)
+            case .hello, .authRequest, .authBadMethod, .authReplyMore, .authRequestMore, .authDone, .authSignature, .clientIdent,
+                 .serverIdent, .identMissingFeatures, .sessionReconnect, .message, .keepalive2, .keepalive2Ack, .ack:
+                throw MessengerError.protocolViolation("unexpected \(frame.tag) after SESSION_RECONNECT")
             }
 
         case .ready:
@@ -443,7 +662,8 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
             case .message:
                 let segments = frame.segments
                 let header = try MessageHeader2.decode(segments[0])
-                if header.seq <= inSeq { return [] }  // an old duplicate
+                acknowledged(upTo: header.ackSeq)
+                if header.seq <= inSeq { return [] }  // an old duplicate (a retransmission)
                 guard header.seq == inSeq + 1 else {
                     throw MessengerError.protocolViolation("message seq \(header.seq), expected \(inSeq + 1)")
                 }
@@ -451,7 +671,7 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
                 func segment(_ i: Int) -> ByteBuffer { i < segments.count ? segments[i] : ByteBuffer() }
                 return [.deliver(Message(header: header, front: segment(1), middle: segment(2), data: segment(3)))]
             case .ack:
-                _ = try frame.payload.decodeExactly("AckFrame") { try $0.readDencU64() }
+                acknowledged(upTo: try frame.payload.decodeExactly("AckFrame") { try $0.readDencU64() })
                 return []
             case .keepalive2:
                 // Answer with the same stamp.

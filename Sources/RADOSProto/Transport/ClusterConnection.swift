@@ -39,7 +39,7 @@ package enum ClusterConnection {
 
     /// Connects to a monitor, authenticates and waits for the first OSDMap.
     package static func connect(_ configuration: RADOSConfiguration) async throws -> (monitor: MonClient, objecter: Objecter) {
-        let monitor = try await MonClient.connect(toAnyOf: monitorEndpoints(configuration))
+        let monitor = try await MonClient.connect(toAnyOf: monitorEndpoints(configuration), options: MonClient.Options(configuration))
         let timeout = try configuration.double("rados_osd_op_timeout") ?? 0
         let osdModes = try connectionModes(configuration.string("ms_client_mode") ?? "crc secure")
         let objecter = try await Objecter.start(monitor: monitor, opTimeoutSeconds: timeout > 0 ? timeout : nil, osdModes: osdModes)

@@ -7,6 +7,8 @@ package enum MessengerEvent: Sendable {
     case ready(ServerIdentFrame)
     case message(Message)
     case keepaliveAck(seconds: UInt32, nanoseconds: UInt32)
+    /// The peer lost our session (lossless connections): these messages may not have reached it.
+    case peerReset(unsent: [Message])
     case closed(RADOSError)
 }
 
@@ -30,20 +32,25 @@ package final class MessengerHandler: ChannelDuplexHandler {
     private let sink: @Sendable (MessengerEvent) -> Void
     private let tap: (@Sendable (Direction, ByteBuffer) -> Void)?
     private let keepaliveInterval: TimeAmount?
+    private let silenceLimit: TimeAmount?
     private var keepaliveTask: RepeatedTask?
     private var closed = false
 
     /// - Parameters:
     ///   - keepaliveInterval: send KEEPALIVE2 this often once the session is open (nil: never).
+    ///   - silenceLimit: close the connection when nothing (not even a KEEPALIVE2_ACK) came
+    ///     from the peer for this long (`mon_client_ping_timeout`; default three intervals).
     ///   - tap: sees every byte sent and received (tests record sessions with it).
     package init(
         machine: ProtocolV2Client,
         keepaliveInterval: TimeAmount? = .seconds(10),
+        silenceLimit: TimeAmount? = nil,
         tap: (@Sendable (Direction, ByteBuffer) -> Void)? = nil,
         sink: @escaping @Sendable (MessengerEvent) -> Void
     ) {
         self.machine = machine
         self.keepaliveInterval = keepaliveInterval
+        self.silenceLimit = silenceLimit
         self.tap = tap
         self.sink = sink
     }
@@ -57,8 +64,8 @@ package final class MessengerHandler: ChannelDuplexHandler {
                 let now = Date().timeIntervalSince1970
                 let seconds = UInt32(clamping: Int(now))
                 let nanoseconds = UInt32(clamping: Int((now - Double(seconds)) * 1e9))
-                // A peer silent for three intervals is considered dead.
-                handler.run(handler.machine.tick(now: context.eventLoop.now, silenceLimit: interval * 3, seconds: seconds, nanoseconds: nanoseconds), context: context)
+                // A peer silent for the limit (default: three intervals) is considered dead.
+                handler.run(handler.machine.tick(now: context.eventLoop.now, silenceLimit: handler.silenceLimit ?? interval * 3, seconds: seconds, nanoseconds: nanoseconds), context: context)
             }
         }
         context.fireChannelActive()
@@ -126,6 +133,14 @@ package final class MessengerHandler: ChannelDuplexHandler {
                 sink(.message(message))
             case .keepaliveAck(let seconds, let nanoseconds):
                 sink(.keepaliveAck(seconds: seconds, nanoseconds: nanoseconds))
+            case .peerReset(let unsent):
+                sink(.peerReset(unsent: unsent))
+            case .resumed:
+                continue
+            case .reconnect:
+                // One handler serves one channel: a lossless session's next connection needs
+                // a new channel, which this transport does not open (Ceph clients are lossy).
+                finish(RADOSError(.connectionFailed, "the connection failed; lossless reconnection needs a new connection"), context: context)
             case .close(let error):
                 finish(error.radosError, context: context)
             }

@@ -39,6 +39,7 @@ package struct MessengerSession: Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         timeout: TimeAmount = .seconds(10),
         keepaliveInterval: TimeAmount? = .seconds(10),
+        silenceLimit: TimeAmount? = nil,
         tap: (@Sendable (MessengerHandler.Direction, ByteBuffer) -> Void)? = nil
     ) async throws -> MessengerSession {
         let (stream, continuation) = AsyncStream<MessengerEvent>.makeStream()
@@ -49,7 +50,7 @@ package struct MessengerSession: Sendable {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(MessengerHandler(machine: machine, keepaliveInterval: keepaliveInterval, tap: tap) { event in
+                        try channel.pipeline.syncOperations.addHandler(MessengerHandler(machine: machine, keepaliveInterval: keepaliveInterval, silenceLimit: silenceLimit, tap: tap) { event in
                             continuation.yield(event)
                             if case .closed = event { continuation.finish() }
                         })
@@ -74,7 +75,7 @@ package struct MessengerSession: Sendable {
             case .closed(let error):
                 deadline.cancel()
                 throw error
-            case .message, .keepaliveAck:
+            case .message, .keepaliveAck, .peerReset:
                 continue
             }
         }

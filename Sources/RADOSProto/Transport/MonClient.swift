@@ -2,16 +2,20 @@ import Foundation
 import NIOCore
 import NIOPosix
 
-/// A minimal monitor client: connects to a monitor over msgr2.1, authenticates with
-/// cephx, subscribes to maps, runs commands and renews tickets.
+/// The monitor client: one msgr2.1 session to a monitor at a time, authenticated with
+/// cephx, that survives drops. It subscribes to maps, runs commands and keeps tickets fresh.
 ///
-/// Source: kernel `net/ceph/mon_client.c`, ceph/ceph `src/mon/MonClient.cc`. The
-/// connection state lives on its channel's event loop; a router task sorts what the
-/// monitor sends: command acks and auth replies go to their waiters, everything else
-/// (maps, …) to ``nextMessage()``.
+/// Source: kernel `net/ceph/mon_client.c`, ceph/ceph `src/mon/MonClient.cc`. When the
+/// session fails (socket closed, keepalives unanswered for `mon_client_ping_timeout`) it
+/// hunts through the monitors of `mon_host`, backing off between rounds, re-authenticates
+/// (reclaiming its global id), subscribes again from the epochs after the ones it has, and
+/// sends again the commands still waiting for an answer; ``nextMessage()`` keeps
+/// delivering maps across sessions. Tickets are renewed on a timer once 3/4 of their
+/// validity has passed, and ``authOutcome`` always holds the newest ones.
+/// ``MonClientStateMachine`` makes every decision; ``Core`` performs them. See
+/// `Docs/MonitorSession.md`.
 package final class MonClient: Sendable {
-    /// Where and who: the monitor's v2 address and our cephx identity. The lead replaces
-    /// this with the configuration layer.
+    /// Where and who: the monitor's v2 address and our cephx identity.
     package struct Endpoint: Sendable {
         package var host: String
         package var port: Int
@@ -29,165 +33,138 @@ package final class MonClient: Sendable {
         }
     }
 
-    package let channel: any Channel
-    package let authOutcome: AuthOutcome
-    package let serverIdent: ServerIdentFrame
-    private let router: Router
-    private let unrouted: AsyncStream<Message>
-    /// Our entity secret, kept to renew the AUTH ticket on this session.
-    private let secret: CryptoKey?
+    /// Timers and limits, with Ceph's option names and Pacific's defaults.
+    package struct Options: Sendable {
+        /// `mon_client_ping_interval`: KEEPALIVE2 this often.
+        package var pingInterval: TimeAmount = .seconds(10)
+        /// `mon_client_ping_timeout`: a session silent this long is dropped and replaced.
+        package var pingTimeout: TimeAmount = .seconds(30)
+        /// `mon_client_hunt_interval`, `_backoff`, `_max_multiple`: pauses between hunting rounds.
+        package var huntInterval: TimeAmount = .seconds(3)
+        package var huntBackoff: Double = 1.5
+        package var huntMaxMultiple: Double = 10
+        /// `client_mount_timeout`: how long to hunt after a loss before failing everything
+        /// (0 in the configuration: no limit).
+        package var reconnectTimeout: TimeAmount = .seconds(300)
+        /// One connection attempt (TCP connect through SERVER_IDENT).
+        package var connectTimeout: TimeAmount = .seconds(10)
+        /// How often the state machine's timer runs (renewal and backoff resolution).
+        package var tickInterval: TimeAmount = .seconds(1)
 
-    private init(session: MessengerSession, secret: CryptoKey?) {
-        self.secret = secret
-        channel = session.channel
-        authOutcome = session.authOutcome
-        serverIdent = session.serverIdent
-        let (stream, continuation) = AsyncStream<Message>.makeStream()
-        unrouted = stream
-        let router = Router()
-        self.router = router
-        let events = session.events
-        Task {
-            for await event in events {
-                switch event {
-                case .message(let message):
-                    if await !router.route(message) { continuation.yield(message) }
-                case .closed(let error):
-                    await router.fail(error)
-                case .authenticated, .ready, .keepaliveAck:
-                    continue
+        package init() {}
+
+        /// The options a configuration sets (unset ones keep Ceph's defaults).
+        package init(_ configuration: RADOSConfiguration) throws(RADOSError) {
+            func seconds(_ name: String) throws(RADOSError) -> TimeAmount? {
+                guard let value = try configuration.double(name), value > 0 else { return nil }
+                return .nanoseconds(Int64(value * 1e9))
+            }
+            if let v = try seconds("mon_client_ping_interval") { pingInterval = v }
+            if let v = try seconds("mon_client_ping_timeout") { pingTimeout = v }
+            if let v = try seconds("mon_client_hunt_interval") { huntInterval = v }
+            if let v = try configuration.double("mon_client_hunt_interval_backoff"), v >= 1 { huntBackoff = v }
+            if let v = try configuration.double("mon_client_hunt_interval_max_multiple"), v >= 1 { huntMaxMultiple = v }
+            if let v = try configuration.double("client_mount_timeout") {
+                // 0 means no limit: hunt until a monitor answers, as librados always does.
+                reconnectTimeout = v > 0 ? .nanoseconds(Int64(min(v, 1e9) * 1e9)) : .hours(24 * 365 * 100)
+            }
+        }
+    }
+
+    /// What happened to the session so far (tests and `rbdctl` read it).
+    package struct Statistics: Sendable, Equatable {
+        /// Sessions opened, the first included: more than one means it reconnected.
+        package var sessionsOpened = 0
+        package var authTicketRenewals = 0
+        package var serviceTicketRenewals = 0
+        /// Requests sent again on a new session.
+        package var requestsResent = 0
+    }
+
+    /// What synchronous readers see; written by ``Core`` only.
+    fileprivate final class Shared: @unchecked Sendable {
+        private let lock = NSLock()
+        private var _outcome: AuthOutcome
+        private var _ident: ServerIdentFrame
+        private var _statistics = Statistics()
+
+        init(outcome: AuthOutcome, ident: ServerIdentFrame) {
+            _outcome = outcome
+            _ident = ident
+        }
+
+        var outcome: AuthOutcome { lock.withLock { _outcome } }
+        var ident: ServerIdentFrame { lock.withLock { _ident } }
+        var statistics: Statistics { lock.withLock { _statistics } }
+
+        func update(outcome: AuthOutcome? = nil, ident: ServerIdentFrame? = nil, statistics: (inout Statistics) -> Void = { _ in }) {
+            lock.withLock {
+                if let outcome { _outcome = outcome }
+                if let ident { _ident = ident }
+                statistics(&_statistics)
+            }
+        }
+
+        /// Replaces tickets service by service.
+        func install(_ tickets: [CephXTicket]) {
+            lock.withLock {
+                for ticket in tickets {
+                    _outcome.tickets.removeAll { $0.service == ticket.service }
+                    _outcome.tickets.append(ticket)
                 }
             }
-            await router.fail(RADOSError(.connectionFailed, "the monitor connection is closed"))
-            continuation.finish()
         }
     }
 
-    /// Waiters for replies. A reply is expected (registered) before its request is sent,
-    /// so one that arrives before anybody awaits it is kept, not lost.
-    private actor Router {
-        private enum Slot {
-            case expected
-            case waiting(CheckedContinuation<Message, any Error>)
-            case arrived(Message)
-        }
+    private let shared: Shared
+    private let core: Core
+    private let unrouted: AsyncStream<Message>
 
-        /// Command acks by tid; auth replies (tid 0 on the wire) by request order. Ids
-        /// come from one counter, so one table holds both.
-        private var slots: [UInt64: Slot] = [:]
-        private var authOrder: [UInt64] = []
-        private var nextID: UInt64 = 1
-        private var closedError: RADOSError?
+    /// What the current session's authentication produced, with the newest tickets (the
+    /// Objecter reads its OSD ticket here when it opens a session).
+    package var authOutcome: AuthOutcome { shared.outcome }
+    /// The current monitor's SERVER_IDENT.
+    package var serverIdent: ServerIdentFrame { shared.ident }
+    package var statistics: Statistics { shared.statistics }
 
-        func expectCommand() throws -> UInt64 {
-            if let closedError { throw closedError }
-            defer { nextID += 1 }
-            slots[nextID] = .expected
-            return nextID
-        }
-
-        func expectAuthReply() throws -> UInt64 {
-            if let closedError { throw closedError }
-            defer { nextID += 1 }
-            slots[nextID] = .expected
-            authOrder.append(nextID)
-            return nextID
-        }
-
-        func wait(_ id: UInt64) async throws -> Message {
-            switch slots[id] {
-            case .arrived(let message):
-                slots[id] = nil
-                return message
-            case .expected:
-                return try await withCheckedThrowingContinuation { slots[id] = .waiting($0) }
-            case .waiting, nil:
-                throw closedError ?? RADOSError(.timedOut, "the monitor did not answer in time")
-            }
-        }
-
-        private func deliver(_ message: Message, id: UInt64) -> Bool {
-            switch slots[id] {
-            case .expected:
-                slots[id] = .arrived(message)
-                return true
-            case .waiting(let continuation):
-                slots[id] = nil
-                continuation.resume(returning: message)
-                return true
-            case .arrived, nil:
-                return false
-            }
-        }
-
-        func timeout(command id: UInt64) {
-            if case .waiting(let continuation) = slots.removeValue(forKey: id) {
-                continuation.resume(throwing: RADOSError(.timedOut, "the monitor did not answer in time"))
-            }
-        }
-
-        /// Hands `message` to whoever expects it; false when nobody does.
-        func route(_ message: Message) -> Bool {
-            switch message.type {
-            case MessageType.monCommandAck:
-                // Only tids we handed out for commands (auth ids are never sent as tids).
-                guard !authOrder.contains(message.header.tid) else { return false }
-                return deliver(message, id: message.header.tid)
-            case MessageType.monGetVersionReply:
-                // Matched by the handle at the start of the front.
-                guard let handle = message.front.getInteger(at: message.front.readerIndex, endianness: .little, as: UInt64.self),
-                      !authOrder.contains(handle)
-                else { return false }
-                return deliver(message, id: handle)
-            case MessageType.poolOpReply:
-                return !authOrder.contains(message.header.tid) && deliver(message, id: message.header.tid)
-            case MessageType.authReply:
-                guard !authOrder.isEmpty else { return false }
-                return deliver(message, id: authOrder.removeFirst())
-            default:
-                return false
-            }
-        }
-
-        func fail(_ error: RADOSError) {
-            if closedError == nil { closedError = error }
-            for slot in slots.values {
-                if case .waiting(let continuation) = slot { continuation.resume(throwing: error) }
-            }
-            slots.removeAll()
-            authOrder.removeAll()
-        }
+    private init(session: MessengerSession, monitor: Int, endpoints: [Endpoint], options: Options) {
+        let shared = Shared(outcome: session.authOutcome, ident: session.serverIdent)
+        self.shared = shared
+        let (stream, continuation) = AsyncStream<Message>.makeStream()
+        unrouted = stream
+        var configuration = MonClientStateMachine.Configuration(monitorCount: endpoints.count)
+        configuration.reconnects = !endpoints.isEmpty
+        configuration.huntInterval = options.huntInterval
+        configuration.huntBackoff = options.huntBackoff
+        configuration.huntMaxMultiple = options.huntMaxMultiple
+        configuration.reconnectTimeout = options.reconnectTimeout
+        core = Core(
+            machine: MonClientStateMachine(configuration: configuration), session: session, monitor: monitor,
+            endpoints: endpoints, options: options, shared: shared, continuation: continuation)
+        let core = self.core
+        Task { await core.begin() }
     }
 
-    /// Connects and authenticates; returns once the session is open.
+    // MARK: connecting
+
+    /// Connects and authenticates to one monitor; returns once the session is open.
     package static func connect(
         to endpoint: Endpoint,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        timeout: TimeAmount = .seconds(10),
+        options: Options = Options(),
         tap: (@Sendable (MessengerHandler.Direction, ByteBuffer) -> Void)? = nil
     ) async throws -> MonClient {
-        guard let address = EntityAddress.ip(endpoint.host, port: UInt16(clamping: endpoint.port)) else {
-            throw RADOSError(.invalidArgument, "monitor host must be a numeric IPv4 or IPv6 address", details: endpoint.host)
-        }
-        var configuration = ProtocolV2Client.Configuration(peerAddress: address, peerType: .mon)
-        configuration.modes = endpoint.modes
-        let machine = ProtocolV2Client(
-            configuration: configuration,
-            authenticator: .monitor(CephXMonitorAuth(entityName: endpoint.entityName, secret: endpoint.key)))
-        let session = try await MessengerSession.open(host: endpoint.host, port: endpoint.port, machine: machine, group: group, timeout: timeout, tap: tap)
-        return MonClient(session: session, secret: endpoint.key)
+        let session = try await Core.open(endpoint, options: options, previous: nil, tap: tap)
+        return MonClient(session: session, monitor: 0, endpoints: [endpoint], options: options)
     }
 
-    /// Tries each monitor in turn (like `MonClient` hunting) and returns the first session.
-    package static func connect(
-        toAnyOf endpoints: [Endpoint],
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        timeout: TimeAmount = .seconds(10)
-    ) async throws -> MonClient {
-        var lastError = RADOSError(.invalidArgument, "no monitor addresses given")
-        for endpoint in endpoints {
+    /// Tries each monitor in turn (like `MonClient` hunting) and returns the first session;
+    /// later losses hunt through the same list.
+    package static func connect(toAnyOf endpoints: [Endpoint], options: Options = Options()) async throws -> MonClient {
+        var lastError = RADOSError(.invalidConfiguration, "no monitor addresses: set mon_host")
+        for (index, endpoint) in endpoints.enumerated() {
             do {
-                return try await connect(to: endpoint, group: group, timeout: timeout)
+                let session = try await Core.open(endpoint, options: options, previous: nil, tap: nil)
+                return MonClient(session: session, monitor: index, endpoints: endpoints, options: options)
             } catch let error as RADOSError {
                 // A refused key fails the same way on every monitor.
                 if error.code == .authenticationFailed { throw error }
@@ -197,7 +174,8 @@ package final class MonClient: Sendable {
         throw lastError
     }
 
-    /// Connects with a prepared state machine (tests pin its random values this way).
+    /// Connects with a prepared state machine (tests pin its random values this way). Such
+    /// a client does not reconnect: it has no key to authenticate again with.
     package static func connect(
         host: String,
         port: Int,
@@ -207,25 +185,24 @@ package final class MonClient: Sendable {
         tap: (@Sendable (MessengerHandler.Direction, ByteBuffer) -> Void)? = nil
     ) async throws -> MonClient {
         let session = try await MessengerSession.open(host: host, port: port, machine: machine, group: group, timeout: timeout, tap: tap)
-        return MonClient(session: session, secret: nil)
+        return MonClient(session: session, monitor: 0, endpoints: [], options: Options())
     }
 
-    /// Sends a message (in order with earlier ones).
+    // MARK: using the session
+
+    /// Sends a message on the current session (in order with earlier ones).
     package func send(_ message: Message) async throws {
-        do {
-            try await channel.writeAndFlush(message)
-        } catch {
-            throw RADOSError(.connectionFailed, "the monitor connection is closed", details: "\(error)")
-        }
+        try await core.sendNow(message)
     }
 
-    /// Subscribes to `monmap` and `osdmap` from their first epochs.
+    /// Subscribes to maps (default: `monmap` and `osdmap` from their first epochs). The
+    /// subscription outlives the session: a new one asks for the epochs after those received.
     package func subscribe(_ what: [String: MMonSubscribe.Item] = ["monmap": .init(start: 0), "osdmap": .init(start: 0)]) async throws {
-        try await send(MMonSubscribe(what: what, hostname: ProcessInfo.processInfo.hostName).encode())
+        try await core.subscribe(what)
     }
 
-    /// The next message no waiter claimed (maps, …), or nil once the connection is
-    /// closed. Single consumer.
+    /// The next message no waiter claimed (maps, …), across reconnects; nil once the
+    /// client is closed or gave up. Single consumer.
     package func nextMessage() async throws -> Message? {
         for await message in unrouted { return message }
         return nil
@@ -236,91 +213,457 @@ package final class MonClient: Sendable {
         while let message = try await nextMessage() {
             if message.type == MessageType.monMap { return try MMonMap.decode(message) }
         }
-        throw RADOSError(.connectionFailed, "the monitor closed the connection before sending a monmap")
+        throw await core.finalError ?? RADOSError(.connectionFailed, "the monitor closed the connection before sending a monmap")
     }
 
     /// Asks the monitor for fresh tickets for `services` (CEPHX_GET_PRINCIPAL_SESSION_KEY
-    /// in an MAuth).
+    /// in an MAuth) and installs them in ``authOutcome``.
     package func requestServiceTickets(_ services: [CephEntityType]) async throws -> [CephXTicket] {
-        guard let authTicket = authOutcome.tickets.first(where: { $0.service == CephEntityType.auth.rawValue }) else {
-            throw RADOSError(.authenticationFailed, "no AUTH ticket to request service tickets with")
-        }
-        let bits = services.reduce(UInt32(0)) { $0 | $1.rawValue }
-        let request = try CephXServiceTicketRequest.encode(authTicket: authTicket, globalID: authOutcome.globalID, services: bits)
-        let id = try await router.expectAuthReply()
-        try await send(MAuth(payload: request).encode())
-        let answer = try MAuthReply.decode(try await router.wait(id))
-        guard answer.result == 0 else {
-            throw RADOSError(.authenticationFailed, "the monitor refused the ticket request", errno: Int32(clamping: abs(Int(answer.result))))
-        }
-        return try CephXServiceTicketRequest.decodeReply(answer.payload, authTicket: authTicket, previous: authOutcome.tickets)
+        try await core.requestServiceTickets(services.reduce(UInt32(0)) { $0 | $1.rawValue })
     }
 
     /// Renews the AUTH ticket (and the service tickets) on this session:
     /// GET_AUTH_SESSION_KEY in an MAuth, proving the key against the session's server
-    /// challenge and presenting the current AUTH ticket. Returns the new tickets.
+    /// challenge and presenting the current AUTH ticket. Installs and returns the new tickets.
     package func renewTickets(current: [CephXTicket]? = nil, wantKeys: UInt32 = CephEntityType.mon.rawValue | CephEntityType.osd.rawValue | CephEntityType.mgr.rawValue) async throws -> [CephXTicket] {
-        let tickets = current ?? authOutcome.tickets
-        guard let secret, let authTicket = tickets.first(where: { $0.service == CephEntityType.auth.rawValue }) else {
-            throw RADOSError(.authenticationFailed, "renewing needs our key and an AUTH ticket")
-        }
-        let request = try CephXMonitorAuth.authenticateRequest(
-            secret: secret, serverChallenge: authOutcome.serverChallenge, previousAuthTicket: authTicket, wantKeys: wantKeys)
-        let id = try await router.expectAuthReply()
-        try await send(MAuth(payload: request).encode())
-        let answer = try MAuthReply.decode(try await router.wait(id))
-        guard answer.result == 0 else {
-            throw RADOSError(.authenticationFailed, "the monitor refused to renew our tickets", errno: Int32(clamping: abs(Int(answer.result))))
-        }
-        return try CephXMonitorAuth.decodeAuthenticateReply(answer.payload, secret: secret, previousTickets: tickets).tickets
+        try await core.renewTickets(current: current, wantKeys: wantKeys)
     }
 
     /// Runs a monitor command (JSON strings, as `ceph` sends) and returns its output.
-    /// `fsid` comes from the monmap.
+    /// `fsid` comes from the monmap. A command in flight when the session drops is sent
+    /// again on the next one (as librados does), until `timeout`.
     package func command(_ command: [String], fsid: CephFSID, input: ByteBuffer = ByteBuffer(), timeout: Duration = .seconds(30)) async throws -> MMonCommandAck {
-        let router = self.router
-        let tid = try await router.expectCommand()
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            await router.timeout(command: tid)
+        let reply = try await core.request(timeout: timeout) { tid in
+            MMonCommand(tid: tid, fsid: fsid.uuid.bytes, command: command, input: input).encode()
         }
-        defer { timer.cancel() }
-        try await send(MMonCommand(tid: tid, fsid: fsid.uuid.bytes, command: command, input: input).encode())
-        let ack = try MMonCommandAck.decode(try await router.wait(tid))
+        let ack = try MMonCommandAck.decode(reply)
         guard ack.result >= 0 else {
             throw RADOSError(.clusterError, "the monitor command failed: \(ack.status)", errno: Int32(clamping: abs(Int(ack.result))))
         }
         return ack
     }
 
-    /// Sends the message `make` builds for a fresh tid and waits for the reply the
-    /// router matches to that tid (pool ops).
-    package func request(timeout: Duration = .seconds(30), _ make: (UInt64) -> Message) async throws -> Message {
-        let router = self.router
-        let tid = try await router.expectCommand()
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            await router.timeout(command: tid)
-        }
-        defer { timer.cancel() }
-        try await send(make(tid))
-        return try await router.wait(tid)
+    /// Sends the message `make` builds for a fresh tid and waits for the reply matched to
+    /// that tid (pool ops: `MPoolOp` → `MPoolOpReply`). Like commands, it is sent again
+    /// on the next session when the current one drops before the reply.
+    package func request(timeout: Duration = .seconds(30), _ make: @escaping @Sendable (UInt64) -> Message) async throws -> Message {
+        try await core.request(timeout: timeout, make)
     }
 
     /// The newest and oldest epochs the monitors have of a map ("osdmap", "monmap", …).
     package func version(of map: String, timeout: Duration = .seconds(30)) async throws -> MMonGetVersionReply {
-        let router = self.router
-        let handle = try await router.expectCommand()
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            await router.timeout(command: handle)
-        }
-        defer { timer.cancel() }
-        try await send(MMonGetVersion(handle: handle, what: map).encode())
-        return try MMonGetVersionReply.decode(try await router.wait(handle))
+        let reply = try await core.request(timeout: timeout) { handle in MMonGetVersion(handle: handle, what: map).encode() }
+        return try MMonGetVersionReply.decode(reply)
     }
 
+    /// Closes the session for good; waiters fail and ``nextMessage()`` returns nil.
     package func close() async {
-        try? await channel.close()
+        await core.close()
+    }
+
+    /// The monitors (host:port) a lost session hunts through: `mon_host`'s, then the
+    /// monmap's others.
+    package var huntList: [String] {
+        get async { await core.huntList }
+    }
+
+    /// Drops the current session as a failure would (tests use it to force a reconnect).
+    package func dropSessionForTesting() async {
+        await core.dropSession()
+    }
+}
+
+extension MonClient {
+    /// Runs the ``MonClientStateMachine``'s actions: opens sessions, routes replies to
+    /// their waiters, keeps requests to send again, renews tickets.
+    fileprivate actor Core {
+        private enum Slot {
+            case expected
+            case waiting(CheckedContinuation<Message, any Error>)
+            case arrived(Message)
+        }
+
+        private var machine: MonClientStateMachine
+        /// `mon_host`'s monitors, then any others the monmap named.
+        private var endpoints: [Endpoint]
+        private let options: Options
+        private let shared: Shared
+        private let continuation: AsyncStream<Message>.Continuation
+        private var session: MessengerSession?
+        /// Bumped for every session and attempt, so late events of an old one are ignored.
+        private var generation: UInt64 = 0
+        private var ticker: Task<Void, Never>?
+        /// Whether new sessions try to reclaim our global id; dropped after a refusal (an
+        /// AUTH ticket that expired while no monitor was reachable), restored on success.
+        private var reclaimGlobalID = true
+
+        /// Reply waiters: command acks and version replies by tid/handle, auth replies
+        /// (tid 0 on the wire) by request order. Ids come from one counter.
+        private var slots: [UInt64: Slot] = [:]
+        private var authOrder: [UInt64] = []
+        private var nextID: UInt64 = 1
+        /// Requests to send again on a new session, by id.
+        private var requests: [UInt64: Message] = [:]
+
+        /// The first session is in place from the start, so requests made right after
+        /// `connect` go out at once; ``begin()`` starts reading it and the timer.
+        init(
+            machine: MonClientStateMachine, session: MessengerSession, monitor: Int, endpoints: [Endpoint], options: Options,
+            shared: Shared, continuation: AsyncStream<Message>.Continuation
+        ) {
+            var machine = machine
+            _ = machine.sessionOpened(monitor: monitor, tickets: .init(session.authOutcome.tickets), now: .now())
+            self.machine = machine
+            self.session = session
+            self.generation = 1
+            shared.update { $0.sessionsOpened = 1 }
+            self.endpoints = endpoints
+            self.options = options
+            self.shared = shared
+            self.continuation = continuation
+        }
+
+        var finalError: RADOSError? { machine.closedError }
+
+        static func open(
+            _ endpoint: Endpoint, options: Options, previous: AuthOutcome?,
+            tap: (@Sendable (MessengerHandler.Direction, ByteBuffer) -> Void)?
+        ) async throws -> MessengerSession {
+            guard let address = EntityAddress.ip(endpoint.host, port: UInt16(clamping: endpoint.port)) else {
+                throw RADOSError(.invalidArgument, "monitor host must be a numeric IPv4 or IPv6 address", details: endpoint.host)
+            }
+            var configuration = ProtocolV2Client.Configuration(peerAddress: address, peerType: .mon)
+            configuration.modes = endpoint.modes
+            // A new session after a loss reclaims our global id with the AUTH ticket we hold.
+            let auth = CephXMonitorAuth(
+                entityName: endpoint.entityName, secret: endpoint.key, globalID: previous?.globalID ?? 0,
+                previousAuthTicket: previous?.tickets.first { $0.service == CephEntityType.auth.rawValue })
+            let machine = ProtocolV2Client(configuration: configuration, authenticator: .monitor(auth))
+            return try await MessengerSession.open(
+                host: endpoint.host, port: endpoint.port, machine: machine, timeout: options.connectTimeout,
+                keepaliveInterval: options.pingInterval, silenceLimit: options.pingTimeout, tap: tap)
+        }
+
+        // MARK: session lifecycle
+
+        func begin() {
+            if let session { pump(session, generation: generation) }
+            let interval = options.tickInterval
+            ticker = Task { [weak self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(nanoseconds: UInt64(max(interval.nanoseconds, 1_000_000)))
+                    guard let self else { return }
+                    await self.tick()
+                }
+            }
+        }
+
+        private func adopt(_ session: MessengerSession) {
+            generation += 1
+            self.session = session
+            shared.update(outcome: session.authOutcome, ident: session.serverIdent) { $0.sessionsOpened += 1 }
+            pump(session, generation: generation)
+        }
+
+        /// Reads a session's events until it ends.
+        private func pump(_ session: MessengerSession, generation current: UInt64) {
+            Task { [weak self] in
+                var reason = RADOSError(.connectionFailed, "the monitor closed the connection")
+                for await event in session.events {
+                    switch event {
+                    case .message(let message):
+                        await self?.received(message, generation: current)
+                    case .closed(let error):
+                        reason = error
+                    case .authenticated, .ready, .keepaliveAck, .peerReset:
+                        continue
+                    }
+                }
+                await self?.sessionEnded(reason, generation: current)
+            }
+        }
+
+        private func sessionEnded(_ error: RADOSError, generation ended: UInt64) {
+            guard ended == generation, session != nil else { return }
+            session = nil
+            run(machine.sessionClosed(error, now: .now()))
+        }
+
+        func dropSession() {
+            session?.channel.close(promise: nil)
+        }
+
+        private func attemptFinished(_ result: Result<MessengerSession, any Error>, monitor: Int, generation attempt: UInt64) {
+            guard attempt == generation, !machine.isClosed else {
+                if case .success(let late) = result { late.channel.close(promise: nil) }
+                return
+            }
+            switch result {
+            case .success(let session):
+                reclaimGlobalID = true
+                adopt(session)
+                run(machine.sessionOpened(monitor: monitor, tickets: .init(session.authOutcome.tickets), now: .now()))
+            case .failure(let error):
+                let rados = error as? RADOSError ?? RADOSError(.connectionFailed, "cannot connect to the monitor", details: "\(error)")
+                if rados.code == .authenticationFailed { reclaimGlobalID = false }
+                run(machine.connectFailed(rados, now: .now()))
+            }
+        }
+
+        private func tick() {
+            run(machine.tick(now: .now()))
+        }
+
+        func close() {
+            run(machine.close())
+        }
+
+        // MARK: actions
+
+        private func run(_ actions: [MonClientStateMachine.Action]) {
+            for action in actions {
+                switch action {
+                case .connect(let monitor):
+                    generation += 1
+                    let attempt = generation
+                    let endpoint = endpoints[monitor]
+                    let previous = reclaimGlobalID ? shared.outcome : nil
+                    var options = self.options
+                    options.connectTimeout = min(options.connectTimeout, machine.attemptTimeout)
+                    Task { [weak self] in
+                        let result: Result<MessengerSession, any Error>
+                        do {
+                            result = .success(try await Core.open(endpoint, options: options, previous: previous, tap: nil))
+                        } catch {
+                            result = .failure(error)
+                        }
+                        await self?.attemptFinished(result, monitor: monitor, generation: attempt)
+                    }
+                case .subscribe(let items):
+                    session?.channel.writeAndFlush(MMonSubscribe(what: items, hostname: ProcessInfo.processInfo.hostName).encode(), promise: nil)
+                case .sendRequests(let ids, let again):
+                    guard let channel = session?.channel else { break }
+                    for id in ids {
+                        guard let message = requests[id] else { continue }
+                        channel.write(message, promise: nil)
+                    }
+                    channel.flush()
+                    if again { shared.update { $0.requestsResent += ids.count } }
+                case .renewAuthTicket:
+                    Task { [weak self] in await self?.renewOnTimer(auth: true) }
+                case .renewServiceTickets:
+                    Task { [weak self] in await self?.renewOnTimer(auth: false) }
+                case .sessionLost(let error):
+                    // Auth replies belong to the session that asked.
+                    for id in authOrder {
+                        if case .waiting(let waiter) = slots.removeValue(forKey: id) { waiter.resume(throwing: error) }
+                    }
+                    authOrder.removeAll()
+                case .giveUp(let error):
+                    ticker?.cancel()
+                    ticker = nil
+                    generation += 1
+                    session?.channel.close(promise: nil)
+                    session = nil
+                    for slot in slots.values {
+                        if case .waiting(let waiter) = slot { waiter.resume(throwing: error) }
+                    }
+                    slots.removeAll()
+                    authOrder.removeAll()
+                    requests.removeAll()
+                    continuation.finish()
+                }
+            }
+        }
+
+        // MARK: messages
+
+        private func received(_ message: Message, generation from: UInt64) {
+            guard from == generation else { return }
+            switch message.type {
+            case MessageType.monCommandAck:
+                if !authOrder.contains(message.header.tid), deliver(message, id: message.header.tid) { return }
+            case MessageType.poolOpReply:
+                if !authOrder.contains(message.header.tid), deliver(message, id: message.header.tid) { return }
+            case MessageType.monGetVersionReply:
+                // Matched by the handle at the start of the front.
+                if let handle = message.front.getInteger(at: message.front.readerIndex, endianness: .little, as: UInt64.self),
+                   !authOrder.contains(handle), deliver(message, id: handle) { return }
+            case MessageType.authReply:
+                if !authOrder.isEmpty, deliver(message, id: authOrder.removeFirst()) { return }
+            case MessageType.osdMap:
+                if let maps = try? MOSDMap.decode(message),
+                   let newest = (Array(maps.fullMaps.keys) + Array(maps.incrementalMaps.keys)).max() {
+                    machine.mapReceived("osdmap", epoch: UInt64(newest))
+                }
+            case MessageType.monMap:
+                if let map = try? MMonMap.decode(message) {
+                    machine.mapReceived("monmap", epoch: UInt64(map.epoch))
+                    learn(map.monitors)
+                }
+            default:
+                break
+            }
+            continuation.yield(message)
+        }
+
+        /// Adds the msgr2 addresses of monitors we did not know to the hunting list.
+        private func learn(_ monitors: [MMonMap.Monitor]) {
+            guard let template = endpoints.first, machine.configuration.reconnects else { return }
+            for monitor in monitors {
+                guard let address = monitor.addresses.first(where: { $0.type == EntityAddress.AddressType.msgr2.rawValue }),
+                      let host = address.host, let port = address.port,
+                      !endpoints.contains(where: { $0.host == host && $0.port == Int(port) })
+                else { continue }
+                endpoints.append(Endpoint(host: host, port: Int(port), entityName: template.entityName, key: template.key, modes: template.modes))
+            }
+            machine.monitorsKnown(endpoints.count)
+        }
+
+        /// The monitors a lost session hunts through (tests read it).
+        var huntList: [String] { endpoints.map { "\($0.host):\($0.port)" } }
+
+        private func deliver(_ message: Message, id: UInt64) -> Bool {
+            switch slots[id] {
+            case .expected:
+                slots[id] = .arrived(message)
+            case .waiting(let waiter):
+                slots[id] = nil
+                waiter.resume(returning: message)
+            case .arrived, nil:
+                return false
+            }
+            requests[id] = nil
+            machine.requestFinished(id)
+            return true
+        }
+
+        private func wait(_ id: UInt64) async throws -> Message {
+            switch slots[id] {
+            case .arrived(let message):
+                slots[id] = nil
+                return message
+            case .expected:
+                return try await withCheckedThrowingContinuation { slots[id] = .waiting($0) }
+            case .waiting, nil:
+                throw machine.closedError ?? RADOSError(.timedOut, "the monitor did not answer in time")
+            }
+        }
+
+        private func timeout(_ id: UInt64) {
+            requests[id] = nil
+            machine.requestFinished(id)
+            if case .waiting(let waiter) = slots.removeValue(forKey: id) {
+                waiter.resume(throwing: RADOSError(.timedOut, "the monitor did not answer in time"))
+            }
+        }
+
+        private func newID() throws -> UInt64 {
+            if let error = machine.closedError { throw error }
+            defer { nextID += 1 }
+            return nextID
+        }
+
+        // MARK: requests
+
+        /// Registers a request, sends it now or on the next session, and waits for its reply.
+        func request(timeout: Duration, _ make: (UInt64) -> Message) async throws -> Message {
+            let id = try newID()
+            slots[id] = .expected
+            requests[id] = make(id)
+            let timer = Task { [weak self] in
+                try await Task.sleep(for: timeout)
+                await self?.timeout(id)
+            }
+            defer { timer.cancel() }
+            run(machine.requestSubmitted(id))
+            return try await wait(id)
+        }
+
+        func sendNow(_ message: Message) async throws {
+            if let error = machine.closedError { throw error }
+            guard let channel = session?.channel else {
+                throw RADOSError(.connectionFailed, "no monitor session right now (reconnecting)")
+            }
+            do {
+                try await channel.writeAndFlush(message)
+            } catch {
+                throw RADOSError(.connectionFailed, "the monitor connection is closed", details: "\(error)")
+            }
+        }
+
+        func subscribe(_ items: [String: MMonSubscribe.Item]) throws {
+            if let error = machine.closedError { throw error }
+            run(machine.subscribe(items))
+        }
+
+        /// Sends an MAuth on the current session and waits for its MAuthReply.
+        private func authExchange(_ payload: ByteBuffer) async throws -> MAuthReply {
+            let id = try newID()
+            slots[id] = .expected
+            authOrder.append(id)
+            guard let channel = session?.channel else {
+                slots[id] = nil
+                authOrder.removeAll { $0 == id }
+                throw RADOSError(.connectionFailed, "no monitor session right now (reconnecting)")
+            }
+            channel.writeAndFlush(MAuth(payload: payload).encode(), promise: nil)
+            return try MAuthReply.decode(try await wait(id))
+        }
+
+        func requestServiceTickets(_ services: UInt32) async throws -> [CephXTicket] {
+            let outcome = shared.outcome
+            guard let authTicket = outcome.tickets.first(where: { $0.service == CephEntityType.auth.rawValue }) else {
+                throw RADOSError(.authenticationFailed, "no AUTH ticket to request service tickets with")
+            }
+            let request = try CephXServiceTicketRequest.encode(authTicket: authTicket, globalID: outcome.globalID, services: services)
+            let answer = try await authExchange(request)
+            guard answer.result == 0 else {
+                throw RADOSError(.authenticationFailed, "the monitor refused the ticket request", errno: Int32(clamping: abs(Int(answer.result))))
+            }
+            let tickets = try CephXServiceTicketRequest.decodeReply(answer.payload, authTicket: authTicket, previous: outcome.tickets)
+            shared.install(tickets)
+            return tickets
+        }
+
+        func renewTickets(current: [CephXTicket]?, wantKeys: UInt32) async throws -> [CephXTicket] {
+            let outcome = shared.outcome
+            let tickets = current ?? outcome.tickets
+            guard let endpoint = endpoints.first, let authTicket = tickets.first(where: { $0.service == CephEntityType.auth.rawValue }) else {
+                throw RADOSError(.authenticationFailed, "renewing needs our key and an AUTH ticket")
+            }
+            let secret = endpoint.key
+            let request = try CephXMonitorAuth.authenticateRequest(
+                secret: secret, serverChallenge: outcome.serverChallenge, previousAuthTicket: authTicket, wantKeys: wantKeys)
+            let answer = try await authExchange(request)
+            guard answer.result == 0 else {
+                throw RADOSError(.authenticationFailed, "the monitor refused to renew our tickets", errno: Int32(clamping: abs(Int(answer.result))))
+            }
+            let renewed = try CephXMonitorAuth.decodeAuthenticateReply(answer.payload, secret: secret, previousTickets: tickets).tickets
+            shared.install(renewed)
+            return renewed
+        }
+
+        /// The timer's renewal: the AUTH ticket (bringing service tickets), or service tickets only.
+        private func renewOnTimer(auth: Bool) async {
+            let renewedGeneration = generation
+            do {
+                let tickets: [CephXTicket]
+                if auth {
+                    tickets = try await renewTickets(current: nil, wantKeys: CephEntityType.mon.rawValue | CephEntityType.osd.rawValue | CephEntityType.mgr.rawValue)
+                } else {
+                    tickets = try await requestServiceTickets(CephEntityType.mon.rawValue | CephEntityType.osd.rawValue | CephEntityType.mgr.rawValue)
+                }
+                guard renewedGeneration == generation else { return }
+                let validity = MonClientStateMachine.TicketValidity(tickets)
+                machine.ticketsRenewed(validity, now: .now())
+                shared.update {
+                    if validity.auth != nil { $0.authTicketRenewals += 1 }
+                    if validity.services != nil { $0.serviceTicketRenewals += 1 }
+                }
+            } catch {
+                machine.renewalFailed(now: .now())
+            }
+        }
     }
 }

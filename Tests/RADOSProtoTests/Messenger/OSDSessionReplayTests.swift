@@ -63,6 +63,7 @@ import Testing
                 case .authenticated(let o): outcome = o
                 case .deliver, .keepaliveAck: break
                 case .close(let error): Issue.record("closed: \(error)")
+                case .reconnect, .resumed, .peerReset: Issue.record("a lossy session reported \(action)")
                 }
             }
         }

@@ -73,6 +73,7 @@ import Testing
                 case .deliver(let m): if m.type == MessageType.monMap { monmaps.append(try MMonMap.decode(m)) }
                 case .keepaliveAck: break
                 case .close(let error): Issue.record("closed: \(error)")
+                case .reconnect, .resumed, .peerReset: Issue.record("a lossy session reported \(action)")
                 }
             }
         }
@@ -97,6 +98,12 @@ import Testing
         #expect(outcome?.tickets.count == 4)
         #expect(ready)
         #expect(monmaps.first?.fsid.description == fixture.fsid)
+        // The recorded Pacific monmap (v9) names its one monitor with both addresses; the
+        // msgr2 one is where we connected (a lost session would hunt through these).
+        #expect(monmaps.first?.monitors.map(\.name) == ["a"])
+        let addresses = monmaps.first?.monitors.first?.addresses ?? []
+        #expect(addresses.map(\.type) == [EntityAddress.AddressType.msgr2.rawValue, EntityAddress.AddressType.legacy.rawValue])
+        #expect(addresses.first?.host == fixture.monitor.host && addresses.first?.port == fixture.monitor.port)
         // Everything we wrote up to and including the subscribe is what the monitor accepted.
         let expected = fixture.client.filter { !$0.0.contains("ack tag 20") }.flatMap(\.1)
         #expect(written.count >= expected.count)

@@ -1,0 +1,278 @@
+import Foundation
+import NIOCore
+import Testing
+@testable import RADOSProto
+
+/// A throwaway cluster of this suite's own (scripts/dev-cluster.sh in a temp dir): the
+/// tests below restart its monitor and shorten its ticket lifetimes, which must never
+/// happen to the shared CEPH_CONF cluster other suites run against in parallel.
+struct ThrowawayCluster {
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var available: Bool { ClusterEnvironment.tool("ceph-mon") != nil && ClusterEnvironment.tool("ceph-osd") != nil }
+    static let unavailableMessage = "Ceph daemons not installed (scripts/install-deps.sh): cannot start a throwaway cluster"
+
+    let directory: String
+    /// Options every daemon of this cluster reads (CEPH_ARGS at start and restart).
+    let cephArgs: String
+    var conf: String { directory + "/ceph.conf" }
+
+    static func start(cephArgs: String = "") throws -> ThrowawayCluster {
+        let directory = NSTemporaryDirectory() + "swiftrbd-mon-\(UInt32.random(in: 0...UInt32.max))"
+        let cluster = ThrowawayCluster(directory: directory, cephArgs: cephArgs)
+        let script = repository.appendingPathComponent("scripts/dev-cluster.sh").path
+        let (status, output) = try shell("CEPH_ARGS='\(cephArgs)' bash '\(script)' up '\(directory)'")
+        guard status == 0 else {
+            cluster.stop()
+            throw ClusterEnvironment.ToolFailure(message: "dev-cluster.sh up failed: \(output)")
+        }
+        return cluster
+    }
+
+    func stop() {
+        let script = Self.repository.appendingPathComponent("scripts/dev-cluster.sh").path
+        _ = try? Self.shell("CEPH_ARGS= bash '\(script)' down '\(directory)'")
+    }
+
+    /// Runs a shell command with its output in a file, waiting with waitpid: Foundation's
+    /// Process, waited for inside an async test on a 2-core machine, can miss the child's
+    /// exit (the dispatch threads that reap it are all busy) and the daemons the script
+    /// starts would inherit its pipes.
+    static func shell(_ command: String) throws -> (status: Int32, output: String) {
+        let log = NSTemporaryDirectory() + "swiftrbd-mon-shell-\(UInt32.random(in: 0...UInt32.max)).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let full = "exec </dev/null >'\(log)' 2>&1; \(command)"
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/bash"), strdup("-c"), strdup(full), nil]
+        defer { for arg in argv { free(arg) } }
+        let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, argv, environ)
+        guard spawned == 0 else { throw ClusterEnvironment.ToolFailure(message: "cannot run bash: errno \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        // WIFEXITED / WEXITSTATUS
+        return ((status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F), output)
+    }
+
+    func configuration(_ options: [String: String] = [:]) throws -> RADOSConfiguration {
+        var configuration = try RADOSConfiguration.load(configFile: conf, environment: [:], searchDefaultPaths: false)
+        for (name, value) in options { try configuration.set(name, to: value) }
+        return configuration
+    }
+
+    /// A Ceph CLI (`ceph`, `rados`) against this cluster; its output.
+    func tool(_ name: String, _ arguments: [String]) throws -> String {
+        let quoted = arguments.map { "'\($0)'" }.joined(separator: " ")
+        let (status, output) = try Self.shell("CEPH_ARGS= \(name) -c '\(conf)' \(quoted)")
+        guard status == 0 else {
+            throw ClusterEnvironment.ToolFailure(message: "\(name) \(arguments.joined(separator: " ")) exited \(status): \(output)")
+        }
+        return output
+    }
+
+    func monitorPID() throws -> pid_t {
+        let pidText = try String(contentsOfFile: directory + "/run/mon.a.pid", encoding: .utf8)
+        guard let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw ClusterEnvironment.ToolFailure(message: "no monitor pid in \(directory)/run/mon.a.pid")
+        }
+        return pid
+    }
+
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the monitor: its sockets stay open, it stops answering.
+    func freezeMonitor(_ frozen: Bool) throws {
+        kill(try monitorPID(), frozen ? SIGSTOP : SIGCONT)
+    }
+
+    /// Kills the monitor (SIGKILL to the pid in its pid file, like a crash; a SIGTERM'd
+    /// monitor here took 10 s to exit) and waits until it is gone.
+    func stopMonitor() throws {
+        let pid = try monitorPID()
+        kill(pid, SIGKILL)
+        for _ in 0..<100 where kill(pid, 0) == 0 { usleep(50_000) }
+    }
+
+    /// Starts the monitor again with the command line dev-cluster.sh uses.
+    func startMonitor() throws {
+        let tcmalloc = "/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4"
+        let preload = FileManager.default.fileExists(atPath: tcmalloc) ? "LD_PRELOAD=\(tcmalloc) " : ""
+        let (status, output) = try Self.shell("CEPH_ARGS='\(cephArgs)' \(preload)ceph-mon -c '\(conf)' -i a")
+        guard status == 0 else { throw ClusterEnvironment.ToolFailure(message: "ceph-mon did not start: \(output)") }
+    }
+}
+
+/// Monitor session survival against a real monitor: ticket renewal on a timer while
+/// commands and OSD I/O continue, and a monitor restart under a live client.
+@Suite(.serialized, .enabled(if: ThrowawayCluster.available, Comment(rawValue: ThrowawayCluster.unavailableMessage)))
+struct MessengerMonSessionTests {
+    /// Object names whose primary (in pool `rbd`) is `osd`.
+    private func objects(on osd: Int32, count: Int, client: RADOSClient, pool: Int64, prefix: String) async -> [String] {
+        var names: [String] = []
+        var i = 0
+        while names.count < count, i < 10_000 {
+            let name = "\(prefix)-\(i)"
+            if await client.objecter.placement(pool: pool, object: name)?.primary == osd { names.append(name) }
+            i += 1
+        }
+        return names
+    }
+
+    /// Tickets of 30 s (services) and 60 s (AUTH): the client renews both on its timer
+    /// (services at 22.5 s, 45 s; AUTH at 45 s) while monitor commands and I/O go on, and
+    /// then opens new OSD sessions with the renewed OSD ticket after the first has expired.
+    @Test(.timeLimit(.minutes(4))) func clientKeepsWorkingAcrossTicketRenewal() async throws {
+        let cluster = try ThrowawayCluster.start(cephArgs: "--auth_service_ticket_ttl 30 --auth_mon_ticket_ttl 60")
+        defer { cluster.stop() }
+        let client = try await RADOSClient.connect(try cluster.configuration())
+        let first = client.monitor.authOutcome.tickets
+        let firstOSD = try #require(first.first { $0.service == CephEntityType.osd.rawValue })
+        let firstAuth = try #require(first.first { $0.service == CephEntityType.auth.rawValue })
+        // The monitor grants what the options say (Pacific: auth_service_ticket_ttl for
+        // service tickets, auth_mon_ticket_ttl for the AUTH ticket).
+        #expect(firstOSD.validitySeconds == 30)
+        #expect(firstAuth.validitySeconds == 60)
+
+        let io = try await client.ioContext(pool: "rbd")
+        let pool = io.poolID
+        let tag = UInt32.random(in: 0...UInt32.max)
+        let early = await objects(on: 0, count: 1, client: client, pool: pool, prefix: "renew-\(tag)-early")
+        let late = await objects(on: 1, count: 1, client: client, pool: pool, prefix: "renew-\(tag)-late")
+            + objects(on: 2, count: 1, client: client, pool: pool, prefix: "renew-\(tag)-late")
+        #expect(early.count == 1 && late.count == 2)
+
+        // Until both tickets were renewed (and so the first OSD ticket has expired): keep
+        // the monitor and osd.0 busy through the renewals.
+        let start = ContinuousClock.now
+        var rounds = 0
+        func renewed() -> Bool {
+            let s = client.monitor.statistics
+            return s.authTicketRenewals >= 1 && s.serviceTicketRenewals >= 2
+        }
+        while ContinuousClock.now - start < .seconds(120), !renewed() || ContinuousClock.now - start < .seconds(32) {
+            let (output, _) = try await client.monCommand(#"{"prefix": "osd stat", "format": "json"}"#)
+            #expect(String(buffer: output).contains("num_up_osds"))
+            try await io.writeFull(early[0], ByteBuffer(string: "round \(rounds)"))
+            #expect(String(buffer: try await io.read(early[0], length: 64)) == "round \(rounds)")
+            rounds += 1
+            try await Task.sleep(for: .seconds(2))
+        }
+        let statistics = client.monitor.statistics
+        #expect(statistics.authTicketRenewals >= 1, "the AUTH ticket (60 s) was not renewed in 120 s")
+        #expect(statistics.serviceTicketRenewals >= 2, "service tickets (30 s) were not renewed twice in 120 s")
+        #expect(statistics.sessionsOpened == 1, "renewal must not need a new monitor session")
+        let now = client.monitor.authOutcome.tickets
+        let renewedOSD = try #require(now.first { $0.service == CephEntityType.osd.rawValue })
+        let renewedAuth = try #require(now.first { $0.service == CephEntityType.auth.rawValue })
+        #expect(renewedOSD.blob != firstOSD.blob && renewedOSD.sessionKey != firstOSD.sessionKey)
+        #expect(renewedAuth.blob != firstAuth.blob)
+
+        // New OSD sessions (osd.1, osd.2 not used so far) authenticate with the renewed ticket.
+        for name in late {
+            try await io.writeFull(name, ByteBuffer(string: "after renewal"))
+        }
+        #expect(try cluster.tool("rados", ["-p", "rbd", "get", late[1], "-"]) == "after renewal")
+        let (status, _) = try await client.monCommand(#"{"prefix": "mon stat", "format": "json"}"#)
+        #expect(String(buffer: status).contains("quorum"))
+        print("ticket renewal: \(rounds) rounds in \(ContinuousClock.now - start), \(statistics)")
+        await client.shutdown()
+    }
+
+    /// The monitor is stopped and started again under a live client: a command issued
+    /// while it is down is sent again on the new session, new OSDMap epochs keep arriving
+    /// through the same client, and I/O goes on. A client with a short
+    /// client_mount_timeout gives up with a clear error when the monitor stays down.
+    @Test(.timeLimit(.minutes(4))) func clientSurvivesMonitorRestart() async throws {
+        let cluster = try ThrowawayCluster.start()
+        defer { cluster.stop() }
+        let client = try await RADOSClient.connect(try cluster.configuration(["mon_client_hunt_interval": "1"]))
+        let io = try await client.ioContext(pool: "rbd")
+        let name = "restart-\(UInt32.random(in: 0...UInt32.max))"
+        try await io.writeFull(name, ByteBuffer(string: "before"))
+        let epochBefore = await client.osdmapEpoch
+        let globalIDBefore = client.monitor.authOutcome.globalID
+
+        let restartClock = ContinuousClock.now
+        try cluster.stopMonitor()
+        let pool = "restart-pool-\(UInt32.random(in: 0...UInt32.max))"
+        let create = Task {
+            try await client.monCommand(#"{"prefix": "osd pool create", "pool": "\#(pool)", "pg_num": 8, "pgp_num": 8}"#)
+        }
+        try await Task.sleep(for: .seconds(4))
+        try cluster.startMonitor()
+        _ = try await create.value
+        let reconnectTime = ContinuousClock.now - restartClock
+        let statistics = client.monitor.statistics
+        #expect(statistics.sessionsOpened >= 2)
+        #expect(statistics.requestsResent >= 1, "the pool create sent while the monitor was down was not sent again")
+        #expect(client.monitor.authOutcome.globalID == globalIDBefore, "the new session did not reclaim our global id")
+
+        // The new pool arrives as a new OSDMap epoch through the same subscription.
+        var epochAfter = await client.osdmapEpoch
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            epochAfter = await client.osdmapEpoch
+            if (try? await client.ioContext(pool: pool)) != nil { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(epochAfter > epochBefore)
+        let newIO = try await client.ioContext(pool: pool)
+        try await newIO.writeFull(name, ByteBuffer(string: "in the new pool"))
+        #expect(String(buffer: try await newIO.read(name, length: 64)) == "in the new pool")
+        #expect(String(buffer: try await io.read(name, length: 64)) == "before")
+        let (output, _) = try await client.monCommand(#"{"prefix": "osd pool ls", "format": "json"}"#)
+        #expect(String(buffer: output).contains(pool))
+        print("monitor restart: pending command answered \(reconnectTime) after the stop, \(statistics)")
+
+        // Hunting: a first monitor address that refuses, then the real one; after a drop
+        // the client tries the dead one, then comes back to the live one.
+        let configuration = try cluster.configuration()
+        var endpoints = try ClusterConnection.monitorEndpoints(configuration)
+        var dead = endpoints[0]
+        dead.port = 1
+        endpoints.insert(dead, at: 0)
+        var options = try MonClient.Options(configuration)
+        options.huntInterval = .milliseconds(500)
+        let hunter = try await MonClient.connect(toAnyOf: endpoints, options: options)
+        try await hunter.subscribe(["monmap": .init(start: 0)])
+        let monmap = try await hunter.nextMonMap()
+        // The monmap names the live monitor, already known: the hunt list does not grow.
+        #expect(await hunter.huntList == endpoints.map { "\($0.host):\($0.port)" })
+        await hunter.dropSessionForTesting()
+        let status = try await hunter.command([#"{"prefix": "mon stat"}"#], fsid: monmap.fsid)
+        #expect(status.result == 0)
+        #expect(hunter.statistics.sessionsOpened == 2)
+        await hunter.close()
+
+        // A monitor that stops answering (frozen, its socket still open) is noticed by the
+        // missing KEEPALIVE2_ACKs after mon_client_ping_timeout, and the client reconnects.
+        let pinger = try await MonClient.connect(
+            toAnyOf: try ClusterConnection.monitorEndpoints(configuration),
+            options: try MonClient.Options(try cluster.configuration([
+                "mon_client_ping_interval": "1", "mon_client_ping_timeout": "3", "mon_client_hunt_interval": "1",
+            ])))
+        try cluster.freezeMonitor(true)
+        try await Task.sleep(for: .seconds(6))
+        try cluster.freezeMonitor(false)
+        let afterFreeze = try await pinger.command([#"{"prefix": "mon stat"}"#], fsid: monmap.fsid)
+        #expect(afterFreeze.result == 0)
+        #expect(pinger.statistics.sessionsOpened >= 2, "the frozen monitor's session was not replaced")
+        await pinger.close()
+
+        // Giving up: the monitor stays down longer than client_mount_timeout.
+        let quitter = try await MonClient.connect(
+            toAnyOf: try ClusterConnection.monitorEndpoints(configuration),
+            options: try MonClient.Options(try cluster.configuration(["client_mount_timeout": "4", "mon_client_hunt_interval": "1"])))
+        try cluster.stopMonitor()
+        let giveUpClock = ContinuousClock.now
+        do {
+            _ = try await quitter.command([#"{"prefix": "mon stat"}"#], fsid: monmap.fsid, timeout: .seconds(60))
+            Issue.record("a command succeeded with the monitor down")
+        } catch let error as RADOSError {
+            #expect(error.code == .connectionFailed)
+            #expect(error.message.contains("client_mount_timeout"))
+        }
+        #expect(ContinuousClock.now - giveUpClock < .seconds(20))
+        // The message stream ends (after anything already queued).
+        while try await quitter.nextMessage() != nil {}
+        await client.shutdown()
+    }
+}

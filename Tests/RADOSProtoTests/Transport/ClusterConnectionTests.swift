@@ -1,0 +1,46 @@
+import Testing
+@testable import RADOSProto
+
+/// Which monitor addresses we can use: msgr2 only, with a clear error for v1-only monitors.
+struct ClusterConnectionTests {
+    private func configuration(monHost: String) throws -> RADOSConfiguration {
+        var configuration = try RADOSConfiguration(name: "client.admin")
+        try configuration.set("mon_host", to: monHost)
+        try configuration.set("key", to: "AQBAcH5lAAAAABAAqDHOPbHMaEWuT1mztPYWyw==")
+        return configuration
+    }
+
+    @Test(arguments: ["v1:10.0.0.1:6789", "10.0.0.1:6789", "[v1:10.0.0.1:6789],[v1:10.0.0.2:6789]"])
+    func v1OnlyMonitorsAreRefusedClearly(monHost: String) throws {
+        do {
+            _ = try ClusterConnection.monitorEndpoints(try configuration(monHost: monHost))
+            Issue.record("\(monHost) was accepted")
+        } catch let error as RADOSError {
+            #expect(error.code == .unsupported)
+            #expect(error.message.contains("msgr v1 is not supported"))
+        }
+    }
+
+    @Test func v2AddressesAreUsedAndV1OnesSkipped() throws {
+        let endpoints = try ClusterConnection.monitorEndpoints(
+            try configuration(monHost: "[v2:10.0.0.1:3300,v1:10.0.0.1:6789],v1:10.0.0.2:6789,10.0.0.3"))
+        #expect(endpoints.map { "\($0.host):\($0.port)" } == ["10.0.0.1:3300", "10.0.0.3:3300"])
+    }
+
+    @Test func monitorClientOptionsComeFromTheConfiguration() throws {
+        var configuration = try configuration(monHost: "10.0.0.1")
+        try configuration.set("mon_client_ping_interval", to: "2")
+        try configuration.set("mon_client_ping_timeout", to: "7.5")
+        try configuration.set("mon_client_hunt_interval", to: "0.5")
+        try configuration.set("client_mount_timeout", to: "20")
+        let options = try MonClient.Options(configuration)
+        #expect(options.pingInterval == .seconds(2))
+        #expect(options.pingTimeout == .milliseconds(7_500))
+        #expect(options.huntInterval == .milliseconds(500))
+        #expect(options.reconnectTimeout == .seconds(20))
+        try configuration.set("client_mount_timeout", to: "0")
+        #expect(try MonClient.Options(configuration).reconnectTimeout >= .hours(24 * 365))
+        let defaults = try MonClient.Options(try self.configuration(monHost: "10.0.0.1"))
+        #expect(defaults.pingInterval == .seconds(10) && defaults.pingTimeout == .seconds(30) && defaults.reconnectTimeout == .seconds(300))
+    }
+}
