@@ -13,6 +13,13 @@ import NIOCore
 /// describes the event-loop-confined design it is to become. Full and incremental maps
 /// from the monitor are followed; an incremental that does not follow the map in force
 /// is dropped (the monitor's next full map catches up).
+///
+/// Beyond plain requests it keeps watches as linger registrations (re-registered with a
+/// new generation after a lost session or a map that moves the object, pinged while
+/// idle, reported lost when the OSD drops them), collects notify completions, honours
+/// OSD backoffs, lists pools PG by PG, and, with an op timeout, fails requests that
+/// take longer (`rados_osd_op_timeout`). Requests whose OSD cannot be reached wait
+/// and are resent until a map gives them another OSD.
 package actor Objecter {
     /// A completed request: the reply and each op's output (slices of the reply's data).
     package struct Reply: Sendable {
@@ -31,6 +38,40 @@ package actor Objecter {
     private var mapWatcher: Task<Void, Never>?
     /// Connection modes for OSD sessions (`ms_client_mode`), preferred first.
     private let osdModes: [ConnectionMode]
+    private var ticker: Task<Void, Never>?
+    /// OSDs whose session could not be opened, with a retry scheduled.
+    private var retrying: Set<Int32> = []
+    /// Watches by cookie.
+    private var lingers: [UInt64: Linger] = [:]
+    /// Notifies we sent, by cookie, waiting for their completion.
+    private var notifies: [UInt64: PendingNotify] = [:]
+    private var lastCookie: UInt64 = 0
+
+    /// A notification for one of our watches: acknowledge it with a notify-ack.
+    package struct WatchEvent: Sendable {
+        package var notifyID: UInt64
+        package var cookie: UInt64
+        package var notifierGID: UInt64
+        package var payload: ByteBuffer
+    }
+
+    /// A watch the OSD holds for us (a "linger op" in librados).
+    private struct Linger {
+        var pool: Int64
+        var namespace: String
+        var object: String
+        var timeout: UInt32
+        var generation: UInt32 = 0
+        /// The OSD that holds the registration; nil until the first registration succeeds.
+        var osd: Int32?
+        var reconnecting = false
+        var continuation: AsyncThrowingStream<WatchEvent, any Error>.Continuation
+    }
+
+    private enum PendingNotify {
+        case waiting(CheckedContinuation<MWatchNotify, any Error>?)
+        case arrived(MWatchNotify)
+    }
 
     private init(monitor: MonClient, map: OSDMap, opTimeoutSeconds: Double?, osdModes: [ConnectionMode]) {
         self.monitor = monitor
@@ -51,6 +92,7 @@ package actor Objecter {
             guard let newest = maps.fullMaps.max(by: { $0.key < $1.key }) else { continue }
             let objecter = Objecter(monitor: monitor, map: try OSDMap(decoding: newest.value), opTimeoutSeconds: opTimeoutSeconds, osdModes: osdModes)
             await objecter.watchMaps()
+            await objecter.startTicker()
             return objecter
         }
         throw RADOSError(.connectionFailed, "the monitor closed the connection before sending an OSD map")
@@ -77,7 +119,40 @@ package actor Objecter {
             let now = Date().timeIntervalSince1970
             request.mtime = UTime(seconds: UInt32(now), nanoseconds: UInt32((now - now.rounded(.down)) * 1e9))
         }
-        let target = target(pool: pool, namespace: namespace, object: object)
+        return try await submit(request, pool: pool)
+    }
+
+    /// One page of a pool listing from `cursor` on (`Objecter::list_nobjects`): a PGNLS
+    /// op to the PG the cursor's hash falls in. Also returns the pool's pg_num under the
+    /// map the request went with, so a caller can restart when it changes, as librados does.
+    package func listPage(pool poolID: Int64, namespace: String, cursor: HObject, maxEntries: UInt64) async throws -> (page: PGNamespacedListResponse, pgNum: UInt32) {
+        for attempt in 0..<50 {
+            guard let pool = map.pools[poolID] else { throw RADOSError(.notFound, "pool \(poolID) does not exist", errno: 2) }
+            let pgNum = pool.pgNum
+            let request = ObjecterStateMachine.Request.pgOp(
+                hash: cursor.hash, namespace: namespace,
+                ops: [.pgNamespacedList(maxEntries: maxEntries, cursor: cursor, startEpoch: map.epoch)])
+            let done = try await submit(request, pool: poolID)
+            let failure = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first { $0 < 0 } ?? 0)
+            if failure < 0 {
+                throw RADOSError(.clusterError, "listing pool \(poolID) failed: \(String(cString: strerror(-failure)))", errno: -failure)
+            }
+            // An OSD whose map puts the PG elsewhere answers with no output: retry once
+            // our map catches up (`PrimaryLogPG::do_pg_op`).
+            if let output = done.outputs.first, output.readableBytes > 0 {
+                do {
+                    return (try PGNamespacedListResponse.decode(output), pgNum)
+                } catch {
+                    throw (error as? DencError)?.radosError ?? RADOSError(.malformedData, "the OSD's listing does not decode")
+                }
+            }
+            try await Task.sleep(nanoseconds: UInt64(min(attempt + 1, 10)) * 100_000_000)
+        }
+        throw RADOSError(.timedOut, "the OSDs kept answering the listing of pool \(poolID) as misdirected")
+    }
+
+    private func submit(_ request: ObjecterStateMachine.Request, pool: Int64) async throws -> Reply {
+        let target = target(pool: pool, request: request)
         return try await withCheckedThrowingContinuation { continuation in
             let (tid, action) = machine.submit(request, target: target, now: DispatchTime.now().uptimeNanoseconds)
             waiters[tid] = continuation
@@ -88,6 +163,13 @@ package actor Objecter {
     /// Closes every OSD session; pending requests fail.
     package func shutdown() {
         mapWatcher?.cancel()
+        ticker?.cancel()
+        for linger in lingers.values { linger.continuation.finish() }
+        lingers.removeAll()
+        for case .waiting(let waiter?) in notifies.values {
+            waiter.resume(throwing: RADOSError(.connectionFailed, "the client was shut down"))
+        }
+        notifies.removeAll()
         for action in machine.abortAll(RADOSError(.connectionFailed, "the client was shut down")) { perform(action) }
         for session in sessions.values { session.channel.close(promise: nil) }
         sessions.removeAll()
@@ -96,6 +178,161 @@ package actor Objecter {
     /// Where an object's ops go under the map in force (nil when the pool does not exist).
     package func placement(pool: Int64, namespace: String = "", object: String) -> OpTarget? {
         target(pool: pool, namespace: namespace, object: object)
+    }
+
+    /// Requests submitted and not complete (for tests and diagnostics).
+    package var pendingCount: Int { machine.pendingCount }
+
+    // MARK: watch and notify
+
+    /// A new cookie for a watch or a notify.
+    private func nextCookie() -> UInt64 {
+        lastCookie += 1
+        return lastCookie
+    }
+
+    /// Starts tracking a watch on an object; the caller then sends the watch op with the
+    /// returned cookie and calls ``watchRegistered(cookie:)`` (or ``removeWatch(cookie:error:)``).
+    package func registerWatch(pool: Int64, namespace: String, object: String, timeout: UInt32) -> (cookie: UInt64, events: AsyncThrowingStream<WatchEvent, any Error>) {
+        let cookie = nextCookie()
+        let (stream, continuation) = AsyncThrowingStream<WatchEvent, any Error>.makeStream()
+        lingers[cookie] = Linger(pool: pool, namespace: namespace, object: object, timeout: timeout, continuation: continuation)
+        return (cookie, stream)
+    }
+
+    /// The OSD accepted watch `cookie`.
+    package func watchRegistered(cookie: UInt64) {
+        guard let linger = lingers[cookie] else { return }
+        lingers[cookie]?.osd = placement(pool: linger.pool, namespace: linger.namespace, object: linger.object)?.primary ?? -1
+    }
+
+    /// Stops tracking watch `cookie`; its notifications end (with `error` if given).
+    package func removeWatch(cookie: UInt64, error: RADOSError? = nil) {
+        guard let linger = lingers.removeValue(forKey: cookie) else { return }
+        linger.continuation.finish(throwing: error)
+    }
+
+    /// Starts tracking a notify; the caller then sends the notify op with the cookie.
+    package func registerNotify() -> UInt64 {
+        let cookie = nextCookie()
+        notifies[cookie] = .waiting(nil)
+        return cookie
+    }
+
+    package func forgetNotify(cookie: UInt64) {
+        if case .waiting(let waiter?) = notifies.removeValue(forKey: cookie) {
+            waiter.resume(throwing: RADOSError(.connectionFailed, "the notify was abandoned"))
+        }
+    }
+
+    /// Waits for the OSD's completion of notify `cookie`, at most `seconds`.
+    package func notifyCompletion(cookie: UInt64, seconds: Double) async throws -> MWatchNotify {
+        switch notifies[cookie] {
+        case .arrived(let message)?:
+            notifies[cookie] = nil
+            return message
+        case .waiting?:
+            Task {
+                try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                self.notifyTimedOut(cookie: cookie)
+            }
+            return try await withCheckedThrowingContinuation { continuation in
+                notifies[cookie] = .waiting(continuation)
+            }
+        case nil:
+            throw RADOSError(.invalidArgument, "no notify with cookie \(cookie) is pending")
+        }
+    }
+
+    private func notifyTimedOut(cookie: UInt64) {
+        if case .waiting(let waiter?) = notifies[cookie] {
+            notifies[cookie] = nil
+            waiter.resume(throwing: RADOSError(.timedOut, "the OSD did not complete the notify in time"))
+        }
+    }
+
+    private func watchNotifyReceived(_ message: MWatchNotify) {
+        switch message.opcode {
+        case .notify:
+            lingers[message.cookie]?.continuation.yield(
+                WatchEvent(notifyID: message.notifyID, cookie: message.cookie, notifierGID: message.notifierGID, payload: message.payload))
+        case .notifyComplete:
+            switch notifies[message.cookie] {
+            case .waiting(let waiter?)?:
+                notifies[message.cookie] = nil
+                waiter.resume(returning: message)
+            case .waiting(nil)?:
+                notifies[message.cookie] = .arrived(message)
+            default:
+                break
+            }
+        case .disconnect:
+            guard let linger = lingers[message.cookie] else { return }
+            removeWatch(cookie: message.cookie, error: Self.watchLost(linger, errno: message.returnCode < 0 ? -message.returnCode : 107))
+        case .unknown:
+            break
+        }
+    }
+
+    private static func watchLost(_ linger: Linger, errno: Int32) -> RADOSError {
+        RADOSError(.connectionFailed, "the watch on \(linger.object) was lost (\(String(cString: strerror(errno)))); watch the object again", errno: errno)
+    }
+
+    /// Re-registers watch `cookie` with the next generation (`Objecter::_send_linger`
+    /// with `is_reconnect`), after a lost session or a map that moved the object.
+    private func reconnect(_ cookie: UInt64) {
+        guard var linger = lingers[cookie], linger.osd != nil, !linger.reconnecting else { return }
+        linger.generation += 1
+        linger.reconnecting = true
+        lingers[cookie] = linger
+        let op = OSDOp.watch(cookie: cookie, .reconnect, generation: linger.generation, timeout: linger.timeout)
+        Task {
+            let result: Int32
+            do {
+                let done = try await self.execute(pool: linger.pool, namespace: linger.namespace, object: linger.object, ops: [op])
+                result = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first ?? 0)
+            } catch {
+                result = -((error as? RADOSError)?.errno ?? 107)
+            }
+            self.reconnected(cookie, result: result)
+        }
+    }
+
+    private func reconnected(_ cookie: UInt64, result: Int32) {
+        guard let linger = lingers[cookie] else { return }
+        guard result >= 0 else {
+            removeWatch(cookie: cookie, error: Self.watchLost(linger, errno: -result))
+            return
+        }
+        lingers[cookie]?.reconnecting = false
+        let primary = placement(pool: linger.pool, namespace: linger.namespace, object: linger.object)?.primary ?? -1
+        lingers[cookie]?.osd = primary
+        if primary != linger.osd, linger.osd != nil {
+            // The map moved the object again while we were re-registering.
+            reconnect(cookie)
+        }
+    }
+
+    /// Pings each registered watch (`Objecter::_send_linger_ping`): `-ENOTCONN` means the
+    /// OSD forgot it (lost), `-ETIMEDOUT` that its session dropped (re-register).
+    private func pingWatches() {
+        for (cookie, linger) in lingers where linger.osd != nil && !linger.reconnecting {
+            let op = OSDOp.watch(cookie: cookie, .ping, generation: linger.generation)
+            Task {
+                guard let done = try? await self.execute(pool: linger.pool, namespace: linger.namespace, object: linger.object, ops: [op]) else { return }
+                let result = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first ?? 0)
+                self.pinged(cookie, generation: linger.generation, result: result)
+            }
+        }
+    }
+
+    private func pinged(_ cookie: UInt64, generation: UInt32, result: Int32) {
+        guard let linger = lingers[cookie], linger.generation == generation, !linger.reconnecting, result < 0 else { return }
+        if result == -110 {
+            reconnect(cookie)
+        } else {
+            removeWatch(cookie: cookie, error: Self.watchLost(linger, errno: -result))
+        }
     }
 
     /// The whole placement of an object under the map in force, as `ceph osd map` shows it:
@@ -109,6 +346,17 @@ package actor Objecter {
     }
 
     // MARK: targets and maps
+
+    private func target(pool poolID: Int64, request: ObjecterStateMachine.Request) -> OpTarget? {
+        guard let hash = request.placementHash else {
+            return target(pool: poolID, namespace: request.namespace, object: request.objectName)
+        }
+        guard let pool = map.pools[poolID] else { return nil }
+        let pg = pool.rawPGToPG(PlacementGroupID(pool: poolID, seed: hash))
+        let mapping = map.mapping(pg, mapper: mapper)
+        let primary = mapping.map(\.actingPrimary).flatMap { $0 >= 0 ? $0 : nil }
+        return OpTarget(pool: poolID, objectHash: pg.seed, pgSeed: pg.seed, primary: primary, acting: mapping?.acting ?? [])
+    }
 
     private func target(pool poolID: Int64, namespace: String, object: String) -> OpTarget? {
         guard let pool = map.pools[poolID] else { return nil }
@@ -149,10 +397,30 @@ package actor Objecter {
         guard newMap.epoch > map.epoch else { return }
         map = newMap
         mapper = CRUSHMapper(map: newMap.crush)
-        let actions = machine.mapChanged(epoch: newMap.epoch) { pool, namespace, object in
-            self.target(pool: pool, namespace: namespace, object: object)
+        let actions = machine.mapChanged(epoch: newMap.epoch) { pool, request in
+            self.target(pool: pool, request: request)
         }
         for action in actions { perform(action) }
+        for (cookie, linger) in lingers where linger.osd != nil {
+            let primary = target(pool: linger.pool, namespace: linger.namespace, object: linger.object)?.primary ?? -1
+            if primary != linger.osd { reconnect(cookie) }
+        }
+    }
+
+    private func startTicker() {
+        ticker = Task {
+            var seconds = 0
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+                seconds += 1
+                self.tick(pingWatches: seconds % 5 == 0)
+            }
+        }
+    }
+
+    private func tick(pingWatches ping: Bool) {
+        for action in machine.tick(now: DispatchTime.now().uptimeNanoseconds) { perform(action) }
+        if ping { pingWatches() }
     }
 
     // MARK: actions
@@ -177,8 +445,13 @@ package actor Objecter {
                 queued[osd]?.append((tid, message))
             } else {
                 queued[osd] = [(tid, message)]
-                open(osd)
+                if !retrying.contains(osd) { open(osd) }
             }
+        case .sendBackoff(let osd, let backoff):
+            var front = ByteBuffer()
+            backoff.encodeFront(into: &front)
+            let message = Message(type: MOSDBackoff.messageType, version: MOSDBackoff.version, compatVersion: MOSDBackoff.compatVersion, tid: 0, front: front, data: ByteBuffer())
+            sessions[osd]?.channel.writeAndFlush(message, promise: nil)
         }
     }
 
@@ -213,14 +486,41 @@ package actor Objecter {
         }
     }
 
+    /// No session to `osd` could be opened: its requests stay pending (librados waits
+    /// for a map that marks the OSD down) and are resent to it every second, or to
+    /// their new OSD once a map moves them; the op timeout, if any, ends the wait.
     private func failQueued(_ osd: Int32, _ error: RADOSError) {
-        for entry in queued.removeValue(forKey: osd) ?? [] where machine.cancel(tid: entry.tid) {
-            waiters.removeValue(forKey: entry.tid)?.resume(throwing: error)
+        queued[osd] = nil
+        guard retrying.insert(osd).inserted else { return }
+        Task {
+            try? await Task.sleep(nanoseconds: 1_000_000_000)
+            self.retryOpen(osd)
         }
     }
 
+    private func retryOpen(_ osd: Int32) {
+        retrying.remove(osd)
+        guard sessions[osd] == nil else { return }
+        for action in machine.sessionReset(osd: osd) { perform(action) }
+    }
+
     private func received(from osd: Int32, _ message: Message) {
-        guard message.type == MOSDOpReply.messageType else { return }  // maps and backoffs from OSDs: not handled yet
+        switch message.type {
+        case MOSDOpReply.messageType:
+            break
+        case MWatchNotify.messageType:
+            if let notify = try? MWatchNotify.decode(front: message.front, data: message.data, version: message.header.version) {
+                watchNotifyReceived(notify)
+            }
+            return
+        case MOSDBackoff.messageType:
+            if let backoff = try? MOSDBackoff.decode(front: message.front, version: message.header.version) {
+                for action in machine.backoffReceived(from: osd, backoff) { perform(action) }
+            }
+            return
+        default:
+            return  // maps from OSDs: the monitor's subscription brings them too
+        }
         let tid = message.header.tid
         guard let reply = try? MOSDOpReply.decode(front: message.front, version: message.header.version) else {
             if machine.cancel(tid: tid) {
@@ -245,5 +545,6 @@ package actor Objecter {
         guard sessions[osd]?.channel === session.channel else { return }
         sessions[osd] = nil
         for action in machine.sessionReset(osd: osd) { perform(action) }
+        for (cookie, linger) in lingers where linger.osd == osd { reconnect(cookie) }
     }
 }
