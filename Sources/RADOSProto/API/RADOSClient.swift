@@ -76,6 +76,10 @@ public final class RADOSClient: Sendable {
         get async { await objecter.osdmap.poolNames }
     }
 
+    /// This client's global id, the `<gid>` of `client.<gid>` that watchers and
+    /// notifiers see (`rados_get_instance_id`).
+    public var instanceID: UInt64 { monitor.authOutcome.globalID }
+
     /// The epoch of the OSDMap in force.
     public var osdmapEpoch: UInt32 {
         get async { await objecter.osdmap.epoch }
