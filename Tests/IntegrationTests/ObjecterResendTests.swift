@@ -1,6 +1,6 @@
 import Foundation
 import NIOCore
-import RADOSProto
+@testable import RADOSProto
 import Testing
 
 extension LiveMapSuite {
@@ -74,6 +74,10 @@ extension LiveMapSuite {
                 let viaRados = String(decoding: try ClusterEnvironment.ceph("rados", ["-p", "rbd", "-N", io.namespace, "get", "log-\(writer)", "-"]), as: UTF8.self)
                 #expect(viaRados == expected)
             }
+            // The disruptions did make requests go again, and the watch re-register.
+            let statistics = await client.objecter.statistics
+            #expect(statistics.resends > 0)
+            #expect(statistics.watchReconnects > 0)
             // The watch was carried through the map changes.
             let notifierIO = try await notifier.ioContext(pool: "rbd", namespace: io.namespace)
             let result = try await notifierIO.notify(watched, payload: ByteBuffer(string: "still there?"), timeout: 10)
@@ -82,6 +86,55 @@ extension LiveMapSuite {
             try await watch.cancel()
             for writer in 0..<writers { try await io.remove("log-\(writer)") }
             try await io.remove(watched)
+        }
+
+        static func waitForEpoch(_ client: RADOSClient, _ epoch: UInt32) async throws {
+            for _ in 0..<200 {
+                if await client.osdmapEpoch >= epoch { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("the client never reached epoch \(epoch)")
+        }
+
+        /// `ceph osd pause` holds requests in the client until `unpause`; with
+        /// `rados_osd_op_timeout` a held request fails with ETIMEDOUT and is never sent.
+        @Test func pausedRequestsWaitAndTheOpTimeoutEndsThem() async throws {
+            let conf = try #require(ClusterEnvironment.cephConf)
+            let patient = try await RADOSClientTests.client()
+            let impatient = try await RADOSClient.connect(try RADOSConfiguration.load(
+                configFile: conf, arguments: ["--rados_osd_op_timeout", "2"], environment: [:], searchDefaultPaths: false))
+            defer { Task { await patient.shutdown(); await impatient.shutdown() } }
+            let namespace = "pause-\(UInt32.random(in: 0...UInt32.max))"
+            let io = try await patient.ioContext(pool: "rbd", namespace: namespace)
+            let hurried = try await impatient.ioContext(pool: "rbd", namespace: namespace)
+            try await io.writeFull("held", ByteBuffer(string: "before"))
+            _ = try ClusterEnvironment.ceph("ceph", ["osd", "pause"])
+            var unpaused = false
+            defer { if !unpaused { _ = try? ClusterEnvironment.ceph("ceph", ["osd", "unpause"]) } }
+            let pausedEpoch = try IncrementalMapTests.cliEpoch()
+            try await Self.waitForEpoch(patient, pausedEpoch)
+            try await Self.waitForEpoch(impatient, pausedEpoch)
+
+            let finished = ManagedFlag()
+            let pending = Task {
+                try await io.writeFull("held", ByteBuffer(string: "after"))
+                finished.set()
+            }
+            do {
+                try await hurried.writeFull("never", ByteBuffer(string: "x"))
+                Issue.record("a write went through a paused cluster")
+            } catch {
+                #expect(error.code == .timedOut && error.errno == 110)
+            }
+            #expect(!finished.isSet)
+            _ = try ClusterEnvironment.ceph("ceph", ["osd", "unpause"])
+            unpaused = true
+            try await pending.value
+            #expect(finished.isSet)
+            #expect(String(decoding: try ClusterEnvironment.ceph("rados", ["-p", "rbd", "-N", namespace, "get", "held", "-"]), as: UTF8.self) == "after")
+            // The timed-out write was never sent.
+            #expect(try ClusterEnvironment.run(["rados", "-c", conf, "-p", "rbd", "-N", namespace, "stat", "never"]).status != 0)
+            try await io.remove("held")
         }
     }
 }

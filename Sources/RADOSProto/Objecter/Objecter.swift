@@ -183,6 +183,10 @@ package actor Objecter {
     /// Requests submitted and not complete (for tests and diagnostics).
     package var pendingCount: Int { machine.pendingCount }
 
+    /// Requests sent again so far, and watch re-registrations (for tests and diagnostics).
+    package var statistics: (resends: Int, watchReconnects: Int) { (machine.resendCount, watchReconnects) }
+    private var watchReconnects = 0
+
     // MARK: watch and notify
 
     /// A new cookie for a watch or a notify.
@@ -284,6 +288,7 @@ package actor Objecter {
         guard var linger = lingers[cookie], linger.osd != nil, !linger.reconnecting else { return }
         linger.generation += 1
         linger.reconnecting = true
+        watchReconnects += 1
         lingers[cookie] = linger
         let op = OSDOp.watch(cookie: cookie, .reconnect, generation: linger.generation, timeout: linger.timeout)
         Task {
@@ -349,13 +354,30 @@ package actor Objecter {
 
     private func target(pool poolID: Int64, request: ObjecterStateMachine.Request) -> OpTarget? {
         guard let hash = request.placementHash else {
-            return target(pool: poolID, namespace: request.namespace, object: request.objectName)
+            return target(pool: poolID, namespace: request.namespace, object: request.objectName).map { paused($0, request) }
         }
         guard let pool = map.pools[poolID] else { return nil }
         let pg = pool.rawPGToPG(PlacementGroupID(pool: poolID, seed: hash))
         let mapping = map.mapping(pg, mapper: mapper)
         let primary = mapping.map(\.actingPrimary).flatMap { $0 >= 0 ? $0 : nil }
-        return OpTarget(pool: poolID, objectHash: pg.seed, pgSeed: pg.seed, primary: primary, acting: mapping?.acting ?? [])
+        return paused(OpTarget(pool: poolID, objectHash: pg.seed, pgSeed: pg.seed, primary: primary, acting: mapping?.acting ?? []), request)
+    }
+
+    /// `CEPH_OSDMAP_PAUSERD` and `CEPH_OSDMAP_PAUSEWR` (`src/include/rados.h`).
+    private static let pauseReads: UInt32 = 1 << 2
+    private static let pauseWrites: UInt32 = 1 << 3
+
+    /// While the map pauses reads or writes (`ceph osd pause`), requests of that kind
+    /// have no OSD to go to and wait for a map that lets them through
+    /// (`Objecter::target_should_be_paused`); one already sent is sent again after the
+    /// pause, and the OSD recognises a write it already applied by its request id.
+    private func paused(_ target: OpTarget, _ request: ObjecterStateMachine.Request) -> OpTarget {
+        let reads = request.flags.contains(.read) && map.flags & Self.pauseReads != 0
+        let writes = request.flags.contains(.write) && map.flags & Self.pauseWrites != 0
+        guard reads || writes else { return target }
+        var held = target
+        held.primary = nil
+        return held
     }
 
     private func target(pool poolID: Int64, namespace: String, object: String) -> OpTarget? {

@@ -116,6 +116,10 @@ package struct ObjecterStateMachine: Sendable {
     /// Requests submitted and not yet complete.
     package var pendingCount: Int { inFlight.count }
 
+    /// How many times a request was sent again (after a map change, a lost session or
+    /// an unblock): for diagnostics and tests.
+    package private(set) var resendCount = 0
+
     /// Requests held back by an OSD's backoff.
     package var heldCount: Int { inFlight.values.reduce(0) { $0 + ($1.held ? 1 : 0) } }
 
@@ -268,7 +272,10 @@ package struct ObjecterStateMachine: Sendable {
         }
         var flags = entry.request.flags
         flags.insert(.knownRedirect)
-        if entry.attempts > 0 { flags.insert(.retry) }
+        if entry.attempts > 0 {
+            flags.insert(.retry)
+            resendCount += 1
+        }
         var message = MOSDOp(
             pool: target.pool, pgSeed: target.pgSeed, objectHash: target.objectHash, osdmapEpoch: epoch,
             flags: flags, objectName: entry.request.objectName, ops: entry.request.ops, features: features
