@@ -30,8 +30,11 @@ extension IOContext {
     /// if the pool's PG count changes during a listing, it restarts from the beginning
     /// (objects may then appear twice).
     ///
-    /// - Parameter maxEntries: at most this many entries per request (OSDs cap it at
-    ///   `osd_max_pgls`, 1024 by default); a page may be empty while more follow.
+    /// - Parameters:
+    ///   - cursor: where to continue: ``ObjectListCursor/start`` or the `next` of the
+    ///     previous page.
+    ///   - maxEntries: at most this many entries per request (OSDs cap it at
+    ///     `osd_max_pgls`, 1024 by default); a page may be empty while more follow.
     public func listObjects(from cursor: ObjectListCursor = .start, maxEntries: Int = 1024) async throws(RADOSError) -> (entries: [ObjectListEntry], next: ObjectListCursor) {
         guard !cursor.isEnd else { return ([], cursor) }
         do {

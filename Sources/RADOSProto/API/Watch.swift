@@ -72,8 +72,10 @@ public struct Watch: Sendable {
 extension IOContext {
     /// Watches `object` (which must exist: ENOENT otherwise).
     ///
-    /// - Parameter timeout: seconds the OSD keeps the watch after losing our session
-    ///   (0: the OSD's `osd_client_watch_timeout`, 30 s).
+    /// - Parameters:
+    ///   - object: the object to watch.
+    ///   - timeout: seconds the OSD keeps the watch after losing our session (0: the
+    ///     OSD's `osd_client_watch_timeout`, 30 s).
     public func watch(_ object: String, timeout: UInt32 = 0) async throws(RADOSError) -> Watch {
         let (cookie, events) = await objecter.registerWatch(pool: poolID, namespace: namespace, object: object, timeout: timeout)
         do {

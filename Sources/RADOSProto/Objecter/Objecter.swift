@@ -480,7 +480,7 @@ package actor Objecter {
     private func open(_ osd: Int32) {
         guard let address = map.clientAddress(of: osd),
               let ticket = monitor.authOutcome.tickets.first(where: { $0.service == CephEntityType.osd.rawValue }) else {
-            failQueued(osd, RADOSError(.connectionFailed, "osd.\(osd) has no msgr2 address or we hold no OSD ticket"))
+            sessionUnavailable(osd)  // no msgr2 address, or no OSD ticket yet
             return
         }
         let globalID = monitor.authOutcome.globalID
@@ -489,7 +489,7 @@ package actor Objecter {
                 let session = try await MessengerSession.open(to: address, peerType: .osd, ticket: ticket, globalID: globalID, modes: osdModes)
                 self.opened(osd, session)
             } catch {
-                self.failQueued(osd, error as? RADOSError ?? RADOSError(.connectionFailed, "cannot open a session to osd.\(osd)", details: "\(error)"))
+                self.sessionUnavailable(osd)
             }
         }
     }
@@ -511,7 +511,7 @@ package actor Objecter {
     /// No session to `osd` could be opened: its requests stay pending (librados waits
     /// for a map that marks the OSD down) and are resent to it every second, or to
     /// their new OSD once a map moves them; the op timeout, if any, ends the wait.
-    private func failQueued(_ osd: Int32, _ error: RADOSError) {
+    private func sessionUnavailable(_ osd: Int32) {
         queued[osd] = nil
         guard retrying.insert(osd).inserted else { return }
         Task {
@@ -523,6 +523,7 @@ package actor Objecter {
     private func retryOpen(_ osd: Int32) {
         retrying.remove(osd)
         guard sessions[osd] == nil else { return }
+        queued[osd] = nil  // everything on it is sent again below
         for action in machine.sessionReset(osd: osd) { perform(action) }
     }
 
