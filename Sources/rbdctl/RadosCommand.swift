@@ -13,7 +13,7 @@ struct RadosCommand: AsyncParsableCommand {
             RadosPut.self, RadosGet.self, RadosList.self, RadosStat.self, RadosRemove.self, RadosBench.self,
             RadosListXattr.self, RadosGetXattr.self, RadosSetXattr.self, RadosRemoveXattr.self,
             RadosListOmapKeys.self, RadosListOmapValues.self, RadosGetOmapValue.self, RadosSetOmapValue.self,
-            RadosRemoveOmapKey.self, RadosClearOmap.self, RadosGetOmapHeader.self, RadosSetOmapHeader.self,
+            RadosRemoveOmapKey.self, RadosClearOmap.self, RadosGetOmapHeader.self, RadosSetOmapHeader.self, RadosListWatchers.self,
         ]
     )
 

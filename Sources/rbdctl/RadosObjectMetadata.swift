@@ -272,3 +272,19 @@ struct RadosSetOmapHeader: AsyncParsableCommand {
         }
     }
 }
+
+struct RadosListWatchers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "listwatchers", abstract: "List the watchers of an object.")
+    @ParentCommand var parent: RadosCommand
+    @OptionGroup var local: RadosOptions
+    var options: RadosOptions { local.merged(with: parent.options) }
+    @Argument var object: String
+
+    func run() async throws {
+        try await options.run("listing watchers", object: object) { io in
+            for watcher in try await io.watchers(object) {
+                emit("watcher=\(watcher.address) client.\(watcher.gid) cookie=\(watcher.cookie)\n")
+            }
+        }
+    }
+}

@@ -103,7 +103,7 @@ struct RADOSClientTests {
 /// The rest of the public object API against `rados` and python3-rados: omap header,
 /// clear and key listing, compound operations, self-managed snapshot reads and writes,
 /// pool lookups, and an object-class call (cls_lock) seen by `rados lock info`.
-@Suite(.enabled(if: ClusterEnvironment.hasCluster, Comment(rawValue: ClusterEnvironment.skipMessage)))
+@Suite(.enabled(if: ClusterEnvironment.hasCluster, Comment(rawValue: ClusterEnvironment.skipMessage)), .serialized)
 struct RADOSClientMoreTests {
     @Test func omapHeaderClearAndKeys() async throws {
         let client = try await RADOSClientTests.client()
@@ -126,6 +126,29 @@ struct RADOSClientMoreTests {
         try await io.omapClear(name)
         #expect(try RADOSClientTests.rados(["listomapkeys", name]).isEmpty)
         #expect(try await io.omapHeader(name).readableBytes == 0)
+    }
+
+    @Test func sparseReadGivesTheWrittenExtents() async throws {
+        let client = try await RADOSClientTests.client()
+        defer { Task { await client.shutdown() } }
+        let io = try await client.ioContext(pool: "rbd")
+        let name = "sparse-\(UInt32.random(in: 0...UInt32.max))"
+        defer { Task { try? await io.remove(name) } }
+        try await io.write(name, ByteBuffer(string: "head"), offset: 0)
+        try await io.write(name, ByteBuffer(string: "tail"), offset: 1 << 20)
+        let (extents, data) = try await io.sparseRead(name, length: 2 << 20)
+        // Rebuild the object from the extents (holes are zeros) and compare with rados get.
+        var rebuilt = [UInt8](repeating: 0, count: (1 << 20) + 4)
+        var slice = data
+        for extent in extents {
+            let read = slice.readBytes(length: Int(extent.length))
+            let bytes = try #require(read)
+            rebuilt.replaceSubrange(Int(extent.offset)..<Int(extent.offset) + bytes.count, with: bytes)
+        }
+        #expect(slice.readableBytes == 0)
+        #expect(extents.reduce(0) { $0 + $1.length } < 2 << 20)
+        let theirs = try ClusterEnvironment.ceph("rados", ["-p", "rbd", "get", name, "-"])
+        #expect(theirs.count == rebuilt.count && theirs.elementsEqual(rebuilt))
     }
 
     @Test func compoundOperationsAreAtomic() async throws {

@@ -21,6 +21,13 @@ struct WatchNotifyTests {
         try await io.create(name, exclusive: true)
         let watch = try await io.watch(name)
         let conf = try #require(ClusterEnvironment.cephConf)
+        // rados and rbdctl list the same watcher: us.
+        let listed = try await io.watchers(name)
+        #expect(listed.map(\.gid) == [client.instanceID] && listed.map(\.cookie) == [watch.cookie])
+        let theirs = String(decoding: try ClusterEnvironment.ceph("rados", ["-p", "rbd", "listwatchers", name]), as: UTF8.self)
+        let ours = try ClusterEnvironment.run([ClusterEnvironment.rbdctl, "rados", "-c", conf, "-p", "rbd", "listwatchers", name])
+        #expect(ours.status == 0 && String(decoding: ours.stdout, as: UTF8.self) == theirs)
+        #expect(theirs == "watcher=\(listed.first?.address ?? "?") client.\(client.instanceID) cookie=\(watch.cookie)\n")
         // rados notify blocks until every watcher acknowledged: run it off this task.
         let notifier = Task.detached { try ClusterEnvironment.run(["rados", "-c", conf, "-p", "rbd", "notify", name, "ping-from-rados"]) }
         var iterator = watch.notifications.makeAsyncIterator()

@@ -78,6 +78,19 @@ public struct IOContext: Sendable {
         try await operate(object, [.read(offset: offset, length: length)]).first ?? ByteBuffer()
     }
 
+    /// The allocated extents within `length` bytes at `offset`, and their bytes back to
+    /// back; holes between extents read as zeros (`rados_read_op_read` with sparse
+    /// read, `CEPH_OSD_OP_SPARSE_READ`). Offsets are positions in the object.
+    public func sparseRead(_ object: String, offset: UInt64 = 0, length: UInt64) async throws(RADOSError) -> (extents: [(offset: UInt64, length: UInt64)], data: ByteBuffer) {
+        let output = try await operate(object, [.sparseRead(offset: offset, length: length)]).first ?? ByteBuffer()
+        do {
+            let result = try SparseReadResult.decode(output)
+            return (result.extents.map { ($0.offset, $0.length) }, result.data)
+        } catch {
+            throw Self.decodeFailure(error)
+        }
+    }
+
     /// Writes `data` at `offset`, creating the object if needed.
     public func write(_ object: String, _ data: ByteBuffer, offset: UInt64 = 0) async throws(RADOSError) {
         _ = try await operate(object, [.write(offset: offset, data: data)])

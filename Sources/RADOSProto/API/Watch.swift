@@ -127,3 +127,28 @@ extension IOContext {
             timedOut: completion.timedOut.map { ($0.gid, $0.cookie) })
     }
 }
+
+/// One watch registered on an object (`rados_list_watchers` output).
+public struct WatcherInfo: Sendable, Hashable {
+    /// The watching client's global id (`client.<gid>`).
+    public var gid: UInt64
+    public var cookie: UInt64
+    /// Seconds the OSD keeps the watch after losing the client's session.
+    public var timeoutSeconds: UInt32
+    /// The client's address as Ceph prints it (`127.0.0.1:0/701298355`), "" if unknown.
+    public var address: String
+}
+
+extension IOContext {
+    /// The watches registered on `object` (`rados listwatchers`).
+    public func watchers(_ object: String) async throws(RADOSError) -> [WatcherInfo] {
+        let output = try await operate(object, [.listWatchers]).first ?? ByteBuffer()
+        do {
+            return try WatcherList.decode(output).watchers.map {
+                WatcherInfo(gid: UInt64(bitPattern: $0.entity.number), cookie: $0.cookie, timeoutSeconds: $0.timeoutSeconds, address: $0.address?.description ?? "")
+            }
+        } catch {
+            throw Self.decodeFailure(error)
+        }
+    }
+}
