@@ -107,10 +107,9 @@ struct RADOSClientTests {
 struct RADOSClientMoreTests {
     @Test func omapHeaderClearAndKeys() async throws {
         let client = try await RADOSClientTests.client()
-        defer { Task { await client.shutdown() } }
         let io = try await client.ioContext(pool: "rbd")
         let name = "omap-\(UInt32.random(in: 0...UInt32.max))"
-        defer { Task { try? await io.remove(name) } }
+        defer { Task { try? await io.remove(name); await client.shutdown() } }
         try await io.create(name, exclusive: true)
         try await io.setOmapHeader(name, ByteBuffer(string: "head"))
         #expect(try RADOSClientTests.rados(["getomapheader", name]).hasPrefix("header (4 bytes) :\n"))
@@ -130,10 +129,9 @@ struct RADOSClientMoreTests {
 
     @Test func sparseReadGivesTheWrittenExtents() async throws {
         let client = try await RADOSClientTests.client()
-        defer { Task { await client.shutdown() } }
         let io = try await client.ioContext(pool: "rbd")
         let name = "sparse-\(UInt32.random(in: 0...UInt32.max))"
-        defer { Task { try? await io.remove(name) } }
+        defer { Task { try? await io.remove(name); await client.shutdown() } }
         try await io.write(name, ByteBuffer(string: "head"), offset: 0)
         try await io.write(name, ByteBuffer(string: "tail"), offset: 1 << 20)
         let (extents, data) = try await io.sparseRead(name, length: 2 << 20)
@@ -153,10 +151,9 @@ struct RADOSClientMoreTests {
 
     @Test func compoundOperationsAreAtomic() async throws {
         let client = try await RADOSClientTests.client()
-        defer { Task { await client.shutdown() } }
         let io = try await client.ioContext(pool: "rbd")
         let name = "compound-\(UInt32.random(in: 0...UInt32.max))"
-        defer { Task { try? await io.remove(name) } }
+        defer { Task { try? await io.remove(name); await client.shutdown() } }
         var create = ObjectWriteOperation()
         create.create(exclusive: true)
         create.writeFull(ByteBuffer(string: "v1"))
@@ -211,11 +208,10 @@ struct RADOSClientMoreTests {
 
     @Test func snapshotReadsAndSnapContextWrites() async throws {
         let client = try await RADOSClientTests.client()
-        defer { Task { await client.shutdown() } }
         var io = try await client.ioContext(pool: "rbd")
         let name = "snapc-\(UInt32.random(in: 0...UInt32.max))"
         let head = io
-        defer { Task { try? await head.remove(name) } }
+        defer { Task { try? await head.remove(name); await client.shutdown() } }
         try await io.writeFull(name, ByteBuffer(string: "before"))
         let snap = try #require(UInt64(try Self.python("print(io.create_self_managed_snap())")))
         defer { _ = try? Self.python("io.remove_self_managed_snap(\(snap))") }
@@ -252,10 +248,9 @@ struct RADOSClientMoreTests {
 
     @Test func aLockTakenWithExecShowsInRadosLockInfo() async throws {
         let client = try await RADOSClientTests.client()
-        defer { Task { await client.shutdown() } }
         let io = try await client.ioContext(pool: "rbd")
         let name = "lock-\(UInt32.random(in: 0...UInt32.max))"
-        defer { Task { try? await io.remove(name) } }
+        defer { Task { try? await io.remove(name); await client.shutdown() } }
         try await io.create(name, exclusive: false)
         // cls_lock_lock_op (ceph/ceph src/cls/lock/cls_lock_ops.h), version 1: name,
         // type (1 exclusive), cookie, tag, description, duration (utime), flags.

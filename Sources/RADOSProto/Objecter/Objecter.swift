@@ -41,11 +41,12 @@ package actor Objecter {
     private var ticker: Task<Void, Never>?
     /// OSDs whose session could not be opened, with a retry scheduled.
     private var retrying: Set<Int32> = []
-    /// Watches by cookie.
-    private var lingers: [UInt64: Linger] = [:]
-    /// Notifies we sent, by cookie, waiting for their completion.
-    private var notifies: [UInt64: PendingNotify] = [:]
-    private var lastCookie: UInt64 = 0
+    /// Watches and notifies in flight.
+    private var lingers = LingerStateMachine()
+    /// Where each watch's notifications go, by cookie.
+    private var watchStreams: [UInt64: AsyncThrowingStream<WatchEvent, any Error>.Continuation] = [:]
+    /// Callers waiting for a notify's completion, by cookie.
+    private var notifyWaiters: [UInt64: CheckedContinuation<MWatchNotify, any Error>] = [:]
 
     /// A notification for one of our watches: acknowledge it with a notify-ack.
     package struct WatchEvent: Sendable {
@@ -53,24 +54,6 @@ package actor Objecter {
         package var cookie: UInt64
         package var notifierGID: UInt64
         package var payload: ByteBuffer
-    }
-
-    /// A watch the OSD holds for us (a "linger op" in librados).
-    private struct Linger {
-        var pool: Int64
-        var namespace: String
-        var object: String
-        var timeout: UInt32
-        var generation: UInt32 = 0
-        /// The OSD that holds the registration; nil until the first registration succeeds.
-        var osd: Int32?
-        var reconnecting = false
-        var continuation: AsyncThrowingStream<WatchEvent, any Error>.Continuation
-    }
-
-    private enum PendingNotify {
-        case waiting(CheckedContinuation<MWatchNotify, any Error>?)
-        case arrived(MWatchNotify)
     }
 
     private init(monitor: MonClient, map: OSDMap, opTimeoutSeconds: Double?, osdModes: [ConnectionMode]) {
@@ -164,12 +147,11 @@ package actor Objecter {
     package func shutdown() {
         mapWatcher?.cancel()
         ticker?.cancel()
-        for linger in lingers.values { linger.continuation.finish() }
-        lingers.removeAll()
-        for case .waiting(let waiter?) in notifies.values {
-            waiter.resume(throwing: RADOSError(.connectionFailed, "the client was shut down"))
-        }
-        notifies.removeAll()
+        for stream in watchStreams.values { stream.finish() }
+        watchStreams.removeAll()
+        for waiter in notifyWaiters.values { waiter.resume(throwing: RADOSError(.connectionFailed, "the client was shut down")) }
+        notifyWaiters.removeAll()
+        lingers = LingerStateMachine()
         for action in machine.abortAll(RADOSError(.connectionFailed, "the client was shut down")) { perform(action) }
         for session in sessions.values { session.channel.close(promise: nil) }
         sessions.removeAll()
@@ -184,159 +166,107 @@ package actor Objecter {
     package var pendingCount: Int { machine.pendingCount }
 
     /// Requests sent again so far, and watch re-registrations (for tests and diagnostics).
-    package var statistics: (resends: Int, watchReconnects: Int) { (machine.resendCount, watchReconnects) }
-    private var watchReconnects = 0
+    package var statistics: (resends: Int, watchReconnects: Int) { (machine.resendCount, lingers.reconnectCount) }
 
     // MARK: watch and notify
-
-    /// A new cookie for a watch or a notify.
-    private func nextCookie() -> UInt64 {
-        lastCookie += 1
-        return lastCookie
-    }
 
     /// Starts tracking a watch on an object; the caller then sends the watch op with the
     /// returned cookie and calls ``watchRegistered(cookie:)`` (or ``removeWatch(cookie:error:)``).
     package func registerWatch(pool: Int64, namespace: String, object: String, timeout: UInt32) -> (cookie: UInt64, events: AsyncThrowingStream<WatchEvent, any Error>) {
-        let cookie = nextCookie()
+        let cookie = lingers.addWatch(pool: pool, namespace: namespace, object: object, timeout: timeout)
         let (stream, continuation) = AsyncThrowingStream<WatchEvent, any Error>.makeStream()
-        lingers[cookie] = Linger(pool: pool, namespace: namespace, object: object, timeout: timeout, continuation: continuation)
+        watchStreams[cookie] = continuation
         return (cookie, stream)
     }
 
     /// The OSD accepted watch `cookie`.
     package func watchRegistered(cookie: UInt64) {
-        guard let linger = lingers[cookie] else { return }
-        lingers[cookie]?.osd = placement(pool: linger.pool, namespace: linger.namespace, object: linger.object)?.primary ?? -1
+        guard let watch = lingers.watches[cookie] else { return }
+        lingers.watchRegistered(cookie: cookie, primary: primary(of: watch))
     }
 
     /// Stops tracking watch `cookie`; its notifications end (with `error` if given).
     package func removeWatch(cookie: UInt64, error: RADOSError? = nil) {
-        guard let linger = lingers.removeValue(forKey: cookie) else { return }
-        linger.continuation.finish(throwing: error)
+        lingers.removeWatch(cookie: cookie)
+        watchStreams.removeValue(forKey: cookie)?.finish(throwing: error)
     }
 
     /// Starts tracking a notify; the caller then sends the notify op with the cookie.
     package func registerNotify() -> UInt64 {
-        let cookie = nextCookie()
-        notifies[cookie] = .waiting(nil)
-        return cookie
+        lingers.addNotify()
     }
 
     package func forgetNotify(cookie: UInt64) {
-        if case .waiting(let waiter?) = notifies.removeValue(forKey: cookie) {
-            waiter.resume(throwing: RADOSError(.connectionFailed, "the notify was abandoned"))
-        }
+        lingers.removeNotify(cookie: cookie)
+        notifyWaiters.removeValue(forKey: cookie)?.resume(throwing: RADOSError(.connectionFailed, "the notify was abandoned"))
     }
 
     /// Waits for the OSD's completion of notify `cookie`, at most `seconds`.
     package func notifyCompletion(cookie: UInt64, seconds: Double) async throws -> MWatchNotify {
-        switch notifies[cookie] {
-        case .arrived(let message)?:
-            notifies[cookie] = nil
-            return message
-        case .waiting?:
-            Task {
-                try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-                self.notifyTimedOut(cookie: cookie)
-            }
-            return try await withCheckedThrowingContinuation { continuation in
-                notifies[cookie] = .waiting(continuation)
-            }
-        case nil:
+        if let message = lingers.takeCompletion(cookie: cookie) { return message }
+        guard lingers.isNotifyPending(cookie: cookie) else {
             throw RADOSError(.invalidArgument, "no notify with cookie \(cookie) is pending")
+        }
+        Task {
+            try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+            self.notifyTimedOut(cookie: cookie)
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            notifyWaiters[cookie] = continuation
         }
     }
 
     private func notifyTimedOut(cookie: UInt64) {
-        if case .waiting(let waiter?) = notifies[cookie] {
-            notifies[cookie] = nil
-            waiter.resume(throwing: RADOSError(.timedOut, "the OSD did not complete the notify in time"))
+        guard let waiter = notifyWaiters.removeValue(forKey: cookie) else { return }
+        lingers.removeNotify(cookie: cookie)
+        waiter.resume(throwing: RADOSError(.timedOut, "the OSD did not complete the notify in time"))
+    }
+
+    /// The primary of a watched object under the map in force (-1: none).
+    private func primary(of watch: LingerStateMachine.Watch) -> Int32 {
+        target(pool: watch.pool, namespace: watch.namespace, object: watch.object)?.primary ?? -1
+    }
+
+    /// Runs what ``LingerStateMachine`` asks for.
+    private func perform(_ actions: [LingerStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .sendWatchOp(let cookie, let operation, let generation):
+                guard let watch = lingers.watches[cookie] else { continue }
+                let op = OSDOp.watch(cookie: cookie, operation, generation: generation, timeout: watch.timeout)
+                Task {
+                    let result: Int32
+                    do {
+                        let done = try await self.execute(pool: watch.pool, namespace: watch.namespace, object: watch.object, ops: [op])
+                        result = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first ?? 0)
+                    } catch {
+                        result = -((error as? RADOSError)?.errno ?? 107)
+                    }
+                    self.watchOpFinished(cookie: cookie, operation: operation, generation: generation, result: result)
+                }
+            case .deliver(let cookie, let message):
+                watchStreams[cookie]?.yield(
+                    WatchEvent(notifyID: message.notifyID, cookie: cookie, notifierGID: message.notifierGID, payload: message.payload))
+            case .lost(let cookie, let object, let errno):
+                watchStreams.removeValue(forKey: cookie)?.finish(throwing: RADOSError(
+                    .connectionFailed, "the watch on \(object) was lost (\(String(cString: strerror(errno)))); watch the object again", errno: errno))
+            case .notifyCompleted(let cookie, _):
+                if let waiter = notifyWaiters.removeValue(forKey: cookie), let message = lingers.takeCompletion(cookie: cookie) {
+                    waiter.resume(returning: message)
+                }
+            }
         }
     }
 
-    private func watchNotifyReceived(_ message: MWatchNotify) {
-        switch message.opcode {
-        case .notify:
-            lingers[message.cookie]?.continuation.yield(
-                WatchEvent(notifyID: message.notifyID, cookie: message.cookie, notifierGID: message.notifierGID, payload: message.payload))
-        case .notifyComplete:
-            switch notifies[message.cookie] {
-            case .waiting(let waiter?)?:
-                notifies[message.cookie] = nil
-                waiter.resume(returning: message)
-            case .waiting(nil)?:
-                notifies[message.cookie] = .arrived(message)
-            default:
-                break
-            }
-        case .disconnect:
-            guard let linger = lingers[message.cookie] else { return }
-            removeWatch(cookie: message.cookie, error: Self.watchLost(linger, errno: message.returnCode < 0 ? -message.returnCode : 107))
-        case .unknown:
+    private func watchOpFinished(cookie: UInt64, operation: WatchOperation, generation: UInt32, result: Int32) {
+        guard let watch = lingers.watches[cookie] else { return }
+        switch operation {
+        case .reconnect:
+            perform(lingers.reconnectFinished(cookie: cookie, generation: generation, result: result, primary: primary(of: watch)))
+        case .ping:
+            perform(lingers.pingFinished(cookie: cookie, generation: generation, result: result, primary: primary(of: watch)))
+        default:
             break
-        }
-    }
-
-    private static func watchLost(_ linger: Linger, errno: Int32) -> RADOSError {
-        RADOSError(.connectionFailed, "the watch on \(linger.object) was lost (\(String(cString: strerror(errno)))); watch the object again", errno: errno)
-    }
-
-    /// Re-registers watch `cookie` with the next generation (`Objecter::_send_linger`
-    /// with `is_reconnect`), after a lost session or a map that moved the object.
-    private func reconnect(_ cookie: UInt64) {
-        guard var linger = lingers[cookie], linger.osd != nil, !linger.reconnecting else { return }
-        linger.generation += 1
-        linger.reconnecting = true
-        watchReconnects += 1
-        lingers[cookie] = linger
-        let op = OSDOp.watch(cookie: cookie, .reconnect, generation: linger.generation, timeout: linger.timeout)
-        Task {
-            let result: Int32
-            do {
-                let done = try await self.execute(pool: linger.pool, namespace: linger.namespace, object: linger.object, ops: [op])
-                result = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first ?? 0)
-            } catch {
-                result = -((error as? RADOSError)?.errno ?? 107)
-            }
-            self.reconnected(cookie, result: result)
-        }
-    }
-
-    private func reconnected(_ cookie: UInt64, result: Int32) {
-        guard let linger = lingers[cookie] else { return }
-        guard result >= 0 else {
-            removeWatch(cookie: cookie, error: Self.watchLost(linger, errno: -result))
-            return
-        }
-        lingers[cookie]?.reconnecting = false
-        let primary = placement(pool: linger.pool, namespace: linger.namespace, object: linger.object)?.primary ?? -1
-        lingers[cookie]?.osd = primary
-        if primary != linger.osd, linger.osd != nil {
-            // The map moved the object again while we were re-registering.
-            reconnect(cookie)
-        }
-    }
-
-    /// Pings each registered watch (`Objecter::_send_linger_ping`): `-ENOTCONN` means the
-    /// OSD forgot it (lost), `-ETIMEDOUT` that its session dropped (re-register).
-    private func pingWatches() {
-        for (cookie, linger) in lingers where linger.osd != nil && !linger.reconnecting {
-            let op = OSDOp.watch(cookie: cookie, .ping, generation: linger.generation)
-            Task {
-                guard let done = try? await self.execute(pool: linger.pool, namespace: linger.namespace, object: linger.object, ops: [op]) else { return }
-                let result = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first ?? 0)
-                self.pinged(cookie, generation: linger.generation, result: result)
-            }
-        }
-    }
-
-    private func pinged(_ cookie: UInt64, generation: UInt32, result: Int32) {
-        guard let linger = lingers[cookie], linger.generation == generation, !linger.reconnecting, result < 0 else { return }
-        if result == -110 {
-            reconnect(cookie)
-        } else {
-            removeWatch(cookie: cookie, error: Self.watchLost(linger, errno: -result))
         }
     }
 
@@ -423,10 +353,7 @@ package actor Objecter {
             self.target(pool: pool, request: request)
         }
         for action in actions { perform(action) }
-        for (cookie, linger) in lingers where linger.osd != nil {
-            let primary = target(pool: linger.pool, namespace: linger.namespace, object: linger.object)?.primary ?? -1
-            if primary != linger.osd { reconnect(cookie) }
-        }
+        perform(lingers.mapChanged { primary(of: $0) })
     }
 
     private func startTicker() {
@@ -442,7 +369,7 @@ package actor Objecter {
 
     private func tick(pingWatches ping: Bool) {
         for action in machine.tick(now: DispatchTime.now().uptimeNanoseconds) { perform(action) }
-        if ping { pingWatches() }
+        if ping { perform(lingers.pings()) }
     }
 
     // MARK: actions
@@ -533,7 +460,7 @@ package actor Objecter {
             break
         case MWatchNotify.messageType:
             if let notify = try? MWatchNotify.decode(front: message.front, data: message.data, version: message.header.version) {
-                watchNotifyReceived(notify)
+                perform(lingers.received(notify))
             }
             return
         case MOSDBackoff.messageType:
@@ -568,6 +495,6 @@ package actor Objecter {
         guard sessions[osd]?.channel === session.channel else { return }
         sessions[osd] = nil
         for action in machine.sessionReset(osd: osd) { perform(action) }
-        for (cookie, linger) in lingers where linger.osd == osd { reconnect(cookie) }
+        perform(lingers.sessionReset(osd: osd) { primary(of: $0) })
     }
 }
