@@ -44,3 +44,7 @@ for round in $(seq 1 "$ROUNDS"); do
     done
   done
 done
+
+# Remove what the write runs left for the read runs (both tools' objects).
+rados -p rbd cleanup >/dev/null 2>&1 || true
+rados -p rbd ls 2>/dev/null | grep -E '^swiftrbd_bench_(object[0-9]+|metadata)$' | xargs -r -n 1000 rados -p rbd rm 2>/dev/null || true

@@ -8,8 +8,13 @@ import RADOSProto
 struct RadosCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rados",
-        abstract: "Object commands like Ceph's rados tool (put, get, stat, rm).",
-        subcommands: [RadosPut.self, RadosGet.self, RadosStat.self, RadosRemove.self, RadosBench.self]
+        abstract: "Object commands like Ceph's rados tool (put, get, ls, stat, rm, xattrs, omap, bench).",
+        subcommands: [
+            RadosPut.self, RadosGet.self, RadosList.self, RadosStat.self, RadosRemove.self, RadosBench.self,
+            RadosListXattr.self, RadosGetXattr.self, RadosSetXattr.self, RadosRemoveXattr.self,
+            RadosListOmapKeys.self, RadosListOmapValues.self, RadosGetOmapValue.self, RadosSetOmapValue.self,
+            RadosRemoveOmapKey.self, RadosClearOmap.self, RadosGetOmapHeader.self, RadosSetOmapHeader.self, RadosListWatchers.self,
+        ]
     )
 
     /// As with `rados`, options may come before the subcommand (`rados -p rbd put …`).
@@ -57,6 +62,10 @@ struct RadosOptions: ParsableArguments {
         do {
             let client = try await RADOSClient.connect(try RADOSConfiguration.load(arguments: arguments))
             defer { Task { await client.shutdown() } }
+            guard await client.poolID(named: pool) != nil else {
+                FileHandle.standardError.write(Data("error opening pool \(pool): (2) No such file or directory\n".utf8))
+                throw ExitCode(1)
+            }
             let io = try await client.ioContext(pool: pool, namespace: namespace)
             do {
                 try await body(io)

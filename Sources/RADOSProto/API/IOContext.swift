@@ -3,23 +3,65 @@ import NIOCore
 
 /// Object I/O in one pool (and namespace) of a cluster, like librados' `IoCtx`.
 ///
-/// Every call is one `MOSDOp` to the object's primary OSD, atomic on that object.
+/// Every call is one `MOSDOp` to the object's primary OSD, atomic on that object;
+/// `operate(_:_:)` with an ``ObjectWriteOperation`` or ``ObjectReadOperation`` sends
+/// several ops as one request.
 /// Errors carry librados' errno: `.notFound` (ENOENT) for a missing object,
 /// `.alreadyExists` (EEXIST), otherwise `.clusterError` with the OSD's errno.
+///
+/// An I/O context is a value: changing its namespace or snapshot settings changes
+/// that copy only (librados' `rados_ioctx_set_namespace`, `rados_ioctx_snap_set_read`,
+/// `rados_ioctx_selfmanaged_snap_set_write_ctx`).
+///
+/// ```swift
+/// var io = try await client.ioContext(pool: "rbd")
+/// try await io.writeFull("greeting", ByteBuffer(string: "hello"))
+/// try await io.omapSet("greeting", ["lang": ByteBuffer(string: "en")])
+/// for entry in try await io.allObjects() { print(entry.name) }
+/// ```
 public struct IOContext: Sendable {
     let objecter: Objecter
     /// The pool's id.
     public let poolID: Int64
     /// The pool's name.
     public let poolName: String
-    /// The namespace within the pool ("" is the default namespace).
+    /// The namespace within the pool ("" is the default namespace;
+    /// ``allNamespaces`` lists every namespace).
     public var namespace: String
+    /// The snapshot reads go to (`CEPH_NOSNAP`: the head).
+    package private(set) var readSnapID: UInt64 = MOSDOp.noSnap
+    /// The snap context writes carry (self-managed snapshots).
+    package private(set) var writeSnapContext: SnapContext = .empty
+
+    /// The namespace value that makes listing cover every namespace (`LIBRADOS_ALL_NSPACES`).
+    public static let allNamespaces = PGNamespacedList.allNamespaces
 
     init(objecter: Objecter, poolID: Int64, poolName: String, namespace: String) {
         self.objecter = objecter
         self.poolID = poolID
         self.poolName = poolName
         self.namespace = namespace
+    }
+
+    // MARK: snapshots
+
+    /// Makes reads go to snapshot `id` (nil: the head), like `rados_ioctx_snap_set_read`.
+    public mutating func setReadSnapshot(_ id: UInt64?) {
+        readSnapID = id ?? MOSDOp.noSnap
+    }
+
+    /// Sets the snap context writes carry, like `rados_ioctx_selfmanaged_snap_set_write_ctx`:
+    /// `seq` is the newest snapshot sequence the writer knows, `snaps` the existing
+    /// snapshot ids. The OSD clones an object before the first write after a snapshot.
+    ///
+    /// - Throws: ``RADOSError`` `.invalidArgument` unless every snap id is at most
+    ///   `seq` (librados' `SnapContext::is_valid`).
+    public mutating func setWriteSnapContext(seq: UInt64, snaps: [UInt64]) throws(RADOSError) {
+        let ordered = snaps.sorted(by: >)
+        guard ordered.first.map({ $0 <= seq }) ?? true, Set(ordered).count == ordered.count else {
+            throw RADOSError(.invalidArgument, "invalid snap context: snap ids must be distinct and at most seq \(seq)")
+        }
+        writeSnapContext = SnapContext(seq: seq, snaps: ordered)
     }
 
     /// Size and modification time of an object.
@@ -30,9 +72,23 @@ public struct IOContext: Sendable {
 
     // MARK: data
 
-    /// Reads up to `length` bytes at `offset` (fewer at the end of the object).
+    /// Reads up to `length` bytes at `offset` (fewer at the end of the object), at the
+    /// read snapshot if one is set.
     public func read(_ object: String, offset: UInt64 = 0, length: UInt64) async throws(RADOSError) -> ByteBuffer {
         try await operate(object, [.read(offset: offset, length: length)]).first ?? ByteBuffer()
+    }
+
+    /// The allocated extents within `length` bytes at `offset`, and their bytes back to
+    /// back; holes between extents read as zeros (`rados_read_op_read` with sparse
+    /// read, `CEPH_OSD_OP_SPARSE_READ`). Offsets are positions in the object.
+    public func sparseRead(_ object: String, offset: UInt64 = 0, length: UInt64) async throws(RADOSError) -> (extents: [(offset: UInt64, length: UInt64)], data: ByteBuffer) {
+        let output = try await operate(object, [.sparseRead(offset: offset, length: length)]).first ?? ByteBuffer()
+        do {
+            let result = try SparseReadResult.decode(output)
+            return (result.extents.map { ($0.offset, $0.length) }, result.data)
+        } catch {
+            throw Self.decodeFailure(error)
+        }
     }
 
     /// Writes `data` at `offset`, creating the object if needed.
@@ -125,9 +181,49 @@ public struct IOContext: Sendable {
         do { return try OmapValues.decode(output) } catch { throw Self.decodeFailure(error) }
     }
 
+    /// One page of omap keys after `startAfter`, and whether more follow.
+    public func omapKeys(_ object: String, startAfter: String = "", maxReturn: UInt64 = 512) async throws(RADOSError) -> (keys: [String], more: Bool) {
+        let output = try await operate(object, [.omapGetKeys(startAfter: startAfter, maxReturn: maxReturn)]).first ?? ByteBuffer()
+        do {
+            let page = try OmapKeysPage.decode(output, maxReturn: maxReturn)
+            return (page.keys, page.more)
+        } catch {
+            throw Self.decodeFailure(error)
+        }
+    }
+
+    /// Every omap entry of the object (paging until the OSD says no more follow).
+    public func omapAll(_ object: String) async throws(RADOSError) -> [String: ByteBuffer] {
+        var all: [String: ByteBuffer] = [:]
+        var after = ""
+        while true {
+            let output = try await operate(object, [.omapGetValues(startAfter: after, maxReturn: 512)]).first ?? ByteBuffer()
+            let page: OmapValuesPage
+            do { page = try OmapValuesPage.decode(output, maxReturn: 512) } catch { throw Self.decodeFailure(error) }
+            all.merge(page.values) { _, new in new }
+            guard page.more, let last = page.lastKey else { return all }
+            after = last
+        }
+    }
+
     /// Removes omap keys.
     public func omapRemove(_ object: String, keys: [String]) async throws(RADOSError) {
         _ = try await operate(object, [.omapRemoveKeys(keys)])
+    }
+
+    /// Removes every omap key (`rados clearomap`).
+    public func omapClear(_ object: String) async throws(RADOSError) {
+        _ = try await operate(object, [.omapClear])
+    }
+
+    /// The omap header (empty when none was set).
+    public func omapHeader(_ object: String) async throws(RADOSError) -> ByteBuffer {
+        try await operate(object, [.omapGetHeader]).first ?? ByteBuffer()
+    }
+
+    /// Replaces the omap header.
+    public func setOmapHeader(_ object: String, _ header: ByteBuffer) async throws(RADOSError) {
+        _ = try await operate(object, [.omapSetHeader(header)])
     }
 
     // MARK: object classes
@@ -144,15 +240,21 @@ public struct IOContext: Sendable {
     /// Runs `ops` atomically on one object and returns each op's output; the first
     /// failing op's errno becomes the error.
     ///
-    /// Reads go to `snapID` (the head by default); writes carry `snapContext` so the
-    /// OSD clones the object for snapshots it has not seen (self-managed snapshots).
+    /// Reads go to `snapID` (by default the context's read snapshot, for requests
+    /// without writes); writes carry `snapContext` (by default the context's write snap
+    /// context) so the OSD clones the object for snapshots it has not seen
+    /// (self-managed snapshots). As in librados, a write goes to the head.
     package func operate(
         _ object: String, _ ops: [OSDOp],
-        snapID: UInt64 = MOSDOp.noSnap, snapContext: SnapContext = .empty
+        snapID: UInt64? = nil, snapContext: SnapContext? = nil
     ) async throws(RADOSError) -> [ByteBuffer] {
+        let writes = ops.contains { $0.code.mayWrite }
         let done: Objecter.Reply
         do {
-            done = try await objecter.execute(pool: poolID, namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext)
+            done = try await objecter.execute(
+                pool: poolID, namespace: namespace, object: object, ops: ops,
+                snapID: snapID ?? (writes ? MOSDOp.noSnap : readSnapID),
+                snapContext: snapContext ?? (writes ? writeSnapContext : .empty))
         } catch {
             throw error as? RADOSError ?? RADOSError(.connectionFailed, "the request failed", details: "\(error)")
         }
@@ -165,7 +267,7 @@ public struct IOContext: Sendable {
     /// image's data pool.
     ///
     /// - Throws: ``RADOSError`` `.notFound` when no pool has that id.
-    package func ioContext(poolID id: Int64) async throws(RADOSError) -> IOContext {
+    public func ioContext(poolID id: Int64) async throws(RADOSError) -> IOContext {
         guard let name = await objecter.osdmap.poolNames[id] else {
             throw RADOSError(.notFound, "pool \(id) does not exist", errno: 2)
         }
@@ -177,6 +279,7 @@ public struct IOContext: Sendable {
         switch errno {
         case 2: return RADOSError(.notFound, "\(object): \(text)", errno: errno)
         case 17: return RADOSError(.alreadyExists, "\(object): \(text)", errno: errno)
+        case 110: return RADOSError(.timedOut, "\(object): \(text)", errno: errno)
         case 1, 13: return RADOSError(.permissionDenied, "\(object): \(text)", errno: errno)
         default: return RADOSError(.clusterError, "\(object): \(text)", errno: errno)
         }

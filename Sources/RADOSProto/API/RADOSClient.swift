@@ -51,6 +51,35 @@ public final class RADOSClient: Sendable {
         }
     }
 
+    /// An I/O context on the pool with id `poolID` (librados' `rados_ioctx_create2`).
+    ///
+    /// - Throws: ``RADOSError`` `.notFound` when no pool has that id.
+    public func ioContext(poolID: Int64, namespace: String = "") async throws(RADOSError) -> IOContext {
+        guard let name = await objecter.osdmap.poolNames[poolID] else {
+            throw RADOSError(.notFound, "pool \(poolID) does not exist", errno: 2)
+        }
+        return IOContext(objecter: objecter, poolID: poolID, poolName: name, namespace: namespace)
+    }
+
+    /// The id of the pool named `name` (`rados_pool_lookup`), nil when there is none.
+    public func poolID(named name: String) async -> Int64? {
+        try? await objecter.poolID(named: name)
+    }
+
+    /// The name of pool `id` (`rados_pool_reverse_lookup`), nil when there is none.
+    public func poolName(id: Int64) async -> String? {
+        await objecter.osdmap.poolNames[id]
+    }
+
+    /// Every pool, by id.
+    public var pools: [Int64: String] {
+        get async { await objecter.osdmap.poolNames }
+    }
+
+    /// This client's global id, the `<gid>` of `client.<gid>` that watchers and
+    /// notifiers see (`rados_get_instance_id`).
+    public var instanceID: UInt64 { monitor.authOutcome.globalID }
+
     /// The epoch of the OSDMap in force.
     public var osdmapEpoch: UInt32 {
         get async { await objecter.osdmap.epoch }

@@ -13,6 +13,13 @@ import NIOCore
 /// describes the event-loop-confined design it is to become. Full and incremental maps
 /// from the monitor are followed; an incremental that does not follow the map in force
 /// is dropped (the monitor's next full map catches up).
+///
+/// Beyond plain requests it keeps watches as linger registrations (re-registered with a
+/// new generation after a lost session or a map that moves the object, pinged while
+/// idle, reported lost when the OSD drops them), collects notify completions, honours
+/// OSD backoffs, lists pools PG by PG, and, with an op timeout, fails requests that
+/// take longer (`rados_osd_op_timeout`). Requests whose OSD cannot be reached wait
+/// and are resent until a map gives them another OSD.
 package actor Objecter {
     /// A completed request: the reply and each op's output (slices of the reply's data).
     package struct Reply: Sendable {
@@ -31,6 +38,23 @@ package actor Objecter {
     private var mapWatcher: Task<Void, Never>?
     /// Connection modes for OSD sessions (`ms_client_mode`), preferred first.
     private let osdModes: [ConnectionMode]
+    private var ticker: Task<Void, Never>?
+    /// OSDs whose session could not be opened, with a retry scheduled.
+    private var retrying: Set<Int32> = []
+    /// Watches and notifies in flight.
+    private var lingers = LingerStateMachine()
+    /// Where each watch's notifications go, by cookie.
+    private var watchStreams: [UInt64: AsyncThrowingStream<WatchEvent, any Error>.Continuation] = [:]
+    /// Callers waiting for a notify's completion, by cookie.
+    private var notifyWaiters: [UInt64: CheckedContinuation<MWatchNotify, any Error>] = [:]
+
+    /// A notification for one of our watches: acknowledge it with a notify-ack.
+    package struct WatchEvent: Sendable {
+        package var notifyID: UInt64
+        package var cookie: UInt64
+        package var notifierGID: UInt64
+        package var payload: ByteBuffer
+    }
 
     private init(monitor: MonClient, map: OSDMap, opTimeoutSeconds: Double?, osdModes: [ConnectionMode]) {
         self.monitor = monitor
@@ -51,6 +75,7 @@ package actor Objecter {
             guard let newest = maps.fullMaps.max(by: { $0.key < $1.key }) else { continue }
             let objecter = Objecter(monitor: monitor, map: try OSDMap(decoding: newest.value), opTimeoutSeconds: opTimeoutSeconds, osdModes: osdModes)
             await objecter.watchMaps()
+            await objecter.startTicker()
             return objecter
         }
         throw RADOSError(.connectionFailed, "the monitor closed the connection before sending an OSD map")
@@ -77,7 +102,40 @@ package actor Objecter {
             let now = Date().timeIntervalSince1970
             request.mtime = UTime(seconds: UInt32(now), nanoseconds: UInt32((now - now.rounded(.down)) * 1e9))
         }
-        let target = target(pool: pool, namespace: namespace, object: object)
+        return try await submit(request, pool: pool)
+    }
+
+    /// One page of a pool listing from `cursor` on (`Objecter::list_nobjects`): a PGNLS
+    /// op to the PG the cursor's hash falls in. Also returns the pool's pg_num under the
+    /// map the request went with, so a caller can restart when it changes, as librados does.
+    package func listPage(pool poolID: Int64, namespace: String, cursor: HObject, maxEntries: UInt64) async throws -> (page: PGNamespacedListResponse, pgNum: UInt32) {
+        for attempt in 0..<50 {
+            guard let pool = map.pools[poolID] else { throw RADOSError(.notFound, "pool \(poolID) does not exist", errno: 2) }
+            let pgNum = pool.pgNum
+            let request = ObjecterStateMachine.Request.pgOp(
+                hash: cursor.hash, namespace: namespace,
+                ops: [.pgNamespacedList(maxEntries: maxEntries, cursor: cursor, startEpoch: map.epoch)])
+            let done = try await submit(request, pool: poolID)
+            let failure = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first { $0 < 0 } ?? 0)
+            if failure < 0 {
+                throw RADOSError(.clusterError, "listing pool \(poolID) failed: \(String(cString: strerror(-failure)))", errno: -failure)
+            }
+            // An OSD whose map puts the PG elsewhere answers with no output: retry once
+            // our map catches up (`PrimaryLogPG::do_pg_op`).
+            if let output = done.outputs.first, output.readableBytes > 0 {
+                do {
+                    return (try PGNamespacedListResponse.decode(output), pgNum)
+                } catch {
+                    throw (error as? DencError)?.radosError ?? RADOSError(.malformedData, "the OSD's listing does not decode")
+                }
+            }
+            try await Task.sleep(nanoseconds: UInt64(min(attempt + 1, 10)) * 100_000_000)
+        }
+        throw RADOSError(.timedOut, "the OSDs kept answering the listing of pool \(poolID) as misdirected")
+    }
+
+    private func submit(_ request: ObjecterStateMachine.Request, pool: Int64) async throws -> Reply {
+        let target = target(pool: pool, request: request)
         return try await withCheckedThrowingContinuation { continuation in
             let (tid, action) = machine.submit(request, target: target, now: DispatchTime.now().uptimeNanoseconds)
             waiters[tid] = continuation
@@ -88,6 +146,12 @@ package actor Objecter {
     /// Closes every OSD session; pending requests fail.
     package func shutdown() {
         mapWatcher?.cancel()
+        ticker?.cancel()
+        for stream in watchStreams.values { stream.finish() }
+        watchStreams.removeAll()
+        for waiter in notifyWaiters.values { waiter.resume(throwing: RADOSError(.connectionFailed, "the client was shut down")) }
+        notifyWaiters.removeAll()
+        lingers = LingerStateMachine()
         for action in machine.abortAll(RADOSError(.connectionFailed, "the client was shut down")) { perform(action) }
         for session in sessions.values { session.channel.close(promise: nil) }
         sessions.removeAll()
@@ -96,6 +160,114 @@ package actor Objecter {
     /// Where an object's ops go under the map in force (nil when the pool does not exist).
     package func placement(pool: Int64, namespace: String = "", object: String) -> OpTarget? {
         target(pool: pool, namespace: namespace, object: object)
+    }
+
+    /// Requests submitted and not complete (for tests and diagnostics).
+    package var pendingCount: Int { machine.pendingCount }
+
+    /// Requests sent again so far, and watch re-registrations (for tests and diagnostics).
+    package var statistics: (resends: Int, watchReconnects: Int) { (machine.resendCount, lingers.reconnectCount) }
+
+    // MARK: watch and notify
+
+    /// Starts tracking a watch on an object; the caller then sends the watch op with the
+    /// returned cookie and calls ``watchRegistered(cookie:)`` (or ``removeWatch(cookie:error:)``).
+    package func registerWatch(pool: Int64, namespace: String, object: String, timeout: UInt32) -> (cookie: UInt64, events: AsyncThrowingStream<WatchEvent, any Error>) {
+        let cookie = lingers.addWatch(pool: pool, namespace: namespace, object: object, timeout: timeout)
+        let (stream, continuation) = AsyncThrowingStream<WatchEvent, any Error>.makeStream()
+        watchStreams[cookie] = continuation
+        return (cookie, stream)
+    }
+
+    /// The OSD accepted watch `cookie`.
+    package func watchRegistered(cookie: UInt64) {
+        guard let watch = lingers.watches[cookie] else { return }
+        lingers.watchRegistered(cookie: cookie, primary: primary(of: watch))
+    }
+
+    /// Stops tracking watch `cookie`; its notifications end (with `error` if given).
+    package func removeWatch(cookie: UInt64, error: RADOSError? = nil) {
+        lingers.removeWatch(cookie: cookie)
+        watchStreams.removeValue(forKey: cookie)?.finish(throwing: error)
+    }
+
+    /// Starts tracking a notify; the caller then sends the notify op with the cookie.
+    package func registerNotify() -> UInt64 {
+        lingers.addNotify()
+    }
+
+    package func forgetNotify(cookie: UInt64) {
+        lingers.removeNotify(cookie: cookie)
+        notifyWaiters.removeValue(forKey: cookie)?.resume(throwing: RADOSError(.connectionFailed, "the notify was abandoned"))
+    }
+
+    /// Waits for the OSD's completion of notify `cookie`, at most `seconds`.
+    package func notifyCompletion(cookie: UInt64, seconds: Double) async throws -> MWatchNotify {
+        if let message = lingers.takeCompletion(cookie: cookie) { return message }
+        guard lingers.isNotifyPending(cookie: cookie) else {
+            throw RADOSError(.invalidArgument, "no notify with cookie \(cookie) is pending")
+        }
+        Task {
+            try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+            self.notifyTimedOut(cookie: cookie)
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            notifyWaiters[cookie] = continuation
+        }
+    }
+
+    private func notifyTimedOut(cookie: UInt64) {
+        guard let waiter = notifyWaiters.removeValue(forKey: cookie) else { return }
+        lingers.removeNotify(cookie: cookie)
+        waiter.resume(throwing: RADOSError(.timedOut, "the OSD did not complete the notify in time"))
+    }
+
+    /// The primary of a watched object under the map in force (-1: none).
+    private func primary(of watch: LingerStateMachine.Watch) -> Int32 {
+        target(pool: watch.pool, namespace: watch.namespace, object: watch.object)?.primary ?? -1
+    }
+
+    /// Runs what ``LingerStateMachine`` asks for.
+    private func perform(_ actions: [LingerStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .sendWatchOp(let cookie, let operation, let generation):
+                guard let watch = lingers.watches[cookie] else { continue }
+                let op = OSDOp.watch(cookie: cookie, operation, generation: generation, timeout: watch.timeout)
+                Task {
+                    let result: Int32
+                    do {
+                        let done = try await self.execute(pool: watch.pool, namespace: watch.namespace, object: watch.object, ops: [op])
+                        result = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first ?? 0)
+                    } catch {
+                        result = -((error as? RADOSError)?.errno ?? 107)
+                    }
+                    self.watchOpFinished(cookie: cookie, operation: operation, generation: generation, result: result)
+                }
+            case .deliver(let cookie, let message):
+                watchStreams[cookie]?.yield(
+                    WatchEvent(notifyID: message.notifyID, cookie: cookie, notifierGID: message.notifierGID, payload: message.payload))
+            case .lost(let cookie, let object, let errno):
+                watchStreams.removeValue(forKey: cookie)?.finish(throwing: RADOSError(
+                    .connectionFailed, "the watch on \(object) was lost (\(String(cString: strerror(errno)))); watch the object again", errno: errno))
+            case .notifyCompleted(let cookie, _):
+                if let waiter = notifyWaiters.removeValue(forKey: cookie), let message = lingers.takeCompletion(cookie: cookie) {
+                    waiter.resume(returning: message)
+                }
+            }
+        }
+    }
+
+    private func watchOpFinished(cookie: UInt64, operation: WatchOperation, generation: UInt32, result: Int32) {
+        guard let watch = lingers.watches[cookie] else { return }
+        switch operation {
+        case .reconnect:
+            perform(lingers.reconnectFinished(cookie: cookie, generation: generation, result: result, primary: primary(of: watch)))
+        case .ping:
+            perform(lingers.pingFinished(cookie: cookie, generation: generation, result: result, primary: primary(of: watch)))
+        default:
+            break
+        }
     }
 
     /// The whole placement of an object under the map in force, as `ceph osd map` shows it:
@@ -109,6 +281,34 @@ package actor Objecter {
     }
 
     // MARK: targets and maps
+
+    private func target(pool poolID: Int64, request: ObjecterStateMachine.Request) -> OpTarget? {
+        guard let hash = request.placementHash else {
+            return target(pool: poolID, namespace: request.namespace, object: request.objectName).map { paused($0, request) }
+        }
+        guard let pool = map.pools[poolID] else { return nil }
+        let pg = pool.rawPGToPG(PlacementGroupID(pool: poolID, seed: hash))
+        let mapping = map.mapping(pg, mapper: mapper)
+        let primary = mapping.map(\.actingPrimary).flatMap { $0 >= 0 ? $0 : nil }
+        return paused(OpTarget(pool: poolID, objectHash: pg.seed, pgSeed: pg.seed, primary: primary, acting: mapping?.acting ?? []), request)
+    }
+
+    /// `CEPH_OSDMAP_PAUSERD` and `CEPH_OSDMAP_PAUSEWR` (`src/include/rados.h`).
+    private static let pauseReads: UInt32 = 1 << 2
+    private static let pauseWrites: UInt32 = 1 << 3
+
+    /// While the map pauses reads or writes (`ceph osd pause`), requests of that kind
+    /// have no OSD to go to and wait for a map that lets them through
+    /// (`Objecter::target_should_be_paused`); one already sent is sent again after the
+    /// pause, and the OSD recognises a write it already applied by its request id.
+    private func paused(_ target: OpTarget, _ request: ObjecterStateMachine.Request) -> OpTarget {
+        let reads = request.flags.contains(.read) && map.flags & Self.pauseReads != 0
+        let writes = request.flags.contains(.write) && map.flags & Self.pauseWrites != 0
+        guard reads || writes else { return target }
+        var held = target
+        held.primary = nil
+        return held
+    }
 
     private func target(pool poolID: Int64, namespace: String, object: String) -> OpTarget? {
         guard let pool = map.pools[poolID] else { return nil }
@@ -149,10 +349,27 @@ package actor Objecter {
         guard newMap.epoch > map.epoch else { return }
         map = newMap
         mapper = CRUSHMapper(map: newMap.crush)
-        let actions = machine.mapChanged(epoch: newMap.epoch) { pool, namespace, object in
-            self.target(pool: pool, namespace: namespace, object: object)
+        let actions = machine.mapChanged(epoch: newMap.epoch) { pool, request in
+            self.target(pool: pool, request: request)
         }
         for action in actions { perform(action) }
+        perform(lingers.mapChanged { primary(of: $0) })
+    }
+
+    private func startTicker() {
+        ticker = Task {
+            var seconds = 0
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+                seconds += 1
+                self.tick(pingWatches: seconds % 5 == 0)
+            }
+        }
+    }
+
+    private func tick(pingWatches ping: Bool) {
+        for action in machine.tick(now: DispatchTime.now().uptimeNanoseconds) { perform(action) }
+        if ping { perform(lingers.pings()) }
     }
 
     // MARK: actions
@@ -177,15 +394,20 @@ package actor Objecter {
                 queued[osd]?.append((tid, message))
             } else {
                 queued[osd] = [(tid, message)]
-                open(osd)
+                if !retrying.contains(osd) { open(osd) }
             }
+        case .sendBackoff(let osd, let backoff):
+            var front = ByteBuffer()
+            backoff.encodeFront(into: &front)
+            let message = Message(type: MOSDBackoff.messageType, version: MOSDBackoff.version, compatVersion: MOSDBackoff.compatVersion, tid: 0, front: front, data: ByteBuffer())
+            sessions[osd]?.channel.writeAndFlush(message, promise: nil)
         }
     }
 
     private func open(_ osd: Int32) {
         guard let address = map.clientAddress(of: osd),
               let ticket = monitor.authOutcome.tickets.first(where: { $0.service == CephEntityType.osd.rawValue }) else {
-            failQueued(osd, RADOSError(.connectionFailed, "osd.\(osd) has no msgr2 address or we hold no OSD ticket"))
+            sessionUnavailable(osd)  // no msgr2 address, or no OSD ticket yet
             return
         }
         let globalID = monitor.authOutcome.globalID
@@ -194,7 +416,7 @@ package actor Objecter {
                 let session = try await MessengerSession.open(to: address, peerType: .osd, ticket: ticket, globalID: globalID, modes: osdModes)
                 self.opened(osd, session)
             } catch {
-                self.failQueued(osd, error as? RADOSError ?? RADOSError(.connectionFailed, "cannot open a session to osd.\(osd)", details: "\(error)"))
+                self.sessionUnavailable(osd)
             }
         }
     }
@@ -213,14 +435,42 @@ package actor Objecter {
         }
     }
 
-    private func failQueued(_ osd: Int32, _ error: RADOSError) {
-        for entry in queued.removeValue(forKey: osd) ?? [] where machine.cancel(tid: entry.tid) {
-            waiters.removeValue(forKey: entry.tid)?.resume(throwing: error)
+    /// No session to `osd` could be opened: its requests stay pending (librados waits
+    /// for a map that marks the OSD down) and are resent to it every second, or to
+    /// their new OSD once a map moves them; the op timeout, if any, ends the wait.
+    private func sessionUnavailable(_ osd: Int32) {
+        queued[osd] = nil
+        guard retrying.insert(osd).inserted else { return }
+        Task {
+            try? await Task.sleep(nanoseconds: 1_000_000_000)
+            self.retryOpen(osd)
         }
     }
 
+    private func retryOpen(_ osd: Int32) {
+        retrying.remove(osd)
+        guard sessions[osd] == nil else { return }
+        queued[osd] = nil  // everything on it is sent again below
+        for action in machine.sessionReset(osd: osd) { perform(action) }
+    }
+
     private func received(from osd: Int32, _ message: Message) {
-        guard message.type == MOSDOpReply.messageType else { return }  // maps and backoffs from OSDs: not handled yet
+        switch message.type {
+        case MOSDOpReply.messageType:
+            break
+        case MWatchNotify.messageType:
+            if let notify = try? MWatchNotify.decode(front: message.front, data: message.data, version: message.header.version) {
+                perform(lingers.received(notify))
+            }
+            return
+        case MOSDBackoff.messageType:
+            if let backoff = try? MOSDBackoff.decode(front: message.front, version: message.header.version) {
+                for action in machine.backoffReceived(from: osd, backoff) { perform(action) }
+            }
+            return
+        default:
+            return  // maps from OSDs: the monitor's subscription brings them too
+        }
         let tid = message.header.tid
         guard let reply = try? MOSDOpReply.decode(front: message.front, version: message.header.version) else {
             if machine.cancel(tid: tid) {
@@ -245,5 +495,6 @@ package actor Objecter {
         guard sessions[osd]?.channel === session.channel else { return }
         sessions[osd] = nil
         for action in machine.sessionReset(osd: osd) { perform(action) }
+        perform(lingers.sessionReset(osd: osd) { primary(of: $0) })
     }
 }

@@ -16,7 +16,11 @@ import NIOCore
 ///   resent, in tid order, so ops on one object keep their order;
 /// - requests without a primary wait (homeless) until a map gives them one;
 /// - when an OSD connection is lost, everything sent on it is resent after reconnecting;
-/// - with an op timeout, requests older than it complete with ETIMEDOUT.
+/// - with an op timeout, requests older than it complete with ETIMEDOUT;
+/// - an OSD's backoff (`MOSDBackoff` block) holds requests whose object falls in its
+///   range on that session until the matching unblock, which resends them all; the
+///   block is acknowledged; backoffs end with the session (`Objecter::handle_osd_backoff`,
+///   `_send_op`; Linux `handle_backoff_block`, `handle_backoff_unblock`).
 package struct ObjecterStateMachine: Sendable {
     /// What the caller asks for: everything of an `MOSDOp` but the routing.
     package struct Request: Sendable {
@@ -27,6 +31,10 @@ package struct ObjecterStateMachine: Sendable {
         package var snapID: UInt64
         package var snapContext: SnapContext
         package var mtime: UTime
+        /// For a PG op (object listing): the raw hash whose PG the request goes to,
+        /// instead of the object name's hash (`Objecter::pg_read`, `precalc_pgid`). The
+        /// message then has an empty name and a locator carrying the PG seed as hash.
+        package var placementHash: UInt32?
 
         package init(
             objectName: String, namespace: String = "", ops: [OSDOp], snapID: UInt64 = MOSDOp.noSnap,
@@ -47,6 +55,15 @@ package struct ObjecterStateMachine: Sendable {
             self.flags = flags
         }
 
+        /// A PG op: `ops` run on the PG that raw hash `hash` maps to, in `namespace`
+        /// (``PGNamespacedList/allNamespaces`` for all), sent with ``PGNamespacedList/requestFlags``.
+        package static func pgOp(hash: UInt32, namespace: String, ops: [OSDOp]) -> Request {
+            var request = Request(objectName: "", namespace: namespace, ops: ops)
+            request.placementHash = hash
+            request.flags = PGNamespacedList.requestFlags
+            return request
+        }
+
         var isWrite: Bool { flags.contains(.write) }
     }
 
@@ -55,6 +72,16 @@ package struct ObjecterStateMachine: Sendable {
         case send(osd: Int32, tid: UInt64, message: MOSDOp)
         /// Request `tid` is finished: deliver the reply (or the error) to its caller.
         case complete(tid: UInt64, result: Result<MOSDOpReply, RADOSError>)
+        /// Send `message` (a backoff acknowledgement) on the session to `osd`.
+        case sendBackoff(osd: Int32, message: MOSDBackoff)
+    }
+
+    /// A range of objects an OSD asked us not to send requests for.
+    private struct Backoff: Sendable {
+        var pg: PlacementGroupID
+        var id: UInt64
+        var begin: HObject
+        var end: HObject
     }
 
     private struct InFlight: Sendable {
@@ -66,9 +93,13 @@ package struct ObjecterStateMachine: Sendable {
         var sentTo: Int32?
         /// When it was submitted, in the caller's clock (nanoseconds).
         var submittedAt: UInt64
+        /// Held back by a backoff on `sentTo`: not on the wire.
+        var held = false
     }
 
     private var inFlight: [UInt64: InFlight] = [:]
+    /// Backoffs in force, per OSD session.
+    private var backoffs: [Int32: [Backoff]] = [:]
     private var lastTid: UInt64 = 0
     private var epoch: UInt32
     /// Features of the sessions (what `MOSDOp` carries at its end).
@@ -84,6 +115,16 @@ package struct ObjecterStateMachine: Sendable {
 
     /// Requests submitted and not yet complete.
     package var pendingCount: Int { inFlight.count }
+
+    /// How many times a request was sent again (after a map change, a lost session or
+    /// an unblock): for diagnostics and tests.
+    package private(set) var resendCount = 0
+
+    /// Requests held back by an OSD's backoff.
+    package var heldCount: Int { inFlight.values.reduce(0) { $0 + ($1.held ? 1 : 0) } }
+
+    /// Backoff ranges in force on the session to `osd`.
+    package func backoffCount(osd: Int32) -> Int { backoffs[osd]?.count ?? 0 }
 
     /// Requests that have no OSD to go to under the current map.
     package var homelessCount: Int { inFlight.values.reduce(0) { $0 + ($1.sentTo == nil ? 1 : 0) } }
@@ -103,7 +144,7 @@ package struct ObjecterStateMachine: Sendable {
 
     /// A reply arrived from `osd` for `tid`.
     package mutating func replyReceived(tid: UInt64, from osd: Int32, reply: MOSDOpReply) -> Action? {
-        guard let entry = inFlight[tid], entry.sentTo == osd else { return nil }  // unknown, finished or resent elsewhere
+        guard let entry = inFlight[tid], entry.sentTo == osd, !entry.held else { return nil }  // unknown, finished or resent elsewhere
         if reply.retryAttempt >= 0, reply.retryAttempt != entry.attempts - 1 { return nil }  // reply to an earlier send
         if let pool = reply.redirectPool, pool != entry.target?.pool {
             // Redirects (cache tiering) are not followed: fail clearly rather than guess.
@@ -119,13 +160,13 @@ package struct ObjecterStateMachine: Sendable {
 
     /// A new OSDMap is in force. `retarget` gives each request's target under it (nil
     /// when its pool is gone). Requests whose target moved are resent in tid order.
-    package mutating func mapChanged(epoch newEpoch: UInt32, retarget: (_ pool: Int64, _ namespace: String, _ objectName: String) -> OpTarget?) -> [Action] {
+    package mutating func mapChanged(epoch newEpoch: UInt32, retarget: (_ pool: Int64, _ request: Request) -> OpTarget?) -> [Action] {
         epoch = newEpoch
         var actions: [Action] = []
         for tid in inFlight.keys.sorted() {
             guard var entry = inFlight[tid] else { continue }
             let pool = entry.target?.pool ?? -1
-            guard let newTarget = retarget(pool, entry.request.namespace, entry.request.objectName) else {
+            guard let newTarget = retarget(pool, entry.request) else {
                 inFlight[tid] = nil
                 actions.append(.complete(tid: tid, result: .failure(RADOSError(.notFound, "pool \(pool) was deleted", errno: 2))))
                 continue
@@ -135,6 +176,7 @@ package struct ObjecterStateMachine: Sendable {
             entry.target = newTarget
             if moved || entry.sentTo == nil {
                 entry.sentTo = nil
+                entry.held = false
                 inFlight[tid] = entry
                 if let action = sendIfPossible(tid) { actions.append(action) }
             } else {
@@ -144,11 +186,40 @@ package struct ObjecterStateMachine: Sendable {
         return actions
     }
 
+    /// An OSD sent a backoff message. A block is recorded and acknowledged; an unblock
+    /// removes the backoff with its id and resends every request on that session in its
+    /// range (held or not: the OSD dropped those that arrived while it was blocking).
+    package mutating func backoffReceived(from osd: Int32, _ message: MOSDBackoff) -> [Action] {
+        switch message.operation {
+        case .block:
+            backoffs[osd, default: []].append(Backoff(pg: message.pg.pg, id: message.id, begin: message.begin, end: message.end))
+            return [.sendBackoff(osd: osd, message: message.acknowledgement)]
+        case .unblock:
+            guard let index = backoffs[osd]?.firstIndex(where: { $0.id == message.id && $0.pg == message.pg.pg }) else { return [] }
+            backoffs[osd]?.remove(at: index)
+            var actions: [Action] = []
+            for tid in inFlight.keys.sorted() {
+                guard let entry = inFlight[tid], entry.sentTo == osd, let target = entry.target,
+                      target.pool == message.pg.pg.pool, target.pgSeed == message.pg.pg.seed,
+                      Self.object(of: entry).isIn(from: message.begin, to: message.end) else { continue }
+                inFlight[tid]?.sentTo = nil
+                inFlight[tid]?.held = false
+                if let action = sendIfPossible(tid) { actions.append(action) }
+            }
+            return actions
+        case .ackBlock, .unknown:
+            return []
+        }
+    }
+
     /// The session to `osd` was lost and is being reopened: resend what was on it.
+    /// Its backoffs end with it.
     package mutating func sessionReset(osd: Int32) -> [Action] {
+        backoffs[osd] = nil
         var actions: [Action] = []
         for tid in inFlight.keys.sorted() where inFlight[tid]?.sentTo == osd {
             inFlight[tid]?.sentTo = nil
+            inFlight[tid]?.held = false
             if let action = sendIfPossible(tid) { actions.append(action) }
         }
         return actions
@@ -181,16 +252,36 @@ package struct ObjecterStateMachine: Sendable {
 
     // MARK: helpers
 
+    /// The object a request addresses, as OSDs order it (`op_target_t::get_hobj`).
+    private static func object(of entry: InFlight) -> HObject {
+        HObject(
+            name: entry.request.objectName, hash: entry.target?.objectHash ?? 0,
+            namespace: entry.request.namespace, pool: entry.target?.pool ?? -1)
+    }
+
     private mutating func sendIfPossible(_ tid: UInt64) -> Action? {
         guard var entry = inFlight[tid], let target = entry.target, let primary = target.primary else { return nil }
+        if let ranges = backoffs[primary], !ranges.isEmpty {
+            let object = Self.object(of: entry)
+            if ranges.contains(where: { $0.pg.pool == target.pool && $0.pg.seed == target.pgSeed && object.isIn(from: $0.begin, to: $0.end) }) {
+                entry.sentTo = primary
+                entry.held = true
+                inFlight[tid] = entry
+                return nil
+            }
+        }
         var flags = entry.request.flags
         flags.insert(.knownRedirect)
-        if entry.attempts > 0 { flags.insert(.retry) }
+        if entry.attempts > 0 {
+            flags.insert(.retry)
+            resendCount += 1
+        }
         var message = MOSDOp(
             pool: target.pool, pgSeed: target.pgSeed, objectHash: target.objectHash, osdmapEpoch: epoch,
             flags: flags, objectName: entry.request.objectName, ops: entry.request.ops, features: features
         )
         message.namespace = entry.request.namespace
+        if entry.request.placementHash != nil { message.locatorHash = Int64(target.pgSeed) }
         message.snapID = entry.request.snapID
         message.snapContext = entry.request.snapContext
         message.mtime = entry.request.mtime

@@ -50,7 +50,7 @@ import Testing
         var machine = ObjecterStateMachine(osdmapEpoch: 1, features: Self.features)
         let first = machine.submit(Self.write(), target: Self.target(primary: 1), now: 0).tid
         let second = machine.submit(Self.write(), target: Self.target(primary: 1), now: 0).tid
-        let actions = machine.mapChanged(epoch: 2) { _, _, _ in Self.target(primary: 3) }
+        let actions = machine.mapChanged(epoch: 2) { _, _ in Self.target(primary: 3) }
         let sends = actions.compactMap { action -> (Int32, UInt64, MOSDOp)? in
             if case .send(let osd, let tid, let message) = action { return (osd, tid, message) }
             return nil
@@ -67,11 +67,11 @@ import Testing
     @Test func unchangedTargetsAreNotResent() {
         var machine = ObjecterStateMachine(osdmapEpoch: 1, features: Self.features)
         _ = machine.submit(Self.write(), target: Self.target(primary: 1), now: 0)
-        #expect(machine.mapChanged(epoch: 2) { _, _, _ in Self.target(primary: 1) }.isEmpty)
+        #expect(machine.mapChanged(epoch: 2) { _, _ in Self.target(primary: 1) }.isEmpty)
         // A changed acting set with the same primary is a new interval: resend.
-        #expect(machine.mapChanged(epoch: 3) { _, _, _ in Self.target(primary: 1, acting: [1, 4]) }.count == 1)
+        #expect(machine.mapChanged(epoch: 3) { _, _ in Self.target(primary: 1, acting: [1, 4]) }.count == 1)
         // So is a PG split (new seed).
-        #expect(machine.mapChanged(epoch: 4) { _, _, _ in Self.target(primary: 1, acting: [1, 4], seed: 13) }.count == 1)
+        #expect(machine.mapChanged(epoch: 4) { _, _ in Self.target(primary: 1, acting: [1, 4], seed: 13) }.count == 1)
     }
 
     @Test func homelessRequestsWaitForAPrimary() {
@@ -79,7 +79,7 @@ import Testing
         let (tid, action) = machine.submit(Self.write(), target: Self.target(primary: nil), now: 0)
         #expect(action == nil)
         #expect(machine.homelessCount == 1)
-        let actions = machine.mapChanged(epoch: 2) { _, _, _ in Self.target(primary: 2) }
+        let actions = machine.mapChanged(epoch: 2) { _, _ in Self.target(primary: 2) }
         guard case .send(let osd, let sentTid, let message)? = actions.first else { Issue.record("expected a send"); return }
         #expect(osd == 2 && sentTid == tid && message.retryAttempt == 0 && !message.flags.contains(.retry))
     }
@@ -123,7 +123,7 @@ import Testing
         }
         // Pool deleted under a pending request.
         _ = machine.submit(Self.write(), target: Self.target(primary: 1), now: 2_000)
-        let gone = machine.mapChanged(epoch: 9) { _, _, _ in nil }
+        let gone = machine.mapChanged(epoch: 9) { _, _ in nil }
         #expect(gone.count == 1)
         #expect(machine.pendingCount == 0)
     }

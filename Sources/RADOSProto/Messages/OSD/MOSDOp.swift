@@ -33,6 +33,9 @@ package struct MOSDOp: Sendable {
     package var namespace: String = ""
     /// Object locator key (rarely used; empty normally).
     package var locatorKey: String = ""
+    /// The locator's explicit hash, -1 for none. A PG op (nameless object) carries its
+    /// PG seed here, as `MOSDOp::get_object_locator` encodes it.
+    package var locatorHash: Int64 = -1
     package var objectName: String
     package var ops: [OSDOp]
     /// Snapshot to read, or ``noSnap`` for the head.
@@ -79,7 +82,7 @@ package struct MOSDOp: Sendable {
         buffer.writeRepeatingByte(0, count: 24)
         buffer.writeDencU32(0)  // client_inc
         buffer.writeDencUTime(mtime)
-        buffer.writeDencObjectLocator(ObjectLocator(pool: pool, key: locatorKey, namespace: namespace))
+        buffer.writeDencObjectLocator(ObjectLocator(pool: pool, key: locatorKey, namespace: namespace, hash: locatorHash))
         buffer.writeDencString(objectName)
         buffer.writeDencU16(UInt16(truncatingIfNeeded: ops.count))
         for op in ops { op.encode(into: &buffer) }

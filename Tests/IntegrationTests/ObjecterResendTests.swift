@@ -1,0 +1,148 @@
+import Foundation
+import NIOCore
+@testable import RADOSProto
+import Testing
+
+extension LiveMapSuite {
+    /// Requests survive map changes: with appends running, an OSD is marked out, in,
+    /// and down (it marks itself up again); afterwards every object holds each append
+    /// exactly once, in order (a resend that the OSD had already applied is recognised by
+    /// its request id, one that never arrived is sent again), and a watch registered
+    /// before still receives notifies. The cluster is left active+clean.
+    @Suite(.enabled(if: ClusterEnvironment.hasCluster, Comment(rawValue: ClusterEnvironment.skipMessage)), .serialized)
+    struct ObjecterResendTests {
+        static func osdUp(_ id: Int) -> Bool {
+            guard let data = try? ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"]),
+                  let dump = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let osds = dump["osds"] as? [[String: Any]] else { return false }
+            return osds.first { $0["osd"] as? Int == id }?["up"] as? Int == 1
+        }
+
+        @Test func everyOpCompletesOnceThroughOutInAndDown() async throws {
+            let client = try await RADOSClientTests.client()
+            let notifier = try await RADOSClientTests.client()
+            defer { Task { await client.shutdown(); await notifier.shutdown() } }
+            let io = try await client.ioContext(pool: "rbd", namespace: "resend-\(UInt32.random(in: 0...UInt32.max))")
+            let watched = "watched"
+            try await io.create(watched, exclusive: true)
+            let watch = try await io.watch(watched)
+            let responder = Task {
+                for try await note in watch.notifications { try await watch.acknowledge(note, reply: note.payload) }
+            }
+            defer { responder.cancel() }
+
+            let writers = 8
+            let done = ManagedFlag()
+            let workload = (0..<writers).map { writer in
+                Task { () throws -> Int in
+                    var count = 0
+                    while !done.isSet || count < 5 {
+                        try await io.append("log-\(writer)", ByteBuffer(string: "\(writer):\(count);"))
+                        count += 1
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    return count
+                }
+            }
+            defer {
+                _ = try? ClusterEnvironment.ceph("ceph", ["osd", "in", "1"])
+                IncrementalMapTests.waitForActiveClean()
+            }
+            try await Task.sleep(for: .seconds(1))
+            _ = try ClusterEnvironment.ceph("ceph", ["osd", "out", "1"])
+            try await Task.sleep(for: .seconds(2))
+            _ = try ClusterEnvironment.ceph("ceph", ["osd", "in", "1"])
+            try await Task.sleep(for: .seconds(2))
+            _ = try ClusterEnvironment.ceph("ceph", ["osd", "down", "0"])
+            for _ in 0..<120 {
+                try await Task.sleep(for: .milliseconds(500))
+                if Self.osdUp(0) { break }
+            }
+            #expect(Self.osdUp(0))
+            IncrementalMapTests.waitForActiveClean()
+            try await Task.sleep(for: .seconds(1))
+            done.set()
+
+            var counts: [Int] = []
+            for task in workload { counts.append(try await task.value) }
+            #expect(counts.allSatisfy { $0 >= 5 })
+            for writer in 0..<writers {
+                let expected = (0..<counts[writer]).map { "\(writer):\($0);" }.joined()
+                let stored = String(buffer: try await io.read("log-\(writer)", length: 1 << 20))
+                #expect(stored == expected, "log-\(writer): \(counts[writer]) appends")
+                // Ceph's own tool reads the same bytes.
+                let viaRados = String(decoding: try ClusterEnvironment.ceph("rados", ["-p", "rbd", "-N", io.namespace, "get", "log-\(writer)", "-"]), as: UTF8.self)
+                #expect(viaRados == expected)
+            }
+            // The disruptions did make requests go again, and the watch re-register.
+            let statistics = await client.objecter.statistics
+            #expect(statistics.resends > 0)
+            #expect(statistics.watchReconnects > 0)
+            // The watch was carried through the map changes.
+            let notifierIO = try await notifier.ioContext(pool: "rbd", namespace: io.namespace)
+            let result = try await notifierIO.notify(watched, payload: ByteBuffer(string: "still there?"), timeout: 10)
+            #expect(result.acks.count == 1 && result.timedOut.isEmpty)
+            #expect(result.acks.first.map { String(buffer: $0.reply) } == "still there?")
+            try await watch.cancel()
+            for writer in 0..<writers { try await io.remove("log-\(writer)") }
+            try await io.remove(watched)
+        }
+
+        static func waitForEpoch(_ client: RADOSClient, _ epoch: UInt32) async throws {
+            for _ in 0..<200 {
+                if await client.osdmapEpoch >= epoch { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("the client never reached epoch \(epoch)")
+        }
+
+        /// `ceph osd pause` holds requests in the client until `unpause`; with
+        /// `rados_osd_op_timeout` a held request fails with ETIMEDOUT and is never sent.
+        @Test func pausedRequestsWaitAndTheOpTimeoutEndsThem() async throws {
+            let conf = try #require(ClusterEnvironment.cephConf)
+            let patient = try await RADOSClientTests.client()
+            let impatient = try await RADOSClient.connect(try RADOSConfiguration.load(
+                configFile: conf, arguments: ["--rados_osd_op_timeout", "2"], environment: [:], searchDefaultPaths: false))
+            defer { Task { await patient.shutdown(); await impatient.shutdown() } }
+            let namespace = "pause-\(UInt32.random(in: 0...UInt32.max))"
+            let io = try await patient.ioContext(pool: "rbd", namespace: namespace)
+            let hurried = try await impatient.ioContext(pool: "rbd", namespace: namespace)
+            try await io.writeFull("held", ByteBuffer(string: "before"))
+            _ = try ClusterEnvironment.ceph("ceph", ["osd", "pause"])
+            var unpaused = false
+            defer { if !unpaused { _ = try? ClusterEnvironment.ceph("ceph", ["osd", "unpause"]) } }
+            let pausedEpoch = try IncrementalMapTests.cliEpoch()
+            try await Self.waitForEpoch(patient, pausedEpoch)
+            try await Self.waitForEpoch(impatient, pausedEpoch)
+
+            let finished = ManagedFlag()
+            let pending = Task {
+                try await io.writeFull("held", ByteBuffer(string: "after"))
+                finished.set()
+            }
+            do {
+                try await hurried.writeFull("never", ByteBuffer(string: "x"))
+                Issue.record("a write went through a paused cluster")
+            } catch {
+                #expect(error.code == .timedOut && error.errno == 110)
+            }
+            #expect(!finished.isSet)
+            _ = try ClusterEnvironment.ceph("ceph", ["osd", "unpause"])
+            unpaused = true
+            try await pending.value
+            #expect(finished.isSet)
+            #expect(String(decoding: try ClusterEnvironment.ceph("rados", ["-p", "rbd", "-N", namespace, "get", "held", "-"]), as: UTF8.self) == "after")
+            // The timed-out write was never sent.
+            #expect(try ClusterEnvironment.run(["rados", "-c", conf, "-p", "rbd", "-N", namespace, "stat", "never"]).status != 0)
+            try await io.remove("held")
+        }
+    }
+}
+
+/// A flag set once, read from many tasks.
+final class ManagedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}
