@@ -243,6 +243,18 @@ struct ImageLifecycleInteropTests {
         #expect(try Self.rbdctl(["rm", spec]).status == 2)
     }
 
+    @Test func removeCleansUpAnImageWithoutHeader() throws {
+        let spec = "rbd/\(Self.unique("headless"))"
+        defer { Self.cleanup(spec) }
+        try Self.ours(["create", "--size", "1M", "--image-feature", "layering", spec])
+        let id = try #require(try Self.rbdInfo(spec)["id"] as? String)
+        _ = try ClusterEnvironment.ceph("rados", ["-p", "rbd", "rm", "rbd_header.\(id)"])
+        try Self.ours(["rm", spec])
+        #expect(!(try Self.rbd(["ls", "rbd"]).split(separator: "\n").contains(Substring(spec.dropFirst(4)))))
+        let objects = String(decoding: try ClusterEnvironment.ceph("rados", ["-p", "rbd", "ls"]), as: UTF8.self)
+        #expect(!objects.contains("rbd_id.\(spec.dropFirst(4))\n"))
+    }
+
     // MARK: metadata
 
     @Test func imageMetaBothWays() throws {
