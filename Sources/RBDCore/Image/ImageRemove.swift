@@ -28,16 +28,7 @@ extension Image {
             throw RADOSError(.clusterError, "image has snapshots - these must be deleted with 'rbd snap purge' before the image can be removed.", errno: 39)
         }
         let header = RBDObjectNames.header(imageID: image.id)
-        let watchers: WatcherList
-        do {
-            let output = try await io.operate(header, [.listWatchers])
-            watchers = try WatcherList.decode(output.first ?? ByteBuffer())
-        } catch let error as RADOSError {
-            throw error
-        } catch {
-            throw RADOSError(.malformedData, "the watcher list of \(header) does not decode")
-        }
-        guard watchers.watchers.isEmpty else {
+        guard try await image.watchers().watchers.isEmpty else {
             throw RADOSError(.clusterError, "image has watchers - not removing: it is still open, or a client that had it open crashed (retry after closing or unmapping it, or after 30 s)", errno: 16)
         }
         try await ImageTrim.trim(image.dataIO, prefix: info.blockNamePrefix, layout: image.layout, from: info.size, to: 0, snapContext: info.snapContext)
