@@ -265,6 +265,20 @@ struct ImageLifecycleInteropTests {
         #expect(!objects.contains("rbd_id.\(spec.dropFirst(4))\n"))
     }
 
+    @Test func removeAfterTheDataPoolIsGone() throws {
+        let dataPool = "swiftrbd-life-gone-\(UInt16.random(in: 0...UInt16.max))"
+        _ = try ClusterEnvironment.ceph("ceph", ["osd", "pool", "create", dataPool, "8"])
+        let spec = "rbd/\(Self.unique("nodatapool"))"
+        defer { Self.cleanup(spec) }
+        try Self.ours(["create", "--size", "4M", "--image-feature", "layering", "--data-pool", dataPool, spec])
+        let id = try #require(try Self.rbdInfo(spec)["id"] as? String)
+        _ = try ClusterEnvironment.ceph("ceph", ["osd", "pool", "rm", dataPool, dataPool, "--yes-i-really-really-mean-it"])
+        try Self.ours(["rm", spec])
+        let objects = String(decoding: try ClusterEnvironment.ceph("rados", ["-p", "rbd", "ls"]), as: UTF8.self)
+        #expect(!objects.contains(id))
+        #expect(try Self.rbdStatus(["info", spec]) == 2)
+    }
+
     // MARK: metadata
 
     @Test func imageMetaBothWays() throws {

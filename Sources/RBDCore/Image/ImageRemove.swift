@@ -10,8 +10,9 @@ extension Image {
     /// ones skipped, bounded concurrency), the header, the object map, the id object and
     /// the directory entry.
     ///
-    /// An image whose header is gone (a create or remove that stopped half way) is
-    /// cleaned up as librbd does: its id object and directory entry are removed.
+    /// An image that cannot be opened because its header or its data pool is gone (a
+    /// create or remove that stopped half way, a deleted pool) is cleaned up as librbd
+    /// does: its header, object map, id object and directory entry are removed.
     ///
     /// - Throws: ``RADOSError`` `.notFound` when there is no such image.
     public static func remove(_ io: IOContext, name: String) async throws(RADOSError) {
@@ -20,6 +21,13 @@ extension Image {
         do {
             image = try await open(io, name: name)
         } catch where error.code == .notFound {
+            // A half-made image (no header) or one whose data pool is gone: as librbd
+            // (`RemoveRequest::handle_open_image` on ENOENT), remove what is left.
+            for object in [RBDObjectNames.header(imageID: id), RBDObjectNames.objectMap(imageID: id)] {
+                do {
+                    try await io.remove(object)
+                } catch where error.code == .notFound {}
+            }
             try await removeNames(io, name: name, id: id)
             return
         }
