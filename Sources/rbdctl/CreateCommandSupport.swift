@@ -115,6 +115,12 @@ enum ImageCommandSupport {
     }
 }
 
+/// `--no-progress`, which rbd takes on every command. rbdctl prints no progress, so the
+/// flag only keeps scripts written for rbd working.
+struct ProgressOptions: ParsableArguments {
+    @Flag(name: .customLong("no-progress"), help: "Accepted for rbd compatibility (rbdctl prints no progress).") var noProgress = false
+}
+
 /// `rbdctl create --size SIZE SPEC`: a new format 2 image, like `rbd create`.
 struct CreateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a format 2 image, like rbd create.")
@@ -128,6 +134,7 @@ struct CreateCommand: AsyncParsableCommand {
     @Option(name: .customLong("image-feature"), help: "Image feature to enable (repeatable, or comma-separated).") var imageFeatures: [String] = []
     @Option(name: .customLong("data-pool"), help: "Pool for the data objects.") var dataPool: String?
     @Option(name: .customLong("image-format"), help: "Image format (only 2).") var imageFormat: Int = 2
+    @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {

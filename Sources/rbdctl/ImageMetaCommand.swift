@@ -14,6 +14,7 @@ struct ImageMetaList: AsyncParsableCommand {
 
     @Argument(help: "pool/[namespace/]image.") var spec: String
     @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
@@ -39,6 +40,7 @@ struct ImageMetaGet: AsyncParsableCommand {
 
     @Argument(help: "pool/[namespace/]image.") var spec: String
     @Argument(help: "The key.") var key: String
+    @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
@@ -55,6 +57,7 @@ struct ImageMetaSet: AsyncParsableCommand {
     @Argument(help: "pool/[namespace/]image.") var spec: String
     @Argument(help: "The key.") var key: String
     @Argument(help: "The value.") var value: String
+    @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
@@ -70,6 +73,7 @@ struct ImageMetaRemove: AsyncParsableCommand {
 
     @Argument(help: "pool/[namespace/]image.") var spec: String
     @Argument(help: "The key.") var key: String
+    @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {

@@ -6,6 +6,7 @@ struct RemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove an image and its data, like rbd rm.", aliases: ["remove"])
 
     @Argument(help: "pool/[namespace/]image or rbd:pool/image[:option=value…].") var spec: String
+    @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {

@@ -7,6 +7,7 @@ struct RenameCommand: AsyncParsableCommand {
 
     @Argument(help: "Source: pool/[namespace/]image.") var source: String
     @Argument(help: "Destination: [pool/[namespace/]]image.") var destination: String
+    @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {

@@ -8,6 +8,7 @@ struct ResizeCommand: AsyncParsableCommand {
     @Argument(help: "pool/[namespace/]image or rbd:pool/image[:option=value…].") var spec: String
     @Option(name: [.customShort("s"), .customLong("size")], help: "New size (MiB unless a unit M/G/T is given).") var size: String?
     @Flag(name: .customLong("allow-shrink"), help: "Allow shrinking the image.") var allowShrink = false
+    @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {

@@ -21,6 +21,7 @@ private func withSnapshot(_ text: String, cluster: ClusterOptions, failure: Stri
 struct SnapCreate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create", abstract: "Take a snapshot.", aliases: ["add"])
     @Argument(help: "pool/[namespace/]image@snapshot.") var spec: String
+    @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
@@ -33,6 +34,7 @@ struct SnapCreate: AsyncParsableCommand {
 struct SnapRemove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a snapshot.", aliases: ["remove"])
     @Argument(help: "pool/[namespace/]image@snapshot.") var spec: String
+    @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
@@ -47,6 +49,7 @@ struct SnapRemove: AsyncParsableCommand {
 struct SnapPurge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "purge", abstract: "Remove all unprotected snapshots.")
     @Argument(help: "pool/[namespace/]image.") var spec: String
+    @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
@@ -66,6 +69,7 @@ struct SnapPurge: AsyncParsableCommand {
 struct SnapRollback: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rollback", abstract: "Roll the image back to a snapshot.", aliases: ["revert"])
     @Argument(help: "pool/[namespace/]image@snapshot.") var spec: String
+    @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
@@ -78,6 +82,7 @@ struct SnapRollback: AsyncParsableCommand {
 struct SnapProtect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "protect", abstract: "Protect a snapshot from removal.")
     @Argument(help: "pool/[namespace/]image@snapshot.") var spec: String
+    @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
@@ -90,6 +95,7 @@ struct SnapProtect: AsyncParsableCommand {
 struct SnapUnprotect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "unprotect", abstract: "Allow a snapshot to be removed.")
     @Argument(help: "pool/[namespace/]image@snapshot.") var spec: String
+    @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
@@ -103,6 +109,7 @@ struct SnapRename: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rename", abstract: "Rename a snapshot.")
     @Argument(help: "Source: pool/[namespace/]image@snapshot.") var source: String
     @Argument(help: "Destination: [pool/[namespace/]image@]snapshot.") var destination: String
+    @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
@@ -123,6 +130,7 @@ struct SnapList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ls", abstract: "List an image's snapshots.", aliases: ["list"])
     @Argument(help: "pool/[namespace/]image.") var spec: String
     @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {

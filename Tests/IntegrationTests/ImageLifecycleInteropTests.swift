@@ -68,6 +68,34 @@ struct ImageLifecycleInteropTests {
         return zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset
     }
 
+    /// Starts `rbd watch` on the image (it watches the header while its stdin is open)
+    /// and waits until the OSD lists the watch.
+    static func startWatcher(_ spec: String, id: String) throws -> (process: Process, stdin: Pipe) {
+        let conf = try #require(ClusterEnvironment.cephConf)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["rbd", "-c", conf, "watch", spec]
+        let stdin = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var watched = false
+        for _ in 0..<50 where !watched {
+            let list = try ClusterEnvironment.run(["rados", "-c", conf, "-p", "rbd", "listwatchers", "rbd_header.\(id)"])
+            watched = !list.stdout.isEmpty
+            if !watched { Thread.sleep(forTimeInterval: 0.2) }
+        }
+        #expect(watched, "rbd watch did not register a watch on rbd_header.\(id)")
+        return (process, stdin)
+    }
+
+    static func stop(_ watcher: (process: Process, stdin: Pipe)) throws {
+        try watcher.stdin.fileHandleForWriting.write(contentsOf: Data("\n".utf8))
+        try watcher.stdin.fileHandleForWriting.close()
+        watcher.process.waitUntilExit()
+    }
+
     // MARK: create
 
     @Test(arguments: [
@@ -212,35 +240,43 @@ struct ImageLifecycleInteropTests {
         #expect(snapshots.stderr.contains("image has snapshots"))
         try Self.rbd(["snap", "rm", "--no-progress", spec + "@s"])
 
-        // A watcher (rbd watch keeps the header watched while its stdin is open).
-        let conf = try #require(ClusterEnvironment.cephConf)
-        let watcher = Process()
-        watcher.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        watcher.arguments = ["rbd", "-c", conf, "watch", spec]
-        let stdin = Pipe()
-        watcher.standardInput = stdin
-        watcher.standardOutput = FileHandle.nullDevice
-        watcher.standardError = FileHandle.nullDevice
-        try watcher.run()
-        var watched = false
-        for _ in 0..<50 where !watched {
-            let list = try ClusterEnvironment.run(["rados", "-c", conf, "-p", "rbd", "listwatchers", "rbd_header.\(id)"])
-            watched = !list.stdout.isEmpty
-            if !watched { Thread.sleep(forTimeInterval: 0.2) }
-        }
-        #expect(watched)
+        let watcher = try Self.startWatcher(spec, id: id)
         let busy = try Self.rbdctl(["rm", spec])
         #expect(busy.status == 16)
         #expect(busy.stderr.contains("watchers"))
-        try stdin.fileHandleForWriting.write(contentsOf: Data("\n".utf8))
-        try stdin.fileHandleForWriting.close()
-        watcher.waitUntilExit()
+        try Self.stop(watcher)
 
         try Self.ours(["rm", spec])
         #expect(try Self.rbdStatus(["info", spec]) == 2)
         let left = String(decoding: try ClusterEnvironment.ceph("rados", ["-p", "rbd", "ls"]), as: UTF8.self)
         #expect(!left.contains(id))
         #expect(try Self.rbdctl(["rm", spec]).status == 2)
+    }
+
+    @Test func removeCleansUpAnImageWithoutHeader() throws {
+        let spec = "rbd/\(Self.unique("headless"))"
+        defer { Self.cleanup(spec) }
+        try Self.ours(["create", "--size", "1M", "--image-feature", "layering", spec])
+        let id = try #require(try Self.rbdInfo(spec)["id"] as? String)
+        _ = try ClusterEnvironment.ceph("rados", ["-p", "rbd", "rm", "rbd_header.\(id)"])
+        try Self.ours(["rm", spec])
+        #expect(!(try Self.rbd(["ls", "rbd"]).split(separator: "\n").contains(Substring(spec.dropFirst(4)))))
+        let objects = String(decoding: try ClusterEnvironment.ceph("rados", ["-p", "rbd", "ls"]), as: UTF8.self)
+        #expect(!objects.contains("rbd_id.\(spec.dropFirst(4))\n"))
+    }
+
+    @Test func removeAfterTheDataPoolIsGone() throws {
+        let dataPool = "swiftrbd-life-gone-\(UInt16.random(in: 0...UInt16.max))"
+        _ = try ClusterEnvironment.ceph("ceph", ["osd", "pool", "create", dataPool, "8"])
+        let spec = "rbd/\(Self.unique("nodatapool"))"
+        defer { Self.cleanup(spec) }
+        try Self.ours(["create", "--size", "4M", "--image-feature", "layering", "--data-pool", dataPool, spec])
+        let id = try #require(try Self.rbdInfo(spec)["id"] as? String)
+        _ = try ClusterEnvironment.ceph("ceph", ["osd", "pool", "rm", dataPool, dataPool, "--yes-i-really-really-mean-it"])
+        try Self.ours(["rm", spec])
+        let objects = String(decoding: try ClusterEnvironment.ceph("rados", ["-p", "rbd", "ls"]), as: UTF8.self)
+        #expect(!objects.contains(id))
+        #expect(try Self.rbdStatus(["info", spec]) == 2)
     }
 
     // MARK: metadata
@@ -351,6 +387,30 @@ struct ImageLifecycleInteropTests {
         try Self.rbd(["snap", "unprotect", spec + "@b"])
         try Self.ours(["snap", "purge", spec])
         #expect(try Self.rbd(["snap", "ls", spec]) == "")
+    }
+
+    /// We cannot yet tell open clients to refresh, so snapshot, resize and rollback wait
+    /// for the image to be closed; header-only changes go through.
+    @Test func dataChangingOperationsRefusedWhileOpenElsewhere() throws {
+        let spec = "rbd/\(Self.unique("inuse"))"
+        defer { Self.cleanup(spec) }
+        try Self.ours(["create", "--size", "4M", "--image-feature", "layering", spec])
+        let id = try #require(try Self.rbdInfo(spec)["id"] as? String)
+        try Self.ours(["snap", "create", spec + "@before"])
+        let watcher = try Self.startWatcher(spec, id: id)
+        for arguments in [["snap", "create", spec + "@s"], ["snap", "rm", spec + "@before"], ["snap", "rollback", spec + "@before"], ["resize", "--size", "8M", spec]] {
+            let result = try Self.rbdctl(arguments)
+            #expect(result.status == 16, "\(arguments)")
+            #expect(result.stderr.contains("is open by client."), "\(arguments): \(result.stderr)")
+        }
+        try Self.ours(["snap", "rename", spec + "@before", spec + "@renamed"])
+        try Self.ours(["snap", "protect", spec + "@renamed"])
+        try Self.ours(["snap", "unprotect", spec + "@renamed"])
+        try Self.ours(["image-meta", "set", spec, "k", "v"])
+        try Self.stop(watcher)
+        try Self.ours(["snap", "create", spec + "@s"])
+        try Self.ours(["resize", "--size", "8M", spec])
+        #expect(try Self.rbdInfo(spec)["size"] as? Int == 8 << 20)
     }
 
     @Test func protectNeedsLayeringAndSnapshotsNeedHonouredFeatures() throws {

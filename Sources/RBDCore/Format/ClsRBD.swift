@@ -215,8 +215,7 @@ package enum ClsRBD {
     }
 
     package static func decodeProtectionStatus(_ output: ByteBuffer) throws -> ProtectionStatus {
-        var buffer = output
-        let raw = try buffer.readDencU8()
+        let raw = try output.decodeExactly("get_protection_status") { try $0.readDencU8() }
         guard let status = ProtectionStatus(rawValue: raw) else {
             throw DencError(.invalidValue("protection status \(raw)"), at: output, context: ["get_protection_status"])
         }
@@ -235,8 +234,7 @@ package enum ClsRBD {
 
     /// `get_children` output: a set of image ids.
     package static func decodeChildren(_ output: ByteBuffer) throws -> [String] {
-        var buffer = output
-        return try buffer.readDencArray(minimumElementSize: 4) { try $0.readDencString() }
+        try output.decodeExactly("get_children") { try $0.readDencArray(minimumElementSize: 4) { try $0.readDencString() } }
     }
 
     /// One snapshot as `snapshot_get` describes it.

@@ -10,34 +10,51 @@ extension Image {
     /// ones skipped, bounded concurrency), the header, the object map, the id object and
     /// the directory entry.
     ///
+    /// An image that cannot be opened because its header or its data pool is gone (a
+    /// create or remove that stopped half way, a deleted pool) is cleaned up as librbd
+    /// does: its header, object map, id object and directory entry are removed.
+    ///
     /// - Throws: ``RADOSError`` `.notFound` when there is no such image.
     public static func remove(_ io: IOContext, name: String) async throws(RADOSError) {
-        let image = try await open(io, name: name)
+        let id = try await ImageInfo.imageID(io, name: name)
+        let image: Image
+        do {
+            image = try await open(io, name: name)
+        } catch where error.code == .notFound {
+            // A half-made image (no header) or one whose data pool is gone: as librbd
+            // (`RemoveRequest::handle_open_image` on ENOENT), remove what is left.
+            for object in [RBDObjectNames.header(imageID: id), RBDObjectNames.objectMap(imageID: id)] {
+                do {
+                    try await io.remove(object)
+                } catch where error.code == .notFound {}
+            }
+            try await removeNames(io, name: name, id: id)
+            return
+        }
         let info = image.info
         guard image.snapshots.isEmpty else {
             throw RADOSError(.clusterError, "image has snapshots - these must be deleted with 'rbd snap purge' before the image can be removed.", errno: 39)
         }
         let header = RBDObjectNames.header(imageID: image.id)
-        let watchers: WatcherList
-        do {
-            let output = try await io.operate(header, [.listWatchers])
-            watchers = try WatcherList.decode(output.first ?? ByteBuffer())
-        } catch let error as RADOSError {
-            throw error
-        } catch {
-            throw RADOSError(.malformedData, "the watcher list of \(header) does not decode")
-        }
-        guard watchers.watchers.isEmpty else {
+        guard try await image.watchers().watchers.isEmpty else {
             throw RADOSError(.clusterError, "image has watchers - not removing: it is still open, or a client that had it open crashed (retry after closing or unmapping it, or after 30 s)", errno: 16)
         }
         try await ImageTrim.trim(image.dataIO, prefix: info.blockNamePrefix, layout: image.layout, from: info.size, to: 0, snapContext: info.snapContext)
-        for object in [header, RBDObjectNames.objectMap(imageID: image.id), RBDObjectNames.id(imageName: name)] {
+        for object in [header, RBDObjectNames.objectMap(imageID: image.id)] {
             do {
                 try await io.remove(object)
             } catch where error.code == .notFound {}
         }
+        try await removeNames(io, name: name, id: image.id)
+    }
+
+    /// Removes `rbd_id.<name>` and the directory entry, each if present.
+    static func removeNames(_ io: IOContext, name: String, id: String) async throws(RADOSError) {
         do {
-            _ = try await io.operate(RBDObjectNames.directory, [ClsRBD.directoryRemove(name: name, id: image.id)])
+            try await io.remove(RBDObjectNames.id(imageName: name))
+        } catch where error.code == .notFound {}
+        do {
+            _ = try await io.operate(RBDObjectNames.directory, [ClsRBD.directoryRemove(name: name, id: id)])
         } catch where error.code == .notFound {}
     }
 }

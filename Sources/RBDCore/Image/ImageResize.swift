@@ -9,10 +9,12 @@ extension Image {
     /// then the header's size is set (`src/librbd/operation/ResizeRequest.cc`).
     ///
     /// - Throws: ``RADOSError`` `.invalidArgument` when shrinking without `allowShrink`;
-    ///   the errors of ``checkWritable()`` for a read-only image or unhonoured features.
+    ///   the errors of ``checkWritable()`` for a read-only image or unhonoured features;
+    ///   EBUSY while another client has the image open (watches its header).
     public func resize(to newSize: UInt64, allowShrink: Bool = false) async throws(RADOSError) {
         try checkWritable()
         try await refresh()
+        if newSize != info.size { try await checkNotInUse("resize") }
         let info = self.info
         if newSize < info.size && !allowShrink {
             throw RADOSError(.invalidArgument, "shrinking an image is only allowed with the --allow-shrink flag")

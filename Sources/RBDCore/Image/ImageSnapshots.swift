@@ -22,10 +22,12 @@ extension Image {
 
     /// Takes a snapshot of the image named `name` (`rbd snap create`).
     ///
-    /// - Throws: ``RADOSError`` `.alreadyExists` when the name is taken.
+    /// - Throws: ``RADOSError`` `.alreadyExists` when the name is taken; EBUSY while
+    ///   another client has the image open (watches its header).
     public func createSnapshot(named name: String) async throws(RADOSError) {
         try checkWritable()
         guard !name.isEmpty else { throw RADOSError(.invalidArgument, "snapshot name was not specified") }
+        try await checkNotInUse("snapshot")
         try await refresh()
         if snapshots.contains(where: { $0.name == name }) {
             throw RADOSError(.alreadyExists, "snapshot \(name) of image \(self.name) already exists", errno: 17)
@@ -52,10 +54,11 @@ extension Image {
     /// the self-managed snap id, so the OSDs trim its clones.
     ///
     /// - Throws: ``RADOSError`` `.notFound`; EBUSY when the snapshot is protected or has
-    ///   clones.
+    ///   clones, or while another client has the image open.
     public func removeSnapshot(named name: String) async throws(RADOSError) {
         try checkWritable()
         let snapshot = try await snapshot(named: name)
+        try await checkNotInUse("remove a snapshot of")
         if snapshot.isProtected {
             throw RADOSError(.clusterError, "snapshot '\(name)' is protected from removal.", errno: 16)
         }
@@ -156,9 +159,11 @@ extension Image {
     /// resized to the snapshot's size (trimming past it), then every data object the
     /// snapshot can have is rolled back with `CEPH_OSD_OP_ROLLBACK` under the head snap
     /// context; objects that did not exist at the snapshot are removed by the OSD.
+    /// Refused (EBUSY) while another client has the image open.
     public func rollback(toSnapshot name: String) async throws(RADOSError) {
         try checkWritable()
         let snapshot = try await snapshot(named: name)
+        try await checkNotInUse("roll back")
         let info = self.info
         let layout = self.layout
         if snapshot.size < info.size {
