@@ -15,7 +15,12 @@ struct ImageInfoCommand: AsyncParsableCommand {
     func run() async throws {
         try await withImageContext(spec: spec, cluster: cluster) { io, image in
             let info = try await ImageInfo.load(io, image: image)
-            print(format == .json ? try Self.json(info) : Self.text(info), terminator: "")
+            // rbd names the data pool; a pool deleted since prints its id.
+            var dataPool: String?
+            if let id = info.dataPoolID {
+                dataPool = (try? await io.ioContext(poolID: id))?.poolName ?? "\(id)"
+            }
+            print(format == .json ? try Self.json(info, dataPool: dataPool) : Self.text(info, dataPool: dataPool), terminator: "")
         }
     }
 
@@ -40,12 +45,13 @@ struct ImageInfoCommand: AsyncParsableCommand {
         return amount == amount.rounded() ? "\(Int(amount)) \(units[unit])" : String(format: "%.1f %@", amount, units[unit])
     }
 
-    static func text(_ info: ImageInfo) -> String {
+    static func text(_ info: ImageInfo, dataPool: String? = nil) -> String {
         var out = "rbd image '\(info.name)':\n"
         out += "\tsize \(bytes(info.size)) in \(info.objectCount) objects\n"
         out += "\torder \(info.order) (\(bytes(info.objectSize)) objects)\n"
         out += "\tsnapshot_count: \(info.snapshotCount)\n"
         out += "\tid: \(info.id)\n"
+        if let dataPool { out += "\tdata_pool: \(dataPool)\n" }
         out += "\tblock_name_prefix: \(info.blockNamePrefix)\n"
         out += "\tformat: 2\n"
         out += "\tfeatures: \(info.features.names.joined(separator: ", "))\n"
@@ -61,7 +67,7 @@ struct ImageInfoCommand: AsyncParsableCommand {
         return out
     }
 
-    static func json(_ info: ImageInfo) throws -> String {
+    static func json(_ info: ImageInfo, dataPool: String? = nil) throws -> String {
         var object: [String: Any] = [
             "name": info.name, "id": info.id, "size": info.size, "objects": info.objectCount,
             "order": info.order, "object_size": info.objectSize, "snapshot_count": info.snapshotCount,
@@ -70,6 +76,7 @@ struct ImageInfoCommand: AsyncParsableCommand {
             "create_timestamp": ctime(info.createTimestamp), "access_timestamp": ctime(info.accessTimestamp),
             "modify_timestamp": ctime(info.modifyTimestamp),
         ]
+        if let dataPool { object["data_pool"] = dataPool }
         if info.features.contains(.stripingV2) {
             object["stripe_unit"] = info.stripeUnit
             object["stripe_count"] = info.stripeCount

@@ -16,9 +16,14 @@ struct ImageInfoInteropTests {
         ("striped", ["--size", "3G", "--object-size", "1M", "--stripe-unit", "64K", "--stripe-count", "8"], ""),
         ("layering-only", ["--size", "100M", "--image-feature", "layering"], ""),
         ("in-namespace", ["--size", "10M", "--object-size", "64K"], "swiftrbd-ns"),
+        ("data-pool", ["--size", "10M", "--data-pool", "swiftrbd-info-data"], ""),
     ])
     func infoEqualsRbdInfo(label: String, options: [String], namespace: String) throws {
         if !namespace.isEmpty { _ = try? ClusterEnvironment.ceph("rbd", ["namespace", "create", "rbd/\(namespace)"]) }
+        if let index = options.firstIndex(of: "--data-pool") {
+            // `osd pool create` of an existing pool succeeds, so reruns are fine.
+            _ = try ClusterEnvironment.ceph("ceph", ["osd", "pool", "create", options[index + 1], "8"])
+        }
         let spec = namespace.isEmpty ? "rbd/info-\(label)-\(UInt16.random(in: 0...UInt16.max))" : "rbd/\(namespace)/info-\(label)-\(UInt16.random(in: 0...UInt16.max))"
         _ = try ClusterEnvironment.ceph("rbd", ["create", spec] + options)
         defer {
