@@ -17,11 +17,13 @@ struct ThrowawayCluster {
     let cephArgs: String
     var conf: String { directory + "/ceph.conf" }
 
-    static func start(cephArgs: String = "") throws -> ThrowawayCluster {
+    /// `objectStore` is the OSDs' backend (`memstore`, or `bluestore` for what memstore
+    /// refuses, such as erasure-coded pools with overwrites).
+    static func start(cephArgs: String = "", objectStore: String = "memstore") throws -> ThrowawayCluster {
         let directory = NSTemporaryDirectory() + "swiftrbd-mon-\(UInt32.random(in: 0...UInt32.max))"
         let cluster = ThrowawayCluster(directory: directory, cephArgs: cephArgs)
         let script = repository.appendingPathComponent("scripts/dev-cluster.sh").path
-        let (status, output) = try shell("CEPH_ARGS='\(cephArgs)' bash '\(script)' up '\(directory)'")
+        let (status, output) = try shell("OBJECTSTORE='\(objectStore)' CEPH_ARGS='\(cephArgs)' bash '\(script)' up '\(directory)'")
         guard status == 0 else {
             cluster.stop()
             throw ClusterEnvironment.ToolFailure(message: "dev-cluster.sh up failed: \(output)")

@@ -290,7 +290,9 @@ package actor Objecter {
         let pg = pool.rawPGToPG(PlacementGroupID(pool: poolID, seed: hash))
         let mapping = map.mapping(pg, mapper: mapper)
         let primary = mapping.map(\.actingPrimary).flatMap { $0 >= 0 ? $0 : nil }
-        return paused(OpTarget(pool: poolID, objectHash: pg.seed, pgSeed: pg.seed, primary: primary, acting: mapping?.acting ?? []), request)
+        let acting = mapping?.acting ?? []
+        let shard = OpTarget.shard(erasureCoded: pool.type == PoolInfo.typeErasure, primary: primary, acting: acting)
+        return paused(OpTarget(pool: poolID, objectHash: pg.seed, pgSeed: pg.seed, primary: primary, acting: acting, shard: shard), request)
     }
 
     /// `CEPH_OSDMAP_PAUSERD` and `CEPH_OSDMAP_PAUSEWR` (`src/include/rados.h`).
@@ -316,7 +318,9 @@ package actor Objecter {
         let pg = pool.rawPGToPG(PlacementGroupID(pool: poolID, seed: hash))
         let mapping = map.mapping(pg, mapper: mapper)
         let primary = mapping.map(\.actingPrimary).flatMap { $0 >= 0 ? $0 : nil }
-        return OpTarget(pool: poolID, objectHash: hash, pgSeed: pg.seed, primary: primary, acting: mapping?.acting ?? [])
+        let acting = mapping?.acting ?? []
+        let shard = OpTarget.shard(erasureCoded: pool.type == PoolInfo.typeErasure, primary: primary, acting: acting)
+        return OpTarget(pool: poolID, objectHash: hash, pgSeed: pg.seed, primary: primary, acting: acting, shard: shard)
     }
 
     private func watchMaps() {

@@ -171,7 +171,7 @@ package struct ObjecterStateMachine: Sendable {
                 actions.append(.complete(tid: tid, result: .failure(RADOSError(.notFound, "pool \(pool) was deleted", errno: 2))))
                 continue
             }
-            let moved = newTarget.pgSeed != entry.target?.pgSeed || newTarget.primary != entry.target?.primary
+            let moved = newTarget.pgSeed != entry.target?.pgSeed || newTarget.primary != entry.target?.primary || newTarget.shard != entry.target?.shard
                 || newTarget.acting != entry.target?.acting
             entry.target = newTarget
             if moved || entry.sentTo == nil {
@@ -281,6 +281,7 @@ package struct ObjecterStateMachine: Sendable {
             flags: flags, objectName: entry.request.objectName, ops: entry.request.ops, features: features
         )
         message.namespace = entry.request.namespace
+        message.shard = target.shard
         if entry.request.placementHash != nil { message.locatorHash = Int64(target.pgSeed) }
         message.snapID = entry.request.snapID
         message.snapContext = entry.request.snapContext

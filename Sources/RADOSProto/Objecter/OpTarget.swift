@@ -15,12 +15,24 @@ package struct OpTarget: Hashable, Sendable {
     package var primary: Int32?
     /// The acting set.
     package var acting: [Int32]
+    /// The PG shard the primary holds: its position in the acting set for an
+    /// erasure-coded pool, -1 (`NO_SHARD`) for a replicated one. An EC PG exists on the
+    /// OSD only under its shard, so an op addressed without it waits forever
+    /// (`Objecter::_calc_target`, `actual_pgid.reset_shard`).
+    package var shard: Int8
 
-    package init(pool: Int64, objectHash: UInt32, pgSeed: UInt32, primary: Int32?, acting: [Int32]) {
+    package init(pool: Int64, objectHash: UInt32, pgSeed: UInt32, primary: Int32?, acting: [Int32], shard: Int8 = -1) {
         self.pool = pool
         self.objectHash = objectHash
         self.pgSeed = pgSeed
         self.primary = primary
         self.acting = acting
+        self.shard = shard
+    }
+
+    /// The shard of `primary` in `acting` for an erasure-coded pool, else -1.
+    package static func shard(erasureCoded: Bool, primary: Int32?, acting: [Int32]) -> Int8 {
+        guard erasureCoded, let primary, let index = acting.firstIndex(of: primary), let shard = Int8(exactly: index) else { return -1 }
+        return shard
     }
 }

@@ -46,6 +46,32 @@ import Testing
         #expect(machine.replyReceived(tid: tid, from: 1, reply: Self.reply(attempt: 0)) == nil)
     }
 
+    /// An erasure-coded PG lives on its primary under the primary's shard (its position
+    /// in the acting set); the op must name it, and a new shard means a resend.
+    @Test func erasureCodedTargetsCarryThePrimarysShard() {
+        #expect(OpTarget.shard(erasureCoded: true, primary: 4, acting: [7, 2, 4]) == 2)
+        #expect(OpTarget.shard(erasureCoded: false, primary: 4, acting: [7, 2, 4]) == -1)
+        #expect(OpTarget.shard(erasureCoded: true, primary: nil, acting: [7, 2, 4]) == -1)
+        var target = Self.target(primary: 4, acting: [7, 2, 4])
+        target.shard = 2
+        var machine = ObjecterStateMachine(osdmapEpoch: 3, features: Self.features)
+        guard case .send(_, _, let message) = machine.submit(Self.write(), target: target, now: 0).action else {
+            Issue.record("expected a send"); return
+        }
+        #expect(message.shard == 2)
+        var front = ByteBuffer()
+        message.encodeFront(into: &front)
+        // The front opens with the spg_t: the PG and the shard the OSD files it under.
+        let spg = try? front.readDencShardedPlacementGroupID()
+        #expect(spg?.shard == 2 && spg?.pg.seed == 5)
+        var moved = target
+        moved.shard = 0
+        moved.acting = [4, 2, 7]
+        let resent = machine.mapChanged(epoch: 4) { _, _ in moved }
+        guard case .send(_, _, let again)? = resent.first else { Issue.record("expected a resend when the shard moved"); return }
+        #expect(again.shard == 0)
+    }
+
     @Test func mapChangeResendsMovedRequestsInTidOrderAndIgnoresStaleReplies() {
         var machine = ObjecterStateMachine(osdmapEpoch: 1, features: Self.features)
         let first = machine.submit(Self.write(), target: Self.target(primary: 1), now: 0).tid
