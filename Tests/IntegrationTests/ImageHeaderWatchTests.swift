@@ -54,9 +54,17 @@ struct ImageHeaderWatchTests {
         _ = try await Self.rbdAsync(["snap", "create", "--no-progress", spec + "@s"])
         // The notify was acknowledged (after marking the image) before rbd returned.
         #expect(image.isRefreshRequired)
-        // This write must carry the new snap context, or the OSDs overwrite the objects
-        // in place and the snapshot reads the new bytes.
-        try await image.write(offset: 0, data: ByteBuffer(repeating: 0xBB, count: 3 << 20))
+        // These writes must carry the new snap context, or the OSDs overwrite the objects
+        // in place and the snapshot reads the new bytes. Issued together, they share one
+        // reread of the header.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for piece in 0..<24 {
+                group.addTask {
+                    try await image.write(offset: UInt64(piece) << 17, data: ByteBuffer(repeating: 0xBB, count: 1 << 17))
+                }
+            }
+            try await group.waitForAll()
+        }
         #expect(!image.isRefreshRequired)
         #expect(image.snapshots.map(\.name) == ["s"])
 
