@@ -14,11 +14,10 @@ import RADOSProto
 /// Cost per request: one lock round to copy the image's size, layout and snap context
 /// (the same copy says whether another client changed the header: then the request
 /// first rereads it, see Image+Refresh.swift), two for the flush bookkeeping of writes,
-/// and one Objecter call per object. A request
-/// inside one stripe unit of one object (every aligned 4 KiB I/O) builds no extent list;
-/// write data is handed on as slices of the caller's buffer (gathered once only when a
-/// striped object receives several stripe units); a read of one object returns the
-/// reply's bytes without copying them.
+/// and one Objecter call per object. A request inside one stripe unit of one object
+/// (every aligned 4 KiB I/O) builds no extent list; write data is handed on as slices
+/// of the caller's buffer (gathered once only when a striped object receives several
+/// stripe units); a read of one object returns the reply's bytes without copying them.
 extension Image {
     /// Reads of at least this many bytes of one object use `sparse-read`, like librbd
     /// (`rbd_sparse_read_threshold_bytes`, 64 KiB in Pacific); smaller ones use `read`.

@@ -9,8 +9,10 @@ import RADOSProto
 /// Opening resolves the name to an id, reads the header (``ImageInfo``) and the
 /// snapshots, and derives the striping layout and the snap context writes carry. The
 /// mutable part (size, snap context, snapshots) sits behind one lock that the I/O path
-/// takes once per request to read a consistent copy; operations that change the header
-/// refresh it. Source: ceph/ceph `src/librbd/ImageCtx.cc`, `src/librbd/image/OpenRequest.cc`.
+/// takes once per request to read a consistent copy (which also says whether another
+/// client changed the header: see Image+Refresh.swift and ``HeaderWatcher``); operations
+/// that change the header tell the other clients and refresh it. Source: ceph/ceph
+/// `src/librbd/ImageCtx.cc`, `src/librbd/image/OpenRequest.cc`, `src/librbd/ImageState.cc`.
 public final class Image: Sendable {
     /// A snapshot of the image as `rbd snap ls` lists it.
     public struct Snapshot: Sendable, Hashable {
@@ -149,7 +151,8 @@ public final class Image: Sendable {
         try await headerWatcher?.close()
     }
 
-    /// The header as last read.
+    /// The header as last read (``refreshIfRequired()`` rereads it if another client
+    /// changed it since; I/O and operations do that themselves).
     public var info: ImageInfo { state.withLockedValue { $0.info } }
 
     /// The size of what is open: the snapshot's size at a snapshot, else the head's.
@@ -166,7 +169,6 @@ public final class Image: Sendable {
 
     /// The snap context writes carry.
     package var snapContext: SnapContext { state.withLockedValue { $0.info.snapContext } }
-
 
     /// Features librbd would have to maintain on every write that this client does not
     /// (yet): writing an image with any of them would leave it inconsistent for librbd.
