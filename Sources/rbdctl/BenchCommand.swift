@@ -35,67 +35,68 @@ struct BenchCommand: AsyncParsableCommand {
         let type = ioType == .rw ? .readwrite : ioType
         let readShare = type == .read ? 100 : type == .write ? 0 : rwMixRead
         try await ImageCommandSupport.run("bench", spec: spec, cluster: cluster) { _, io, _ in
-            let image = try await Image.open(io, name: spec.image, snapshot: spec.snapshot, readOnly: type == .read)
-            let imageSize = image.size
-            guard size <= imageSize else {
-                throw RADOSError(.invalidArgument, "io-size \(ByteCount.format(size)) larger than image size \(ByteCount.format(imageSize))", errno: 22)
-            }
-            var header = "bench  type \(type.rawValue)"
-            if type == .readwrite { header += " read:write=\(readShare):\(100 - readShare)" }
-            header += " io_size \(size) io_threads \(ioThreads) bytes \(total) pattern \(ioPattern == .rand ? "random" : "sequential")"
-            print(header)
-            print("  SEC       OPS   OPS/SEC   BYTES/SEC")
-            fflush(nil)
+            try await ImageCommandSupport.withImage(io, name: spec.image, snapshot: spec.snapshot, readOnly: type == .read) { image in
+                let imageSize = image.size
+                guard size <= imageSize else {
+                    throw RADOSError(.invalidArgument, "io-size \(ByteCount.format(size)) larger than image size \(ByteCount.format(imageSize))", errno: 22)
+                }
+                var header = "bench  type \(type.rawValue)"
+                if type == .readwrite { header += " read:write=\(readShare):\(100 - readShare)" }
+                header += " io_size \(size) io_threads \(ioThreads) bytes \(total) pattern \(ioPattern == .rand ? "random" : "sequential")"
+                print(header)
+                print("  SEC       OPS   OPS/SEC   BYTES/SEC")
+                fflush(nil)
 
-            let payload = ByteBuffer(repeating: UInt8.random(in: 0...255), count: Int(size))
-            let slots = imageSize / size
-            let counters = NIOLockedValueBox(Counters())
-            let random = ioPattern == .rand
-            let start = DispatchTime.now().uptimeNanoseconds
-            let reporter = Task { await Self.report(counters, start: start) }
-            do {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for _ in 0..<ioThreads {
-                        group.addTask {
-                            var generator = SystemRandomNumberGenerator()
-                            var position = UInt64.random(in: 0..<slots, using: &generator) * size
-                            while true {
-                                let issue = counters.withLockedValue { $0.issued + size <= total ? { $0.issued += size; return true }(&$0) : false }
-                                guard issue else { return }
-                                if random {
-                                    position = UInt64.random(in: 0..<slots, using: &generator) * size
-                                } else {
-                                    position += size
-                                    if position + size > imageSize { position = 0 }
-                                }
-                                let isRead = readShare == 100 || (readShare > 0 && Int.random(in: 0..<100, using: &generator) < readShare)
-                                if isRead {
-                                    let bytes = try await image.read(offset: position, length: size)
-                                    guard bytes.readableBytes == Int(size) else {
-                                        throw RADOSError(.clusterError, "read error: short read of \(bytes.readableBytes) bytes", errno: 5)
+                let payload = ByteBuffer(repeating: UInt8.random(in: 0...255), count: Int(size))
+                let slots = imageSize / size
+                let counters = NIOLockedValueBox(Counters())
+                let random = ioPattern == .rand
+                let start = DispatchTime.now().uptimeNanoseconds
+                let reporter = Task { await Self.report(counters, start: start) }
+                do {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for _ in 0..<ioThreads {
+                            group.addTask {
+                                var generator = SystemRandomNumberGenerator()
+                                var position = UInt64.random(in: 0..<slots, using: &generator) * size
+                                while true {
+                                    let issue = counters.withLockedValue { $0.issued + size <= total ? { $0.issued += size; return true }(&$0) : false }
+                                    guard issue else { return }
+                                    if random {
+                                        position = UInt64.random(in: 0..<slots, using: &generator) * size
+                                    } else {
+                                        position += size
+                                        if position + size > imageSize { position = 0 }
                                     }
-                                } else {
-                                    try await image.write(offset: position, data: payload)
+                                    let isRead = readShare == 100 || (readShare > 0 && Int.random(in: 0..<100, using: &generator) < readShare)
+                                    if isRead {
+                                        let bytes = try await image.read(offset: position, length: size)
+                                        guard bytes.readableBytes == Int(size) else {
+                                            throw RADOSError(.clusterError, "read error: short read of \(bytes.readableBytes) bytes", errno: 5)
+                                        }
+                                    } else {
+                                        try await image.write(offset: position, data: payload)
+                                    }
+                                    counters.withLockedValue { $0.completed(isRead: isRead, bytes: size) }
                                 }
-                                counters.withLockedValue { $0.completed(isRead: isRead, bytes: size) }
                             }
                         }
+                        try await group.waitForAll()
                     }
-                    try await group.waitForAll()
+                } catch {
+                    reporter.cancel()
+                    throw error
                 }
-            } catch {
+                await image.flush()
                 reporter.cancel()
-                throw error
-            }
-            await image.flush()
-            reporter.cancel()
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            let final = counters.withLockedValue { $0 }
-            let ops = final.reads + final.writes
-            print("elapsed: \(Int(elapsed))   ops: \(ops)   ops/sec: \(Self.g(Double(ops) / elapsed))   bytes/sec: \(ByteCount.format(UInt64(Double(ops * size) / elapsed)))/s")
-            if type == .readwrite {
-                print("read_ops: \(final.reads)   read_ops/sec: \(Self.g(Double(final.reads) / elapsed))   read_bytes/sec: \(ByteCount.format(UInt64(Double(final.reads * size) / elapsed)))/s")
-                print("write_ops: \(final.writes)   write_ops/sec: \(Self.g(Double(final.writes) / elapsed))   write_bytes/sec: \(ByteCount.format(UInt64(Double(final.writes * size) / elapsed)))/s")
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                let final = counters.withLockedValue { $0 }
+                let ops = final.reads + final.writes
+                print("elapsed: \(Int(elapsed))   ops: \(ops)   ops/sec: \(Self.g(Double(ops) / elapsed))   bytes/sec: \(ByteCount.format(UInt64(Double(ops * size) / elapsed)))/s")
+                if type == .readwrite {
+                    print("read_ops: \(final.reads)   read_ops/sec: \(Self.g(Double(final.reads) / elapsed))   read_bytes/sec: \(ByteCount.format(UInt64(Double(final.reads * size) / elapsed)))/s")
+                    print("write_ops: \(final.writes)   write_ops/sec: \(Self.g(Double(final.writes) / elapsed))   write_bytes/sec: \(ByteCount.format(UInt64(Double(final.writes * size) / elapsed)))/s")
+                }
             }
         }
     }

@@ -43,6 +43,22 @@ enum ImageCommandSupport {
         }
     }
 
+    /// Opens image `name`, runs `body` on it and closes it, whether `body` succeeded or
+    /// not: an image left open keeps its header watched, and `rbd rm` refuses it until
+    /// the watch times out.
+    static func withImage<T>(_ io: IOContext, name: String, snapshot: String? = nil, readOnly: Bool = false, _ body: (Image) async throws -> T) async throws -> T {
+        let image = try await Image.open(io, name: name, snapshot: snapshot, readOnly: readOnly)
+        let result: T
+        do {
+            result = try await body(image)
+        } catch {
+            try? await image.close()
+            throw error
+        }
+        try await image.close()
+        return result
+    }
+
     /// Prints `error` the way rbd does for a failed `failure` ("create error").
     static func report(_ error: RADOSError, failure: String) {
         var text = "rbdctl: \(error.message)\n"

@@ -34,38 +34,39 @@ struct ExportCommand: AsyncParsableCommand {
         defer { if !toStdout { close(fd) } }
         let progress = Progress(label: "Exporting image", enabled: !noProgress)
         try await ImageCommandSupport.run("export", spec: spec, cluster: cluster) { _, io, _ in
-            let image = try await Image.open(io, name: spec.image, snapshot: spec.snapshot, readOnly: true)
-            let size = image.size
-            let layout = image.layout
-            let chunk = max(layout.objectSize * layout.stripeCount, UInt64(Self.sparseBlock))
-            var offset: UInt64 = 0
-            while offset < size {
-                // One batch of reads in flight, written in order.
-                var batch: [(UInt64, UInt64)] = []
-                var next = offset
-                while batch.count < Self.concurrency, next < size {
-                    let length = min(chunk, size - next)
-                    batch.append((next, length))
-                    next += length
-                }
-                let buffers = try await withThrowingTaskGroup(of: (Int, ByteBuffer).self) { group in
-                    for (index, (start, length)) in batch.enumerated() {
-                        group.addTask { (index, try await image.read(offset: start, length: length)) }
+            try await ImageCommandSupport.withImage(io, name: spec.image, snapshot: spec.snapshot, readOnly: true) { image in
+                let size = image.size
+                let layout = image.layout
+                let chunk = max(layout.objectSize * layout.stripeCount, UInt64(Self.sparseBlock))
+                var offset: UInt64 = 0
+                while offset < size {
+                    // One batch of reads in flight, written in order.
+                    var batch: [(UInt64, UInt64)] = []
+                    var next = offset
+                    while batch.count < Self.concurrency, next < size {
+                        let length = min(chunk, size - next)
+                        batch.append((next, length))
+                        next += length
                     }
-                    var buffers = [ByteBuffer](repeating: ByteBuffer(), count: batch.count)
-                    for try await (index, buffer) in group { buffers[index] = buffer }
-                    return buffers
+                    let buffers = try await withThrowingTaskGroup(of: (Int, ByteBuffer).self) { group in
+                        for (index, (start, length)) in batch.enumerated() {
+                            group.addTask { (index, try await image.read(offset: start, length: length)) }
+                        }
+                        var buffers = [ByteBuffer](repeating: ByteBuffer(), count: batch.count)
+                        for try await (index, buffer) in group { buffers[index] = buffer }
+                        return buffers
+                    }
+                    for (index, buffer) in buffers.enumerated() {
+                        try Self.write(buffer, at: batch[index].0, to: fd, sparse: !toStdout, path: path)
+                    }
+                    offset = next
+                    progress.update(offset, of: size)
                 }
-                for (index, buffer) in buffers.enumerated() {
-                    try Self.write(buffer, at: batch[index].0, to: fd, sparse: !toStdout, path: path)
+                if !toStdout, ftruncate(fd, off_t(size)) != 0 {
+                    throw RADOSError(.invalidArgument, "cannot set the size of \(path): \(String(cString: strerror(errno)))", errno: errno)
                 }
-                offset = next
-                progress.update(offset, of: size)
+                progress.done()
             }
-            if !toStdout, ftruncate(fd, off_t(size)) != 0 {
-                throw RADOSError(.invalidArgument, "cannot set the size of \(path): \(String(cString: strerror(errno)))", errno: errno)
-            }
-            progress.done()
         }
     }
 

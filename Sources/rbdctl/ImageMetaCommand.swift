@@ -20,7 +20,7 @@ struct ImageMetaList: AsyncParsableCommand {
     func run() async throws {
         let spec = try ImageCommandSupport.parseSpec(self.spec)
         try await ImageCommandSupport.run("listing metadata failed", spec: spec, cluster: cluster) { _, io, _ in
-            let pairs = try await Image.open(io, name: spec.image).metadata()
+            let pairs = try await ImageCommandSupport.withImage(io, name: spec.image, readOnly: true) { try await $0.metadata() }
             let keys = pairs.keys.sorted()
             if format == .json {
                 let body = keys.map { ImageCommandSupport.jsonString($0) + ":" + ImageCommandSupport.jsonString(pairs[$0] ?? "") }
@@ -46,7 +46,7 @@ struct ImageMetaGet: AsyncParsableCommand {
     func run() async throws {
         let spec = try ImageCommandSupport.parseSpec(self.spec)
         try await ImageCommandSupport.run("getting metadata failed", spec: spec, cluster: cluster) { _, io, _ in
-            print(try await Image.open(io, name: spec.image).metadata(key))
+            print(try await ImageCommandSupport.withImage(io, name: spec.image, readOnly: true) { try await $0.metadata(key) })
         }
     }
 }
@@ -63,7 +63,7 @@ struct ImageMetaSet: AsyncParsableCommand {
     func run() async throws {
         let spec = try ImageCommandSupport.parseSpec(self.spec)
         try await ImageCommandSupport.run("setting metadata failed", spec: spec, cluster: cluster) { _, io, _ in
-            try await Image.open(io, name: spec.image).setMetadata(key, to: value)
+            try await ImageCommandSupport.withImage(io, name: spec.image) { try await $0.setMetadata(key, to: value) }
         }
     }
 }
@@ -79,7 +79,7 @@ struct ImageMetaRemove: AsyncParsableCommand {
     func run() async throws {
         let spec = try ImageCommandSupport.parseSpec(self.spec)
         try await ImageCommandSupport.run("removing metadata failed", spec: spec, cluster: cluster) { _, io, _ in
-            try await Image.open(io, name: spec.image).removeMetadata(key)
+            try await ImageCommandSupport.withImage(io, name: spec.image) { try await $0.removeMetadata(key) }
         }
     }
 }

@@ -92,32 +92,33 @@ struct ImportCommand: AsyncParsableCommand {
                 throw RADOSError(.unsupported, "SwiftRBD cannot yet write images with \(blocking.names.joined(separator: ", ")); import with --image-feature layering (or set rbd_default_features)", errno: 95)
             }
             try await Image.create(io, name: spec.image, size: size, options: options)
-            let image = try await Image.open(io, name: spec.image)
-            let layout = image.layout
-            let chunk = Int(max(layout.objectSize * layout.stripeCount, sparse))
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                var inFlight = 0
-                var offset: UInt64 = 0
-                while offset < size {
-                    let length = Int(min(UInt64(chunk), size - offset))
-                    let buffer = try Self.readChunk(fd, at: offset, length: length, path: path)
-                    for run in Self.dataRuns(buffer, block: Int(sparse)) {
-                        if inFlight >= Self.concurrency {
-                            try await group.next()
-                            inFlight -= 1
+            try await ImageCommandSupport.withImage(io, name: spec.image) { image in
+                let layout = image.layout
+                let chunk = Int(max(layout.objectSize * layout.stripeCount, sparse))
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    var inFlight = 0
+                    var offset: UInt64 = 0
+                    while offset < size {
+                        let length = Int(min(UInt64(chunk), size - offset))
+                        let buffer = try Self.readChunk(fd, at: offset, length: length, path: path)
+                        for run in Self.dataRuns(buffer, block: Int(sparse)) {
+                            if inFlight >= Self.concurrency {
+                                try await group.next()
+                                inFlight -= 1
+                            }
+                            let slice = buffer.getSlice(at: buffer.readerIndex + run.lowerBound, length: run.count) ?? ByteBuffer()
+                            let at = offset + UInt64(run.lowerBound)
+                            group.addTask { try await image.write(offset: at, data: slice) }
+                            inFlight += 1
                         }
-                        let slice = buffer.getSlice(at: buffer.readerIndex + run.lowerBound, length: run.count) ?? ByteBuffer()
-                        let at = offset + UInt64(run.lowerBound)
-                        group.addTask { try await image.write(offset: at, data: slice) }
-                        inFlight += 1
+                        offset += UInt64(length)
+                        progress.update(offset, of: size)
                     }
-                    offset += UInt64(length)
-                    progress.update(offset, of: size)
+                    try await group.waitForAll()
                 }
-                try await group.waitForAll()
+                await image.flush()
+                progress.done()
             }
-            await image.flush()
-            progress.done()
         }
     }
 

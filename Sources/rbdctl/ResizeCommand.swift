@@ -19,8 +19,9 @@ struct ResizeCommand: AsyncParsableCommand {
             throw ImageCommandSupport.usage("the argument ('\(sizeText)') for option '--size' is invalid")
         }
         try await ImageCommandSupport.run("resize error", spec: spec, cluster: cluster) { _, io, _ in
-            let image = try await Image.open(io, name: spec.image)
-            try await image.resize(to: bytes, allowShrink: allowShrink)
+            try await ImageCommandSupport.withImage(io, name: spec.image) { image in
+                try await image.resize(to: bytes, allowShrink: allowShrink)
+            }
         }
     }
 }

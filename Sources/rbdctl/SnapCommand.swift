@@ -14,7 +14,7 @@ private func withSnapshot(_ text: String, cluster: ClusterOptions, failure: Stri
     let spec = try ImageCommandSupport.parseSpec(text)
     let snapshot = try ImageCommandSupport.snapshotName(spec)
     try await ImageCommandSupport.run(failure, spec: spec, cluster: cluster) { _, io, _ in
-        try await body(try await Image.open(io, name: spec.image), snapshot)
+        try await ImageCommandSupport.withImage(io, name: spec.image) { try await body($0, snapshot) }
     }
 }
 
@@ -56,7 +56,7 @@ struct SnapPurge: AsyncParsableCommand {
         let spec = try ImageCommandSupport.parseSpec(self.spec)
         try ImageCommandSupport.requireNoSnapshot(spec)
         try await ImageCommandSupport.run("removing snaps failed", spec: spec, cluster: cluster) { _, io, _ in
-            let kept = try await Image.open(io, name: spec.image).purgeSnapshots()
+            let kept = try await ImageCommandSupport.withImage(io, name: spec.image) { try await $0.purgeSnapshots() }
             if !kept.isEmpty {
                 let names = kept.map { "'\($0)'" }.joined(separator: ", ")
                 let verb = kept.count == 1 ? "which is" : "which are"
@@ -137,7 +137,7 @@ struct SnapList: AsyncParsableCommand {
         let spec = try ImageCommandSupport.parseSpec(self.spec)
         try ImageCommandSupport.requireNoSnapshot(spec)
         try await ImageCommandSupport.run("failed to list snapshots", spec: spec, cluster: cluster) { _, io, _ in
-            let snapshots = try await Image.open(io, name: spec.image).snapshots.filter { $0.namespaceType == 0 }
+            let snapshots = try await ImageCommandSupport.withImage(io, name: spec.image, readOnly: true) { $0.snapshots }.filter { $0.namespaceType == 0 }
             print(format == .json ? Self.json(snapshots) : Self.text(snapshots), terminator: "")
         }
     }

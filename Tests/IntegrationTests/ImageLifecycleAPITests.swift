@@ -65,6 +65,16 @@ struct ImageLifecycleAPITests {
         #expect(image.size == 1 << 20)
         try await Image.rename(io, from: name, to: name + "-renamed")
         #expect(try await ImageDirectory.list(io).contains(name + "-renamed"))
+        // As with librbd, our own open handle counts as a watcher: remove filters out
+        // only the watch of the image it opens itself.
+        do {
+            try await Image.remove(io, name: name + "-renamed")
+            Issue.record("removing an image this client holds open was not refused")
+        } catch {
+            #expect(error.errno == 16)
+        }
+        try await image.close()
+        await #expect(throws: RADOSError.self) { try await image.read(offset: 0, length: 1) }
         try await Image.remove(io, name: name + "-renamed")
         #expect(!(try await ImageDirectory.list(io).contains(name + "-renamed")))
         await #expect(throws: RADOSError.self) { try await Image.open(io, name: name + "-renamed") }

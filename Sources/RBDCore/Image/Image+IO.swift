@@ -11,12 +11,13 @@ import RADOSProto
 /// data. Sources: ceph/ceph `src/librbd/api/Io.cc`, `src/librbd/io/ImageRequest.cc`,
 /// `src/librbd/io/ObjectRequest.cc`, `src/librbd/io/ReadResult.cc`.
 ///
-/// Cost per request: one lock round to copy the image's size, layout and snap context,
-/// two for the flush bookkeeping of writes, and one Objecter call per object. A request
-/// inside one stripe unit of one object (every aligned 4 KiB I/O) builds no extent list;
-/// write data is handed on as slices of the caller's buffer (gathered once only when a
-/// striped object receives several stripe units); a read of one object returns the
-/// reply's bytes without copying them.
+/// Cost per request: one lock round to copy the image's size, layout and snap context
+/// (the same copy says whether another client changed the header: then the request
+/// first rereads it, see Image+Refresh.swift), two for the flush bookkeeping of writes,
+/// and one Objecter call per object. A request inside one stripe unit of one object
+/// (every aligned 4 KiB I/O) builds no extent list; write data is handed on as slices
+/// of the caller's buffer (gathered once only when a striped object receives several
+/// stripe units); a read of one object returns the reply's bytes without copying them.
 extension Image {
     /// Reads of at least this many bytes of one object use `sparse-read`, like librbd
     /// (`rbd_sparse_read_threshold_bytes`, 64 KiB in Pacific); smaller ones use `read`.
@@ -46,22 +47,29 @@ extension Image {
         var snapContext: SnapContext
         var prefix: String
         var features: RBDFeatures
+        /// The header changed (refresh first) or the image is closed.
+        var needsAttention: Bool
     }
 
     func ioView() -> IOView {
-        let view = state.withLockedValue {
-            IOView(size: $0.info.size, layout: $0.layout, snapContext: $0.info.snapContext, prefix: $0.info.blockNamePrefix, features: $0.info.features)
+        var view = state.withLockedValue {
+            IOView(size: $0.info.size, layout: $0.layout, snapContext: $0.info.snapContext, prefix: $0.info.blockNamePrefix, features: $0.info.features, needsAttention: $0.needsAttention)
         }
-        if let snapshot { return IOView(size: snapshot.size, layout: view.layout, snapContext: view.snapContext, prefix: view.prefix, features: view.features) }
+        if let snapshot { view.size = snapshot.size }
         return view
     }
 
-    func writableView() throws(RADOSError) -> IOView {
-        let view = ioView()
+    /// The view after the slow path: closed images fail, changed headers are reread.
+    func currentView() async throws(RADOSError) -> IOView {
+        try await prepareForIO()
+        return ioView()
+    }
+
+    /// Refuses a write with ``checkWritable()``'s errors; free when writing is allowed.
+    func checkWritable(_ view: IOView) throws(RADOSError) {
         if snapshot != nil || isReadOnly || !view.features.isDisjoint(with: Self.unhonouredWriteFeatures) {
             try checkWritable()
         }
-        return view
     }
 
     // MARK: reads
@@ -72,7 +80,8 @@ extension Image {
     /// - Throws: ``RADOSError`` `.invalidArgument` (EINVAL) when `offset` is at or past
     ///   the end and `length` is not 0; the OSD's error otherwise.
     public func read(offset: UInt64, length: UInt64) async throws(RADOSError) -> ByteBuffer {
-        let view = ioView()
+        let fast = ioView()
+        let view = fast.needsAttention ? try await currentView() : fast
         let length = try ImageIOPlan.clip(offset: offset, length: length, size: view.size)
         guard length > 0 else { return ByteBuffer() }
         if let piece = ImageIOPlan.singlePiece(view.layout, offset: offset, length: length) {
@@ -202,8 +211,7 @@ extension Image {
     public func write(offset: UInt64, data: ByteBuffer) async throws(RADOSError) -> Int {
         let prepared = try prepareWrite(offset: offset, data: data)
         defer { writes.finish(prepared.ticket) }
-        try await perform(prepared)
-        return prepared.data.readableBytes
+        return try await perform(prepared)
     }
 
     struct PreparedWrite: Sendable {
@@ -214,21 +222,35 @@ extension Image {
     }
 
     /// Checks and clips a write and takes its flush ticket (synchronously, so that a
-    /// flush called after an asynchronous write was issued waits for it).
+    /// flush called after an asynchronous write was issued waits for it). When the
+    /// header changed, checking and clipping wait for the reread (``perform(_:)``).
     func prepareWrite(offset: UInt64, data: ByteBuffer) throws(RADOSError) -> PreparedWrite {
-        let view = try writableView()
-        let length = try ImageIOPlan.clip(offset: offset, length: UInt64(data.readableBytes), size: view.size)
-        let clipped = length == UInt64(data.readableBytes) ? data : data.getSlice(at: data.readerIndex, length: Int(length)) ?? data
-        return PreparedWrite(view: view, offset: offset, data: clipped, ticket: writes.start())
+        let view = ioView()
+        guard !view.needsAttention else {
+            return PreparedWrite(view: view, offset: offset, data: data, ticket: writes.start())
+        }
+        return try prepareWrite(view, offset: offset, data: data, ticket: writes.start())
     }
 
-    func perform(_ write: PreparedWrite) async throws(RADOSError) {
+    private func prepareWrite(_ view: IOView, offset: UInt64, data: ByteBuffer, ticket: @autoclosure () -> UInt64) throws(RADOSError) -> PreparedWrite {
+        try checkWritable(view)
+        let length = try ImageIOPlan.clip(offset: offset, length: UInt64(data.readableBytes), size: view.size)
+        let clipped = length == UInt64(data.readableBytes) ? data : data.getSlice(at: data.readerIndex, length: Int(length)) ?? data
+        return PreparedWrite(view: view, offset: offset, data: clipped, ticket: ticket())
+    }
+
+    /// Sends a prepared write; returns the bytes written.
+    func perform(_ prepared: PreparedWrite) async throws(RADOSError) -> Int {
+        var write = prepared
+        if write.view.needsAttention {
+            write = try prepareWrite(try await currentView(), offset: write.offset, data: write.data, ticket: prepared.ticket)
+        }
         let view = write.view
         let length = UInt64(write.data.readableBytes)
-        guard length > 0 else { return }
+        guard length > 0 else { return 0 }
         if let piece = ImageIOPlan.singlePiece(view.layout, offset: write.offset, length: length) {
             try await writeObject(view, piece.objectNumber, offset: piece.objectOffset, data: write.data)
-            return
+            return Int(length)
         }
         let extents = Striper.objectExtents(view.layout, offset: write.offset, length: length)
         do {
@@ -242,6 +264,7 @@ extension Image {
         } catch {
             throw Self.radosError(error)
         }
+        return Int(length)
     }
 
     /// The object extent's bytes: a slice of the caller's buffer, or (several stripe
@@ -280,8 +303,7 @@ extension Image {
     public func discard(offset: UInt64, length: UInt64, granularity: UInt64 = Image.defaultDiscardGranularity) async throws(RADOSError) -> UInt64 {
         let prepared = try prepareDiscard(offset: offset, length: length, granularity: granularity)
         defer { writes.finish(prepared.ticket) }
-        try await perform(prepared)
-        return prepared.length
+        return try await perform(prepared)
     }
 
     /// Makes `length` bytes at `offset` read as zeros, exactly (`rbd_write_zeroes`: a
@@ -293,19 +315,35 @@ extension Image {
 
     struct PreparedDiscard: Sendable {
         var view: IOView
+        var offset: UInt64
+        /// The clipped length (the requested one until the slow path clipped it).
         var length: UInt64
+        var granularity: UInt64
         var operations: [ImageIOPlan.ObjectDiscard]
         var ticket: UInt64
     }
 
     func prepareDiscard(offset: UInt64, length: UInt64, granularity: UInt64) throws(RADOSError) -> PreparedDiscard {
-        let view = try writableView()
-        let length = try ImageIOPlan.clip(offset: offset, length: length, size: view.size)
-        let operations = ImageIOPlan.discard(view.layout, offset: offset, length: length, granularity: granularity)
-        return PreparedDiscard(view: view, length: length, operations: operations, ticket: writes.start())
+        let view = ioView()
+        guard !view.needsAttention else {
+            return PreparedDiscard(view: view, offset: offset, length: length, granularity: granularity, operations: [], ticket: writes.start())
+        }
+        return try prepareDiscard(view, offset: offset, length: length, granularity: granularity, ticket: writes.start())
     }
 
-    func perform(_ discard: PreparedDiscard) async throws(RADOSError) {
+    private func prepareDiscard(_ view: IOView, offset: UInt64, length: UInt64, granularity: UInt64, ticket: @autoclosure () -> UInt64) throws(RADOSError) -> PreparedDiscard {
+        try checkWritable(view)
+        let length = try ImageIOPlan.clip(offset: offset, length: length, size: view.size)
+        let operations = ImageIOPlan.discard(view.layout, offset: offset, length: length, granularity: granularity)
+        return PreparedDiscard(view: view, offset: offset, length: length, granularity: granularity, operations: operations, ticket: ticket())
+    }
+
+    /// Sends a prepared discard; returns the clipped length.
+    func perform(_ prepared: PreparedDiscard) async throws(RADOSError) -> UInt64 {
+        var discard = prepared
+        if discard.view.needsAttention {
+            discard = try prepareDiscard(try await currentView(), offset: discard.offset, length: discard.length, granularity: discard.granularity, ticket: prepared.ticket)
+        }
         let view = discard.view
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -317,6 +355,7 @@ extension Image {
         } catch {
             throw Self.radosError(error)
         }
+        return discard.length
     }
 
     /// One object's part of a discard (`ObjectDiscardRequest`).

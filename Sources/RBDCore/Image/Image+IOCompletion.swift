@@ -90,8 +90,8 @@ extension Image {
         Task {
             defer { writes.finish(prepared.ticket) }
             do {
-                try await perform(prepared)
-                completion.complete(.success((prepared.data.readableBytes, nil)))
+                let written = try await perform(prepared)
+                completion.complete(.success((written, nil)))
             } catch {
                 completion.complete(.failure(Self.radosError(error)))
             }
@@ -110,8 +110,8 @@ extension Image {
         Task {
             defer { writes.finish(prepared.ticket) }
             do {
-                try await perform(prepared)
-                completion.complete(.success((Int(prepared.length), nil)))
+                let length = try await perform(prepared)
+                completion.complete(.success((Int(length), nil)))
             } catch {
                 completion.complete(.failure(Self.radosError(error)))
             }

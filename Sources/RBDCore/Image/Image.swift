@@ -9,8 +9,10 @@ import RADOSProto
 /// Opening resolves the name to an id, reads the header (``ImageInfo``) and the
 /// snapshots, and derives the striping layout and the snap context writes carry. The
 /// mutable part (size, snap context, snapshots) sits behind one lock that the I/O path
-/// takes once per request to read a consistent copy; operations that change the header
-/// refresh it. Source: ceph/ceph `src/librbd/ImageCtx.cc`, `src/librbd/image/OpenRequest.cc`.
+/// takes once per request to read a consistent copy (which also says whether another
+/// client changed the header: see Image+Refresh.swift and ``HeaderWatcher``); operations
+/// that change the header tell the other clients and refresh it. Source: ceph/ceph
+/// `src/librbd/ImageCtx.cc`, `src/librbd/image/OpenRequest.cc`, `src/librbd/ImageState.cc`.
 public final class Image: Sendable {
     /// A snapshot of the image as `rbd snap ls` lists it.
     public struct Snapshot: Sendable, Hashable {
@@ -26,11 +28,34 @@ public final class Image: Sendable {
         public var isProtected: Bool = false
     }
 
-    /// What can change while the image is open.
+    /// What can change while the image is open, and the bookkeeping that says whether
+    /// it is current (librbd's `ImageState` refresh sequence numbers).
     struct State: Sendable {
         var info: ImageInfo
         var layout: StripeLayout
         var snapshots: [Snapshot]
+        /// Header-change notifications received (and lost watches re-established).
+        var updateSeq: UInt64 = 0
+        /// The `updateSeq` the header fields reflect: the image needs a refresh while
+        /// `updateSeq` is ahead (`ImageState::is_refresh_required`).
+        var refreshedSeq: UInt64 = 0
+        /// Rereads started and the newest one applied: an older reread finishing late
+        /// never overwrites a newer one.
+        var refreshesStarted: UInt64 = 0
+        var refreshApplied: UInt64 = 0
+        /// The reread the I/O path is waiting for, shared by every request that saw the
+        /// same notification.
+        var pendingRefresh: PendingRefresh?
+        /// ``Image/close()`` was called.
+        var isClosed = false
+
+        /// Whether a request must take the slow path (refresh first, or fail as closed).
+        var needsAttention: Bool { updateSeq != refreshedSeq || isClosed }
+    }
+
+    struct PendingRefresh: Sendable {
+        var seq: UInt64
+        var task: Task<Result<Void, RADOSError>, Never>
     }
 
     /// The image's name.
@@ -49,37 +74,85 @@ public final class Image: Sendable {
     let state: NIOLockedValueBox<State>
     /// Writes in flight, for `flush` (Image+IO.swift).
     let writes = WriteTracker()
+    /// The watch on the header of an image open for writing (nil when read-only).
+    let headerWatcher: HeaderWatcher?
 
-    private init(name: String, id: String, snapshot: Snapshot?, isReadOnly: Bool, metadataIO: IOContext, dataIO: IOContext, state: State) {
+    private init(name: String, id: String, snapshot: Snapshot?, isReadOnly: Bool, metadataIO: IOContext, dataIO: IOContext, state: NIOLockedValueBox<State>, headerWatcher: HeaderWatcher?) {
         self.name = name
         self.id = id
         self.snapshot = snapshot
         self.isReadOnly = isReadOnly
         self.metadataIO = metadataIO
         self.dataIO = dataIO
-        self.state = NIOLockedValueBox(state)
+        self.state = state
+        self.headerWatcher = headerWatcher
+    }
+
+    deinit {
+        // Safety net for a caller that did not close: unwatch in the background, or the
+        // OSD would keep the watch (and refuse `rbd rm`) until the client disconnects.
+        if let headerWatcher, !state.withLockedValue({ $0.isClosed }) {
+            Task { try? await headerWatcher.close() }
+        }
     }
 
     /// Opens image `name` in the I/O context's pool and namespace, at the head or at the
     /// snapshot named `snapshot` (always read-only).
     ///
-    /// - Throws: ``RADOSError`` `.notFound` when the image or the snapshot does not exist.
+    /// An image opened for writing at the head watches its header, as librbd's
+    /// `ImageWatcher` does: when another client announces a header change (a snapshot,
+    /// a resize …) the image rereads the header before its next I/O or operation, so
+    /// writes carry the current snap context and size. Read-only and snapshot opens do
+    /// not watch (`src/librbd/image/OpenRequest.cc`, `send_register_watch`). Call
+    /// ``close()`` when done: until then the watch keeps `rbd rm` from removing the image.
+    ///
+    /// - Throws: ``RADOSError`` `.notFound` when the image or the snapshot does not exist;
+    ///   the OSD's error when the header cannot be watched (EPERM without write caps).
     public static func open(_ io: IOContext, name: String, snapshot snapshotName: String? = nil, readOnly: Bool = false) async throws(RADOSError) -> Image {
         let id = try await ImageInfo.imageID(io, name: name)
-        let state = try await loadState(io, name: name, id: id)
-        var snapshot: Snapshot?
-        if let snapshotName {
-            guard let found = state.snapshots.first(where: { $0.name == snapshotName }) else {
-                throw RADOSError(.notFound, "error setting snapshot context: snapshot \(snapshotName) of image \(name) does not exist", errno: 2)
-            }
-            snapshot = found
+        // Watch before reading the header, so no change can slip in between.
+        var watcher: HeaderWatcher?
+        if !readOnly && snapshotName == nil {
+            watcher = try await HeaderWatcher.start(io, object: RBDObjectNames.header(imageID: id))
         }
-        var dataIO = io
-        if let pool = state.info.dataPoolID { dataIO = try await io.ioContext(poolID: pool) }
-        return Image(name: name, id: id, snapshot: snapshot, isReadOnly: readOnly || snapshot != nil, metadataIO: io, dataIO: dataIO, state: state)
+        do throws(RADOSError) {
+            let state = try await loadState(io, name: name, id: id)
+            var snapshot: Snapshot?
+            if let snapshotName {
+                guard let found = state.snapshots.first(where: { $0.name == snapshotName }) else {
+                    throw RADOSError(.notFound, "error setting snapshot context: snapshot \(snapshotName) of image \(name) does not exist", errno: 2)
+                }
+                snapshot = found
+            }
+            var dataIO = io
+            if let pool = state.info.dataPoolID { dataIO = try await io.ioContext(poolID: pool) }
+            let box = NIOLockedValueBox(state)
+            watcher?.attach { box.withLockedValue { $0.updateSeq &+= 1 } }
+            return Image(name: name, id: id, snapshot: snapshot, isReadOnly: readOnly || snapshot != nil, metadataIO: io, dataIO: dataIO, state: box, headerWatcher: watcher)
+        } catch {
+            try? await watcher?.close()
+            throw error
+        }
     }
 
-    /// The header as last read.
+    /// Closes the image, like `rbd_close`: waits for the writes in flight, then removes
+    /// the header watch. Every later I/O or operation on this handle fails (ESHUTDOWN).
+    /// Closing twice does nothing.
+    ///
+    /// - Throws: ``RADOSError`` when the OSD could not be told to drop the watch (it
+    ///   drops it by itself once this client disconnects and the watch times out).
+    public func close() async throws(RADOSError) {
+        let first = state.withLockedValue { state in
+            defer { state.isClosed = true }
+            return !state.isClosed
+        }
+        guard first else { return }
+        await writes.flushed()
+        try await headerWatcher?.close()
+    }
+
+    /// The header as last read (``refreshIfRequired()`` rereads it if another client
+    /// changed it since; I/O and operations do that themselves).
     public var info: ImageInfo { state.withLockedValue { $0.info } }
 
     /// The size of what is open: the snapshot's size at a snapshot, else the head's.
@@ -96,13 +169,6 @@ public final class Image: Sendable {
 
     /// The snap context writes carry.
     package var snapContext: SnapContext { state.withLockedValue { $0.info.snapContext } }
-
-    /// Rereads the header and the snapshots (after another client changed the image, or
-    /// after an operation of ours that changed it).
-    public func refresh() async throws(RADOSError) {
-        let fresh = try await Self.loadState(metadataIO, name: name, id: id)
-        state.withLockedValue { $0 = fresh }
-    }
 
     /// Features librbd would have to maintain on every write that this client does not
     /// (yet): writing an image with any of them would leave it inconsistent for librbd.

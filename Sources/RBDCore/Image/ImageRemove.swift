@@ -4,11 +4,13 @@ import RADOSProto
 extension Image {
     /// Removes image `name` and all its objects, like `rbd rm`.
     ///
-    /// As librbd (`src/librbd/image/RemoveRequest.cc`) it refuses an image that has
-    /// snapshots (ENOTEMPTY) or that another client has open (watchers on the header,
-    /// EBUSY); then it removes the data objects (every object the size allows, missing
-    /// ones skipped, bounded concurrency), the header, the object map, the id object and
-    /// the directory entry.
+    /// As librbd (`src/librbd/image/RemoveRequest.cc`, `PreRemoveRequest.cc`) it opens
+    /// the image, refuses one that has snapshots (ENOTEMPTY) or that anyone else has
+    /// open (watchers on the header other than the remover's own watch, EBUSY; an
+    /// ``Image`` this client holds open elsewhere counts too: close it first); then it
+    /// removes the data objects (every object the size allows, missing ones skipped,
+    /// bounded concurrency), closes the image, and removes the header, the object map,
+    /// the id object and the directory entry.
     ///
     /// An image that cannot be opened because its header or its data pool is gone (a
     /// create or remove that stopped half way, a deleted pool) is cleaned up as librbd
@@ -31,16 +33,21 @@ extension Image {
             try await removeNames(io, name: name, id: id)
             return
         }
-        let info = image.info
-        guard image.snapshots.isEmpty else {
-            throw RADOSError(.clusterError, "image has snapshots - these must be deleted with 'rbd snap purge' before the image can be removed.", errno: 39)
+        do throws(RADOSError) {
+            let info = image.info
+            guard image.snapshots.isEmpty else {
+                throw RADOSError(.clusterError, "image has snapshots - these must be deleted with 'rbd snap purge' before the image can be removed.", errno: 39)
+            }
+            guard try await image.otherWatchers().isEmpty else {
+                throw RADOSError(.clusterError, "image has watchers - not removing: it is still open, or a client that had it open crashed (retry after closing or unmapping it, or after 30 s)", errno: 16)
+            }
+            try await ImageTrim.trim(image.dataIO, prefix: info.blockNamePrefix, layout: image.layout, from: info.size, to: 0, snapContext: info.snapContext)
+        } catch {
+            try? await image.close()
+            throw error
         }
-        let header = RBDObjectNames.header(imageID: image.id)
-        guard try await image.watchers().watchers.isEmpty else {
-            throw RADOSError(.clusterError, "image has watchers - not removing: it is still open, or a client that had it open crashed (retry after closing or unmapping it, or after 30 s)", errno: 16)
-        }
-        try await ImageTrim.trim(image.dataIO, prefix: info.blockNamePrefix, layout: image.layout, from: info.size, to: 0, snapContext: info.snapContext)
-        for object in [header, RBDObjectNames.objectMap(imageID: image.id)] {
+        try await image.close()
+        for object in [RBDObjectNames.header(imageID: image.id), RBDObjectNames.objectMap(imageID: image.id)] {
             do {
                 try await io.remove(object)
             } catch where error.code == .notFound {}

@@ -6,15 +6,14 @@ extension Image {
     /// Growing only records the new size. Shrinking needs `allowShrink` (as
     /// `--allow-shrink`) and first trims the data past the new end (``ImageTrim``,
     /// librbd's `TrimRequest`) with the head snap context, so snapshots keep their data;
-    /// then the header's size is set (`src/librbd/operation/ResizeRequest.cc`).
+    /// then the header's size is set (`src/librbd/operation/ResizeRequest.cc`) and the
+    /// image's other clients are told (``headerChanged()``).
     ///
     /// - Throws: ``RADOSError`` `.invalidArgument` when shrinking without `allowShrink`;
-    ///   the errors of ``checkWritable()`` for a read-only image or unhonoured features;
-    ///   EBUSY while another client has the image open (watches its header).
+    ///   the errors of ``checkWritable()`` for a read-only image or unhonoured features.
     public func resize(to newSize: UInt64, allowShrink: Bool = false) async throws(RADOSError) {
         try checkWritable()
         try await refresh()
-        if newSize != info.size { try await checkNotInUse("resize") }
         let info = self.info
         if newSize < info.size && !allowShrink {
             throw RADOSError(.invalidArgument, "shrinking an image is only allowed with the --allow-shrink flag")
@@ -24,6 +23,6 @@ extension Image {
             try await ImageTrim.trim(dataIO, prefix: info.blockNamePrefix, layout: layout, from: info.size, to: newSize, snapContext: info.snapContext)
         }
         _ = try await metadataIO.operate(RBDObjectNames.header(imageID: id), [ClsRBD.setSize(newSize)])
-        try await refresh()
+        try await headerChanged()
     }
 }

@@ -9,7 +9,9 @@ import RADOSProto
 /// Creating, removing and rolling back snapshots change data objects or what librbd
 /// keeps per object (object map, fast diff); they are refused, like writes, for images
 /// with features SwiftRBD does not maintain (``checkWritable()``). Renaming and
-/// (un)protecting only touch the header and work on every image.
+/// (un)protecting only touch the header and work on every image. Each operation that
+/// changed the header tells the image's other clients (``headerChanged()``), so they
+/// write with the new snap context from then on.
 extension Image {
     /// The snapshot named `name`, from a fresh read of the header.
     func snapshot(named name: String) async throws(RADOSError) -> Snapshot {
@@ -22,12 +24,10 @@ extension Image {
 
     /// Takes a snapshot of the image named `name` (`rbd snap create`).
     ///
-    /// - Throws: ``RADOSError`` `.alreadyExists` when the name is taken; EBUSY while
-    ///   another client has the image open (watches its header).
+    /// - Throws: ``RADOSError`` `.alreadyExists` when the name is taken.
     public func createSnapshot(named name: String) async throws(RADOSError) {
         try checkWritable()
         guard !name.isEmpty else { throw RADOSError(.invalidArgument, "snapshot name was not specified") }
-        try await checkNotInUse("snapshot")
         try await refresh()
         if snapshots.contains(where: { $0.name == name }) {
             throw RADOSError(.alreadyExists, "snapshot \(name) of image \(self.name) already exists", errno: 17)
@@ -38,14 +38,14 @@ extension Image {
             let snapID = try await dataIO.selfManagedSnapCreate()
             do {
                 _ = try await metadataIO.operate(headerObject, [ClsRBD.snapshotAdd(id: snapID, name: name)])
-                try await refresh()
-                return
             } catch {
                 try? await dataIO.selfManagedSnapRemove(snapID)
                 if error.errno == 116 { continue }
                 if error.errno == 17 { throw RADOSError(.alreadyExists, "snapshot \(name) of image \(self.name) already exists", errno: 17) }
                 throw error
             }
+            try await headerChanged()
+            return
         }
         throw RADOSError(.clusterError, "the snapshot sequence kept moving while creating snapshot \(name)", errno: 116)
     }
@@ -54,11 +54,10 @@ extension Image {
     /// the self-managed snap id, so the OSDs trim its clones.
     ///
     /// - Throws: ``RADOSError`` `.notFound`; EBUSY when the snapshot is protected or has
-    ///   clones, or while another client has the image open.
+    ///   clones.
     public func removeSnapshot(named name: String) async throws(RADOSError) {
         try checkWritable()
         let snapshot = try await snapshot(named: name)
-        try await checkNotInUse("remove a snapshot of")
         if snapshot.isProtected {
             throw RADOSError(.clusterError, "snapshot '\(name)' is protected from removal.", errno: 16)
         }
@@ -71,7 +70,7 @@ extension Image {
             try await metadataIO.remove(RBDObjectNames.objectMap(imageID: id, snapID: snapshot.id))
         } catch where error.code == .notFound {}
         try await dataIO.selfManagedSnapRemove(snapshot.id)
-        try await refresh()
+        try await headerChanged()
     }
 
     /// Removes every unprotected user snapshot (`rbd snap purge`) and returns the names
@@ -101,7 +100,7 @@ extension Image {
             throw RADOSError(.alreadyExists, "snapshot \(newName) of image \(self.name) already exists", errno: 17)
         }
         _ = try await metadataIO.operate(headerObject, [ClsRBD.snapshotRename(id: snapshot.id, to: newName)])
-        try await refresh()
+        try await headerChanged()
     }
 
     /// Protects snapshot `name` so it can be cloned and cannot be removed (`rbd snap
@@ -117,7 +116,7 @@ extension Image {
         }
         if snapshot.isProtected { throw RADOSError(.clusterError, "snap is already protected", errno: 16) }
         _ = try await metadataIO.operate(headerObject, [ClsRBD.setProtectionStatus(snapID: snapshot.id, status: ClsRBD.ProtectionStatus.protected.rawValue)])
-        try await refresh()
+        try await headerChanged()
     }
 
     /// Unprotects snapshot `name` (`rbd snap unprotect`) unless clones depend on it.
@@ -149,7 +148,7 @@ extension Image {
         }
         let status: ClsRBD.ProtectionStatus = children > 0 ? .protected : .unprotected
         _ = try await metadataIO.operate(headerObject, [ClsRBD.setProtectionStatus(snapID: snapshot.id, status: status.rawValue)])
-        try await refresh()
+        try await headerChanged()
         if children > 0 {
             throw RADOSError(.clusterError, "cannot unprotect: at least \(children) child(ren) in pool \(metadataIO.poolName)", errno: 16)
         }
@@ -159,11 +158,11 @@ extension Image {
     /// resized to the snapshot's size (trimming past it), then every data object the
     /// snapshot can have is rolled back with `CEPH_OSD_OP_ROLLBACK` under the head snap
     /// context; objects that did not exist at the snapshot are removed by the OSD.
-    /// Refused (EBUSY) while another client has the image open.
+    /// Clients with the image open are told of the new size (as librbd, they are not
+    /// stopped from writing meanwhile: roll back an image nobody writes to).
     public func rollback(toSnapshot name: String) async throws(RADOSError) {
         try checkWritable()
         let snapshot = try await snapshot(named: name)
-        try await checkNotInUse("roll back")
         let info = self.info
         let layout = self.layout
         if snapshot.size < info.size {
@@ -180,7 +179,7 @@ extension Image {
         try await ImageTrim.forEach(0..<count) { number in
             try await Self.rollbackObject(io, RBDObjectNames.data(prefix: prefix, objectNumber: number), snapID: snapID, snapContext: snapContext)
         }
-        try await refresh()
+        try await headerChanged()
     }
 
     static func rollbackObject(_ io: IOContext, _ object: String, snapID: UInt64, snapContext: SnapContext) async throws(RADOSError) {
