@@ -34,6 +34,16 @@ struct ImageLifecycleAPITests {
         #expect(image.id == id)
         #expect(image.info.features == [.layering, .stripingV2])
         #expect(image.layout.stripeUnit == 1 << 18)
+        // Open by id finds the name through the directory, like rbd_open_by_id.
+        let byID = try await Image.open(io, id: id, readOnly: true)
+        #expect(byID.name == name && byID.info.size == 64 << 20)
+        try await byID.close()
+        do {
+            _ = try await Image.open(io, id: id + "00", readOnly: true)
+            Issue.record("opening an unknown id succeeded")
+        } catch {
+            #expect(error.code == .notFound && error.message.contains(id + "00"))
+        }
 
         // Snapshots: ids from the monitor increase; rbd lists what we made.
         try await image.createSnapshot(named: "one")

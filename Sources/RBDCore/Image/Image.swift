@@ -110,6 +110,26 @@ public final class Image: Sendable {
     ///   the OSD's error when the header cannot be watched (EPERM without write caps).
     public static func open(_ io: IOContext, name: String, snapshot snapshotName: String? = nil, readOnly: Bool = false) async throws(RADOSError) -> Image {
         let id = try await ImageInfo.imageID(io, name: name)
+        return try await open(io, name: name, id: id, snapshot: snapshotName, readOnly: readOnly)
+    }
+
+    /// Opens the image whose id is `id` (the `<id>` of `rbd_header.<id>`), like
+    /// `rbd_open_by_id`: its name comes from the pool's directory (`dir_get_name`).
+    ///
+    /// - Throws: ``RADOSError`` `.notFound` when no image in the directory has that id.
+    public static func open(_ io: IOContext, id: String, snapshot snapshotName: String? = nil, readOnly: Bool = false) async throws(RADOSError) -> Image {
+        let output: [ByteBuffer]
+        do {
+            output = try await io.operate(RBDObjectNames.directory, [ClsRBD.directoryGetName(id: id)])
+        } catch where error.code == .notFound {
+            let place = io.namespace.isEmpty ? io.poolName : "\(io.poolName)/\(io.namespace)"
+            throw RADOSError(.notFound, "error opening image with id \(id): no such image in \(place)", errno: 2)
+        }
+        let name = try ImageInfo.decode { try ClsRBD.decodeString(output.first ?? ByteBuffer()) }
+        return try await open(io, name: name, id: id, snapshot: snapshotName, readOnly: readOnly)
+    }
+
+    private static func open(_ io: IOContext, name: String, id: String, snapshot snapshotName: String?, readOnly: Bool) async throws(RADOSError) -> Image {
         // Watch before reading the header, so no change can slip in between.
         var watcher: HeaderWatcher?
         if !readOnly && snapshotName == nil {
