@@ -105,8 +105,10 @@ extension IOContext {
     /// acknowledged or `timeout` seconds have passed (`rados_notify2`).
     public func notify(_ object: String, payload: ByteBuffer = ByteBuffer(), timeout: UInt32 = 10) async throws(RADOSError) -> NotifyResult {
         let cookie = await objecter.registerNotify()
+        let notifyID: UInt64?
         do {
-            _ = try await operate(object, [.notify(cookie: cookie, payload: payload, timeout: timeout)])
+            let output = try await operate(object, [.notify(cookie: cookie, payload: payload, timeout: timeout)]).first
+            notifyID = output.flatMap { try? NotifyID.decode($0) }
         } catch {
             await objecter.forgetNotify(cookie: cookie)
             throw error
@@ -114,7 +116,7 @@ extension IOContext {
         let message: MWatchNotify
         let completion: NotifyCompletion
         do {
-            message = try await objecter.notifyCompletion(cookie: cookie, seconds: Double(timeout) + 15)
+            message = try await objecter.notifyCompletion(cookie: cookie, notifyID: notifyID, seconds: Double(timeout) + 15)
             completion = try message.completion()
         } catch {
             throw error as? RADOSError ?? Self.decodeFailure(error)

@@ -20,6 +20,7 @@ import NIOCore
 /// OSD backoffs, lists pools PG by PG, and, with an op timeout, fails requests that
 /// take longer (`rados_osd_op_timeout`). Requests whose OSD cannot be reached wait
 /// and are resent until a map gives them another OSD.
+
 package actor Objecter {
     /// A completed request: the reply and each op's output (slices of the reply's data).
     package struct Reply: Sendable {
@@ -173,7 +174,9 @@ package actor Objecter {
     /// Starts tracking a watch on an object; the caller then sends the watch op with the
     /// returned cookie and calls ``watchRegistered(cookie:)`` (or ``removeWatch(cookie:error:)``).
     package func registerWatch(pool: Int64, namespace: String, object: String, timeout: UInt32) -> (cookie: UInt64, events: AsyncThrowingStream<WatchEvent, any Error>) {
-        let cookie = lingers.addWatch(pool: pool, namespace: namespace, object: object, timeout: timeout)
+        let cookie = lingers.addWatch(
+            pool: pool, namespace: namespace, object: object, timeout: timeout,
+            placement: target(pool: pool, namespace: namespace, object: object))
         let (stream, continuation) = AsyncThrowingStream<WatchEvent, any Error>.makeStream()
         watchStreams[cookie] = continuation
         return (cookie, stream)
@@ -181,8 +184,7 @@ package actor Objecter {
 
     /// The OSD accepted watch `cookie`.
     package func watchRegistered(cookie: UInt64) {
-        guard let watch = lingers.watches[cookie] else { return }
-        lingers.watchRegistered(cookie: cookie, primary: primary(of: watch))
+        perform(lingers.watchRegistered(cookie: cookie))
     }
 
     /// Stops tracking watch `cookie`; its notifications end (with `error` if given).
@@ -201,8 +203,10 @@ package actor Objecter {
         notifyWaiters.removeValue(forKey: cookie)?.resume(throwing: RADOSError(.connectionFailed, "the notify was abandoned"))
     }
 
-    /// Waits for the OSD's completion of notify `cookie`, at most `seconds`.
-    package func notifyCompletion(cookie: UInt64, seconds: Double) async throws -> MWatchNotify {
+    /// Waits for the OSD's completion of notify `cookie`, whose op's reply gave
+    /// `notifyID` (nil: none), at most `seconds`.
+    package func notifyCompletion(cookie: UInt64, notifyID: UInt64?, seconds: Double) async throws -> MWatchNotify {
+        _ = lingers.notifyAccepted(cookie: cookie, notifyID: notifyID)
         if let message = lingers.takeCompletion(cookie: cookie) { return message }
         guard lingers.isNotifyPending(cookie: cookie) else {
             throw RADOSError(.invalidArgument, "no notify with cookie \(cookie) is pending")
@@ -222,9 +226,9 @@ package actor Objecter {
         waiter.resume(throwing: RADOSError(.timedOut, "the OSD did not complete the notify in time"))
     }
 
-    /// The primary of a watched object under the map in force (-1: none).
-    private func primary(of watch: LingerStateMachine.Watch) -> Int32 {
-        target(pool: watch.pool, namespace: watch.namespace, object: watch.object)?.primary ?? -1
+    /// Where a watched object is under the map in force (nil: its pool is gone).
+    private func placement(of watch: LingerStateMachine.Watch) -> OpTarget? {
+        target(pool: watch.pool, namespace: watch.namespace, object: watch.object)
     }
 
     /// Runs what ``LingerStateMachine`` asks for.
@@ -259,12 +263,11 @@ package actor Objecter {
     }
 
     private func watchOpFinished(cookie: UInt64, operation: WatchOperation, generation: UInt32, result: Int32) {
-        guard let watch = lingers.watches[cookie] else { return }
         switch operation {
         case .reconnect:
-            perform(lingers.reconnectFinished(cookie: cookie, generation: generation, result: result, primary: primary(of: watch)))
+            perform(lingers.reconnectFinished(cookie: cookie, generation: generation, result: result))
         case .ping:
-            perform(lingers.pingFinished(cookie: cookie, generation: generation, result: result, primary: primary(of: watch)))
+            perform(lingers.pingFinished(cookie: cookie, generation: generation, result: result))
         default:
             break
         }
@@ -353,7 +356,7 @@ package actor Objecter {
             self.target(pool: pool, request: request)
         }
         for action in actions { perform(action) }
-        perform(lingers.mapChanged { primary(of: $0) })
+        perform(lingers.mapChanged { placement(of: $0) })
     }
 
     private func startTicker() {
@@ -495,6 +498,6 @@ package actor Objecter {
         guard sessions[osd]?.channel === session.channel else { return }
         sessions[osd] = nil
         for action in machine.sessionReset(osd: osd) { perform(action) }
-        perform(lingers.sessionReset(osd: osd) { primary(of: $0) })
+        perform(lingers.sessionReset(osd: osd) { placement(of: $0) })
     }
 }
