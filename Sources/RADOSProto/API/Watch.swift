@@ -104,7 +104,7 @@ extension IOContext {
     /// Notifies every watcher of `object` with `payload` and waits until all have
     /// acknowledged or `timeout` seconds have passed (`rados_notify2`).
     public func notify(_ object: String, payload: ByteBuffer = ByteBuffer(), timeout: UInt32 = 10) async throws(RADOSError) -> NotifyResult {
-        let cookie = await objecter.registerNotify()
+        let cookie = await objecter.registerNotify(pool: poolID, namespace: namespace, object: object, payload: payload, timeout: timeout)
         let notifyID: UInt64?
         do {
             let output = try await operate(object, [.notify(cookie: cookie, payload: payload, timeout: timeout)]).first

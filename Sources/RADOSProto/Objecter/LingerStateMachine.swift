@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Watches and notifies in flight, as a pure state machine.
 ///
 /// A watch is a "linger op" in librados: the OSD keeps the registration while the
@@ -6,10 +8,12 @@
 /// new interval for the object's PG, ping it while idle, and give up (report the watch
 /// lost) when the OSD no longer knows it. A notify waits for the OSD's completion
 /// message with the notify id the notify op's reply gave, which may arrive before that
-/// reply.
+/// reply; if a new interval starts for its object's PG before the completion, the OSD
+/// forgot the notify with the watches it dropped, so it is sent again and only the
+/// newest run's completion counts (librados resends notify lingers like watches).
 ///
 /// Re-registration follows the PG's interval, not only its primary: on every interval
-/// change (PG, primary or acting set moved) the primary drops the connections of every
+/// change (PG, primary, acting or up set moved) the primary drops the connections of every
 /// watch it holds in memory (`PrimaryLogPG::on_change` → `context_registry_on_change`,
 /// ceph/ceph `src/osd/PrimaryLogPG.cc`); the watch stays in the object's info, waits
 /// unconnected, and is removed after its timeout unless the client reconnects. librados
@@ -57,10 +61,37 @@ package struct LingerStateMachine: Sendable {
         case lost(cookie: UInt64, object: String, errno: Int32)
         /// Notify `cookie` is complete.
         case notifyCompleted(cookie: UInt64, message: MWatchNotify)
+        /// Send notify `cookie`'s op again (see ``notifyRequest(cookie:)``) as a new
+        /// request; report its reply with ``notifyAccepted(cookie:notifyID:attempt:)``.
+        case resendNotify(cookie: UInt64, attempt: UInt32)
+    }
+
+    /// What a notify sends: its object and the op's payload and timeout.
+    package struct NotifyRequest: Sendable {
+        package var pool: Int64
+        package var namespace: String
+        package var object: String
+        package var payload: ByteBuffer
+        package var timeout: UInt32
+
+        package init(pool: Int64, namespace: String, object: String, payload: ByteBuffer, timeout: UInt32) {
+            self.pool = pool
+            self.namespace = namespace
+            self.object = object
+            self.payload = payload
+            self.timeout = timeout
+        }
     }
 
     /// A notify in flight.
     private struct Notify: Sendable {
+        var request: NotifyRequest
+        /// Where the object was under the map the latest send went out with.
+        var placement: OpTarget?
+        /// Sends so far minus one; replies to earlier ones are stale.
+        var attempt: UInt32 = 0
+        /// The map moved the object before the reply to the latest send: send again then.
+        var resendOnAcceptance = false
         /// The id the notify op's reply gave (nil: no reply yet, or one without an id).
         var notifyID: UInt64?
         var accepted = false
@@ -119,20 +150,29 @@ package struct LingerStateMachine: Sendable {
         return watches.removeValue(forKey: cookie)
     }
 
-    /// A new notify: the caller sends the notify op with the cookie.
-    package mutating func addNotify() -> UInt64 {
+    /// A new notify: the caller sends the notify op with the cookie. `placement` is the
+    /// object's placement under the map in force.
+    package mutating func addNotify(_ request: NotifyRequest, placement: OpTarget?) -> UInt64 {
         lastCookie += 1
-        notifies[lastCookie] = Notify()
+        notifies[lastCookie] = Notify(request: request, placement: placement)
         return lastCookie
     }
 
-    /// The notify op of `cookie` succeeded and its reply gave `notifyID` (nil if it
-    /// carried none: then the first completion counts). Only the completion with that
-    /// id finishes the notify: a notify op sent again after a map change runs again on
-    /// the OSD under a new id, and the completion of the earlier run is not ours
-    /// (`Objecter::_linger_commit`, `handle_watch_notify`).
-    package mutating func notifyAccepted(cookie: UInt64, notifyID: UInt64?) -> [Action] {
-        guard var notify = notifies[cookie], !notify.accepted else { return [] }
+    /// What notify `cookie` sends (for ``Action/resendNotify(cookie:attempt:)``).
+    package func notifyRequest(cookie: UInt64) -> NotifyRequest? { notifies[cookie]?.request }
+
+    /// Send `attempt` of notify `cookie`'s op succeeded and its reply gave `notifyID`
+    /// (nil if it carried none: then the first completion counts). Only the completion
+    /// with that id finishes the notify: a notify op sent again after a map change runs
+    /// again on the OSD under a new id, and the completion of the earlier run is not
+    /// ours (`Objecter::_linger_commit`, `handle_watch_notify`). If the map moved the
+    /// object while the op was in flight, it is sent once more.
+    package mutating func notifyAccepted(cookie: UInt64, notifyID: UInt64?, attempt: UInt32 = 0) -> [Action] {
+        guard var notify = notifies[cookie], notify.attempt == attempt, !notify.accepted else { return [] }
+        if notify.resendOnAcceptance, notify.completion == nil {
+            notifies[cookie] = notify
+            return [resendNotify(cookie)]
+        }
         notify.accepted = true
         notify.notifyID = notifyID
         let early = notifyID.flatMap { notify.early[$0] } ?? (notifyID == nil ? notify.early.values.first : nil)
@@ -157,15 +197,29 @@ package struct LingerStateMachine: Sendable {
 
     // MARK: events
 
-    /// A new map. Every watch whose placement (PG, primary or acting set) changed is
+    /// A new map. Every watch whose placement (PG, primary, acting or up set) changed is
     /// registered again with the next generation, even if a re-registration is in
-    /// flight: the OSD left the interval that registration may have reached.
-    /// `placementOf` gives a watch's placement under the new map.
-    package mutating func mapChanged(placementOf: (Watch) -> OpTarget?) -> [Action] {
+    /// flight: the OSD left the interval that registration may have reached. So is
+    /// every notify still waiting for its completion sent again. `placementOf` gives
+    /// an object's placement under the new map.
+    package mutating func mapChanged(placementOf: (_ pool: Int64, _ namespace: String, _ object: String) -> OpTarget?) -> [Action] {
         var actions: [Action] = []
+        for cookie in notifies.keys.sorted() {
+            guard var notify = notifies[cookie], notify.completion == nil else { continue }
+            let placement = placementOf(notify.request.pool, notify.request.namespace, notify.request.object)
+            guard !Self.sameInterval(placement, notify.placement) else { continue }
+            notify.placement = placement
+            if notify.accepted {
+                notifies[cookie] = notify
+                actions.append(resendNotify(cookie))
+            } else {
+                notify.resendOnAcceptance = true
+                notifies[cookie] = notify
+            }
+        }
         for cookie in watches.keys.sorted() {
             guard var watch = watches[cookie] else { continue }
-            let placement = placementOf(watch)
+            let placement = placementOf(watch.pool, watch.namespace, watch.object)
             guard !Self.sameInterval(placement, watch.placement) else { continue }
             watch.placement = placement
             if !watch.isRegistered { watch.reconnectOnRegistration = true }
@@ -177,11 +231,11 @@ package struct LingerStateMachine: Sendable {
 
     /// The session to `osd` dropped: the watches it held are registered again.
     /// `placementOf` as for ``mapChanged(placementOf:)``.
-    package mutating func sessionReset(osd: Int32, placementOf: (Watch) -> OpTarget?) -> [Action] {
+    package mutating func sessionReset(osd: Int32, placementOf: (_ pool: Int64, _ namespace: String, _ object: String) -> OpTarget?) -> [Action] {
         var actions: [Action] = []
         for cookie in watches.keys.sorted() {
             guard var watch = watches[cookie], watch.placement?.primary == osd else { continue }
-            watch.placement = placementOf(watch)
+            watch.placement = placementOf(watch.pool, watch.namespace, watch.object)
             if !watch.isRegistered { watch.reconnectOnRegistration = true }
             watches[cookie] = watch
             if watch.isRegistered { actions.append(reconnect(cookie)) }
@@ -252,10 +306,19 @@ package struct LingerStateMachine: Sendable {
     }
 
     /// Whether two placements belong to the same interval as far as a client can tell:
-    /// same PG, primary and acting set (what `_calc_target` compares for the up/acting
+    /// same PG, primary, acting and up set (what `_calc_target` compares for the up/acting
     /// part of `PastIntervals::is_new_interval`).
     private static func sameInterval(_ a: OpTarget?, _ b: OpTarget?) -> Bool {
-        a?.pool == b?.pool && a?.pgSeed == b?.pgSeed && a?.primary == b?.primary && a?.acting == b?.acting
+        a?.pool == b?.pool && a?.pgSeed == b?.pgSeed && a?.primary == b?.primary && a?.acting == b?.acting && a?.up == b?.up
+    }
+
+    private mutating func resendNotify(_ cookie: UInt64) -> Action {
+        notifies[cookie]?.attempt += 1
+        notifies[cookie]?.accepted = false
+        notifies[cookie]?.resendOnAcceptance = false
+        notifies[cookie]?.notifyID = nil
+        notifies[cookie]?.early = [:]
+        return .resendNotify(cookie: cookie, attempt: notifies[cookie]?.attempt ?? 0)
     }
 
     private mutating func reconnect(_ cookie: UInt64) -> Action {

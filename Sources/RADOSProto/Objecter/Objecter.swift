@@ -193,9 +193,12 @@ package actor Objecter {
         watchStreams.removeValue(forKey: cookie)?.finish(throwing: error)
     }
 
-    /// Starts tracking a notify; the caller then sends the notify op with the cookie.
-    package func registerNotify() -> UInt64 {
-        lingers.addNotify()
+    /// Starts tracking a notify; the caller then sends the notify op with the cookie
+    /// and waits with ``notifyCompletion(cookie:notifyID:seconds:)``.
+    package func registerNotify(pool: Int64, namespace: String, object: String, payload: ByteBuffer, timeout: UInt32) -> UInt64 {
+        lingers.addNotify(
+            LingerStateMachine.NotifyRequest(pool: pool, namespace: namespace, object: object, payload: payload, timeout: timeout),
+            placement: target(pool: pool, namespace: namespace, object: object))
     }
 
     package func forgetNotify(cookie: UInt64) {
@@ -206,7 +209,7 @@ package actor Objecter {
     /// Waits for the OSD's completion of notify `cookie`, whose op's reply gave
     /// `notifyID` (nil: none), at most `seconds`.
     package func notifyCompletion(cookie: UInt64, notifyID: UInt64?, seconds: Double) async throws -> MWatchNotify {
-        _ = lingers.notifyAccepted(cookie: cookie, notifyID: notifyID)
+        perform(lingers.notifyAccepted(cookie: cookie, notifyID: notifyID))
         if let message = lingers.takeCompletion(cookie: cookie) { return message }
         guard lingers.isNotifyPending(cookie: cookie) else {
             throw RADOSError(.invalidArgument, "no notify with cookie \(cookie) is pending")
@@ -226,9 +229,15 @@ package actor Objecter {
         waiter.resume(throwing: RADOSError(.timedOut, "the OSD did not complete the notify in time"))
     }
 
-    /// Where a watched object is under the map in force (nil: its pool is gone).
-    private func placement(of watch: LingerStateMachine.Watch) -> OpTarget? {
-        target(pool: watch.pool, namespace: watch.namespace, object: watch.object)
+    /// A resent notify's op finished: its reply's notify id, or the error that ends the notify.
+    private func notifyResent(cookie: UInt64, attempt: UInt32, result: Result<UInt64?, RADOSError>) {
+        switch result {
+        case .success(let notifyID):
+            perform(lingers.notifyAccepted(cookie: cookie, notifyID: notifyID, attempt: attempt))
+        case .failure(let error):
+            lingers.removeNotify(cookie: cookie)
+            notifyWaiters.removeValue(forKey: cookie)?.resume(throwing: error)
+        }
     }
 
     /// Runs what ``LingerStateMachine`` asks for.
@@ -257,6 +266,24 @@ package actor Objecter {
             case .notifyCompleted(let cookie, _):
                 if let waiter = notifyWaiters.removeValue(forKey: cookie), let message = lingers.takeCompletion(cookie: cookie) {
                     waiter.resume(returning: message)
+                }
+            case .resendNotify(let cookie, let attempt):
+                guard let request = lingers.notifyRequest(cookie: cookie) else { continue }
+                let op = OSDOp.notify(cookie: cookie, payload: request.payload, timeout: request.timeout)
+                Task {
+                    let result: Result<UInt64?, RADOSError>
+                    do {
+                        let done = try await self.execute(pool: request.pool, namespace: request.namespace, object: request.object, ops: [op])
+                        let failure = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first { $0 < 0 } ?? 0)
+                        if failure < 0 {
+                            result = .failure(IOContext.error(errno: -failure, object: request.object))
+                        } else {
+                            result = .success(done.outputs.first.flatMap { try? NotifyID.decode($0) })
+                        }
+                    } catch {
+                        result = .failure(error as? RADOSError ?? RADOSError(.connectionFailed, "resending the notify on \(request.object) failed"))
+                    }
+                    self.notifyResent(cookie: cookie, attempt: attempt, result: result)
                 }
             }
         }
@@ -293,7 +320,7 @@ package actor Objecter {
         let pg = pool.rawPGToPG(PlacementGroupID(pool: poolID, seed: hash))
         let mapping = map.mapping(pg, mapper: mapper)
         let primary = mapping.map(\.actingPrimary).flatMap { $0 >= 0 ? $0 : nil }
-        return paused(OpTarget(pool: poolID, objectHash: pg.seed, pgSeed: pg.seed, primary: primary, acting: mapping?.acting ?? []), request)
+        return paused(OpTarget(pool: poolID, objectHash: pg.seed, pgSeed: pg.seed, primary: primary, acting: mapping?.acting ?? [], up: mapping?.up ?? []), request)
     }
 
     /// `CEPH_OSDMAP_PAUSERD` and `CEPH_OSDMAP_PAUSEWR` (`src/include/rados.h`).
@@ -319,7 +346,7 @@ package actor Objecter {
         let pg = pool.rawPGToPG(PlacementGroupID(pool: poolID, seed: hash))
         let mapping = map.mapping(pg, mapper: mapper)
         let primary = mapping.map(\.actingPrimary).flatMap { $0 >= 0 ? $0 : nil }
-        return OpTarget(pool: poolID, objectHash: hash, pgSeed: pg.seed, primary: primary, acting: mapping?.acting ?? [])
+        return OpTarget(pool: poolID, objectHash: hash, pgSeed: pg.seed, primary: primary, acting: mapping?.acting ?? [], up: mapping?.up ?? [])
     }
 
     private func watchMaps() {
@@ -356,7 +383,7 @@ package actor Objecter {
             self.target(pool: pool, request: request)
         }
         for action in actions { perform(action) }
-        perform(lingers.mapChanged { placement(of: $0) })
+        perform(lingers.mapChanged { target(pool: $0, namespace: $1, object: $2) })
     }
 
     private func startTicker() {
@@ -498,6 +525,6 @@ package actor Objecter {
         guard sessions[osd]?.channel === session.channel else { return }
         sessions[osd] = nil
         for action in machine.sessionReset(osd: osd) { perform(action) }
-        perform(lingers.sessionReset(osd: osd) { placement(of: $0) })
+        perform(lingers.sessionReset(osd: osd) { target(pool: $0, namespace: $1, object: $2) })
     }
 }

@@ -15,12 +15,16 @@ package struct OpTarget: Hashable, Sendable {
     package var primary: Int32?
     /// The acting set.
     package var acting: [Int32]
+    /// The up set. A change of it alone starts a new interval too, in which the primary
+    /// drops its watches' connections (`PastIntervals::is_new_interval`).
+    package var up: [Int32]
 
-    package init(pool: Int64, objectHash: UInt32, pgSeed: UInt32, primary: Int32?, acting: [Int32]) {
+    package init(pool: Int64, objectHash: UInt32, pgSeed: UInt32, primary: Int32?, acting: [Int32], up: [Int32] = []) {
         self.pool = pool
         self.objectHash = objectHash
         self.pgSeed = pgSeed
         self.primary = primary
         self.acting = acting
+        self.up = up
     }
 }

@@ -9,6 +9,8 @@ import Testing
         OpTarget(pool: 2, objectHash: 0x1234_0007, pgSeed: pg, primary: primary, acting: acting)
     }
 
+    static let request = LingerStateMachine.NotifyRequest(pool: 2, namespace: "ns", object: "obj", payload: ByteBuffer(string: "hello"), timeout: 10)
+
     static func registered(_ placement: OpTarget = at(1, [1, 0])) -> (LingerStateMachine, UInt64) {
         var machine = LingerStateMachine()
         let cookie = machine.addWatch(pool: 2, namespace: "ns", object: "obj", timeout: 30, placement: placement)
@@ -18,12 +20,12 @@ import Testing
 
     @Test func aMovedObjectIsRegisteredAgainWithTheNextGeneration() {
         var (machine, cookie) = Self.registered()
-        #expect(machine.mapChanged { _ in Self.at(1, [1, 0]) }.isEmpty)
-        #expect(machine.mapChanged { _ in Self.at(2, [2, 0]) } == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 1)])
+        #expect(machine.mapChanged { _, _, _ in Self.at(1, [1, 0]) }.isEmpty)
+        #expect(machine.mapChanged { _, _, _ in Self.at(2, [2, 0]) } == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 1)])
         #expect(machine.pings().isEmpty)  // no pings while re-registering
         // The map moves it again before the answer: the OSD that got generation 1 left
         // that interval, so generation 2 goes out now and generation 1's answer is stale.
-        #expect(machine.mapChanged { _ in Self.at(0, [0, 2]) } == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 2)])
+        #expect(machine.mapChanged { _, _, _ in Self.at(0, [0, 2]) } == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 2)])
         #expect(machine.reconnectFinished(cookie: cookie, generation: 1, result: -107).isEmpty)
         #expect(machine.watches[cookie]?.isReconnecting == true)
         #expect(machine.reconnectFinished(cookie: cookie, generation: 2, result: 0).isEmpty)
@@ -40,20 +42,25 @@ import Testing
     @Test func aNewIntervalOnTheSamePrimaryRegistersAgain() {
         var (machine, cookie) = Self.registered(Self.at(0, [0, 1]))
         // out 1: same primary, new acting set.
-        #expect(machine.mapChanged { _ in Self.at(0, [0, 2]) } == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 1)])
+        #expect(machine.mapChanged { _, _, _ in Self.at(0, [0, 2]) } == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 1)])
         #expect(machine.reconnectFinished(cookie: cookie, generation: 1, result: 0).isEmpty)
         // in 1: back to [0, 1].
-        #expect(machine.mapChanged { _ in Self.at(0, [0, 1]) } == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 2)])
+        #expect(machine.mapChanged { _, _, _ in Self.at(0, [0, 1]) } == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 2)])
         #expect(machine.reconnectFinished(cookie: cookie, generation: 2, result: 0).isEmpty)
         // down 0, then up again while the first reconnect is in flight.
-        #expect(machine.mapChanged { _ in Self.at(1, [1]) } == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 3)])
-        #expect(machine.mapChanged { _ in Self.at(0, [0, 1]) } == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 4)])
+        #expect(machine.mapChanged { _, _, _ in Self.at(1, [1]) } == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 3)])
+        #expect(machine.mapChanged { _, _, _ in Self.at(0, [0, 1]) } == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 4)])
         #expect(machine.reconnectFinished(cookie: cookie, generation: 3, result: 0).isEmpty)
         #expect(machine.pings().isEmpty)
         #expect(machine.reconnectFinished(cookie: cookie, generation: 4, result: 0).isEmpty)
         #expect(machine.watches[cookie]?.osd == 0 && machine.reconnectCount == 4)
+        // So is a new up set under a pg_temp that keeps the acting set.
+        var temp = Self.at(0, [0, 1])
+        temp.up = [0, 2]
+        #expect(machine.mapChanged { _, _, _ in temp } == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 5)])
+        #expect(machine.reconnectFinished(cookie: cookie, generation: 5, result: 0).isEmpty)
         // A PG split (same OSDs, new PG) is a new interval too.
-        #expect(machine.mapChanged { _ in Self.at(0, [0, 1], pg: 15) } == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 5)])
+        #expect(machine.mapChanged { _, _, _ in Self.at(0, [0, 1], pg: 15) } == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 6)])
     }
 
     /// The map moves the object while the first watch op is in flight: the OSD may have
@@ -61,13 +68,13 @@ import Testing
     @Test func aMapChangeBeforeTheFirstRegistrationRegistersAgain() {
         var machine = LingerStateMachine()
         let cookie = machine.addWatch(pool: 2, namespace: "", object: "obj", timeout: 0, placement: Self.at(0, [0, 1]))
-        #expect(machine.mapChanged { _ in Self.at(0, [0, 2]) }.isEmpty && machine.pings().isEmpty)
+        #expect(machine.mapChanged { _, _, _ in Self.at(0, [0, 2]) }.isEmpty && machine.pings().isEmpty)
         #expect(machine.watchRegistered(cookie: cookie) == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 1)])
         #expect(machine.watchRegistered(cookie: cookie).isEmpty)
 
         var quiet = LingerStateMachine()
         let other = quiet.addWatch(pool: 2, namespace: "", object: "obj", timeout: 0, placement: Self.at(0, [0, 1]))
-        #expect(quiet.mapChanged { _ in Self.at(0, [0, 1]) }.isEmpty)
+        #expect(quiet.mapChanged { _, _, _ in Self.at(0, [0, 1]) }.isEmpty)
         #expect(quiet.watchRegistered(cookie: other).isEmpty)
     }
 
@@ -76,7 +83,7 @@ import Testing
         let other = machine.addWatch(pool: 2, namespace: "", object: "other", timeout: 0, placement: Self.at(3, [3, 1]))
         _ = machine.watchRegistered(cookie: other)
         let unregistered = machine.addWatch(pool: 2, namespace: "", object: "new", timeout: 0, placement: Self.at(1, [1, 2]))
-        #expect(machine.sessionReset(osd: 1) { _ in Self.at(1, [1, 0]) } == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 1)])
+        #expect(machine.sessionReset(osd: 1) { _, _, _ in Self.at(1, [1, 0]) } == [.sendWatchOp(cookie: cookie, operation: .reconnect, generation: 1)])
         #expect(machine.watches[other]?.generation == 0 && machine.watches[unregistered]?.osd == nil)
         // The unregistered one's op went on the lost session: registered again once accepted.
         #expect(machine.watchRegistered(cookie: unregistered) == [.sendWatchOp(cookie: unregistered, operation: .reconnect, generation: 1)])
@@ -84,7 +91,7 @@ import Testing
 
     @Test func failuresLoseTheWatch() {
         var (machine, cookie) = Self.registered()
-        _ = machine.mapChanged { _ in Self.at(2, [2, 0]) }
+        _ = machine.mapChanged { _, _, _ in Self.at(2, [2, 0]) }
         // The OSD no longer knows the watch (ENOTCONN).
         #expect(machine.reconnectFinished(cookie: cookie, generation: 1, result: -107)
             == [.lost(cookie: cookie, object: "obj", errno: 107)])
@@ -116,7 +123,7 @@ import Testing
         // A notify for a watch we do not have is dropped.
         #expect(machine.received(MWatchNotify(opcode: .notify, cookie: 999, notifyID: 1)).isEmpty)
 
-        let notifyCookie = machine.addNotify()
+        let notifyCookie = machine.addNotify(Self.request, placement: Self.at(0, [0, 1]))
         #expect(machine.takeCompletion(cookie: notifyCookie) == nil && machine.isNotifyPending(cookie: notifyCookie))
         // The completion may come before the notify op's reply: kept until taken.
         let done = MWatchNotify(opcode: .notifyComplete, cookie: notifyCookie, notifyID: 10)
@@ -131,7 +138,7 @@ import Testing
     /// completion of the first run is not the answer to the op's (last) reply.
     @Test func onlyTheCompletionOfTheAcceptedNotifyIDCounts() {
         var machine = LingerStateMachine()
-        let cookie = machine.addNotify()
+        let cookie = machine.addNotify(Self.request, placement: Self.at(0, [0, 1]))
         let first = MWatchNotify(opcode: .notifyComplete, cookie: cookie, notifyID: 100, returnCode: -110)
         let second = MWatchNotify(opcode: .notifyComplete, cookie: cookie, notifyID: 101)
         // Before the reply: both kept, neither chosen.
@@ -143,7 +150,7 @@ import Testing
         #expect(machine.takeCompletion(cookie: cookie) == second)
 
         // Early completions arriving out of order: the reply picks the right one.
-        let other = machine.addNotify()
+        let other = machine.addNotify(Self.request, placement: Self.at(0, [0, 1]))
         let late = MWatchNotify(opcode: .notifyComplete, cookie: other, notifyID: 201)
         _ = machine.received(late)
         _ = machine.received(MWatchNotify(opcode: .notifyComplete, cookie: other, notifyID: 200))
@@ -151,9 +158,40 @@ import Testing
         #expect(machine.takeCompletion(cookie: other) == late)
 
         // A flood of unrelated completions before the reply is bounded.
-        let flooded = machine.addNotify()
+        let flooded = machine.addNotify(Self.request, placement: Self.at(0, [0, 1]))
         for id in 0..<UInt64(1000) { _ = machine.received(MWatchNotify(opcode: .notifyComplete, cookie: flooded, notifyID: id)) }
         #expect(machine.notifyAccepted(cookie: flooded, notifyID: 999).isEmpty)
         #expect(machine.notifyAccepted(cookie: flooded, notifyID: 3).isEmpty)  // accepted once only
+    }
+
+    /// The sequence that left the notifier of `ObjecterResendTests` without acks: the
+    /// notify is accepted, then (before the completion) the watched object's PG starts a
+    /// new interval. The OSD dropped the watches, and with them the pending notify; it
+    /// would only time out. The notify goes out again and only its completion counts.
+    @Test func aNewIntervalBeforeTheCompletionSendsTheNotifyAgain() {
+        var machine = LingerStateMachine()
+        let cookie = machine.addNotify(Self.request, placement: Self.at(0, [0, 1]))
+        #expect(machine.notifyAccepted(cookie: cookie, notifyID: 500).isEmpty)
+        #expect(machine.mapChanged { _, _, _ in Self.at(0, [0, 1]) }.isEmpty)
+        #expect(machine.mapChanged { _, _, _ in Self.at(0, [0, 2]) } == [.resendNotify(cookie: cookie, attempt: 1)])
+        #expect(machine.notifyRequest(cookie: cookie)?.payload == ByteBuffer(string: "hello"))
+        // The first run times out on the OSD; its completion is not the answer.
+        #expect(machine.received(MWatchNotify(opcode: .notifyComplete, cookie: cookie, notifyID: 500, returnCode: -110)).isEmpty)
+        // A stale reply to the first send changes nothing; the resend's reply does.
+        #expect(machine.notifyAccepted(cookie: cookie, notifyID: 500, attempt: 0).isEmpty)
+        let done = MWatchNotify(opcode: .notifyComplete, cookie: cookie, notifyID: 501)
+        #expect(machine.received(done).isEmpty)  // before the resend's reply: kept
+        #expect(machine.notifyAccepted(cookie: cookie, notifyID: 501, attempt: 1) == [.notifyCompleted(cookie: cookie, message: done)])
+        #expect(machine.takeCompletion(cookie: cookie) == done)
+        // Once complete, a map change sends nothing.
+        #expect(machine.mapChanged { _, _, _ in Self.at(2, [2]) }.isEmpty)
+
+        // The map moves the object while the first send is in flight: sent again once
+        // its reply arrives (the OSD may have run it in the interval it left).
+        let second = machine.addNotify(Self.request, placement: Self.at(0, [0, 1]))
+        #expect(machine.mapChanged { _, _, _ in Self.at(1, [1, 0]) }.isEmpty)
+        #expect(machine.notifyAccepted(cookie: second, notifyID: 600) == [.resendNotify(cookie: second, attempt: 1)])
+        #expect(machine.notifyAccepted(cookie: second, notifyID: 601, attempt: 1).isEmpty)
+        #expect(machine.isNotifyPending(cookie: second))
     }
 }
