@@ -15,8 +15,9 @@ import NIOCore
 /// is dropped (the monitor's next full map catches up).
 ///
 /// Beyond plain requests it keeps watches as linger registrations (re-registered with a
-/// new generation after a lost session or a map that moves the object, pinged while
-/// idle, reported lost when the OSD drops them), collects notify completions, honours
+/// new generation after a lost session or a map that starts a new interval for the
+/// object's PG, pinged while idle, reported lost when the OSD drops them), collects
+/// notify completions (sending a notify again after a new interval), honours
 /// OSD backoffs, lists pools PG by PG, and, with an op timeout, fails requests that
 /// take longer (`rados_osd_op_timeout`). Requests whose OSD cannot be reached wait
 /// and are resent until a map gives them another OSD.
