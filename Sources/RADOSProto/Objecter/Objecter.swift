@@ -21,7 +21,6 @@ import NIOCore
 /// OSD backoffs, lists pools PG by PG, and, with an op timeout, fails requests that
 /// take longer (`rados_osd_op_timeout`). Requests whose OSD cannot be reached wait
 /// and are resent until a map gives them another OSD.
-
 package actor Objecter {
     /// A completed request: the reply and each op's output (slices of the reply's data).
     package struct Reply: Sendable {
