@@ -88,6 +88,52 @@ extension LiveMapSuite {
             try await io.remove(watched)
         }
 
+        /// A notify whose watcher is still working on it when the object's PG starts a new
+        /// interval (a replica is marked out; the primary stays): the primary drops its
+        /// watches and the pending notify with them. The watcher registers again, the
+        /// notifier sends the notify again, and the answer is the watcher's ack to the
+        /// second run, as with librados, not a timeout.
+        @Test func aNotifyPendingAcrossANewIntervalIsAcknowledged() async throws {
+            let client = try await RADOSClientTests.client()
+            let notifier = try await RADOSClientTests.client()
+            defer { Task { await client.shutdown(); await notifier.shutdown() } }
+            let namespace = "interval-\(UInt32.random(in: 0...UInt32.max))"
+            let io = try await client.ioContext(pool: "rbd", namespace: namespace)
+            let notifierIO = try await notifier.ioContext(pool: "rbd", namespace: namespace)
+            try await io.create("pending", exclusive: true)
+            let watch = try await io.watch("pending")
+            let received = ManagedFlag()
+            let responder = Task {
+                for try await note in watch.notifications {
+                    let first = !received.isSet
+                    received.set()
+                    Task {
+                        // Still working on the first when the interval changes.
+                        if first { try await Task.sleep(for: .seconds(3)) }
+                        try await watch.acknowledge(note, reply: ByteBuffer(string: "done"))
+                    }
+                }
+            }
+            defer { responder.cancel() }
+            let mapping = try #require(await client.objecter.objectMapping(pool: io.poolID, namespace: namespace, object: "pending"))
+            let replica = try #require(mapping.mapping.acting.first { $0 != mapping.mapping.actingPrimary && $0 >= 0 })
+            defer {
+                _ = try? ClusterEnvironment.ceph("ceph", ["osd", "in", "\(replica)"])
+                IncrementalMapTests.waitForActiveClean()
+            }
+            let reconnectsBefore = await client.objecter.statistics.watchReconnects
+            let notify = Task { try await notifierIO.notify("pending", payload: ByteBuffer(string: "busy?"), timeout: 10) }
+            for _ in 0..<100 where !received.isSet { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(received.isSet)
+            _ = try ClusterEnvironment.ceph("ceph", ["osd", "out", "\(replica)"])
+            let result = try await notify.value
+            #expect(result.acks.count == 1 && result.timedOut.isEmpty, "acks \(result.acks.count), timed out \(result.timedOut.count)")
+            #expect(result.acks.first.map { String(buffer: $0.reply) } == "done")
+            #expect(await client.objecter.statistics.watchReconnects > reconnectsBefore)
+            try await watch.cancel()
+            try await io.remove("pending")
+        }
+
         static func waitForEpoch(_ client: RADOSClient, _ epoch: UInt32) async throws {
             for _ in 0..<200 {
                 if await client.osdmapEpoch >= epoch { return }

@@ -31,8 +31,10 @@ public struct NotifyResult: Sendable {
 ///
 /// It exists so that a client learns of changes other clients announce (RBD image
 /// headers use it). The registration lives in the OSD as long as the client keeps its
-/// session; after a reconnect or a map change that moves the object the client
-/// re-registers it. If the OSD forgets it (the client was away longer than the watch
+/// session and the object's PG stays in one interval; after a reconnect, or a map
+/// change that moves the PG's primary, acting or up set, the client re-registers it. A
+/// notification the OSD sends again to the re-registered watch is delivered once. If
+/// the OSD forgets it (the client was away longer than the watch
 /// timeout), ``notifications`` ends with a ``RADOSError`` (`.connectionFailed`,
 /// ENOTCONN): watch again.
 ///
@@ -103,10 +105,16 @@ extension IOContext {
 
     /// Notifies every watcher of `object` with `payload` and waits until all have
     /// acknowledged or `timeout` seconds have passed (`rados_notify2`).
+    ///
+    /// If the object's PG starts a new interval before the notify completes, the OSD
+    /// forgets the pending notify; it is sent again, like librados does, so watchers may
+    /// see it twice (under two notify ids) and the result is the last run's.
     public func notify(_ object: String, payload: ByteBuffer = ByteBuffer(), timeout: UInt32 = 10) async throws(RADOSError) -> NotifyResult {
-        let cookie = await objecter.registerNotify()
+        let cookie = await objecter.registerNotify(pool: poolID, namespace: namespace, object: object, payload: payload, timeout: timeout)
+        let notifyID: UInt64?
         do {
-            _ = try await operate(object, [.notify(cookie: cookie, payload: payload, timeout: timeout)])
+            let output = try await operate(object, [.notify(cookie: cookie, payload: payload, timeout: timeout)]).first
+            notifyID = output.flatMap { try? NotifyID.decode($0) }
         } catch {
             await objecter.forgetNotify(cookie: cookie)
             throw error
@@ -114,7 +122,7 @@ extension IOContext {
         let message: MWatchNotify
         let completion: NotifyCompletion
         do {
-            message = try await objecter.notifyCompletion(cookie: cookie, seconds: Double(timeout) + 15)
+            message = try await objecter.notifyCompletion(cookie: cookie, notifyID: notifyID, seconds: Double(timeout) + 15)
             completion = try message.completion()
         } catch {
             throw error as? RADOSError ?? Self.decodeFailure(error)

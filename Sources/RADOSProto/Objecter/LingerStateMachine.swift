@@ -1,11 +1,26 @@
+import NIOCore
+
 /// Watches and notifies in flight, as a pure state machine.
 ///
 /// A watch is a "linger op" in librados: the OSD keeps the registration while the
 /// client keeps its session, and the client must register it again — with the next
-/// generation, `CEPH_OSD_WATCH_OP_RECONNECT` — when the session drops or a map moves the
-/// object to another primary, ping it while idle, and give up (report the watch lost)
-/// when the OSD no longer knows it. A notify waits for the OSD's completion message,
-/// which may arrive before the notify op's own reply.
+/// generation, `CEPH_OSD_WATCH_OP_RECONNECT` — when the session drops or a map starts a
+/// new interval for the object's PG, ping it while idle, and give up (report the watch
+/// lost) when the OSD no longer knows it. A notify waits for the OSD's completion
+/// message with the notify id the notify op's reply gave, which may arrive before that
+/// reply; if a new interval starts for its object's PG before the completion, the OSD
+/// forgot the notify with the watches it dropped, so it is sent again and only the
+/// newest run's completion counts (librados resends notify lingers like watches).
+///
+/// Re-registration follows the PG's interval, not only its primary: on every interval
+/// change (PG, primary, acting or up set moved) the primary drops the connections of every
+/// watch it holds in memory (`PrimaryLogPG::on_change` → `context_registry_on_change`,
+/// ceph/ceph `src/osd/PrimaryLogPG.cc`); the watch stays in the object's info, waits
+/// unconnected, and is removed after its timeout unless the client reconnects. librados
+/// resends its linger op whenever `_calc_target` says `RECALC_OP_TARGET_NEED_RESEND`
+/// (`Objecter::_recalc_linger_op_target`), Linux whenever `calc_target` says
+/// `CALC_TARGET_NEED_RESEND` (`recalc_linger_target`), whether or not a registration
+/// is already in flight; the newest generation's answer counts.
 ///
 /// Events in (a watch added or registered, a map change, a lost session, a finished
 /// reconnect or ping, an `MWatchNotify`), actions out; the Objecter sends the ops and
@@ -22,12 +37,19 @@ package struct LingerStateMachine: Sendable {
         /// Seconds the OSD keeps the watch without our session (0: its default).
         package var timeout: UInt32
         package var generation: UInt32 = 0
-        /// The primary that holds the registration; nil until it is first registered.
-        package var osd: Int32?
-        /// The primary a re-registration in flight was sent towards.
-        package var reconnectingTo: Int32?
+        /// Where the object was (PG, primary, acting set) under the map the latest
+        /// registration went out with; nil while its pool is unknown.
+        package var placement: OpTarget?
+        /// The OSD accepted the watch op.
+        package var isRegistered = false
+        /// A re-registration with ``generation`` is in flight.
+        package var isReconnecting = false
+        /// The map moved the object, or its session dropped, before the first
+        /// registration was answered: register again once it is.
+        package var reconnectOnRegistration = false
 
-        package var isReconnecting: Bool { reconnectingTo != nil }
+        /// The OSD whose session holds the registration (nil: none yet, or no primary).
+        package var osd: Int32? { isRegistered ? placement?.primary : nil }
     }
 
     package enum Action: Sendable, Hashable {
@@ -39,11 +61,59 @@ package struct LingerStateMachine: Sendable {
         case lost(cookie: UInt64, object: String, errno: Int32)
         /// Notify `cookie` is complete.
         case notifyCompleted(cookie: UInt64, message: MWatchNotify)
+        /// Send notify `cookie`'s op again (see ``notifyRequest(cookie:)``) as a new
+        /// request; report its reply with ``notifyAccepted(cookie:notifyID:attempt:)``.
+        case resendNotify(cookie: UInt64, attempt: UInt32)
     }
 
+    /// What a notify sends: its object and the op's payload and timeout.
+    package struct NotifyRequest: Sendable {
+        package var pool: Int64
+        package var namespace: String
+        package var object: String
+        package var payload: ByteBuffer
+        package var timeout: UInt32
+
+        package init(pool: Int64, namespace: String, object: String, payload: ByteBuffer, timeout: UInt32) {
+            self.pool = pool
+            self.namespace = namespace
+            self.object = object
+            self.payload = payload
+            self.timeout = timeout
+        }
+    }
+
+    /// A notify in flight.
+    private struct Notify: Sendable {
+        var request: NotifyRequest
+        /// Where the object was under the map the latest send went out with.
+        var placement: OpTarget?
+        /// Sends so far minus one; replies to earlier ones are stale.
+        var attempt: UInt32 = 0
+        /// The map moved the object before the reply to the latest send: send again then.
+        var resendOnAcceptance = false
+        /// The id the notify op's reply gave (nil: no reply yet, or one without an id).
+        var notifyID: UInt64?
+        var accepted = false
+        /// Completions that arrived before the reply said which one is ours, by notify id.
+        var early: [UInt64: MWatchNotify] = [:]
+        /// Our completion, once it arrived.
+        var completion: MWatchNotify?
+    }
+
+    /// At most this many completions are kept per notify before its reply arrives: a
+    /// resent notify op yields one per send, so a handful is plenty (and a misbehaving
+    /// peer cannot make us keep more).
+    static let maxEarlyCompletions = 8
+    /// Notify ids remembered per watch to drop a notify the OSD delivers again (it
+    /// resends pending notifies to a watch that reconnects, `Watch::connect` in
+    /// ceph/ceph `src/osd/Watch.cc`).
+    static let rememberedNotifyIDs = 64
+
     package private(set) var watches: [UInt64: Watch] = [:]
-    /// Pending notifies; the completion once it arrived.
-    private var notifies: [UInt64: MWatchNotify?] = [:]
+    private var notifies: [UInt64: Notify] = [:]
+    /// The notify ids delivered to each watch, newest last.
+    private var delivered: [UInt64: [UInt64]] = [:]
     private var lastCookie: UInt64 = 0
     /// Re-registrations started so far (for diagnostics and tests).
     package private(set) var reconnectCount = 0
@@ -53,33 +123,68 @@ package struct LingerStateMachine: Sendable {
     // MARK: registration
 
     /// A new watch, not yet registered: the caller sends its watch op with the cookie.
-    package mutating func addWatch(pool: Int64, namespace: String, object: String, timeout: UInt32) -> UInt64 {
+    /// `placement` is the object's placement under the map in force.
+    package mutating func addWatch(pool: Int64, namespace: String, object: String, timeout: UInt32, placement: OpTarget?) -> UInt64 {
         lastCookie += 1
-        watches[lastCookie] = Watch(pool: pool, namespace: namespace, object: object, timeout: timeout)
+        watches[lastCookie] = Watch(pool: pool, namespace: namespace, object: object, timeout: timeout, placement: placement)
         return lastCookie
     }
 
-    /// The OSD accepted watch `cookie`; `primary` is the object's primary now (-1: none).
-    package mutating func watchRegistered(cookie: UInt64, primary: Int32) {
-        watches[cookie]?.osd = primary
+    /// The OSD accepted watch `cookie`. If the map moved the object or its session
+    /// dropped while the watch op was in flight, the OSD may have registered it in an
+    /// interval it has since left (or answered a resent op from its log without
+    /// connecting it): it is registered once more.
+    package mutating func watchRegistered(cookie: UInt64) -> [Action] {
+        guard var watch = watches[cookie], !watch.isRegistered else { return [] }
+        watch.isRegistered = true
+        let again = watch.reconnectOnRegistration
+        watch.reconnectOnRegistration = false
+        watches[cookie] = watch
+        return again ? [reconnect(cookie)] : []
     }
 
     /// Forgets watch `cookie` (cancelled, or its registration failed).
     @discardableResult
     package mutating func removeWatch(cookie: UInt64) -> Watch? {
-        watches.removeValue(forKey: cookie)
+        delivered[cookie] = nil
+        return watches.removeValue(forKey: cookie)
     }
 
-    /// A new notify: the caller sends the notify op with the cookie.
-    package mutating func addNotify() -> UInt64 {
+    /// A new notify: the caller sends the notify op with the cookie. `placement` is the
+    /// object's placement under the map in force.
+    package mutating func addNotify(_ request: NotifyRequest, placement: OpTarget?) -> UInt64 {
         lastCookie += 1
-        notifies[lastCookie] = .some(nil)
+        notifies[lastCookie] = Notify(request: request, placement: placement)
         return lastCookie
     }
 
-    /// The completion of notify `cookie` if it already arrived (the notify is then done).
+    /// What notify `cookie` sends (for ``Action/resendNotify(cookie:attempt:)``).
+    package func notifyRequest(cookie: UInt64) -> NotifyRequest? { notifies[cookie]?.request }
+
+    /// Send `attempt` of notify `cookie`'s op succeeded and its reply gave `notifyID`
+    /// (nil if it carried none: then the first completion counts). Only the completion
+    /// with that id finishes the notify: a notify op sent again after a map change runs
+    /// again on the OSD under a new id, and the completion of the earlier run is not
+    /// ours (`Objecter::_linger_commit`, `handle_watch_notify`). If the map moved the
+    /// object while the op was in flight, it is sent once more.
+    package mutating func notifyAccepted(cookie: UInt64, notifyID: UInt64?, attempt: UInt32 = 0) -> [Action] {
+        guard var notify = notifies[cookie], notify.attempt == attempt, !notify.accepted else { return [] }
+        if notify.resendOnAcceptance, notify.completion == nil {
+            notifies[cookie] = notify
+            return [resendNotify(cookie)]
+        }
+        notify.accepted = true
+        notify.notifyID = notifyID
+        let early = notifyID.flatMap { notify.early[$0] } ?? (notifyID == nil ? notify.early.values.first : nil)
+        notify.early = [:]
+        notify.completion = early
+        notifies[cookie] = notify
+        return early.map { [.notifyCompleted(cookie: cookie, message: $0)] } ?? []
+    }
+
+    /// The completion of notify `cookie` if it arrived (the notify is then done).
     package mutating func takeCompletion(cookie: UInt64) -> MWatchNotify? {
-        guard case .some(.some(let message)) = notifies[cookie] else { return nil }
+        guard let message = notifies[cookie]?.completion else { return nil }
         notifies[cookie] = nil
         return message
     }
@@ -92,59 +197,80 @@ package struct LingerStateMachine: Sendable {
 
     // MARK: events
 
-    /// A new map: watches whose primary moved are registered again. `primaryOf` gives a
-    /// watch's primary under the new map (-1: none).
-    package mutating func mapChanged(primaryOf: (Watch) -> Int32) -> [Action] {
+    /// A new map. Every watch whose placement (PG, primary, acting or up set) changed is
+    /// registered again with the next generation, even if a re-registration is in
+    /// flight: the OSD left the interval that registration may have reached. So is
+    /// every notify still waiting for its completion sent again. `placementOf` gives
+    /// an object's placement under the new map.
+    package mutating func mapChanged(placementOf: (_ pool: Int64, _ namespace: String, _ object: String) -> OpTarget?) -> [Action] {
         var actions: [Action] = []
+        for cookie in notifies.keys.sorted() {
+            guard var notify = notifies[cookie], notify.completion == nil else { continue }
+            let placement = placementOf(notify.request.pool, notify.request.namespace, notify.request.object)
+            guard !Self.sameInterval(placement, notify.placement) else { continue }
+            notify.placement = placement
+            if notify.accepted {
+                notifies[cookie] = notify
+                actions.append(resendNotify(cookie))
+            } else {
+                notify.resendOnAcceptance = true
+                notifies[cookie] = notify
+            }
+        }
         for cookie in watches.keys.sorted() {
-            guard let watch = watches[cookie], let osd = watch.osd, !watch.isReconnecting else { continue }
-            let primary = primaryOf(watch)
-            if primary != osd { actions.append(reconnect(cookie, towards: primary)) }
+            guard var watch = watches[cookie] else { continue }
+            let placement = placementOf(watch.pool, watch.namespace, watch.object)
+            guard !Self.sameInterval(placement, watch.placement) else { continue }
+            watch.placement = placement
+            if !watch.isRegistered { watch.reconnectOnRegistration = true }
+            watches[cookie] = watch
+            if watch.isRegistered { actions.append(reconnect(cookie)) }
         }
         return actions
     }
 
-    /// The session to `osd` dropped: its watches are registered again. `primaryOf` as
-    /// for ``mapChanged(primaryOf:)``.
-    package mutating func sessionReset(osd: Int32, primaryOf: (Watch) -> Int32) -> [Action] {
+    /// The session to `osd` dropped: the watches it held are registered again.
+    /// `placementOf` as for ``mapChanged(placementOf:)``.
+    package mutating func sessionReset(osd: Int32, placementOf: (_ pool: Int64, _ namespace: String, _ object: String) -> OpTarget?) -> [Action] {
         var actions: [Action] = []
         for cookie in watches.keys.sorted() {
-            guard let watch = watches[cookie], watch.osd == osd, !watch.isReconnecting else { continue }
-            actions.append(reconnect(cookie, towards: primaryOf(watch)))
+            guard var watch = watches[cookie], watch.placement?.primary == osd else { continue }
+            watch.placement = placementOf(watch.pool, watch.namespace, watch.object)
+            if !watch.isRegistered { watch.reconnectOnRegistration = true }
+            watches[cookie] = watch
+            if watch.isRegistered { actions.append(reconnect(cookie)) }
         }
         return actions
     }
 
-    /// A re-registration finished with `result` (0 or a negative errno); `primary` is
-    /// the watch's primary now. If the map moved the object again meanwhile, it is
-    /// registered once more.
-    package mutating func reconnectFinished(cookie: UInt64, generation: UInt32, result: Int32, primary: Int32) -> [Action] {
-        guard var watch = watches[cookie], watch.generation == generation, let target = watch.reconnectingTo else { return [] }
+    /// A re-registration finished with `result` (0 or a negative errno). Answers for an
+    /// older generation are stale: a newer one is in flight.
+    package mutating func reconnectFinished(cookie: UInt64, generation: UInt32, result: Int32) -> [Action] {
+        guard var watch = watches[cookie], watch.generation == generation, watch.isReconnecting else { return [] }
         guard result >= 0 else {
-            watches[cookie] = nil
+            removeWatch(cookie: cookie)
             return [.lost(cookie: cookie, object: watch.object, errno: -result)]
         }
-        watch.reconnectingTo = nil
-        watch.osd = target
+        watch.isReconnecting = false
         watches[cookie] = watch
-        return primary != target ? [reconnect(cookie, towards: primary)] : []
+        return []
     }
 
     /// Time to ping: one ping per registered watch that is not being re-registered.
     package func pings() -> [Action] {
         watches.keys.sorted().compactMap { cookie in
-            guard let watch = watches[cookie], watch.osd != nil, !watch.isReconnecting else { return nil }
+            guard let watch = watches[cookie], watch.isRegistered, !watch.isReconnecting else { return nil }
             return .sendWatchOp(cookie: cookie, operation: .ping, generation: watch.generation)
         }
     }
 
-    /// A ping finished. `-ETIMEDOUT` means the watch's session dropped on the OSD side:
-    /// register again; any other error means the OSD forgot the watch: lost. Answers for
-    /// an older generation are stale.
-    package mutating func pingFinished(cookie: UInt64, generation: UInt32, result: Int32, primary: Int32) -> [Action] {
+    /// A ping finished. `-ETIMEDOUT` means the OSD holds the watch unconnected (its
+    /// session dropped, or the PG changed interval): register again; any other error
+    /// means the OSD forgot the watch: lost. Answers for an older generation are stale.
+    package mutating func pingFinished(cookie: UInt64, generation: UInt32, result: Int32) -> [Action] {
         guard let watch = watches[cookie], watch.generation == generation, !watch.isReconnecting, result < 0 else { return [] }
-        if result == -110 { return [reconnect(cookie, towards: primary)] }
-        watches[cookie] = nil
+        if result == -110 { return [reconnect(cookie)] }
+        removeWatch(cookie: cookie)
         return [.lost(cookie: cookie, object: watch.object, errno: -result)]
     }
 
@@ -152,22 +278,52 @@ package struct LingerStateMachine: Sendable {
     package mutating func received(_ message: MWatchNotify) -> [Action] {
         switch message.opcode {
         case .notify:
-            return watches[message.cookie] == nil ? [] : [.deliver(cookie: message.cookie, notification: message)]
+            guard watches[message.cookie] != nil else { return [] }
+            // A notify the OSD sends again to a reconnected watch is delivered once.
+            var seen = delivered[message.cookie, default: []]
+            guard !seen.contains(message.notifyID) else { return [] }
+            seen.append(message.notifyID)
+            if seen.count > Self.rememberedNotifyIDs { seen.removeFirst(seen.count - Self.rememberedNotifyIDs) }
+            delivered[message.cookie] = seen
+            return [.deliver(cookie: message.cookie, notification: message)]
         case .notifyComplete:
-            guard notifies[message.cookie] != nil else { return [] }
-            notifies[message.cookie] = .some(message)
+            guard var notify = notifies[message.cookie], notify.completion == nil else { return [] }
+            guard notify.accepted else {
+                if notify.early.count < Self.maxEarlyCompletions { notify.early[message.notifyID] = message }
+                notifies[message.cookie] = notify
+                return []
+            }
+            if let expected = notify.notifyID, expected != message.notifyID { return [] }  // an earlier run's
+            notify.completion = message
+            notifies[message.cookie] = notify
             return [.notifyCompleted(cookie: message.cookie, message: message)]
         case .disconnect:
-            guard let watch = watches.removeValue(forKey: message.cookie) else { return [] }
+            guard let watch = removeWatch(cookie: message.cookie) else { return [] }
             return [.lost(cookie: message.cookie, object: watch.object, errno: message.returnCode < 0 ? -message.returnCode : 107)]
         case .unknown:
             return []
         }
     }
 
-    private mutating func reconnect(_ cookie: UInt64, towards primary: Int32) -> Action {
+    /// Whether two placements belong to the same interval as far as a client can tell:
+    /// same PG, primary, acting and up set (what `_calc_target` compares for the up/acting
+    /// part of `PastIntervals::is_new_interval`).
+    private static func sameInterval(_ a: OpTarget?, _ b: OpTarget?) -> Bool {
+        a?.pool == b?.pool && a?.pgSeed == b?.pgSeed && a?.primary == b?.primary && a?.acting == b?.acting && a?.up == b?.up
+    }
+
+    private mutating func resendNotify(_ cookie: UInt64) -> Action {
+        notifies[cookie]?.attempt += 1
+        notifies[cookie]?.accepted = false
+        notifies[cookie]?.resendOnAcceptance = false
+        notifies[cookie]?.notifyID = nil
+        notifies[cookie]?.early = [:]
+        return .resendNotify(cookie: cookie, attempt: notifies[cookie]?.attempt ?? 0)
+    }
+
+    private mutating func reconnect(_ cookie: UInt64) -> Action {
         watches[cookie]?.generation += 1
-        watches[cookie]?.reconnectingTo = primary
+        watches[cookie]?.isReconnecting = true
         reconnectCount += 1
         return .sendWatchOp(cookie: cookie, operation: .reconnect, generation: watches[cookie]?.generation ?? 0)
     }

@@ -15,8 +15,9 @@ import NIOCore
 /// is dropped (the monitor's next full map catches up).
 ///
 /// Beyond plain requests it keeps watches as linger registrations (re-registered with a
-/// new generation after a lost session or a map that moves the object, pinged while
-/// idle, reported lost when the OSD drops them), collects notify completions, honours
+/// new generation after a lost session or a map that starts a new interval for the
+/// object's PG, pinged while idle, reported lost when the OSD drops them), collects
+/// notify completions (sending a notify again after a new interval), honours
 /// OSD backoffs, lists pools PG by PG, and, with an op timeout, fails requests that
 /// take longer (`rados_osd_op_timeout`). Requests whose OSD cannot be reached wait
 /// and are resent until a map gives them another OSD.
@@ -173,7 +174,9 @@ package actor Objecter {
     /// Starts tracking a watch on an object; the caller then sends the watch op with the
     /// returned cookie and calls ``watchRegistered(cookie:)`` (or ``removeWatch(cookie:error:)``).
     package func registerWatch(pool: Int64, namespace: String, object: String, timeout: UInt32) -> (cookie: UInt64, events: AsyncThrowingStream<WatchEvent, any Error>) {
-        let cookie = lingers.addWatch(pool: pool, namespace: namespace, object: object, timeout: timeout)
+        let cookie = lingers.addWatch(
+            pool: pool, namespace: namespace, object: object, timeout: timeout,
+            placement: target(pool: pool, namespace: namespace, object: object))
         let (stream, continuation) = AsyncThrowingStream<WatchEvent, any Error>.makeStream()
         watchStreams[cookie] = continuation
         return (cookie, stream)
@@ -181,8 +184,7 @@ package actor Objecter {
 
     /// The OSD accepted watch `cookie`.
     package func watchRegistered(cookie: UInt64) {
-        guard let watch = lingers.watches[cookie] else { return }
-        lingers.watchRegistered(cookie: cookie, primary: primary(of: watch))
+        perform(lingers.watchRegistered(cookie: cookie))
     }
 
     /// Stops tracking watch `cookie`; its notifications end (with `error` if given).
@@ -191,9 +193,12 @@ package actor Objecter {
         watchStreams.removeValue(forKey: cookie)?.finish(throwing: error)
     }
 
-    /// Starts tracking a notify; the caller then sends the notify op with the cookie.
-    package func registerNotify() -> UInt64 {
-        lingers.addNotify()
+    /// Starts tracking a notify; the caller then sends the notify op with the cookie
+    /// and waits with ``notifyCompletion(cookie:notifyID:seconds:)``.
+    package func registerNotify(pool: Int64, namespace: String, object: String, payload: ByteBuffer, timeout: UInt32) -> UInt64 {
+        lingers.addNotify(
+            LingerStateMachine.NotifyRequest(pool: pool, namespace: namespace, object: object, payload: payload, timeout: timeout),
+            placement: target(pool: pool, namespace: namespace, object: object))
     }
 
     package func forgetNotify(cookie: UInt64) {
@@ -201,8 +206,10 @@ package actor Objecter {
         notifyWaiters.removeValue(forKey: cookie)?.resume(throwing: RADOSError(.connectionFailed, "the notify was abandoned"))
     }
 
-    /// Waits for the OSD's completion of notify `cookie`, at most `seconds`.
-    package func notifyCompletion(cookie: UInt64, seconds: Double) async throws -> MWatchNotify {
+    /// Waits for the OSD's completion of notify `cookie`, whose op's reply gave
+    /// `notifyID` (nil: none), at most `seconds`.
+    package func notifyCompletion(cookie: UInt64, notifyID: UInt64?, seconds: Double) async throws -> MWatchNotify {
+        perform(lingers.notifyAccepted(cookie: cookie, notifyID: notifyID))
         if let message = lingers.takeCompletion(cookie: cookie) { return message }
         guard lingers.isNotifyPending(cookie: cookie) else {
             throw RADOSError(.invalidArgument, "no notify with cookie \(cookie) is pending")
@@ -222,9 +229,15 @@ package actor Objecter {
         waiter.resume(throwing: RADOSError(.timedOut, "the OSD did not complete the notify in time"))
     }
 
-    /// The primary of a watched object under the map in force (-1: none).
-    private func primary(of watch: LingerStateMachine.Watch) -> Int32 {
-        target(pool: watch.pool, namespace: watch.namespace, object: watch.object)?.primary ?? -1
+    /// A resent notify's op finished: its reply's notify id, or the error that ends the notify.
+    private func notifyResent(cookie: UInt64, attempt: UInt32, result: Result<UInt64?, RADOSError>) {
+        switch result {
+        case .success(let notifyID):
+            perform(lingers.notifyAccepted(cookie: cookie, notifyID: notifyID, attempt: attempt))
+        case .failure(let error):
+            lingers.removeNotify(cookie: cookie)
+            notifyWaiters.removeValue(forKey: cookie)?.resume(throwing: error)
+        }
     }
 
     /// Runs what ``LingerStateMachine`` asks for.
@@ -254,17 +267,34 @@ package actor Objecter {
                 if let waiter = notifyWaiters.removeValue(forKey: cookie), let message = lingers.takeCompletion(cookie: cookie) {
                     waiter.resume(returning: message)
                 }
+            case .resendNotify(let cookie, let attempt):
+                guard let request = lingers.notifyRequest(cookie: cookie) else { continue }
+                let op = OSDOp.notify(cookie: cookie, payload: request.payload, timeout: request.timeout)
+                Task {
+                    let result: Result<UInt64?, RADOSError>
+                    do {
+                        let done = try await self.execute(pool: request.pool, namespace: request.namespace, object: request.object, ops: [op])
+                        let failure = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first { $0 < 0 } ?? 0)
+                        if failure < 0 {
+                            result = .failure(IOContext.error(errno: -failure, object: request.object))
+                        } else {
+                            result = .success(done.outputs.first.flatMap { try? NotifyID.decode($0) })
+                        }
+                    } catch {
+                        result = .failure(error as? RADOSError ?? RADOSError(.connectionFailed, "resending the notify on \(request.object) failed"))
+                    }
+                    self.notifyResent(cookie: cookie, attempt: attempt, result: result)
+                }
             }
         }
     }
 
     private func watchOpFinished(cookie: UInt64, operation: WatchOperation, generation: UInt32, result: Int32) {
-        guard let watch = lingers.watches[cookie] else { return }
         switch operation {
         case .reconnect:
-            perform(lingers.reconnectFinished(cookie: cookie, generation: generation, result: result, primary: primary(of: watch)))
+            perform(lingers.reconnectFinished(cookie: cookie, generation: generation, result: result))
         case .ping:
-            perform(lingers.pingFinished(cookie: cookie, generation: generation, result: result, primary: primary(of: watch)))
+            perform(lingers.pingFinished(cookie: cookie, generation: generation, result: result))
         default:
             break
         }
@@ -292,7 +322,7 @@ package actor Objecter {
         let primary = mapping.map(\.actingPrimary).flatMap { $0 >= 0 ? $0 : nil }
         let acting = mapping?.acting ?? []
         let shard = OpTarget.shard(erasureCoded: pool.type == PoolInfo.typeErasure, primary: primary, acting: acting)
-        return paused(OpTarget(pool: poolID, objectHash: pg.seed, pgSeed: pg.seed, primary: primary, acting: acting, shard: shard), request)
+        return paused(OpTarget(pool: poolID, objectHash: pg.seed, pgSeed: pg.seed, primary: primary, acting: acting, up: mapping?.up ?? [], shard: shard), request)
     }
 
     /// `CEPH_OSDMAP_PAUSERD` and `CEPH_OSDMAP_PAUSEWR` (`src/include/rados.h`).
@@ -320,7 +350,7 @@ package actor Objecter {
         let primary = mapping.map(\.actingPrimary).flatMap { $0 >= 0 ? $0 : nil }
         let acting = mapping?.acting ?? []
         let shard = OpTarget.shard(erasureCoded: pool.type == PoolInfo.typeErasure, primary: primary, acting: acting)
-        return OpTarget(pool: poolID, objectHash: hash, pgSeed: pg.seed, primary: primary, acting: acting, shard: shard)
+        return OpTarget(pool: poolID, objectHash: hash, pgSeed: pg.seed, primary: primary, acting: acting, up: mapping?.up ?? [], shard: shard)
     }
 
     private func watchMaps() {
@@ -357,7 +387,7 @@ package actor Objecter {
             self.target(pool: pool, request: request)
         }
         for action in actions { perform(action) }
-        perform(lingers.mapChanged { primary(of: $0) })
+        perform(lingers.mapChanged { target(pool: $0, namespace: $1, object: $2) })
     }
 
     private func startTicker() {
@@ -499,6 +529,6 @@ package actor Objecter {
         guard sessions[osd]?.channel === session.channel else { return }
         sessions[osd] = nil
         for action in machine.sessionReset(osd: osd) { perform(action) }
-        perform(lingers.sessionReset(osd: osd) { primary(of: $0) })
+        perform(lingers.sessionReset(osd: osd) { target(pool: $0, namespace: $1, object: $2) })
     }
 }

@@ -15,18 +15,22 @@ package struct OpTarget: Hashable, Sendable {
     package var primary: Int32?
     /// The acting set.
     package var acting: [Int32]
+    /// The up set. A change of it alone starts a new interval too, in which the primary
+    /// drops its watches' connections (`PastIntervals::is_new_interval`).
+    package var up: [Int32]
     /// The PG shard the primary holds: its position in the acting set for an
     /// erasure-coded pool, -1 (`NO_SHARD`) for a replicated one. An EC PG exists on the
     /// OSD only under its shard, so an op addressed without it waits forever
     /// (`Objecter::_calc_target`, `actual_pgid.reset_shard`).
     package var shard: Int8
 
-    package init(pool: Int64, objectHash: UInt32, pgSeed: UInt32, primary: Int32?, acting: [Int32], shard: Int8 = -1) {
+    package init(pool: Int64, objectHash: UInt32, pgSeed: UInt32, primary: Int32?, acting: [Int32], up: [Int32] = [], shard: Int8 = -1) {
         self.pool = pool
         self.objectHash = objectHash
         self.pgSeed = pgSeed
         self.primary = primary
         self.acting = acting
+        self.up = up
         self.shard = shard
     }
 
