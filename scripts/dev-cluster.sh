@@ -123,6 +123,9 @@ osd_min_pg_log_entries = 100
 osd_max_pg_log_entries = 500
 osd_target_pg_log_entries_per_osd = 3000
 osd_pg_log_dups_tracked = 100
+# Tests mark OSDs down on purpose, over and over: without this an OSD marked down 5 times
+# in 10 minutes shuts itself down for good.
+osd_max_markdown_count = 1000
 CONF
 }
 
