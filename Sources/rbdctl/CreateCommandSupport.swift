@@ -143,12 +143,7 @@ struct CreateCommand: AsyncParsableCommand {
 
     @Argument(help: "pool/[namespace/]image or rbd:pool/image[:option=value…].") var spec: String
     @Option(name: [.customShort("s"), .customLong("size")], help: "Image size (MiB unless a unit M/G/T is given).") var size: String?
-    @Option(help: "Object order, 12…25.") var order: UInt8?
-    @Option(name: .customLong("object-size"), help: "Object size in bytes (B/K/M), a power of two.") var objectSize: String?
-    @Option(name: .customLong("stripe-unit"), help: "Stripe unit in bytes (B/K/M).") var stripeUnit: String?
-    @Option(name: .customLong("stripe-count"), help: "Objects per stripe.") var stripeCount: UInt64?
-    @Option(name: .customLong("image-feature"), help: "Image feature to enable (repeatable, or comma-separated).") var imageFeatures: [String] = []
-    @Option(name: .customLong("data-pool"), help: "Pool for the data objects.") var dataPool: String?
+    @OptionGroup var layout: ImageLayoutOptions
     @Option(name: .customLong("image-format"), help: "Image format (only 2).") var imageFormat: Int = 2
     @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
@@ -160,6 +155,26 @@ struct CreateCommand: AsyncParsableCommand {
         guard let bytes = ImageCommandSupport.parseBytes(sizeText, defaultUnit: 1 << 20) else {
             throw ImageCommandSupport.usage("the argument ('\(sizeText)') for option '--size' is invalid")
         }
+        let requested = try layout.createOptions()
+        try await ImageCommandSupport.run("create error", spec: spec, cluster: cluster) { client, io, configuration in
+            let options = try await layout.resolve(requested, client: client, configuration: configuration)
+            try await Image.create(io, name: spec.image, size: bytes, options: options)
+        }
+    }
+
+}
+
+/// The layout and feature options `rbd create` and `rbd import` share.
+struct ImageLayoutOptions: ParsableArguments {
+    @Option(help: "Object order, 12…25.") var order: UInt8?
+    @Option(name: .customLong("object-size"), help: "Object size in bytes (B/K/M), a power of two.") var objectSize: String?
+    @Option(name: .customLong("stripe-unit"), help: "Stripe unit in bytes (B/K/M).") var stripeUnit: String?
+    @Option(name: .customLong("stripe-count"), help: "Objects per stripe.") var stripeCount: UInt64?
+    @Option(name: .customLong("image-feature"), help: "Image feature to enable (repeatable, or comma-separated).") var imageFeatures: [String] = []
+    @Option(name: .customLong("data-pool"), help: "Pool for the data objects.") var dataPool: String?
+
+    /// The options as given, checked the way rbd checks them (usage errors).
+    func createOptions() throws -> ImageCreateOptions {
         var options = ImageCreateOptions(order: order)
         if let objectSize {
             guard let value = ImageCommandSupport.parseBytes(objectSize), value >= 4096, value & (value - 1) == 0 else {
@@ -184,27 +199,25 @@ struct CreateCommand: AsyncParsableCommand {
             }
             options.features = features
         }
-        let requested = options
-        try await ImageCommandSupport.run("create error", spec: spec, cluster: cluster) { client, io, configuration in
-            var options = requested
-            if options.features == nil, let text = try configuration.string("rbd_default_features") {
-                guard let features = RBDFeatures(parsing: text) else {
-                    throw RADOSError(.invalidConfiguration, "rbd_default_features '\(text)' is not a feature list")
-                }
-                options.features = features
-            }
-            if let dataPool {
-                options.dataPoolID = try await Self.poolID(client, dataPool)
-            }
-            try await Image.create(io, name: spec.image, size: bytes, options: options)
-        }
+        return options
     }
 
-    static func poolID(_ client: RADOSClient, _ name: String) async throws(RADOSError) -> Int64 {
-        do {
-            return try await client.ioContext(pool: name).poolID
-        } catch where error.code == .notFound {
-            throw RADOSError(.notFound, "data pool \(name) does not exist", errno: 2)
+    /// `options` completed from the cluster: `rbd_default_features` when no feature was
+    /// given, and the data pool's id.
+    func resolve(_ options: ImageCreateOptions, client: RADOSClient, configuration: RADOSConfiguration) async throws -> ImageCreateOptions {
+        var options = options
+        if options.features == nil, let text = try configuration.string("rbd_default_features") {
+            guard let features = RBDFeatures(parsing: text) else {
+                throw RADOSError(.invalidConfiguration, "rbd_default_features '\(text)' is not a feature list")
+            }
+            options.features = features
         }
+        if let dataPool {
+            guard let id = await client.poolID(named: dataPool) else {
+                throw RADOSError(.notFound, "data pool \(dataPool) does not exist", errno: 2)
+            }
+            options.dataPoolID = id
+        }
+        return options
     }
 }

@@ -21,11 +21,7 @@ struct ImportCommand: AsyncParsableCommand {
 
     @Argument(help: "Source file, or - for stdin.") var path: String
     @Argument(help: "Destination pool/[namespace/]image (default: the file's name in pool rbd).") var spec: String?
-    @Option(help: "Object order, 12…25.") var order: UInt8?
-    @Option(name: .customLong("object-size"), help: "Object size in bytes (B/K/M), a power of two.") var objectSize: String?
-    @Option(name: .customLong("stripe-unit"), help: "Stripe unit in bytes (B/K/M).") var stripeUnit: String?
-    @Option(name: .customLong("stripe-count"), help: "Objects per stripe.") var stripeCount: UInt64?
-    @Option(name: .customLong("image-feature"), help: "Image feature to enable (repeatable, or comma-separated).") var imageFeatures: [String] = []
+    @OptionGroup var layout: ImageLayoutOptions
     @Option(name: .customLong("sparse-size"), help: "Blocks of this size that are all zeros are not written (B/K/M, default 4K).") var sparseSize: String = "4K"
     @Flag(name: .customLong("no-progress"), help: "Do not print progress.") var noProgress = false
     @OptionGroup var cluster: ClusterOptions
@@ -42,30 +38,7 @@ struct ImportCommand: AsyncParsableCommand {
         guard let sparse = ImageCommandSupport.parseBytes(sparseSize), sparse >= 4096, sparse <= 1 << 30 else {
             throw ImageCommandSupport.usage("the argument ('\(sparseSize)') for option '--sparse-size' is invalid")
         }
-        var requested = ImageCreateOptions(order: order)
-        if let objectSize {
-            guard let value = ImageCommandSupport.parseBytes(objectSize), value >= 4096, value & (value - 1) == 0 else {
-                throw ImageCommandSupport.usage("the argument ('\(objectSize)') for option '--object-size' is invalid")
-            }
-            requested.order = UInt8(value.trailingZeroBitCount)
-        }
-        if let stripeUnit {
-            guard let value = ImageCommandSupport.parseBytes(stripeUnit) else {
-                throw ImageCommandSupport.usage("the argument ('\(stripeUnit)') for option '--stripe-unit' is invalid")
-            }
-            requested.stripeUnit = value
-        }
-        requested.stripeCount = stripeCount ?? 0
-        if !imageFeatures.isEmpty {
-            var features: RBDFeatures = []
-            for text in imageFeatures {
-                guard let parsed = RBDFeatures(parsing: text), parsed.isSubset(of: .userSettable) else {
-                    throw ImageCommandSupport.usage("the argument ('\(text)') for option '--image-feature' is invalid")
-                }
-                features.formUnion(parsed)
-            }
-            requested.features = features
-        }
+        let requested = try layout.createOptions()
 
         let fd = fromStdin ? try Self.spoolStdin() : open(path, O_RDONLY)
         guard fd >= 0 else {
@@ -79,14 +52,8 @@ struct ImportCommand: AsyncParsableCommand {
         let size = UInt64(info.st_size)
         let progress = Progress(label: "Importing image", enabled: !noProgress)
 
-        try await ImageCommandSupport.run("import", spec: spec, cluster: cluster) { _, io, configuration in
-            var options = requested
-            if options.features == nil, let text = try configuration.string("rbd_default_features") {
-                guard let features = RBDFeatures(parsing: text) else {
-                    throw RADOSError(.invalidConfiguration, "rbd_default_features '\(text)' is not a feature list")
-                }
-                options.features = features
-            }
+        try await ImageCommandSupport.run("import", spec: spec, cluster: cluster) { client, io, configuration in
+            let options = try await layout.resolve(requested, client: client, configuration: configuration)
             let blocking = (options.features ?? RBDFeatures.pacificDefault).intersection(Image.unhonouredWriteFeatures)
             guard blocking.isEmpty else {
                 throw RADOSError(.unsupported, "SwiftRBD cannot yet write images with \(blocking.names.joined(separator: ", ")); import with --image-feature layering (or set rbd_default_features)", errno: 95)
