@@ -26,8 +26,14 @@ extension LiveMapSuite {
             let watched = "watched"
             try await io.create(watched, exclusive: true)
             let watch = try await io.watch(watched)
+            let responderEnd = ManagedText()
             let responder = Task {
-                for try await note in watch.notifications { try await watch.acknowledge(note, reply: note.payload) }
+                do {
+                    for try await note in watch.notifications { try await watch.acknowledge(note, reply: note.payload) }
+                    responderEnd.set("the notifications ended")
+                } catch {
+                    responderEnd.set("the watch failed: \(error)")
+                }
             }
             defer { responder.cancel() }
 
@@ -80,8 +86,10 @@ extension LiveMapSuite {
             #expect(statistics.watchReconnects > 0)
             // The watch was carried through the map changes.
             let notifierIO = try await notifier.ioContext(pool: "rbd", namespace: io.namespace)
-            let result = try await notifierIO.notify(watched, payload: ByteBuffer(string: "still there?"), timeout: 10)
-            #expect(result.acks.count == 1 && result.timedOut.isEmpty)
+            // A generous timeout: on a loaded 2-core machine the watcher's task can be held
+            // back for seconds before it acks.
+            let result = try await notifierIO.notify(watched, payload: ByteBuffer(string: "still there?"), timeout: 30)
+            #expect(result.acks.count == 1 && result.timedOut.isEmpty, "acks \(result.acks.count), timed out \(result.timedOut.count); responder: \(responderEnd.text ?? "still running")")
             #expect(result.acks.first.map { String(buffer: $0.reply) } == "still there?")
             try await watch.cancel()
             for writer in 0..<writers { try await io.remove("log-\(writer)") }
@@ -186,6 +194,14 @@ extension LiveMapSuite {
 }
 
 /// A flag set once, read from many tasks.
+/// A text set once from another task (what ended a responder loop).
+final class ManagedText: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: String?
+    var text: String? { lock.withLock { value } }
+    func set(_ text: String) { lock.withLock { value = text } }
+}
+
 final class ManagedFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
