@@ -317,12 +317,9 @@ package actor Objecter {
             return target(pool: poolID, namespace: request.namespace, object: request.objectName).map { paused($0, request) }
         }
         guard let pool = map.pools[poolID] else { return nil }
-        let pg = pool.rawPGToPG(PlacementGroupID(pool: poolID, seed: hash))
-        let mapping = map.mapping(pg, mapper: mapper)
-        let primary = mapping.map(\.actingPrimary).flatMap { $0 >= 0 ? $0 : nil }
-        let acting = mapping?.acting ?? []
-        let shard = OpTarget.shard(erasureCoded: pool.type == PoolInfo.typeErasure, primary: primary, acting: acting)
-        return paused(OpTarget(pool: poolID, objectHash: pg.seed, pgSeed: pg.seed, primary: primary, acting: acting, up: mapping?.up ?? [], shard: shard), request)
+        // A PG op (listing) names the PG by its seed: the seed is also its "object hash".
+        let seed = pool.rawPGToPG(PlacementGroupID(pool: poolID, seed: hash)).seed
+        return paused(target(pool, id: poolID, objectHash: seed), request)
     }
 
     /// `CEPH_OSDMAP_PAUSERD` and `CEPH_OSDMAP_PAUSEWR` (`src/include/rados.h`).
@@ -344,13 +341,18 @@ package actor Objecter {
 
     private func target(pool poolID: Int64, namespace: String, object: String) -> OpTarget? {
         guard let pool = map.pools[poolID] else { return nil }
-        let hash = pool.hashKey(object, namespace: namespace)
-        let pg = pool.rawPGToPG(PlacementGroupID(pool: poolID, seed: hash))
+        return target(pool, id: poolID, objectHash: pool.hashKey(object, namespace: namespace))
+    }
+
+    /// The target of a raw PG seed (`objectHash`) under the map in force: its PG, the
+    /// acting and up sets, the primary and, for an EC pool, the primary's shard.
+    private func target(_ pool: PoolInfo, id poolID: Int64, objectHash: UInt32) -> OpTarget {
+        let pg = pool.rawPGToPG(PlacementGroupID(pool: poolID, seed: objectHash))
         let mapping = map.mapping(pg, mapper: mapper)
         let primary = mapping.map(\.actingPrimary).flatMap { $0 >= 0 ? $0 : nil }
         let acting = mapping?.acting ?? []
         let shard = OpTarget.shard(erasureCoded: pool.type == PoolInfo.typeErasure, primary: primary, acting: acting)
-        return OpTarget(pool: poolID, objectHash: hash, pgSeed: pg.seed, primary: primary, acting: acting, up: mapping?.up ?? [], shard: shard)
+        return OpTarget(pool: poolID, objectHash: objectHash, pgSeed: pg.seed, primary: primary, acting: acting, up: mapping?.up ?? [], shard: shard)
     }
 
     private func watchMaps() {
