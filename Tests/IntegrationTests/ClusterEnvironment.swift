@@ -1,22 +1,63 @@
 import Foundation
+import RADOSProto
 import Testing
 
 /// Where the integration tests find the throwaway cluster and Ceph's own tools.
 ///
 /// `make test` starts a cluster with `scripts/dev-cluster.sh` and runs `swift test`
-/// with `CEPH_CONF` pointing at it. Without `CEPH_CONF` every cluster test is skipped
-/// with a message saying so; tests that need only Ceph's tools (crushtool, osdmaptool)
-/// skip when the tool is not installed.
+/// with `CEPH_CONF` pointing at it and `SWIFTRBD_REQUIRE_CLUSTER=1`. Without `CEPH_CONF`
+/// every cluster test is skipped with a message saying so; tests that need only Ceph's
+/// tools (crushtool, osdmaptool) or python3-rados skip with a message naming what is
+/// missing. With `SWIFTRBD_REQUIRE_CLUSTER=1` nothing skips: a missing prerequisite
+/// fails the tests that need it, and `PrerequisiteTests` says in one line what is missing.
+/// A `CEPH_CONF` that is set but names no file is never "no cluster": it is an error.
 enum ClusterEnvironment {
-    /// The cluster's config file, or nil when no cluster is configured.
+    /// The cluster's config file as `CEPH_CONF` names it, or nil when it is unset.
+    /// A path that does not exist is returned as it is, so the tests using it fail
+    /// (`PrerequisiteTests` names the problem) instead of skipping.
     static let cephConf: String? = {
         guard let path = ProcessInfo.processInfo.environment["CEPH_CONF"], !path.isEmpty else { return nil }
-        return FileManager.default.fileExists(atPath: path) ? path : nil
+        return path
     }()
 
     static var hasCluster: Bool { cephConf != nil }
 
+    /// `SWIFTRBD_REQUIRE_CLUSTER=1` (set by `make test`): prerequisites are required, so
+    /// a test that would skip runs and fails instead.
+    static let required = ProcessInfo.processInfo.environment["SWIFTRBD_REQUIRE_CLUSTER"] == "1"
+
     static let skipMessage = "no cluster configured: set CEPH_CONF (make test starts one with scripts/dev-cluster.sh)"
+
+    /// Debian's python3 with the rados and rbd modules (the `python3` first on PATH may lack them).
+    static let python = "/usr/bin/python3"
+
+    /// Whether `/usr/bin/python3` can import every module named.
+    static func pythonHas(_ modules: String...) -> Bool {
+        FileManager.default.isExecutableFile(atPath: python)
+            && ((try? run([python, "-c", "import " + modules.joined(separator: ", ")]).status) == 0)
+    }
+
+    static let hasPythonRados = pythonHas("rados")
+    static let hasPythonRBD = pythonHas("rados", "rbd")
+
+    /// Everything that would make a test skip, each as one line naming what is missing.
+    static func missingPrerequisites() -> [String] {
+        var missing: [String] = []
+        if let conf = cephConf {
+            if !FileManager.default.isReadableFile(atPath: conf) {
+                missing.append("CEPH_CONF=\(conf) names no readable file: start a cluster (scripts/dev-cluster.sh up DIR) and point CEPH_CONF at DIR/ceph.conf")
+            }
+        } else {
+            missing.append(skipMessage)
+        }
+        for name in ["ceph", "rados", "rbd", "ceph-conf", "ceph-authtool", "crushtool", "osdmaptool", "ceph-mon", "ceph-osd"] where tool(name) == nil {
+            missing.append("\(name) is not installed (scripts/install-deps.sh installs Ceph's tools)")
+        }
+        if !hasPythonRBD {
+            missing.append("\(python) cannot import rados and rbd: install python3-rados and python3-rbd (scripts/install-deps.sh)")
+        }
+        return missing
+    }
 
     /// The `rbdctl` built in this package (scripts/test.sh builds every product before testing).
     static let rbdctl: String = URL(fileURLWithPath: #filePath)
@@ -78,8 +119,65 @@ enum ClusterEnvironment {
         return result.stdout
     }
 
+    /// The `RADOSError` a call throws, or nil (recording an issue) when it does not throw
+    /// or throws anything else.
+    static func refusal(_ what: String, _ body: () async throws -> Void) async -> RADOSError? {
+        do {
+            try await body()
+            Issue.record("\(what) was not refused")
+        } catch let error as RADOSError {
+            return error
+        } catch {
+            Issue.record("\(what) failed with \(error), not a RADOSError")
+        }
+        return nil
+    }
+
     struct ToolFailure: Error, CustomStringConvertible {
         var message: String
         var description: String { message }
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// The suite needs the cluster `CEPH_CONF` names (skips without one unless required).
+    static var requiresCluster: Self {
+        .enabled(if: ClusterEnvironment.hasCluster || ClusterEnvironment.required, Comment(rawValue: ClusterEnvironment.skipMessage))
+    }
+
+    /// The suite needs these programs on PATH (Ceph's offline tools, say).
+    static func requiresTools(_ names: String...) -> Self {
+        let missing = names.filter { ClusterEnvironment.tool($0) == nil }
+        return .enabled(
+            if: missing.isEmpty || ClusterEnvironment.required,
+            Comment(rawValue: "\(missing.joined(separator: ", ")) not installed (scripts/install-deps.sh installs them)"))
+    }
+
+    /// The suite drives librados through Debian's python3-rados.
+    static var requiresPythonRados: Self {
+        .enabled(
+            if: ClusterEnvironment.hasPythonRados || ClusterEnvironment.required,
+            Comment(rawValue: "\(ClusterEnvironment.python) cannot import rados: install python3-rados (scripts/install-deps.sh)"))
+    }
+
+    /// The suite drives librbd through Debian's python3-rbd.
+    static var requiresPythonRBD: Self {
+        .enabled(
+            if: ClusterEnvironment.hasPythonRBD || ClusterEnvironment.required,
+            Comment(rawValue: "\(ClusterEnvironment.python) cannot import rados and rbd: install python3-rados and python3-rbd (scripts/install-deps.sh)"))
+    }
+}
+
+/// With `SWIFTRBD_REQUIRE_CLUSTER=1` every prerequisite of the integration tests must be
+/// there; this says in one line each what is not, instead of leaving it to the failures
+/// it causes elsewhere. Without it, only a `CEPH_CONF` naming a missing file is an error.
+@Suite struct PrerequisiteTests {
+    @Test func theConfiguredClusterAndToolsAreUsable() {
+        let missing = ClusterEnvironment.missingPrerequisites()
+        if ClusterEnvironment.required {
+            for line in missing { Issue.record(Comment(rawValue: line)) }
+        } else if let conf = ClusterEnvironment.cephConf, !FileManager.default.isReadableFile(atPath: conf) {
+            Issue.record(Comment(rawValue: "CEPH_CONF=\(conf) names no readable file: unset it to skip the cluster tests, or point it at a running cluster's ceph.conf"))
+        }
     }
 }

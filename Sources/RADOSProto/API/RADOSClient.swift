@@ -100,6 +100,9 @@ public final class RADOSClient: Sendable {
 
     /// Closes the OSD and monitor sessions. Pending operations fail.
     public func shutdown() async {
+        // Watches left registered (an image never closed, a watch never cancelled) are
+        // removed from their OSDs first, as closing each would have done.
+        await objecter.unwatchAll(within: .seconds(5))
         await objecter.shutdown()
         await monitor.close()
     }

@@ -61,13 +61,7 @@ public struct Watch: Sendable {
 
     /// Removes the watch from the OSD and ends ``notifications``.
     public func cancel() async throws(RADOSError) {
-        do {
-            _ = try await io.operate(object, [.watch(cookie: cookie, .unwatch)])
-        } catch {
-            await io.objecter.removeWatch(cookie: cookie)
-            throw error
-        }
-        await io.objecter.removeWatch(cookie: cookie)
+        try await io.unwatch(object, cookie: cookie)
     }
 }
 
@@ -80,13 +74,7 @@ extension IOContext {
     ///     OSD's `osd_client_watch_timeout`, 30 s).
     public func watch(_ object: String, timeout: UInt32 = 0) async throws(RADOSError) -> Watch {
         let (cookie, events) = await objecter.registerWatch(pool: poolID, namespace: namespace, object: object, timeout: timeout)
-        do {
-            _ = try await operate(object, [.watch(cookie: cookie, .watch, timeout: timeout)])
-        } catch {
-            await objecter.removeWatch(cookie: cookie)
-            throw error
-        }
-        await objecter.watchRegistered(cookie: cookie)
+        try await register(cookie: cookie, on: object, timeout: timeout)
         let notifications = AsyncThrowingStream<WatchNotification, any Error> { continuation in
             let forward = Task {
                 do {
@@ -101,6 +89,50 @@ extension IOContext {
             continuation.onTermination = { _ in forward.cancel() }
         }
         return Watch(io: self, object: object, cookie: cookie, notifications: notifications)
+    }
+
+    /// Watches `object` with its notifications answered on the client's event loop:
+    /// `onNotify` runs there for each notification and returns the reply its ack carries
+    /// (it must not block or wait); `onLost` runs there if the OSD drops the watch (watch
+    /// again). For layers that must answer even while Swift's cooperative pool is busy,
+    /// as an image's header watch must (a notifier gives up after its timeout). Returns
+    /// the watch's cookie; end it with ``unwatch(_:cookie:)``.
+    package func watch(
+        _ object: String, timeout: UInt32 = 0,
+        onNotify: @escaping @Sendable (WatchNotification) -> ByteBuffer,
+        onLost: @escaping @Sendable (RADOSError) -> Void
+    ) async throws(RADOSError) -> UInt64 {
+        let callbacks = Objecter.WatchCallbacks(
+            notify: { event in
+                onNotify(WatchNotification(notifyID: event.notifyID, cookie: event.cookie, notifierGID: event.notifierGID, payload: event.payload))
+            },
+            lost: onLost)
+        let cookie = await objecter.registerWatch(pool: poolID, namespace: namespace, object: object, timeout: timeout, callbacks: callbacks)
+        try await register(cookie: cookie, on: object, timeout: timeout)
+        return cookie
+    }
+
+    /// Sends the watch op for a watch the Objecter tracks as `cookie`; forgets it if the
+    /// OSD refuses.
+    private func register(cookie: UInt64, on object: String, timeout: UInt32) async throws(RADOSError) {
+        do {
+            _ = try await operate(object, [.watch(cookie: cookie, .watch, timeout: timeout)])
+        } catch {
+            await objecter.removeWatch(cookie: cookie)
+            throw error
+        }
+        await objecter.watchRegistered(cookie: cookie)
+    }
+
+    /// Removes watch `cookie` on `object` from the OSD and stops tracking it.
+    package func unwatch(_ object: String, cookie: UInt64) async throws(RADOSError) {
+        do {
+            _ = try await operate(object, [.watch(cookie: cookie, .unwatch)])
+        } catch {
+            await objecter.removeWatch(cookie: cookie)
+            throw error
+        }
+        await objecter.removeWatch(cookie: cookie)
     }
 
     /// Notifies every watcher of `object` with `payload` and waits until all have

@@ -250,7 +250,10 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
                 rest.writeBuffer(&inbound)
                 inbound = rest
             }
-            if case .ready = state, inSeq > ackedInSeq {
+            // Only a lossless session acknowledges what it received: on a lossy one
+            // (Ceph clients towards monitors and OSDs) nothing is ever resent, so Ceph
+            // sends no ACK frames there (`ProtocolV2::handle_message`), and neither do we.
+            if !configuration.lossy, case .ready = state, inSeq > ackedInSeq {
                 ackedInSeq = inSeq
                 var p = ByteBuffer()
                 p.writeDencU64(inSeq)

@@ -117,6 +117,15 @@ package struct LingerStateMachine: Sendable {
     private var lastCookie: UInt64 = 0
     /// Re-registrations started so far (for diagnostics and tests).
     package private(set) var reconnectCount = 0
+    /// Notify ops sent again so far (a new interval before their completion).
+    package private(set) var notifyResendCount = 0
+    /// Watches reported lost so far, and of those the ones whose failed watch op got no
+    /// answer from an OSD (it failed in the client); the others an OSD declared gone.
+    package private(set) var lostCount = 0
+    package private(set) var lostUnansweredCount = 0
+
+    /// Re-registrations in flight.
+    package var reconnectsInFlight: Int { watches.values.count { $0.isReconnecting } }
 
     package init() {}
 
@@ -243,14 +252,12 @@ package struct LingerStateMachine: Sendable {
         return actions
     }
 
-    /// A re-registration finished with `result` (0 or a negative errno). Answers for an
+    /// A re-registration finished with `result` (0 or a negative errno); `answered`
+    /// says whether an OSD gave it (false: the op failed in the client). Answers for an
     /// older generation are stale: a newer one is in flight.
-    package mutating func reconnectFinished(cookie: UInt64, generation: UInt32, result: Int32) -> [Action] {
+    package mutating func reconnectFinished(cookie: UInt64, generation: UInt32, result: Int32, answered: Bool = true) -> [Action] {
         guard var watch = watches[cookie], watch.generation == generation, watch.isReconnecting else { return [] }
-        guard result >= 0 else {
-            removeWatch(cookie: cookie)
-            return [.lost(cookie: cookie, object: watch.object, errno: -result)]
-        }
+        guard result >= 0 else { return [lost(cookie, errno: -result, answered: answered)] }
         watch.isReconnecting = false
         watches[cookie] = watch
         return []
@@ -266,12 +273,13 @@ package struct LingerStateMachine: Sendable {
 
     /// A ping finished. `-ETIMEDOUT` means the OSD holds the watch unconnected (its
     /// session dropped, or the PG changed interval): register again; any other error
-    /// means the OSD forgot the watch: lost. Answers for an older generation are stale.
-    package mutating func pingFinished(cookie: UInt64, generation: UInt32, result: Int32) -> [Action] {
+    /// means the OSD forgot the watch: lost. `answered` as for
+    /// ``reconnectFinished(cookie:generation:result:answered:)``. Answers for an older
+    /// generation are stale.
+    package mutating func pingFinished(cookie: UInt64, generation: UInt32, result: Int32, answered: Bool = true) -> [Action] {
         guard let watch = watches[cookie], watch.generation == generation, !watch.isReconnecting, result < 0 else { return [] }
         if result == -110 { return [reconnect(cookie)] }
-        removeWatch(cookie: cookie)
-        return [.lost(cookie: cookie, object: watch.object, errno: -result)]
+        return [lost(cookie, errno: -result, answered: answered)]
     }
 
     /// An `MWatchNotify` arrived.
@@ -298,8 +306,8 @@ package struct LingerStateMachine: Sendable {
             notifies[message.cookie] = notify
             return [.notifyCompleted(cookie: message.cookie, message: message)]
         case .disconnect:
-            guard let watch = removeWatch(cookie: message.cookie) else { return [] }
-            return [.lost(cookie: message.cookie, object: watch.object, errno: message.returnCode < 0 ? -message.returnCode : 107)]
+            guard watches[message.cookie] != nil else { return [] }
+            return [lost(message.cookie, errno: message.returnCode < 0 ? -message.returnCode : 107, answered: true)]
         case .unknown:
             return []
         }
@@ -312,7 +320,16 @@ package struct LingerStateMachine: Sendable {
         a?.pool == b?.pool && a?.pgSeed == b?.pgSeed && a?.primary == b?.primary && a?.acting == b?.acting && a?.up == b?.up
     }
 
+    /// Forgets watch `cookie` (which exists) and reports it lost.
+    private mutating func lost(_ cookie: UInt64, errno: Int32, answered: Bool) -> Action {
+        let object = removeWatch(cookie: cookie)?.object ?? ""
+        lostCount += 1
+        if !answered { lostUnansweredCount += 1 }
+        return .lost(cookie: cookie, object: object, errno: errno)
+    }
+
     private mutating func resendNotify(_ cookie: UInt64) -> Action {
+        notifyResendCount += 1
         notifies[cookie]?.attempt += 1
         notifies[cookie]?.accepted = false
         notifies[cookie]?.resendOnAcceptance = false

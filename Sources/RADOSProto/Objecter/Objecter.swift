@@ -9,8 +9,11 @@ import NIOCore
 /// when a request is done. Source: ceph/ceph `src/osdc/Objecter.cc`, Linux
 /// `net/ceph/osd_client.c`.
 ///
-/// This first version is an actor, so a request costs one actor hop; `Docs/IOPath.md`
-/// describes the event-loop-confined design it is to become. Full and incremental maps
+/// It is an actor whose executor is the client's NIO event loop (the monitor client's):
+/// its OSD sessions' channels live on that loop too, so replies, watch notifications,
+/// pings, map changes and resends are handled there and never wait on Swift's
+/// cooperative pool; a caller's request costs one hop onto the loop. `Docs/IOPath.md`
+/// describes where this is going. Full and incremental maps
 /// from the monitor are followed; an incremental that does not follow the map in force
 /// is dropped (the monitor's next full map catches up).
 ///
@@ -29,23 +32,39 @@ package actor Objecter {
     }
 
     package let monitor: MonClient
+    /// The client's loop: this actor's executor and the home of every OSD session.
+    package nonisolated let eventLoop: any EventLoop
+    package nonisolated var unownedExecutor: UnownedSerialExecutor { eventLoop.executor.asUnownedSerialExecutor() }
     private var map: OSDMap
     private var mapper: CRUSHMapper
+    /// Each PG's mapping under the map in force, computed once (CRUSH is the costly
+    /// part of targeting a request); emptied whenever a new map is installed.
+    private var mappings: [PlacementGroupID: OSDMap.Mapping?] = [:]
     private var machine: ObjecterStateMachine
     private var sessions: [Int32: MessengerSession] = [:]
     /// Messages waiting for a session being opened, in send order.
     private var queued: [Int32: [(tid: UInt64, message: Message)]] = [:]
-    private var waiters: [UInt64: CheckedContinuation<Reply, any Error>] = [:]
-    private var mapWatcher: Task<Void, Never>?
+    /// Who is waiting for each request: a caller's task, or the Objecter itself (watch
+    /// ops, pings, notify acks), whose callback runs on the loop.
+    private enum Waiter {
+        case task(CheckedContinuation<Reply, any Error>)
+        case callback((isolated Objecter, Result<Reply, any Error>) -> Void)
+    }
+    private var waiters: [UInt64: Waiter] = [:]
     /// Connection modes for OSD sessions (`ms_client_mode`), preferred first.
     private let osdModes: [ConnectionMode]
-    private var ticker: Task<Void, Never>?
+    /// The once-a-second loop timer (op timeouts, watch pings every 5 s).
+    private var ticker: RepeatedTask?
+    /// Seconds the ticker has run.
+    private var tickCount = 0
     /// OSDs whose session could not be opened, with a retry scheduled.
     private var retrying: Set<Int32> = []
     /// Watches and notifies in flight.
     private var lingers = LingerStateMachine()
     /// Where each watch's notifications go, by cookie.
     private var watchStreams: [UInt64: AsyncThrowingStream<WatchEvent, any Error>.Continuation] = [:]
+    /// Watches answered on the loop by callbacks instead of a stream, by cookie.
+    private var watchCallbacks: [UInt64: WatchCallbacks] = [:]
     /// Callers waiting for a notify's completion, by cookie.
     private var notifyWaiters: [UInt64: CheckedContinuation<MWatchNotify, any Error>] = [:]
 
@@ -57,8 +76,24 @@ package actor Objecter {
         package var payload: ByteBuffer
     }
 
+    /// How a watch answered on the loop hears of its notifications: `notify` runs on the
+    /// client's loop for each one and returns the reply its ack carries (it must not
+    /// block); `lost` runs there when the OSD dropped the watch. No task or stream sits
+    /// between a notification and its ack, so a busy cooperative pool cannot delay it
+    /// (librbd's `ImageWatcher` answers from its messenger callbacks the same way).
+    package struct WatchCallbacks: Sendable {
+        package var notify: @Sendable (WatchEvent) -> ByteBuffer
+        package var lost: @Sendable (RADOSError) -> Void
+
+        package init(notify: @escaping @Sendable (WatchEvent) -> ByteBuffer, lost: @escaping @Sendable (RADOSError) -> Void) {
+            self.notify = notify
+            self.lost = lost
+        }
+    }
+
     private init(monitor: MonClient, map: OSDMap, opTimeoutSeconds: Double?, osdModes: [ConnectionMode]) {
         self.monitor = monitor
+        self.eventLoop = monitor.eventLoop
         self.osdModes = osdModes
         self.map = map
         self.mapper = CRUSHMapper(map: map.crush)
@@ -68,18 +103,36 @@ package actor Objecter {
     }
 
     /// Subscribes to the OSDMap and returns once the first full map is in.
+    ///
+    /// From then on the monitor hands every map to the Objecter on the loop, as it arrives
+    /// (``MonClient/routeUnrouted(_:)``); maps that come while the first is decoded are
+    /// kept and applied in order.
     package static func start(monitor: MonClient, opTimeoutSeconds: Double? = nil, osdModes: [ConnectionMode] = [.crc, .secure]) async throws -> Objecter {
+        let early = EarlyMaps(eventLoop: monitor.eventLoop)
+        await monitor.routeUnrouted { message in early.received(message) }
         try await monitor.subscribe(["osdmap": .init(start: 0)])
-        while let message = try await monitor.nextMessage() {
-            guard message.type == MessageType.osdMap else { continue }
-            let maps = try MOSDMap.decode(message)
-            guard let newest = maps.fullMaps.max(by: { $0.key < $1.key }) else { continue }
-            let objecter = Objecter(monitor: monitor, map: try OSDMap(decoding: newest.value), opTimeoutSeconds: opTimeoutSeconds, osdModes: osdModes)
-            await objecter.watchMaps()
-            await objecter.startTicker()
-            return objecter
+        let first = try await early.firstMap.get()
+        let objecter = Objecter(monitor: monitor, map: first, opTimeoutSeconds: opTimeoutSeconds, osdModes: osdModes)
+        await objecter.follow(early)
+        return objecter
+    }
+
+    /// Takes over the monitor's messages (those kept so far first) and starts the ticker.
+    private func follow(_ early: EarlyMaps) {
+        early.attach { [weak self] message in
+            self?.assumeIsolated { $0.monitorMessage(message) }
         }
-        throw RADOSError(.connectionFailed, "the monitor closed the connection before sending an OSD map")
+        ticker = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
+            self?.assumeIsolated { objecter in
+                objecter.tickCount += 1
+                objecter.tick(pingWatches: objecter.tickCount % 5 == 0)
+            }
+        }
+    }
+
+    private func monitorMessage(_ message: Message) {
+        guard message.type == MessageType.osdMap, let maps = try? MOSDMap.decode(message) else { return }
+        consume(maps)
     }
 
     /// The OSDMap in force.
@@ -98,12 +151,38 @@ package actor Objecter {
         pool: Int64, namespace: String = "", object: String, ops: [OSDOp],
         snapID: UInt64 = MOSDOp.noSnap, snapContext: SnapContext = .empty
     ) async throws -> Reply {
+        let request = Self.request(namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext)
+        return try await submit(request, pool: pool)
+    }
+
+    /// Runs `ops` for the Objecter's own purposes (watch ops, pings, notify acks): the
+    /// reply goes to `then`, on the loop, with no task in between.
+    private func execute(
+        pool: Int64, namespace: String, object: String, ops: [OSDOp],
+        then completion: @escaping (isolated Objecter, Result<Reply, any Error>) -> Void
+    ) {
+        let request = Self.request(namespace: namespace, object: object, ops: ops, snapID: MOSDOp.noSnap, snapContext: .empty)
+        let (tid, action) = machine.submit(request, target: target(pool: pool, request: request), now: DispatchTime.now().uptimeNanoseconds)
+        waiters[tid] = .callback(completion)
+        if let action { perform(action) }
+    }
+
+    private static func request(namespace: String, object: String, ops: [OSDOp], snapID: UInt64, snapContext: SnapContext) -> ObjecterStateMachine.Request {
         var request = ObjecterStateMachine.Request(objectName: object, namespace: namespace, ops: ops, snapID: snapID, snapContext: snapContext)
         if request.flags.contains(.write) {
             let now = Date().timeIntervalSince1970
             request.mtime = UTime(seconds: UInt32(now), nanoseconds: UInt32((now - now.rounded(.down)) * 1e9))
         }
-        return try await submit(request, pool: pool)
+        return request
+    }
+
+    /// Hands request `tid`'s outcome to whoever waits for it.
+    private func complete(_ tid: UInt64, _ result: Result<Reply, any Error>) {
+        switch waiters.removeValue(forKey: tid) {
+        case .task(let continuation): continuation.resume(with: result)
+        case .callback(let completion): completion(self, result)
+        case nil: break
+        }
     }
 
     /// One page of a pool listing from `cursor` on (`Objecter::list_nobjects`): a PGNLS
@@ -139,17 +218,39 @@ package actor Objecter {
         let target = target(pool: pool, request: request)
         return try await withCheckedThrowingContinuation { continuation in
             let (tid, action) = machine.submit(request, target: target, now: DispatchTime.now().uptimeNanoseconds)
-            waiters[tid] = continuation
+            waiters[tid] = .task(continuation)
             if let action { perform(action) }
         }
     }
 
+    /// Removes every registered watch from its OSD, waiting at most `limit` for the
+    /// answers, so that a client shut down without cancelling its watches leaves none
+    /// behind (the OSD would keep a dropped session's watch for its timeout, 30 s, and
+    /// `rbd rm` refuses an image with watchers). What has not answered by then is
+    /// abandoned: ``shutdown()`` fails it.
+    package func unwatchAll(within limit: Duration) async {
+        let registered = lingers.watches.filter(\.value.isRegistered)
+        guard !registered.isEmpty else { return }
+        let gate = CompletionGate(count: registered.count)
+        for (cookie, watch) in registered {
+            execute(pool: watch.pool, namespace: watch.namespace, object: watch.object, ops: [.watch(cookie: cookie, .unwatch)]) { _, _ in
+                gate.arrive()
+            }
+        }
+        let (seconds, attoseconds) = limit.components
+        let timer = eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) { gate.open() }
+        await gate.wait()
+        timer.cancel()
+        for cookie in registered.keys { removeWatch(cookie: cookie) }
+    }
+
     /// Closes every OSD session; pending requests fail.
     package func shutdown() {
-        mapWatcher?.cancel()
         ticker?.cancel()
+        ticker = nil
         for stream in watchStreams.values { stream.finish() }
         watchStreams.removeAll()
+        watchCallbacks.removeAll()
         for waiter in notifyWaiters.values { waiter.resume(throwing: RADOSError(.connectionFailed, "the client was shut down")) }
         notifyWaiters.removeAll()
         lingers = LingerStateMachine()
@@ -166,8 +267,13 @@ package actor Objecter {
     /// Requests submitted and not complete (for tests and diagnostics).
     package var pendingCount: Int { machine.pendingCount }
 
-    /// Requests sent again so far, and watch re-registrations (for tests and diagnostics).
-    package var statistics: (resends: Int, watchReconnects: Int) { (machine.resendCount, lingers.reconnectCount) }
+    /// What was sent again and what was lost so far (for tests and diagnostics).
+    package var statistics: Statistics {
+        Statistics(
+            resends: machine.resendCount, watchReconnects: lingers.reconnectCount,
+            watchReconnectsInFlight: lingers.reconnectsInFlight, notifyResends: lingers.notifyResendCount,
+            watchesLost: lingers.lostCount, watchesLostUnanswered: lingers.lostUnansweredCount)
+    }
 
     // MARK: watch and notify
 
@@ -182,6 +288,16 @@ package actor Objecter {
         return (cookie, stream)
     }
 
+    /// Starts tracking a watch whose notifications `callbacks` answer on the loop; the
+    /// caller then sends the watch op with the returned cookie, as for a stream watch.
+    package func registerWatch(pool: Int64, namespace: String, object: String, timeout: UInt32, callbacks: WatchCallbacks) -> UInt64 {
+        let cookie = lingers.addWatch(
+            pool: pool, namespace: namespace, object: object, timeout: timeout,
+            placement: target(pool: pool, namespace: namespace, object: object))
+        watchCallbacks[cookie] = callbacks
+        return cookie
+    }
+
     /// The OSD accepted watch `cookie`.
     package func watchRegistered(cookie: UInt64) {
         perform(lingers.watchRegistered(cookie: cookie))
@@ -190,6 +306,7 @@ package actor Objecter {
     /// Stops tracking watch `cookie`; its notifications end (with `error` if given).
     package func removeWatch(cookie: UInt64, error: RADOSError? = nil) {
         lingers.removeWatch(cookie: cookie)
+        watchCallbacks[cookie] = nil
         watchStreams.removeValue(forKey: cookie)?.finish(throwing: error)
     }
 
@@ -214,9 +331,8 @@ package actor Objecter {
         guard lingers.isNotifyPending(cookie: cookie) else {
             throw RADOSError(.invalidArgument, "no notify with cookie \(cookie) is pending")
         }
-        Task {
-            try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-            self.notifyTimedOut(cookie: cookie)
+        eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) { [weak self] in
+            self?.assumeIsolated { $0.notifyTimedOut(cookie: cookie) }
         }
         return try await withCheckedThrowingContinuation { continuation in
             notifyWaiters[cookie] = continuation
@@ -247,22 +363,35 @@ package actor Objecter {
             case .sendWatchOp(let cookie, let operation, let generation):
                 guard let watch = lingers.watches[cookie] else { continue }
                 let op = OSDOp.watch(cookie: cookie, operation, generation: generation, timeout: watch.timeout)
-                Task {
+                execute(pool: watch.pool, namespace: watch.namespace, object: watch.object, ops: [op]) { objecter, outcome in
                     let result: Int32
-                    do {
-                        let done = try await self.execute(pool: watch.pool, namespace: watch.namespace, object: watch.object, ops: [op])
+                    let answered: Bool
+                    switch outcome {
+                    case .success(let done):
                         result = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first ?? 0)
-                    } catch {
+                        answered = true
+                    case .failure(let error):
                         result = -((error as? RADOSError)?.errno ?? 107)
+                        answered = false
                     }
-                    self.watchOpFinished(cookie: cookie, operation: operation, generation: generation, result: result)
+                    objecter.watchOpFinished(cookie: cookie, operation: operation, generation: generation, result: result, answered: answered)
                 }
             case .deliver(let cookie, let message):
-                watchStreams[cookie]?.yield(
-                    WatchEvent(notifyID: message.notifyID, cookie: cookie, notifierGID: message.notifierGID, payload: message.payload))
+                let event = WatchEvent(notifyID: message.notifyID, cookie: cookie, notifierGID: message.notifierGID, payload: message.payload)
+                if let callbacks = watchCallbacks[cookie], let watch = lingers.watches[cookie] {
+                    // Answered here, on the loop: the ack goes out before this returns to
+                    // the channel (no task, no stream, no cooperative pool in between).
+                    let reply = callbacks.notify(event)
+                    let ack = OSDOp.notifyAck(notifyID: event.notifyID, cookie: cookie, reply: reply)
+                    execute(pool: watch.pool, namespace: watch.namespace, object: watch.object, ops: [ack]) { _, _ in }
+                } else {
+                    watchStreams[cookie]?.yield(event)
+                }
             case .lost(let cookie, let object, let errno):
-                watchStreams.removeValue(forKey: cookie)?.finish(throwing: RADOSError(
-                    .connectionFailed, "the watch on \(object) was lost (\(String(cString: strerror(errno)))); watch the object again", errno: errno))
+                let error = RADOSError(
+                    .connectionFailed, "the watch on \(object) was lost (\(String(cString: strerror(errno)))); watch the object again", errno: errno)
+                watchStreams.removeValue(forKey: cookie)?.finish(throwing: error)
+                watchCallbacks.removeValue(forKey: cookie)?.lost(error)
             case .notifyCompleted(let cookie, _):
                 if let waiter = notifyWaiters.removeValue(forKey: cookie), let message = lingers.takeCompletion(cookie: cookie) {
                     waiter.resume(returning: message)
@@ -270,31 +399,31 @@ package actor Objecter {
             case .resendNotify(let cookie, let attempt):
                 guard let request = lingers.notifyRequest(cookie: cookie) else { continue }
                 let op = OSDOp.notify(cookie: cookie, payload: request.payload, timeout: request.timeout)
-                Task {
+                execute(pool: request.pool, namespace: request.namespace, object: request.object, ops: [op]) { objecter, outcome in
                     let result: Result<UInt64?, RADOSError>
-                    do {
-                        let done = try await self.execute(pool: request.pool, namespace: request.namespace, object: request.object, ops: [op])
+                    switch outcome {
+                    case .success(let done):
                         let failure = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first { $0 < 0 } ?? 0)
                         if failure < 0 {
                             result = .failure(IOContext.error(errno: -failure, object: request.object))
                         } else {
                             result = .success(done.outputs.first.flatMap { try? NotifyID.decode($0) })
                         }
-                    } catch {
+                    case .failure(let error):
                         result = .failure(error as? RADOSError ?? RADOSError(.connectionFailed, "resending the notify on \(request.object) failed"))
                     }
-                    self.notifyResent(cookie: cookie, attempt: attempt, result: result)
+                    objecter.notifyResent(cookie: cookie, attempt: attempt, result: result)
                 }
             }
         }
     }
 
-    private func watchOpFinished(cookie: UInt64, operation: WatchOperation, generation: UInt32, result: Int32) {
+    private func watchOpFinished(cookie: UInt64, operation: WatchOperation, generation: UInt32, result: Int32, answered: Bool) {
         switch operation {
         case .reconnect:
-            perform(lingers.reconnectFinished(cookie: cookie, generation: generation, result: result))
+            perform(lingers.reconnectFinished(cookie: cookie, generation: generation, result: result, answered: answered))
         case .ping:
-            perform(lingers.pingFinished(cookie: cookie, generation: generation, result: result))
+            perform(lingers.pingFinished(cookie: cookie, generation: generation, result: result, answered: answered))
         default:
             break
         }
@@ -348,25 +477,23 @@ package actor Objecter {
     /// acting and up sets, the primary and, for an EC pool, the primary's shard.
     private func target(_ pool: PoolInfo, id poolID: Int64, objectHash: UInt32) -> OpTarget {
         let pg = pool.rawPGToPG(PlacementGroupID(pool: poolID, seed: objectHash))
-        let mapping = map.mapping(pg, mapper: mapper)
+        let mapping: OSDMap.Mapping?
+        if let cached = mappings[pg] {
+            mapping = cached
+        } else {
+            mapping = map.mapping(pg, mapper: mapper)
+            mappings[pg] = mapping
+        }
         let primary = mapping.map(\.actingPrimary).flatMap { $0 >= 0 ? $0 : nil }
         let acting = mapping?.acting ?? []
         let shard = OpTarget.shard(erasureCoded: pool.type == PoolInfo.typeErasure, primary: primary, acting: acting)
         return OpTarget(pool: poolID, objectHash: objectHash, pgSeed: pg.seed, primary: primary, acting: acting, up: mapping?.up ?? [], shard: shard)
     }
 
-    private func watchMaps() {
-        mapWatcher = Task { [monitor] in
-            while let message = try? await monitor.nextMessage() {
-                guard message.type == MessageType.osdMap, let maps = try? MOSDMap.decode(message) else { continue }
-                self.consume(maps)
-            }
-        }
-    }
-
     /// Applies what an MOSDMap carries: the newest full map if it is ahead, then each
     /// incremental that follows the map in force, in epoch order (`handle_one_map`).
     private func consume(_ maps: MOSDMap) {
+        eventLoop.assertInEventLoop()
         var next = map
         if let newest = maps.fullMaps.max(by: { $0.key < $1.key }), newest.key > next.epoch,
            let decoded = try? OSDMap(decoding: newest.value) {
@@ -385,6 +512,7 @@ package actor Objecter {
         guard newMap.epoch > map.epoch else { return }
         map = newMap
         mapper = CRUSHMapper(map: newMap.crush)
+        mappings.removeAll(keepingCapacity: true)
         let actions = machine.mapChanged(epoch: newMap.epoch) { pool, request in
             self.target(pool: pool, request: request)
         }
@@ -392,18 +520,8 @@ package actor Objecter {
         perform(lingers.mapChanged { target(pool: $0, namespace: $1, object: $2) })
     }
 
-    private func startTicker() {
-        ticker = Task {
-            var seconds = 0
-            while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: 1_000_000_000)
-                seconds += 1
-                self.tick(pingWatches: seconds % 5 == 0)
-            }
-        }
-    }
-
     private func tick(pingWatches ping: Bool) {
+        eventLoop.assertInEventLoop()
         for action in machine.tick(now: DispatchTime.now().uptimeNanoseconds) { perform(action) }
         if ping { perform(lingers.pings()) }
     }
@@ -413,10 +531,10 @@ package actor Objecter {
     private func perform(_ action: ObjecterStateMachine.Action) {
         switch action {
         case .complete(let tid, .failure(let error)):
-            waiters.removeValue(forKey: tid)?.resume(throwing: error)
+            complete(tid, .failure(error))
         case .complete(let tid, .success(let reply)):
             // Replies with data are completed in `received`, where the data segment is.
-            waiters.removeValue(forKey: tid)?.resume(returning: Reply(reply: reply, outputs: []))
+            complete(tid, .success(Reply(reply: reply, outputs: [])))
         case .send(let osd, let tid, let request):
             var front = ByteBuffer()
             request.encodeFront(into: &front)
@@ -447,12 +565,13 @@ package actor Objecter {
             return
         }
         let globalID = monitor.authOutcome.globalID
-        Task { [osdModes] in
-            do {
-                let session = try await MessengerSession.open(to: address, peerType: .osd, ticket: ticket, globalID: globalID, modes: osdModes)
-                self.opened(osd, session)
-            } catch {
-                self.sessionUnavailable(osd)
+        // Completes on the loop: opening a session needs no task.
+        MessengerSession.open(to: address, peerType: .osd, ticket: ticket, globalID: globalID, modes: osdModes, eventLoop: eventLoop).whenComplete { [weak self] result in
+            self?.assumeIsolated { objecter in
+                switch result {
+                case .success(let session): objecter.opened(osd, session)
+                case .failure: objecter.sessionUnavailable(osd)
+                }
             }
         }
     }
@@ -463,11 +582,16 @@ package actor Objecter {
             session.channel.write(entry.message, promise: nil)
         }
         session.channel.flush()
-        Task {
-            for await event in session.events {
-                if case .message(let message) = event { self.received(from: osd, message) }
+        // Replies, notifications and the session's end are handled here on the loop as
+        // they arrive, synchronously.
+        session.route?.attach { [weak self] event in
+            self?.assumeIsolated { objecter in
+                switch event {
+                case .message(let message): objecter.received(from: osd, message)
+                case .closed: objecter.closed(osd, session)
+                case .authenticated, .ready, .keepaliveAck, .peerReset: break
+                }
             }
-            self.closed(osd, session)
         }
     }
 
@@ -477,9 +601,8 @@ package actor Objecter {
     private func sessionUnavailable(_ osd: Int32) {
         queued[osd] = nil
         guard retrying.insert(osd).inserted else { return }
-        Task {
-            try? await Task.sleep(nanoseconds: 1_000_000_000)
-            self.retryOpen(osd)
+        eventLoop.scheduleTask(in: .seconds(1)) { [weak self] in
+            self?.assumeIsolated { $0.retryOpen(osd) }
         }
     }
 
@@ -491,6 +614,7 @@ package actor Objecter {
     }
 
     private func received(from osd: Int32, _ message: Message) {
+        eventLoop.assertInEventLoop()
         switch message.type {
         case MOSDOpReply.messageType:
             break
@@ -510,17 +634,16 @@ package actor Objecter {
         let tid = message.header.tid
         guard let reply = try? MOSDOpReply.decode(front: message.front, version: message.header.version) else {
             if machine.cancel(tid: tid) {
-                waiters.removeValue(forKey: tid)?.resume(throwing: RADOSError(.malformedData, "osd.\(osd) sent a reply that does not decode"))
+                complete(tid, .failure(RADOSError(.malformedData, "osd.\(osd) sent a reply that does not decode")))
             }
             return
         }
         guard let action = machine.replyReceived(tid: tid, from: osd, reply: reply) else { return }
         if case .complete(let doneTid, .success(let done)) = action {
-            let waiter = waiters.removeValue(forKey: doneTid)
             do {
-                waiter?.resume(returning: Reply(reply: done, outputs: try done.outputs(from: message.data)))
+                complete(doneTid, .success(Reply(reply: done, outputs: try done.outputs(from: message.data))))
             } catch {
-                waiter?.resume(throwing: (error as? DencError)?.radosError ?? RADOSError(.malformedData, "bad reply data"))
+                complete(doneTid, .failure((error as? DencError)?.radosError ?? RADOSError(.malformedData, "bad reply data")))
             }
         } else {
             perform(action)
@@ -532,5 +655,100 @@ package actor Objecter {
         sessions[osd] = nil
         for action in machine.sessionReset(osd: osd) { perform(action) }
         perform(lingers.sessionReset(osd: osd) { target(pool: $0, namespace: $1, object: $2) })
+    }
+}
+
+/// Lets one waiter go on once `count` arrivals happened or ``open()`` was called,
+/// whichever comes first (a bounded wait for a set of unstructured tasks).
+final class CompletionGate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var remaining: Int
+    private var isOpen = false
+    private var waiter: CheckedContinuation<Void, Never>?
+
+    init(count: Int) { remaining = count }
+
+    func arrive() {
+        let resume: CheckedContinuation<Void, Never>? = lock.withLock {
+            remaining -= 1
+            return remaining == 0 ? release() : nil
+        }
+        resume?.resume()
+    }
+
+    func open() {
+        lock.withLock { release() }?.resume()
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now: Bool = lock.withLock {
+                if isOpen { return true }
+                waiter = continuation
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    /// Marks the gate open and hands back the waiter to resume (once), under the lock.
+    private func release() -> CheckedContinuation<Void, Never>? {
+        isOpen = true
+        defer { waiter = nil }
+        return waiter
+    }
+}
+
+/// The monitor's messages from subscribing until the Objecter exists: kept in order,
+/// with the first full OSDMap handed out as soon as it arrives. Confined to the loop.
+private final class EarlyMaps: @unchecked Sendable {
+    private let eventLoop: any EventLoop
+    private let first: EventLoopPromise<OSDMap>
+    private var kept: [Message] = []
+    private var found = false
+    private var handler: ((Message) -> Void)?
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+        first = eventLoop.makePromise()
+    }
+
+    /// The first full map (the newest one of the first MOSDMap that carries any).
+    var firstMap: EventLoopFuture<OSDMap> { first.futureResult }
+
+    /// A message from the monitor (nil: the monitor client gave up).
+    func received(_ message: Message?) {
+        eventLoop.assertInEventLoop()
+        guard let message else {
+            if !found {
+                found = true
+                first.fail(RADOSError(.connectionFailed, "the monitor closed the connection before sending an OSD map"))
+            }
+            return
+        }
+        if let handler {
+            handler(message)
+            return
+        }
+        kept.append(message)
+        guard !found, message.type == MessageType.osdMap, let maps = try? MOSDMap.decode(message),
+              let newest = maps.fullMaps.max(by: { $0.key < $1.key }) else { return }
+        do {
+            let map = try OSDMap(decoding: newest.value)
+            found = true
+            first.succeed(map)
+        } catch {
+            found = true
+            first.fail((error as? DencError)?.radosError ?? RADOSError(.malformedData, "the monitor's OSD map does not decode"))
+        }
+    }
+
+    /// Hands what was kept, then everything after, to `handler`.
+    func attach(_ handler: @escaping (Message) -> Void) {
+        eventLoop.preconditionInEventLoop()
+        self.handler = handler
+        let messages = kept
+        kept = []
+        for message in messages { handler(message) }
     }
 }

@@ -14,6 +14,11 @@ import NIOPosix
 /// validity has passed, and ``authOutcome`` always holds the newest ones.
 /// ``MonClientStateMachine`` makes every decision; ``Core`` performs them. See
 /// `Docs/MonitorSession.md`.
+///
+/// Everything it does runs on one NIO event loop (``eventLoop``, the client's): its
+/// sessions' channels live there and ``Core`` is an actor whose executor is that loop,
+/// so keepalives, replies, reconnects and renewals never wait on Swift's cooperative
+/// pool (`Docs/IOPath.md`).
 package final class MonClient: Sendable {
     /// Where and who: the monitor's v2 address and our cephx identity.
     package struct Endpoint: Sendable {
@@ -119,6 +124,8 @@ package final class MonClient: Sendable {
     private let shared: Shared
     private let core: Core
     private let unrouted: AsyncStream<Message>
+    /// The loop the sessions and ``Core`` run on; the Objecter shares it.
+    package let eventLoop: any EventLoop
 
     /// What the current session's authentication produced, with the newest tickets (the
     /// Objecter reads its OSD ticket here when it opens a session).
@@ -127,7 +134,8 @@ package final class MonClient: Sendable {
     package var serverIdent: ServerIdentFrame { shared.ident }
     package var statistics: Statistics { shared.statistics }
 
-    private init(session: MessengerSession, monitor: Int, endpoints: [Endpoint], options: Options) {
+    private init(session: MessengerSession, monitor: Int, endpoints: [Endpoint], options: Options, eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
         let shared = Shared(outcome: session.authOutcome, ident: session.serverIdent)
         self.shared = shared
         let (stream, continuation) = AsyncStream<Message>.makeStream()
@@ -140,7 +148,7 @@ package final class MonClient: Sendable {
         configuration.reconnectTimeout = options.reconnectTimeout
         core = Core(
             machine: MonClientStateMachine(configuration: configuration), session: session, monitor: monitor,
-            endpoints: endpoints, options: options, shared: shared, continuation: continuation)
+            endpoints: endpoints, options: options, shared: shared, continuation: continuation, eventLoop: eventLoop)
         let core = self.core
         Task { await core.begin() }
     }
@@ -151,20 +159,24 @@ package final class MonClient: Sendable {
     package static func connect(
         to endpoint: Endpoint,
         options: Options = Options(),
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
         tap: (@Sendable (MessengerHandler.Direction, ByteBuffer) -> Void)? = nil
     ) async throws -> MonClient {
-        let session = try await Core.open(endpoint, options: options, previous: nil, tap: tap)
-        return MonClient(session: session, monitor: 0, endpoints: [endpoint], options: options)
+        let session = try await Core.open(endpoint, options: options, previous: nil, eventLoop: eventLoop, tap: tap)
+        return MonClient(session: session, monitor: 0, endpoints: [endpoint], options: options, eventLoop: eventLoop)
     }
 
     /// Tries each monitor in turn (like `MonClient` hunting) and returns the first session;
     /// later losses hunt through the same list.
-    package static func connect(toAnyOf endpoints: [Endpoint], options: Options = Options()) async throws -> MonClient {
+    package static func connect(
+        toAnyOf endpoints: [Endpoint], options: Options = Options(),
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
+    ) async throws -> MonClient {
         var lastError = RADOSError(.invalidConfiguration, "no monitor addresses: set mon_host")
         for (index, endpoint) in endpoints.enumerated() {
             do {
-                let session = try await Core.open(endpoint, options: options, previous: nil, tap: nil)
-                return MonClient(session: session, monitor: index, endpoints: endpoints, options: options)
+                let session = try await Core.open(endpoint, options: options, previous: nil, eventLoop: eventLoop, tap: nil)
+                return MonClient(session: session, monitor: index, endpoints: endpoints, options: options, eventLoop: eventLoop)
             } catch let error as RADOSError {
                 // A refused key fails the same way on every monitor.
                 if error.code == .authenticationFailed { throw error }
@@ -184,8 +196,9 @@ package final class MonClient: Sendable {
         timeout: TimeAmount = .seconds(10),
         tap: (@Sendable (MessengerHandler.Direction, ByteBuffer) -> Void)? = nil
     ) async throws -> MonClient {
-        let session = try await MessengerSession.open(host: host, port: port, machine: machine, group: group, timeout: timeout, tap: tap)
-        return MonClient(session: session, monitor: 0, endpoints: [], options: Options())
+        let eventLoop = group.next()
+        let session = try await MessengerSession.open(host: host, port: port, machine: machine, group: eventLoop, timeout: timeout, tap: tap)
+        return MonClient(session: session, monitor: 0, endpoints: [], options: Options(), eventLoop: eventLoop)
     }
 
     // MARK: using the session
@@ -261,6 +274,13 @@ package final class MonClient: Sendable {
         await core.close()
     }
 
+    /// Hands unclaimed messages (maps) to `handler` on the client's loop as they arrive,
+    /// instead of to ``nextMessage()``, and nil once the client is closed or gave up: the
+    /// Objecter follows the OSDMap this way.
+    package func routeUnrouted(_ handler: @escaping @Sendable (Message?) -> Void) async {
+        await core.routeUnrouted(handler)
+    }
+
     /// The monitors (host:port) a lost session hunts through: `mon_host`'s, then the
     /// monmap's others.
     package var huntList: [String] {
@@ -277,6 +297,10 @@ extension MonClient {
     /// Runs the ``MonClientStateMachine``'s actions: opens sessions, routes replies to
     /// their waiters, keeps requests to send again, renews tickets.
     fileprivate actor Core {
+        /// The client's loop: this actor's executor, and where its sessions' channels live.
+        nonisolated let eventLoop: any EventLoop
+        nonisolated var unownedExecutor: UnownedSerialExecutor { eventLoop.executor.asUnownedSerialExecutor() }
+
         private enum Slot {
             case expected
             case waiting(CheckedContinuation<Message, any Error>)
@@ -292,7 +316,10 @@ extension MonClient {
         private var session: MessengerSession?
         /// Bumped for every session and attempt, so late events of an old one are ignored.
         private var generation: UInt64 = 0
-        private var ticker: Task<Void, Never>?
+        private var ticker: RepeatedTask?
+        /// Where unclaimed messages go once an owner (the Objecter) takes them on the
+        /// loop; until then they wait in the stream ``nextMessage()`` reads.
+        private var unroutedHandler: (@Sendable (Message?) -> Void)?
         /// Whether new sessions try to reclaim our global id; dropped after a refusal (an
         /// AUTH ticket that expired while no monitor was reachable), restored on success.
         private var reclaimGlobalID = true
@@ -309,8 +336,9 @@ extension MonClient {
         /// `connect` go out at once; ``begin()`` starts reading it and the timer.
         init(
             machine: MonClientStateMachine, session: MessengerSession, monitor: Int, endpoints: [Endpoint], options: Options,
-            shared: Shared, continuation: AsyncStream<Message>.Continuation
+            shared: Shared, continuation: AsyncStream<Message>.Continuation, eventLoop: any EventLoop
         ) {
+            self.eventLoop = eventLoop
             var machine = machine
             _ = machine.sessionOpened(monitor: monitor, tickets: .init(session.authOutcome.tickets), now: .now())
             self.machine = machine
@@ -326,22 +354,41 @@ extension MonClient {
         var finalError: RADOSError? { machine.closedError }
 
         static func open(
-            _ endpoint: Endpoint, options: Options, previous: AuthOutcome?,
+            _ endpoint: Endpoint, options: Options, previous: AuthOutcome?, eventLoop: any EventLoop,
             tap: (@Sendable (MessengerHandler.Direction, ByteBuffer) -> Void)?
         ) async throws -> MessengerSession {
+            guard let tap else {
+                return try await openRouted(endpoint, options: options, previous: previous, eventLoop: eventLoop).get()
+            }
+            return try await MessengerSession.open(
+                host: endpoint.host, port: endpoint.port, machine: machine(endpoint, previous: previous), group: eventLoop,
+                timeout: options.connectTimeout, keepaliveInterval: options.pingInterval, silenceLimit: options.pingTimeout, tap: tap)
+        }
+
+        /// A routed session to `endpoint` (its events handled on the loop), opened without
+        /// any task: the future completes on the loop.
+        static func openRouted(_ endpoint: Endpoint, options: Options, previous: AuthOutcome?, eventLoop: any EventLoop) -> EventLoopFuture<MessengerSession> {
+            do {
+                return MessengerSession.open(
+                    host: endpoint.host, port: endpoint.port, machine: try machine(endpoint, previous: previous), eventLoop: eventLoop,
+                    timeout: options.connectTimeout, keepaliveInterval: options.pingInterval, silenceLimit: options.pingTimeout)
+            } catch {
+                return eventLoop.makeFailedFuture(error)
+            }
+        }
+
+        /// The protocol machine for a monitor session. A new session after a loss
+        /// reclaims our global id with the AUTH ticket we hold (`previous`).
+        private static func machine(_ endpoint: Endpoint, previous: AuthOutcome?) throws(RADOSError) -> ProtocolV2Client {
             guard let address = EntityAddress.ip(endpoint.host, port: UInt16(clamping: endpoint.port)) else {
                 throw RADOSError(.invalidArgument, "monitor host must be a numeric IPv4 or IPv6 address", details: endpoint.host)
             }
             var configuration = ProtocolV2Client.Configuration(peerAddress: address, peerType: .mon)
             configuration.modes = endpoint.modes
-            // A new session after a loss reclaims our global id with the AUTH ticket we hold.
             let auth = CephXMonitorAuth(
                 entityName: endpoint.entityName, secret: endpoint.key, globalID: previous?.globalID ?? 0,
                 previousAuthTicket: previous?.tickets.first { $0.service == CephEntityType.auth.rawValue })
-            let machine = ProtocolV2Client(configuration: configuration, authenticator: .monitor(auth))
-            return try await MessengerSession.open(
-                host: endpoint.host, port: endpoint.port, machine: machine, timeout: options.connectTimeout,
-                keepaliveInterval: options.pingInterval, silenceLimit: options.pingTimeout, tap: tap)
+            return ProtocolV2Client(configuration: configuration, authenticator: .monitor(auth))
         }
 
         // MARK: session lifecycle
@@ -349,12 +396,11 @@ extension MonClient {
         func begin() {
             if let session { pump(session, generation: generation) }
             let interval = options.tickInterval
-            ticker = Task { [weak self] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(nanoseconds: UInt64(max(interval.nanoseconds, 1_000_000)))
-                    guard let self else { return }
-                    await self.tick()
-                }
+            // A loop timer, not a task: it fires even while Swift's cooperative pool is
+            // busy (a task wakes through that pool). Close (giveUp) cancels it.
+            let period = TimeAmount.nanoseconds(max(interval.nanoseconds, 1_000_000))
+            ticker = eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] _ in
+                self?.assumeIsolated { $0.tick() }
             }
         }
 
@@ -365,21 +411,32 @@ extension MonClient {
             pump(session, generation: generation)
         }
 
-        /// Reads a session's events until it ends.
+        /// Takes a session's events: on the loop as they arrive (a routed session), or
+        /// from its stream (one a test opened with a tap).
         private func pump(_ session: MessengerSession, generation current: UInt64) {
-            Task { [weak self] in
+            if let route = session.route {
+                route.attach { [weak self] event in
+                    self?.assumeIsolated { $0.sessionEvent(event, generation: current) }
+                }
+                return
+            }
+            Task { [self] in
                 var reason = RADOSError(.connectionFailed, "the monitor closed the connection")
                 for await event in session.events {
-                    switch event {
-                    case .message(let message):
-                        await self?.received(message, generation: current)
-                    case .closed(let error):
-                        reason = error
-                    case .authenticated, .ready, .keepaliveAck, .peerReset:
-                        continue
-                    }
+                    if case .closed(let error) = event { reason = error } else { sessionEvent(event, generation: current) }
                 }
-                await self?.sessionEnded(reason, generation: current)
+                sessionEvent(.closed(reason), generation: current)
+            }
+        }
+
+        private func sessionEvent(_ event: MessengerEvent, generation current: UInt64) {
+            switch event {
+            case .message(let message):
+                received(message, generation: current)
+            case .closed(let error):
+                sessionEnded(error, generation: current)
+            case .authenticated, .ready, .keepaliveAck, .peerReset:
+                break
             }
         }
 
@@ -411,6 +468,7 @@ extension MonClient {
         }
 
         private func tick() {
+            eventLoop.assertInEventLoop()
             run(machine.tick(now: .now()))
         }
 
@@ -430,14 +488,10 @@ extension MonClient {
                     let previous = reclaimGlobalID ? shared.outcome : nil
                     var options = self.options
                     options.connectTimeout = min(options.connectTimeout, machine.attemptTimeout)
-                    Task { [weak self] in
-                        let result: Result<MessengerSession, any Error>
-                        do {
-                            result = .success(try await Core.open(endpoint, options: options, previous: previous, tap: nil))
-                        } catch {
-                            result = .failure(error)
-                        }
-                        await self?.attemptFinished(result, monitor: monitor, generation: attempt)
+                    // Completes on the loop, so a new session needs no task either.
+                    Core.openRouted(endpoint, options: options, previous: previous, eventLoop: eventLoop).whenComplete { [weak self] result in
+                        let outcome = result.mapError { $0 as any Error }
+                        self?.assumeIsolated { $0.attemptFinished(outcome, monitor: monitor, generation: attempt) }
                     }
                 case .subscribe(let items):
                     session?.channel.writeAndFlush(MMonSubscribe(what: items, hostname: ProcessInfo.processInfo.hostName).encode(), promise: nil)
@@ -450,9 +504,9 @@ extension MonClient {
                     channel.flush()
                     if again { shared.update { $0.requestsResent += ids.count } }
                 case .renewAuthTicket:
-                    Task { [weak self] in await self?.renewOnTimer(auth: true) }
+                    Task { [self] in await renewOnTimer(auth: true) }
                 case .renewServiceTickets:
-                    Task { [weak self] in await self?.renewOnTimer(auth: false) }
+                    Task { [self] in await renewOnTimer(auth: false) }
                 case .sessionLost(let error):
                     // Auth replies belong to the session that asked.
                     for id in authOrder {
@@ -472,6 +526,8 @@ extension MonClient {
                     authOrder.removeAll()
                     requests.removeAll()
                     continuation.finish()
+                    unroutedHandler?(nil)
+                    unroutedHandler = nil
                 }
             }
         }
@@ -479,6 +535,7 @@ extension MonClient {
         // MARK: messages
 
         private func received(_ message: Message, generation from: UInt64) {
+            eventLoop.assertInEventLoop()
             guard from == generation else { return }
             switch message.type {
             case MessageType.monCommandAck:
@@ -504,7 +561,17 @@ extension MonClient {
             default:
                 break
             }
-            continuation.yield(message)
+            if let unroutedHandler {
+                unroutedHandler(message)
+            } else {
+                continuation.yield(message)
+            }
+        }
+
+        /// From now on, unclaimed messages go to `handler`, called on the loop as they
+        /// arrive, instead of to ``nextMessage()``'s stream; nil once the client gave up.
+        func routeUnrouted(_ handler: @escaping @Sendable (Message?) -> Void) {
+            unroutedHandler = handler
         }
 
         /// Adds the msgr2 addresses of monitors we did not know to the hunting list.
@@ -571,9 +638,9 @@ extension MonClient {
             let id = try newID()
             slots[id] = .expected
             requests[id] = make(id)
-            let timer = Task { [weak self] in
-                try await Task.sleep(for: timeout)
-                await self?.timeout(id)
+            let (seconds, attoseconds) = timeout.components
+            let timer = eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) { [weak self] in
+                self?.assumeIsolated { $0.timeout(id) }
             }
             defer { timer.cancel() }
             run(machine.requestSubmitted(id))

@@ -9,9 +9,12 @@ import RADOSProto
 /// is answered as a client that does not own the exclusive lock answers it
 /// (``ImageNotify/reaction(to:)``), and a header update first marks the image as needing
 /// a refresh, then is acknowledged, so the notifier's operation returns only once we
-/// know. When the OSD forgets the watch (this client was away longer than the watch
-/// timeout) it watches again every second until it succeeds or is closed, and marks the
-/// image for a refresh, since notifications may have been missed (librbd's rewatch and
+/// know. Notifications are answered on the client's event loop, synchronously (a
+/// callback watch, ``IOContext/watch(_:timeout:onNotify:onLost:)``), so a busy Swift
+/// cooperative pool cannot hold an ack back past the notifier's timeout. When the OSD
+/// forgets the watch (this client was away longer than the watch timeout) it watches
+/// again every second until it succeeds or is closed, and marks the image for a
+/// refresh, since notifications may have been missed (librbd's rewatch and
 /// `handle_rewatch_complete`).
 final class HeaderWatcher: Sendable {
     /// Who hears about header updates: nobody yet (counting them) or the image.
@@ -21,9 +24,11 @@ final class HeaderWatcher: Sendable {
     }
 
     private struct Registration {
-        var watch: Watch?
+        /// The current watch's cookie (nil while watching again, or once closed).
+        var cookie: UInt64?
         var isClosed = false
-        var loop: Task<Void, Never>?
+        /// Watching again after a loss.
+        var rewatch: Task<Void, Never>?
     }
 
     let io: IOContext
@@ -39,12 +44,8 @@ final class HeaderWatcher: Sendable {
     /// Watches `object` and starts answering its notifies.
     static func start(_ io: IOContext, object: String) async throws(RADOSError) -> HeaderWatcher {
         let watcher = HeaderWatcher(io: io, object: object)
-        let watch = try await io.watch(object)
-        let loop = Task { await watcher.run(watch) }
-        watcher.registration.withLockedValue {
-            $0.watch = watch
-            $0.loop = loop
-        }
+        let cookie = try await watcher.watch()
+        watcher.registration.withLockedValue { $0.cookie = cookie }
         return watcher
     }
 
@@ -60,18 +61,18 @@ final class HeaderWatcher: Sendable {
     }
 
     /// The current watch's cookie (it changes when the watch is re-established).
-    var cookie: UInt64? { registration.withLockedValue { $0.watch?.cookie } }
+    var cookie: UInt64? { registration.withLockedValue { $0.cookie } }
 
     /// Removes the watch and stops answering. Closing twice does nothing.
     func close() async throws(RADOSError) {
-        let (watch, loop) = registration.withLockedValue { registration -> (Watch?, Task<Void, Never>?) in
+        let (cookie, rewatch) = registration.withLockedValue { registration -> (UInt64?, Task<Void, Never>?) in
             guard !registration.isClosed else { return (nil, nil) }
             registration.isClosed = true
-            defer { registration.watch = nil }
-            return (registration.watch, registration.loop)
+            defer { registration.cookie = nil }
+            return (registration.cookie, registration.rewatch)
         }
-        defer { loop?.cancel() }
-        try await watch?.cancel()
+        rewatch?.cancel()
+        if let cookie { try await io.unwatch(object, cookie: cookie) }
     }
 
     private func headerChanged() {
@@ -87,46 +88,47 @@ final class HeaderWatcher: Sendable {
         onUpdate?()
     }
 
-    private func run(_ first: Watch) async {
-        var watch = first
-        while true {
-            do {
-                for try await notification in watch.notifications {
-                    let reaction = ImageNotify.reaction(to: notification.payload)
-                    if reaction.refreshRequired { headerChanged() }
-                    // A failed ack only makes the notifier wait for its timeout.
-                    try? await watch.acknowledge(notification, reply: reaction.reply)
-                }
-                // The stream ends without an error when the watch is cancelled (close)
-                // or the client shuts down: nothing to watch any more.
-                return
-            } catch {
-                // The OSD dropped the watch: watch again below.
-            }
-            guard let next = await rewatch() else { return }
-            watch = next
-            headerChanged()
+    /// One registration on the OSD, answered on the client's loop.
+    private func watch() async throws(RADOSError) -> UInt64 {
+        try await io.watch(
+            object,
+            onNotify: { [weak self] notification in
+                let reaction = ImageNotify.reaction(to: notification.payload)
+                if reaction.refreshRequired { self?.headerChanged() }
+                return reaction.reply
+            },
+            onLost: { [weak self] _ in self?.lost() })
+    }
+
+    /// The OSD dropped the watch: watch again (off the loop; it may take a while).
+    private func lost() {
+        registration.withLockedValue { registration in
+            guard !registration.isClosed, registration.rewatch == nil else { return }
+            registration.cookie = nil
+            registration.rewatch = Task { await self.rewatch() }
         }
     }
 
-    /// Watches again until it works; nil once closed (or cancelled).
-    private func rewatch() async -> Watch? {
+    /// Watches again every second until it works or the watcher is closed; then marks
+    /// the image for a refresh (notifications may have been missed meanwhile).
+    private func rewatch() async {
         while !Task.isCancelled {
-            if registration.withLockedValue({ $0.isClosed }) { return nil }
-            if let watch = try? await io.watch(object) {
+            if registration.withLockedValue({ $0.isClosed }) { return }
+            if let cookie = try? await watch() {
                 let kept = registration.withLockedValue { registration -> Bool in
+                    registration.rewatch = nil
                     guard !registration.isClosed else { return false }
-                    registration.watch = watch
+                    registration.cookie = cookie
                     return true
                 }
-                guard kept else {
-                    try? await watch.cancel()
-                    return nil
+                if kept {
+                    headerChanged()
+                } else {
+                    try? await io.unwatch(object, cookie: cookie)
                 }
-                return watch
+                return
             }
             try? await Task.sleep(nanoseconds: 1_000_000_000)
         }
-        return nil
     }
 }
