@@ -2,17 +2,23 @@
 # The whole test suite: installs what it needs, starts a throwaway cluster in its
 # own folder, builds (failing on any warning in our code), runs unit and integration
 # tests with CEPH_CONF pointing at the cluster, and stops the cluster.
+# Nothing may skip: SWIFTRBD_REQUIRE_CLUSTER=1 turns a missing prerequisite into a
+# failure, and any skipped test other than the fixture recorders fails the run.
 #   scripts/test.sh            (what `make test` and CI run)
+#   CLUSTER_DIR=/abs/or/rel/dir scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 
 CLUSTER_DIR=${CLUSTER_DIR:-.cluster-test}
+case "$CLUSTER_DIR" in /*) ;; *) CLUSTER_DIR="$PWD/$CLUSTER_DIR" ;; esac
 bash scripts/dev-cluster.sh down "$CLUSTER_DIR" >/dev/null 2>&1 || true
 trap 'bash scripts/dev-cluster.sh down "$CLUSTER_DIR" >/dev/null 2>&1 || true' EXIT
 bash scripts/dev-cluster.sh up "$CLUSTER_DIR"
-export CEPH_CONF="$PWD/$CLUSTER_DIR/ceph.conf"
+export CEPH_CONF="$CLUSTER_DIR/ceph.conf"
+[ -r "$CEPH_CONF" ] || { echo "test: the cluster in $CLUSTER_DIR has no $CEPH_CONF" >&2; exit 1; }
+export SWIFTRBD_REQUIRE_CLUSTER=1
 
 echo "test: building"
 build_log=$(mktemp)
@@ -27,5 +33,19 @@ if grep -E "^$PWD/(Sources|Tests)/.*warning:" "$build_log" >/dev/null; then
   exit 1
 fi
 
-echo "test: running swift test with CEPH_CONF=$CEPH_CONF"
-swift test 2>&1
+echo "test: running swift test with CEPH_CONF=$CEPH_CONF SWIFTRBD_REQUIRE_CLUSTER=1"
+test_log=$(mktemp)
+set +e
+swift test 2>&1 | tee "$test_log"
+status=${PIPESTATUS[0]}
+set -e
+# A skipped test proves nothing: only the fixture recorders (RECORD_MESSENGER_FIXTURES=1)
+# may skip. swift-testing reports skips as "➜ Test … skipped: …" / "➜ Suite … skipped: …".
+skipped=$(LC_ALL=C grep -a -E '^.{0,4}(Test|Suite) .* skipped' "$test_log" | grep -v 'RECORD_MESSENGER_FIXTURES' || true)
+rm -f "$test_log" "$build_log"
+if [ -n "$skipped" ]; then
+  echo "test: these tests were skipped; with a cluster and Ceph's tools every test must run:" >&2
+  echo "$skipped" >&2
+  exit 1
+fi
+exit "$status"

@@ -9,7 +9,7 @@ import Testing
 /// (`Ioctx.execute`) with the input our encoder built, and our decoder reads the
 /// real output. Reads are checked against what `rbd info` says; an image created
 /// purely through our encoders is then read back by Ceph's own `rbd`.
-@Suite(.enabled(if: ClusterEnvironment.hasCluster && FileManager.default.fileExists(atPath: "/usr/bin/python3"), Comment(rawValue: ClusterEnvironment.skipMessage)))
+@Suite(.requiresCluster, .requiresPythonRados)
 struct ClsRBDInteropTests {
     struct ClassCallFailed: Error, CustomStringConvertible {
         var method: String
@@ -61,7 +61,7 @@ struct ClsRBDInteropTests {
             cluster.shutdown()
             """
         guard let conf = ClusterEnvironment.cephConf else { throw ClassCallFailed(method: method, code: -2) }
-        let result = try ClusterEnvironment.run(["/usr/bin/python3", "-c", script, conf, pool, object, className, method, input, write ? "1" : "0", exclusiveCreate ? "1" : "0"])
+        let result = try ClusterEnvironment.run([ClusterEnvironment.python, "-c", script, conf, pool, object, className, method, input, write ? "1" : "0", exclusiveCreate ? "1" : "0"])
         let lines = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         guard result.status == 0, let code = lines.first.flatMap({ Int($0) }) else {
             throw ClassCallFailed(method: method + " (python: \(result.stderr.prefix(300)))", code: -5)
@@ -174,22 +174,46 @@ struct ClsRBDInteropTests {
         _ = try Self.execute(ClsRBD.snapshotRemove(id: 1), on: header, write: true)
     }
 
+    /// The id object's bytes as Ceph's `rados` reads them.
+    static func radosGet(_ object: String) throws -> [UInt8] {
+        Array(try ClusterEnvironment.ceph("rados", ["-p", "rbd", "get", object, "-"]))
+    }
+
+    /// What `set_id` stores: a Ceph string (le32 length, then the bytes).
+    static func encodedString(_ text: String) -> [UInt8] {
+        let bytes = Array(text.utf8)
+        return withUnsafeBytes(of: UInt32(bytes.count).littleEndian, Array.init) + bytes
+    }
+
     @Test func aSecondCreatorOfTheSameIdObjectGetsEEXIST() throws {
         let name = "cls-excl-\(UInt32.random(in: 0...UInt32.max))"
         let object = RBDObjectNames.id(imageName: name)
         try Self.executeWrite(ClsRBD.createIDObject(id: "abc123"), on: object)
         defer { _ = try? ClusterEnvironment.ceph("rados", ["-p", "rbd", "rm", object]) }
         #expect(try ClsRBD.decodeString(try Self.execute(ClsRBD.getID(), on: object)) == "abc123")
-        #expect(throws: ClassCallFailed.self) { try Self.executeWrite(ClsRBD.createIDObject(id: "def456"), on: object) }
+        // Ceph's own tool reads the object our encoder wrote: exactly the encoded id.
+        let stored = try Self.radosGet(object)
+        #expect(stored == Self.encodedString("abc123"))
+        let error = #expect(throws: ClassCallFailed.self) { try Self.executeWrite(ClsRBD.createIDObject(id: "def456"), on: object) }
+        #expect(error?.code == -17, "the exclusive create must fail with EEXIST, not \(error.map { "\($0)" } ?? "nothing")")
         #expect(try ClsRBD.decodeString(try Self.execute(ClsRBD.getID(), on: object)) == "abc123")
+        #expect(try Self.radosGet(object) == stored, "the refused create changed the id object")
     }
 
     @Test func aDuplicateNameIsRefusedByTheDirectory() throws {
         let name = "cls-dup-\(UInt32.random(in: 0...UInt32.max))"
         _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "1M"])
         defer { _ = try? ClusterEnvironment.ceph("rbd", ["rm", "--no-progress", "rbd/\(name)"]) }
-        #expect(throws: ClassCallFailed.self) {
+        let id = try #require(try Self.rbdInfo("rbd/\(name)")["id"] as? String)
+        let error = #expect(throws: ClassCallFailed.self) {
             try Self.execute(ClsRBD.directoryAdd(name: name, id: "deadbeef"), on: RBDObjectNames.directory, write: true)
         }
+        // cls_rbd's dir_add_image: the name key exists, so EEXIST.
+        #expect(error?.code == -17, "dir_add_image of a taken name must fail with EEXIST, not \(error.map { "\($0)" } ?? "nothing")")
+        // The directory still maps the name to rbd's id, and holds no entry for the refused one.
+        let directory = try ClsRBD.decodeDirectoryList(try Self.execute(ClsRBD.directoryList(startAfter: "", maxReturn: 1024), on: RBDObjectNames.directory))
+        #expect(directory[name] == id)
+        #expect(!directory.values.contains("deadbeef"))
+        #expect((try Self.rbdInfo("rbd/\(name)"))["id"] as? String == id)
     }
 }

@@ -5,7 +5,6 @@ import Testing
 /// Our configuration parser against Ceph's own: `ceph-conf` (always, when installed) and a
 /// running cluster (when `CEPH_CONF` is set). Keys are compared in memory, never printed.
 @Suite struct ConfigIntegrationTests {
-    static let hasCephConf = ClusterEnvironment.tool("ceph-conf") != nil
 
     static let fixture = """
         ; fixture for the ceph-conf cross-check
@@ -46,7 +45,7 @@ import Testing
         return (result.status, out.hasSuffix("\n") ? String(out.dropLast()) : out, result.stderr)
     }
 
-    @Test(.enabled(if: hasCephConf, "ceph-conf is not installed"))
+    @Test(.requiresTools("ceph-conf"))
     func lookupsMatchCephConf() throws {
         try withFile("fix.conf", Self.fixture) { path in
             for name in ["client.admin", "client.foo", "client.bar", "osd.1", "mon.a"] {
@@ -62,7 +61,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: hasCephConf, "ceph-conf is not installed"))
+    @Test(.requiresTools("ceph-conf"))
     func defaultsMatchCephConf() throws {
         let ours = try RADOSConfiguration.load(configFile: "/dev/null", environment: [:])
         for name in ours.optionNames where !ours.isSecret(name) {
@@ -72,7 +71,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: hasCephConf, "ceph-conf is not installed"))
+    @Test(.requiresTools("ceph-conf"))
     func dashesAndCommandLineMatchCephConf() throws {
         try withFile("ceph.conf", "[global]\nrbd-cache = false\nrbd   cache size = 1000\n") { path in
             let env = ["/usr/bin/env", "CEPH_ARGS=--rbd-cache-max-dirty 5 --rbd_cache_target_dirty=6 --rbd-cache-writethrough-until-flush false"]
@@ -90,7 +89,7 @@ import Testing
 
     /// One divergence on purpose: Ceph 16.2 rejects a file whose last line has no newline;
     /// we accept it.
-    @Test(.enabled(if: hasCephConf, "ceph-conf is not installed"))
+    @Test(.requiresTools("ceph-conf"))
     func missingFinalNewlineIsTheOneDivergence() throws {
         try withFile("nl.conf", "[global]\nmon_host = 1.2.3.4") { path in
             #expect(try cephConf(["-c", path, "--show-config-value", "mon_host"]).status != 0)
@@ -99,7 +98,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: hasCephConf, "ceph-conf is not installed"), arguments: [
+    @Test(.requiresTools("ceph-conf"), arguments: [
         "[global]\nkeyring = \"/x ; y\"\n",
         "[global]\nfoo bar\n",
         "[global\nfoo = bar\n",
@@ -114,7 +113,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: ClusterEnvironment.tool("ceph-authtool") != nil, "ceph-authtool is not installed"))
+    @Test(.requiresTools("ceph-authtool"))
     func keyringFromCephAuthtool() throws {
         let dir = NSTemporaryDirectory() + "swiftrbd-keyring-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -138,7 +137,7 @@ import Testing
         #expect(keyring[ConfEntityName(type: "client", id: "swift")]?.caps == ["mon": "allow r", "osd": "allow rwx pool=rbd"])
     }
 
-    @Test(.enabled(if: ClusterEnvironment.hasCluster, "\(ClusterEnvironment.skipMessage)"))
+    @Test(.requiresCluster)
     func clusterMonitorsAndKeyMatch() throws {
         let conf = try #require(ClusterEnvironment.cephConf)
         let config = try RADOSConfiguration.load(configFile: conf, environment: ProcessInfo.processInfo.environment)

@@ -4,7 +4,7 @@ import Testing
 /// The throwaway cluster from `scripts/dev-cluster.sh` is what the rest of the suite
 /// assumes: cephx required, msgr2 monitor addresses, three OSDs up, and an RBD pool
 /// `rbd` of size 2 that Ceph's own `rbd` tool can use.
-@Suite(.enabled(if: ClusterEnvironment.hasCluster, Comment(rawValue: ClusterEnvironment.skipMessage)))
+@Suite(.requiresCluster)
 struct DevClusterTests {
     private func json(_ tool: String, _ arguments: [String]) throws -> Any {
         try JSONSerialization.jsonObject(with: ClusterEnvironment.ceph(tool, arguments + ["--format", "json"]))
@@ -40,12 +40,18 @@ struct DevClusterTests {
     }
 
     @Test func cephxIsRequired() throws {
-        // A client that offers no authentication must be refused.
-        guard let conf = ClusterEnvironment.cephConf else { return }
+        // A client that offers no authentication must be refused: the monitor allows only
+        // cephx, so connecting fails with EACCES and `ceph` exits with that errno (13), not
+        // with a timeout (110) or a usage error.
+        let conf = try #require(ClusterEnvironment.cephConf)
         let result = try ClusterEnvironment.run([
             "ceph", "-c", conf, "--auth-client-required", "none", "--connect-timeout", "5", "health",
         ])
-        #expect(result.status != 0)
+        #expect(result.status == 13, "ceph exited \(result.status): \(result.stderr)")
+        #expect(result.stderr.contains("[errno 13] RADOS permission denied (error connecting to the cluster)"), "\(result.stderr)")
+        // The same command with cephx works, so the refusal was about authentication.
+        let allowed = try ClusterEnvironment.run(["ceph", "-c", conf, "--connect-timeout", "30", "health"])
+        #expect(allowed.status == 0, "ceph health with cephx exited \(allowed.status): \(allowed.stderr)")
     }
 
     @Test func rbdToolCreatesAndDescribesAnImage() throws {

@@ -8,7 +8,7 @@ import Testing
 /// the replicated `rbd` pool, the data objects go to the EC pool named as `data_pool`
 /// (`rbd create --data-pool`). Memstore OSDs refuse EC overwrites, so this suite starts a
 /// bluestore cluster of its own.
-@Suite(.enabled(if: ThrowawayCluster.available, Comment(rawValue: ThrowawayCluster.unavailableMessage)), .serialized)
+@Suite(.requiresTools("ceph-mon", "ceph-osd", "ceph-mgr"), .serialized)
 struct ImageErasureCodedDataPoolTests {
     /// Random bytes with a few all-zero holes, from a seeded generator.
     static func content(size: Int, seed: UInt64) -> [UInt8] {

@@ -7,7 +7,7 @@ extension LiveMapSuite {
     /// The map our Objecter builds from the monitor's incremental maps, after a pool is
     /// created, an OSD is marked out and in, and a pg-upmap-items entry is added, places
     /// every PG exactly as a fresh full map from `ceph osd getmap` does.
-    @Suite(.enabled(if: ClusterEnvironment.hasCluster, Comment(rawValue: ClusterEnvironment.skipMessage)), .serialized)
+    @Suite(.requiresCluster, .serialized)
     struct IncrementalMapTests {
         static func cliEpoch() throws -> UInt32 {
             let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]

@@ -9,7 +9,7 @@ extension LiveMapSuite {
     /// `rbdctl rados ls` printing exactly what `rados ls` prints. It uses a pool of its
     /// own (creating it changes the map, hence the serialized live-map suite), so that
     /// other tests' objects cannot come and go during a comparison.
-    @Suite(.enabled(if: ClusterEnvironment.hasCluster, Comment(rawValue: ClusterEnvironment.skipMessage)), .serialized)
+    @Suite(.requiresCluster, .serialized)
     struct ListingTests {
         static func rados(_ arguments: [String]) throws -> String {
             String(decoding: try ClusterEnvironment.ceph("rados", arguments), as: UTF8.self)

@@ -6,7 +6,7 @@ extension LiveMapSuite {
     /// Placement from the live map against the monitor's own answers: 1,000 object names,
     /// half in a namespace, each asked as `osd map` (through python3-rados on one session,
     /// so the run takes seconds), and our rbdctl's `osd map` lines against the `ceph` CLI.
-    @Suite(.enabled(if: ClusterEnvironment.hasCluster && FileManager.default.fileExists(atPath: "/usr/bin/python3"), Comment(rawValue: ClusterEnvironment.skipMessage)), .serialized)
+    @Suite(.requiresCluster, .requiresPythonRados, .serialized)
     struct LivePlacementTests {
         /// The monitor's `osd map` answer for each (namespace, name), as JSON objects.
         static func monitorAnswers(_ objects: [(String, String)]) throws -> [[String: Any]] {
@@ -25,7 +25,7 @@ extension LiveMapSuite {
                 cluster.shutdown()
                 """
             let input = objects.map { "[\"\($0.0)\", \"\($0.1)\"]" }.joined(separator: "\n") + "\n"
-            let result = try ClusterEnvironment.run(["/usr/bin/python3", "-c", script, conf], input: Data(input.utf8))
+            let result = try ClusterEnvironment.run([ClusterEnvironment.python, "-c", script, conf], input: Data(input.utf8))
             try #require(result.status == 0, "python3-rados failed: \(result.stderr.prefix(300))")
             return String(decoding: result.stdout, as: UTF8.self).split(separator: "\n").compactMap {
                 try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]

@@ -3,7 +3,9 @@ import NIOCore
 import Testing
 @testable import RADOSProto
 
-/// Minimal reading of the dev cluster's ceph.conf and keyring (until the config parser lands).
+/// The monitor address and client.admin key of the configured cluster, read with the
+/// project's own configuration and keyring code (every `mon_host` form Ceph accepts, any
+/// keyring spelling). A configured cluster that cannot be used is an error, never a skip.
 enum MessengerClusterSettings {
     struct Settings {
         var host: String
@@ -12,45 +14,24 @@ enum MessengerClusterSettings {
         var fsid: String
     }
 
-    static func load() throws -> Settings? {
-        guard let conf = ClusterEnvironment.cephConf else { return nil }
-        let text = try String(contentsOfFile: conf, encoding: .utf8)
-        var monHost = "", keyringPath = "", fsid = ""
-        for raw in text.split(separator: "\n") {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            guard let eq = line.firstIndex(of: "=") else { continue }
-            let name = line[..<eq].trimmingCharacters(in: .whitespaces).replacingOccurrences(of: " ", with: "_")
-            let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
-            switch name {
-            case "mon_host": monHost = value
-            case "keyring": if keyringPath.isEmpty || value.contains("client.admin") { keyringPath = value }
-            case "fsid": fsid = value
-            default: break
-            }
+    static func load(conf: String? = ClusterEnvironment.cephConf) throws -> Settings {
+        guard let conf else { throw ClusterEnvironment.ToolFailure(message: ClusterEnvironment.skipMessage) }
+        let config = try RADOSConfiguration.load(configFile: conf, environment: [:], searchDefaultPaths: false)
+        // The first monitor's msgr2 address (a bare address stands for v2 and v1 alike).
+        guard let address = try config.monitors().first?.first(where: { $0.kind != .v1 }) else {
+            throw ClusterEnvironment.ToolFailure(message: "\(conf): the first monitor in mon_host has no msgr2 address (v2: or unprefixed)")
         }
-        // v2:IP:PORT inside "[v2:…,v1:…]".
-        guard let v2 = monHost.range(of: "v2:") else { return nil }
-        let rest = monHost[v2.upperBound...].prefix { $0 != "," && $0 != "]" }
-        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) else { return nil }
-        let keyring = try String(contentsOfFile: keyringPath, encoding: .utf8)
-        guard let keyLine = keyring.split(separator: "\n").first(where: { $0.contains("key =") }),
-              let keyEq = keyLine.firstIndex(of: "=")
-        else { return nil }
-        let key = try CryptoKey(base64: String(keyLine[keyLine.index(after: keyEq)...]).trimmingCharacters(in: .whitespaces))
-        return Settings(host: String(rest[..<colon]), port: port, key: key, fsid: fsid)
+        return Settings(host: address.host, port: Int(address.port), key: try config.secret(), fsid: try config.string("fsid") ?? "")
     }
 }
 
-@Suite(.serialized, .enabled(if: ClusterEnvironment.hasCluster, Comment(rawValue: ClusterEnvironment.skipMessage))) struct MessengerClusterTests {
+@Suite(.serialized, .requiresCluster) struct MessengerClusterTests {
     private func fsidFromCephTool() throws -> String {
         String(decoding: try ClusterEnvironment.ceph("ceph", ["fsid"]), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     private func connectAndReadMonMap(modes: [ConnectionMode], expectMode: ConnectionMode) async throws {
-        guard let settings = try MessengerClusterSettings.load() else {
-            print("MessengerClusterTests skipped: \(ClusterEnvironment.skipMessage)")
-            return
-        }
+        let settings = try MessengerClusterSettings.load()
         let client = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key, modes: modes))
         #expect(client.authOutcome.mode == expectMode)
         #expect(client.authOutcome.globalID > 0)
@@ -89,7 +70,7 @@ enum MessengerClusterSettings {
     }
 
     @Test func monitorCommandMatchesCephCLI() async throws {
-        guard let settings = try MessengerClusterSettings.load() else { return }
+        let settings = try MessengerClusterSettings.load()
         let client = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key))
         try await client.subscribe(["monmap": .init(start: 0)])
         let map = try await client.nextMonMap()
@@ -119,7 +100,7 @@ enum MessengerClusterSettings {
     }
 
     @Test func keepalive2IsAcknowledgedInSecureMode() async throws {
-        guard let settings = try MessengerClusterSettings.load() else { return }
+        let settings = try MessengerClusterSettings.load()
         let machine = ProtocolV2Client(
             configuration: ProtocolV2Client.Configuration(peerAddress: EntityAddress.ipv4(settings.host, port: UInt16(settings.port))!, peerType: .mon),
             authenticator: .monitor(CephXMonitorAuth(entityName: "admin", secret: settings.key)))
@@ -137,8 +118,30 @@ enum MessengerClusterSettings {
         try await session.channel.close()
     }
 
+    /// A `mon_host` without the `v2:` prefix (a bare `host:port`, which Ceph accepts) and a
+    /// keyring spelled `key=…` give the same monitor session: the settings come from the
+    /// project's configuration and keyring code, not from matching the dev cluster's text.
+    @Test func bareMonHostAndTerseKeyringStillConnect() async throws {
+        let settings = try MessengerClusterSettings.load()
+        let conf = try #require(ClusterEnvironment.cephConf)
+        let keyringPath = try #require(try RADOSConfiguration.load(configFile: conf, environment: [:], searchDefaultPaths: false).keyringCandidates().first)
+        let directory = NSTemporaryDirectory() + "swiftrbd-bare-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let terse = try String(contentsOfFile: keyringPath, encoding: .utf8).replacingOccurrences(of: "key = ", with: "key=")
+        try terse.write(toFile: directory + "/keyring", atomically: true, encoding: .utf8)
+        try "[global]\nmon_host = \(settings.host):\(settings.port)\nkeyring = \(directory)/keyring\n"
+            .write(toFile: directory + "/ceph.conf", atomically: true, encoding: .utf8)
+        let bare = try MessengerClusterSettings.load(conf: directory + "/ceph.conf")
+        #expect(bare.host == settings.host && bare.port == settings.port && bare.key == settings.key)
+        let client = try await MonClient.connect(to: .init(host: bare.host, port: bare.port, key: bare.key))
+        #expect(client.authOutcome.globalID > 0)
+        #expect(client.serverIdent.addresses.contains { $0.port == UInt16(settings.port) })
+        await client.close()
+    }
+
     @Test func huntingSkipsADeadMonitor() async throws {
-        guard let settings = try MessengerClusterSettings.load() else { return }
+        let settings = try MessengerClusterSettings.load()
         // Port 1 on localhost refuses connections.
         let client = try await MonClient.connect(toAnyOf: [
             .init(host: "127.0.0.1", port: 1, key: settings.key),
@@ -149,7 +152,7 @@ enum MessengerClusterSettings {
     }
 
     @Test func wrongKeyIsRefused() async throws {
-        guard var settings = try MessengerClusterSettings.load() else { return }
+        var settings = try MessengerClusterSettings.load()
         settings.key = CryptoKey(secret: Array(repeating: 7, count: 16))
         do {
             _ = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key))

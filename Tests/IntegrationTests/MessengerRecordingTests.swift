@@ -19,9 +19,7 @@ import Testing
 
     @Test(arguments: [ConnectionMode.crc, ConnectionMode.secure])
     func recordMonitorSession(mode: ConnectionMode) async throws {
-        guard ProcessInfo.processInfo.environment["RECORD_MESSENGER_FIXTURES"] == "1",
-              let settings = try MessengerClusterSettings.load()
-        else { return }
+        let settings = try MessengerClusterSettings.load()
         let sent = ByteRecorder()
         let received = ByteRecorder()
         var configuration = ProtocolV2Client.Configuration(peerAddress: EntityAddress.ipv4(settings.host, port: UInt16(settings.port))!, peerType: .mon)
@@ -64,9 +62,7 @@ import Testing
 
     /// An authorizer session with an OSD (crc mode): the challenge round with real bytes.
     @Test func recordOSDSession() async throws {
-        guard ProcessInfo.processInfo.environment["RECORD_MESSENGER_FIXTURES"] == "1",
-              let settings = try MessengerClusterSettings.load()
-        else { return }
+        let settings = try MessengerClusterSettings.load()
         let mon = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key))
         let ticket = try #require(mon.authOutcome.tickets.first { $0.service == CephEntityType.osd.rawValue })
         let globalID = mon.authOutcome.globalID

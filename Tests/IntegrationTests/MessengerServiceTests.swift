@@ -5,7 +5,7 @@ import Testing
 
 /// Authorizers (with the challenge round) against a real OSD and the active manager,
 /// using the service tickets the monitor handed out.
-@Suite(.serialized, .enabled(if: ClusterEnvironment.hasCluster, Comment(rawValue: ClusterEnvironment.skipMessage))) struct MessengerServiceTests {
+@Suite(.serialized, .requiresCluster) struct MessengerServiceTests {
     /// The v2 address of `ceph osd dump` / `ceph mgr dump` JSON's addrvec.
     private func v2Address(_ addrvec: Any?) -> EntityAddress? {
         guard let vec = (addrvec as? [String: Any])?["addrvec"] as? [[String: Any]],
@@ -17,7 +17,7 @@ import Testing
     }
 
     private func connect(service: CephEntityType, address: EntityAddress, modes: [ConnectionMode], expect: ConnectionMode) async throws {
-        guard let settings = try MessengerClusterSettings.load() else { return }
+        let settings = try MessengerClusterSettings.load()
         let mon = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key))
         defer { Task { await mon.close() } }
         let ticket = try #require(mon.authOutcome.tickets.first { $0.service == service.rawValue })
@@ -33,10 +33,6 @@ import Testing
     }
 
     @Test func osdAuthorizerCRCMode() async throws {
-        guard ClusterEnvironment.hasCluster else {
-            print("MessengerServiceTests skipped: \(ClusterEnvironment.skipMessage)")
-            return
-        }
         let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
         let osd = try #require((dump?["osds"] as? [[String: Any]])?.first)
         let address = try #require(v2Address(osd["public_addrs"]))
@@ -46,7 +42,7 @@ import Testing
 
     /// Fresh tickets through MAuth (CEPHX_GET_PRINCIPAL_SESSION_KEY), then used on an OSD.
     @Test func renewedOSDTicketViaMAuth() async throws {
-        guard let settings = try MessengerClusterSettings.load() else { return }
+        let settings = try MessengerClusterSettings.load()
         let mon = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key))
         let tickets = try await mon.requestServiceTickets([.osd, .mgr])
         #expect(Set(tickets.map(\.service)) == [CephEntityType.osd.rawValue, CephEntityType.mgr.rawValue])
@@ -64,7 +60,7 @@ import Testing
     /// AUTH ticket renewal on the same session (GET_AUTH_SESSION_KEY with the old ticket),
     /// then a service ticket request signed with the renewed AUTH ticket.
     @Test func authTicketRenewal() async throws {
-        guard let settings = try MessengerClusterSettings.load() else { return }
+        let settings = try MessengerClusterSettings.load()
         let mon = try await MonClient.connect(to: .init(host: settings.host, port: settings.port, key: settings.key))
         let old = try #require(mon.authOutcome.tickets.first { $0.service == CephEntityType.auth.rawValue })
         let renewed = try await mon.renewTickets()
@@ -83,7 +79,6 @@ import Testing
     }
 
     @Test func managerAuthorizerSecureMode() async throws {
-        guard ClusterEnvironment.hasCluster else { return }
         let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["mgr", "dump", "--format", "json"])) as? [String: Any]
         let address = try #require(v2Address(dump?["active_addrs"]))
         try await connect(service: .mgr, address: address, modes: [.secure, .crc], expect: .secure)

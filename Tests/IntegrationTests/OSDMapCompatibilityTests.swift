@@ -11,7 +11,7 @@ import Testing
 /// Skips (with a message) when osdmaptool or crushtool is not installed.
 @Suite(
     "OSDMap placement matches osdmaptool",
-    .enabled(if: ClusterEnvironment.tool("osdmaptool") != nil && ClusterEnvironment.tool("crushtool") != nil, "osdmaptool/crushtool are not installed")
+    .requiresTools("osdmaptool", "crushtool")
 )
 struct OSDMapCompatibilityTests {
     static func tool(_ arguments: [String]) throws -> String {

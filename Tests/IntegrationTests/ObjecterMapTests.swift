@@ -5,7 +5,7 @@ import Testing
 
 extension LiveMapSuite {
     /// Placement from the live map, and following map changes, against Ceph's own CLI.
-    @Suite(.enabled(if: ClusterEnvironment.hasCluster, Comment(rawValue: ClusterEnvironment.skipMessage)), .serialized)
+    @Suite(.requiresCluster, .serialized)
     struct ObjecterMapTests {
         @Test func placementEqualsCephOsdMap() async throws {
             let (monitor, objecter) = try await ObjecterInteropTests.connect()

@@ -9,13 +9,47 @@ extension LiveMapSuite {
     /// exactly once, in order (a resend that the OSD had already applied is recognised by
     /// its request id, one that never arrived is sent again), and a watch registered
     /// before still receives notifies. The cluster is left active+clean.
-    @Suite(.enabled(if: ClusterEnvironment.hasCluster, Comment(rawValue: ClusterEnvironment.skipMessage)), .serialized)
+    ///
+    /// Nothing here waits for a fixed time: each step waits for what it needs to have
+    /// happened (our client at the CLI's epoch, appends going on, a counter moving, an
+    /// OSD up), with deadlines that only bound a hang.
+    @Suite(.requiresCluster, .serialized)
     struct ObjecterResendTests {
-        static func osdUp(_ id: Int) -> Bool {
-            guard let data = try? ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"]),
-                  let dump = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let osds = dump["osds"] as? [[String: Any]] else { return false }
+        /// A Ceph CLI against the cluster, run off Swift's cooperative threads (our
+        /// clients' watches must be able to answer while it runs).
+        static func cli(_ tool: String, _ arguments: [String]) async throws -> Data {
+            try await ClusterEnvironment.offThreadPool { try ClusterEnvironment.ceph(tool, arguments) }
+        }
+
+        static func cliEpoch() async throws -> UInt32 {
+            let dump = try JSONSerialization.jsonObject(with: try await cli("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
+            return UInt32(try #require(dump?["epoch"] as? Int))
+        }
+
+        /// Runs a `ceph osd …` command that changes the map; the epoch it produced.
+        static func mapChange(_ arguments: [String]) async throws -> UInt32 {
+            _ = try await cli("ceph", arguments)
+            return try await cliEpoch()
+        }
+
+        static func osdUp(_ id: Int) async throws -> Bool {
+            let dump = try JSONSerialization.jsonObject(with: try await cli("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
+            let osds = try #require(dump?["osds"] as? [[String: Any]])
             return osds.first { $0["osd"] as? Int == id }?["up"] as? Int == 1
+        }
+
+        /// Whether `ceph pg stat` says every PG is active+clean.
+        static func activeClean() async throws -> Bool {
+            let text = String(decoding: try await cli("ceph", ["pg", "stat"]), as: UTF8.self)
+            guard let match = text.firstMatch(of: /^(\d+) pgs: (\d+) active\+clean;/) else { return false }
+            return match.1 == match.2
+        }
+
+        /// Waits until `client` has the map of `epoch` (or a newer one).
+        static func waitForEpoch(_ client: RADOSClient, _ epoch: UInt32, _ who: String = "the client") async throws {
+            let reached = try await pollUntil { await client.osdmapEpoch >= epoch }
+            let have = await client.osdmapEpoch
+            try #require(reached, "\(who) did not reach osdmap epoch \(epoch) within 60 s (it has \(have))")
         }
 
         @Test func everyOpCompletesOnceThroughOutInAndDown() async throws {
@@ -39,13 +73,15 @@ extension LiveMapSuite {
 
             let writers = 8
             let done = ManagedFlag()
+            let appended = ManagedCounter()
             let workload = (0..<writers).map { writer in
                 Task { () throws -> Int in
                     var count = 0
                     while !done.isSet || count < 5 {
                         try await io.append("log-\(writer)", ByteBuffer(string: "\(writer):\(count);"))
                         count += 1
-                        try await Task.sleep(for: .milliseconds(20))
+                        appended.increment()
+                        try await Task.sleep(for: .milliseconds(20))  // pacing only
                     }
                     return count
                 }
@@ -54,19 +90,26 @@ extension LiveMapSuite {
                 _ = try? ClusterEnvironment.ceph("ceph", ["osd", "in", "1"])
                 IncrementalMapTests.waitForActiveClean()
             }
-            try await Task.sleep(for: .seconds(1))
-            _ = try ClusterEnvironment.ceph("ceph", ["osd", "out", "1"])
-            try await Task.sleep(for: .seconds(2))
-            _ = try ClusterEnvironment.ceph("ceph", ["osd", "in", "1"])
-            try await Task.sleep(for: .seconds(2))
-            _ = try ClusterEnvironment.ceph("ceph", ["osd", "down", "0"])
-            for _ in 0..<120 {
-                try await Task.sleep(for: .milliseconds(500))
-                if Self.osdUp(0) { break }
+            /// The appends go on (two more per writer on average) under the map in force.
+            func appendsGoOn(_ when: String) async throws {
+                let from = appended.value
+                let went = try await pollUntil(seconds: 120) { appended.value >= from + 2 * writers }
+                try #require(went, "the appends stalled \(when) (\(appended.value - from) in 120 s)")
             }
-            #expect(Self.osdUp(0))
-            IncrementalMapTests.waitForActiveClean()
-            try await Task.sleep(for: .seconds(1))
+
+            try await appendsGoOn("before any map change")
+            try await Self.waitForEpoch(client, try await Self.mapChange(["osd", "out", "1"]))
+            try await appendsGoOn("after osd.1 was marked out")
+            try await Self.waitForEpoch(client, try await Self.mapChange(["osd", "in", "1"]))
+            try await appendsGoOn("after osd.1 was marked in")
+            try await Self.waitForEpoch(client, try await Self.mapChange(["osd", "down", "0"]))
+            // osd.0 is still running: it sees itself marked down and boots again.
+            let up = try await pollUntil(seconds: 120, every: .milliseconds(500)) { try await Self.osdUp(0) }
+            try #require(up, "osd.0 did not mark itself up again within 120 s")
+            let clean = try await pollUntil(seconds: 180, every: .milliseconds(500)) { try await Self.activeClean() }
+            try #require(clean, "the PGs were not active+clean within 180 s of osd.0 coming back")
+            try await Self.waitForEpoch(client, try await Self.cliEpoch())
+            try await appendsGoOn("once the cluster was active+clean again")
             done.set()
 
             var counts: [Int] = []
@@ -77,9 +120,16 @@ extension LiveMapSuite {
                 let stored = String(buffer: try await io.read("log-\(writer)", length: 1 << 20))
                 #expect(stored == expected, "log-\(writer): \(counts[writer]) appends")
                 // Ceph's own tool reads the same bytes.
-                let viaRados = String(decoding: try ClusterEnvironment.ceph("rados", ["-p", "rbd", "-N", io.namespace, "get", "log-\(writer)", "-"]), as: UTF8.self)
+                let viaRados = String(decoding: try await Self.cli("rados", ["-p", "rbd", "-N", io.namespace, "get", "log-\(writer)", "-"]), as: UTF8.self)
                 #expect(viaRados == expected)
             }
+            // The watch's re-registrations are answered (or one was refused and the watch
+            // reported lost) before the notify below: it must not race a reconnect.
+            let settled = try await pollUntil(seconds: 120) {
+                if responderEnd.text != nil { return true }
+                return await client.objecter.statistics.watchReconnectsInFlight == 0
+            }
+            #expect(settled, "a re-registration of the watch was not answered within 120 s")
             // The disruptions did make requests go again, and the watch re-register.
             let statistics = await client.objecter.statistics
             #expect(statistics.resends > 0)
@@ -87,14 +137,22 @@ extension LiveMapSuite {
             // The watch was carried through the map changes, or, as librados does when the
             // OSD timed it out while it was disconnected (a slow, loaded machine), it was
             // reported lost with ENOTCONN, and the owner watches again (librbd re-watches
-            // the same way). What must never happen is a watch that silently stops.
+            // the same way). What must never happen is a watch that silently stops, or one
+            // the client gave up on by itself.
             var current = watch
             var rewatch: Task<Void, any Error>?
             if let ended = responderEnd.text {
                 #expect(ended.contains("Transport endpoint is not connected"), "the watch ended otherwise: \(ended)")
+                // The OSD refused a re-registration (the client sent them: it did not give up
+                // on a failed attempt of its own), and Ceph agrees the old watch is gone.
+                #expect(statistics.watchesLost == 1 && statistics.watchesLostUnanswered == 0, "lost without the OSD saying so: \(statistics)")
+                let listed = try await WatchNotifyTests.radosWatchers(watched, namespace: io.namespace)
+                #expect(!listed.contains { $0.cookie == watch.cookie }, "rados still lists the watch reported lost: \(listed)")
                 current = try await io.watch(watched)
                 let again = current
                 rewatch = Task { for try await note in again.notifications { try await again.acknowledge(note, reply: note.payload) } }
+            } else {
+                #expect(statistics.watchesLost == 0, "\(statistics)")
             }
             defer { rewatch?.cancel() }
             let notifierIO = try await notifier.ioContext(pool: "rbd", namespace: io.namespace)
@@ -103,7 +161,13 @@ extension LiveMapSuite {
             let result = try await notifierIO.notify(watched, payload: ByteBuffer(string: "still there?"), timeout: 30)
             #expect(result.acks.count == 1 && result.timedOut.isEmpty, "acks \(result.acks.count), timed out \(result.timedOut.count); responder: \(responderEnd.text ?? "still running")")
             #expect(result.acks.first.map { String(buffer: $0.reply) } == "still there?")
+            // The ack came from the watch in force (the re-watch, if the first was lost),
+            // and Ceph lists exactly that watch.
+            #expect(result.acks.first?.gid == client.instanceID && result.acks.first?.cookie == current.cookie)
+            let listed = try await WatchNotifyTests.radosWatchers(watched, namespace: io.namespace)
+            #expect(listed.map(\.gid) == [client.instanceID] && listed.map(\.cookie) == [current.cookie], "\(listed)")
             try await current.cancel()
+            #expect(try await WatchNotifyTests.radosWatchers(watched, namespace: io.namespace).isEmpty)
             for writer in 0..<writers { try await io.remove("log-\(writer)") }
             try await io.remove(watched)
         }
@@ -113,6 +177,10 @@ extension LiveMapSuite {
         /// watches and the pending notify with them. The watcher registers again, the
         /// notifier sends the notify again, and the answer is the watcher's ack to the
         /// second run, as with librados, not a timeout.
+        ///
+        /// The watcher holds its ack to the first run until the notifier has sent the
+        /// notify again under the new map (however long the map change takes to arrive),
+        /// so the resend path is always the one exercised.
         @Test func aNotifyPendingAcrossANewIntervalIsAcknowledged() async throws {
             let client = try await RADOSClientTests.client()
             let notifier = try await RADOSClientTests.client()
@@ -122,15 +190,15 @@ extension LiveMapSuite {
             let notifierIO = try await notifier.ioContext(pool: "rbd", namespace: namespace)
             try await io.create("pending", exclusive: true)
             let watch = try await io.watch("pending")
-            let received = ManagedFlag()
+            let received = ManagedCounter()
+            let release = ManagedFlag()
             let responder = Task {
                 for try await note in watch.notifications {
-                    let first = !received.isSet
-                    received.set()
+                    let run = received.increment()
                     Task {
                         // Still working on the first when the interval changes.
-                        if first { try await Task.sleep(for: .seconds(3)) }
-                        try await watch.acknowledge(note, reply: ByteBuffer(string: "done"))
+                        if run == 1 { _ = try await pollUntil(seconds: 120) { release.isSet } }
+                        try await watch.acknowledge(note, reply: ByteBuffer(string: "ack \(run)"))
                     }
                 }
             }
@@ -142,24 +210,30 @@ extension LiveMapSuite {
                 IncrementalMapTests.waitForActiveClean()
             }
             let reconnectsBefore = await client.objecter.statistics.watchReconnects
-            let notify = Task { try await notifierIO.notify("pending", payload: ByteBuffer(string: "busy?"), timeout: 10) }
-            for _ in 0..<100 where !received.isSet { try await Task.sleep(for: .milliseconds(50)) }
-            #expect(received.isSet)
-            _ = try ClusterEnvironment.ceph("ceph", ["osd", "out", "\(replica)"])
+            let resendsBefore = await notifier.objecter.statistics.notifyResends
+            let notify = Task { try await notifierIO.notify("pending", payload: ByteBuffer(string: "busy?"), timeout: 30) }
+            let delivered = try await pollUntil { received.value >= 1 }
+            try #require(delivered, "the watch did not receive the notify within 60 s")
+            let epoch = try await Self.mapChange(["osd", "out", "\(replica)"])
+            try await Self.waitForEpoch(client, epoch, "the watcher")
+            try await Self.waitForEpoch(notifier, epoch, "the notifier")
+            let resent = try await pollUntil { await notifier.objecter.statistics.notifyResends > resendsBefore }
+            release.set()
+            #expect(resent, "the notifier did not send the notify again after the new interval (epoch \(epoch))")
             let result = try await notify.value
             #expect(result.acks.count == 1 && result.timedOut.isEmpty, "acks \(result.acks.count), timed out \(result.timedOut.count)")
-            #expect(result.acks.first.map { String(buffer: $0.reply) } == "done")
+            // The answer is the ack to a later run: the first run's (held until after the
+            // resend) does not count.
+            let reply = result.acks.first.map { String(buffer: $0.reply) }
+            #expect(reply != nil && reply != "ack 1", "the result carries \(reply ?? "no ack"); runs delivered: \(received.value)")
+            #expect(received.value >= 2, "the resent notify never reached the watch")
+            #expect(result.acks.first?.cookie == watch.cookie)
+            // The watch re-registered, and Ceph lists it.
             #expect(await client.objecter.statistics.watchReconnects > reconnectsBefore)
+            let listed = try await WatchNotifyTests.radosWatchers("pending", namespace: namespace)
+            #expect(listed.map(\.gid) == [client.instanceID] && listed.map(\.cookie) == [watch.cookie], "\(listed)")
             try await watch.cancel()
             try await io.remove("pending")
-        }
-
-        static func waitForEpoch(_ client: RADOSClient, _ epoch: UInt32) async throws {
-            for _ in 0..<200 {
-                if await client.osdmapEpoch >= epoch { return }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            Issue.record("the client never reached epoch \(epoch)")
         }
 
         /// `ceph osd pause` holds requests in the client until `unpause`; with
@@ -174,10 +248,9 @@ extension LiveMapSuite {
             let io = try await patient.ioContext(pool: "rbd", namespace: namespace)
             let hurried = try await impatient.ioContext(pool: "rbd", namespace: namespace)
             try await io.writeFull("held", ByteBuffer(string: "before"))
-            _ = try ClusterEnvironment.ceph("ceph", ["osd", "pause"])
             var unpaused = false
             defer { if !unpaused { _ = try? ClusterEnvironment.ceph("ceph", ["osd", "unpause"]) } }
-            let pausedEpoch = try IncrementalMapTests.cliEpoch()
+            let pausedEpoch = try await Self.mapChange(["osd", "pause"])
             try await Self.waitForEpoch(patient, pausedEpoch)
             try await Self.waitForEpoch(impatient, pausedEpoch)
 
@@ -192,20 +265,36 @@ extension LiveMapSuite {
             } catch {
                 #expect(error.code == .timedOut && error.errno == 110)
             }
+            // The patient write was submitted and is held, not merely not started yet.
+            let submitted = try await pollUntil { await patient.objecter.pendingCount >= 1 }
+            #expect(submitted, "the write to hold was never submitted")
             #expect(!finished.isSet)
-            _ = try ClusterEnvironment.ceph("ceph", ["osd", "unpause"])
+            _ = try await Self.cli("ceph", ["osd", "unpause"])
             unpaused = true
             try await pending.value
             #expect(finished.isSet)
-            #expect(String(decoding: try ClusterEnvironment.ceph("rados", ["-p", "rbd", "-N", namespace, "get", "held", "-"]), as: UTF8.self) == "after")
+            #expect(String(decoding: try await Self.cli("rados", ["-p", "rbd", "-N", namespace, "get", "held", "-"]), as: UTF8.self) == "after")
             // The timed-out write was never sent.
-            #expect(try ClusterEnvironment.run(["rados", "-c", conf, "-p", "rbd", "-N", namespace, "stat", "never"]).status != 0)
+            let stat = try await ClusterEnvironment.offThreadPool { try ClusterEnvironment.run(["rados", "-c", conf, "-p", "rbd", "-N", namespace, "stat", "never"]) }
+            #expect(stat.status != 0)
             try await io.remove("held")
         }
     }
 }
 
-/// A flag set once, read from many tasks.
+/// Waits for something a test can observe instead of for a fixed time: polls
+/// `condition` every `interval` until it holds (true) or `seconds` have passed (false).
+/// The deadline only bounds a hang: on a loaded 2-core machine an event may take many
+/// times longer than usual, and the test must still see it.
+func pollUntil(seconds: Double = 60, every interval: Duration = .milliseconds(50), _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while true {
+        if try await condition() { return true }
+        if ContinuousClock.now >= deadline { return false }
+        try await Task.sleep(for: interval)
+    }
+}
+
 /// A text set once from another task (what ended a responder loop).
 final class ManagedText: @unchecked Sendable {
     private let lock = NSLock()
@@ -214,9 +303,19 @@ final class ManagedText: @unchecked Sendable {
     func set(_ text: String) { lock.withLock { value = text } }
 }
 
+/// A flag set once, read from many tasks.
 final class ManagedFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
     var isSet: Bool { lock.withLock { value } }
     func set() { lock.withLock { value = true } }
+}
+
+/// A counter bumped from many tasks.
+final class ManagedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    /// The count after this increment.
+    @discardableResult func increment() -> Int { lock.withLock { count += 1; return count } }
 }

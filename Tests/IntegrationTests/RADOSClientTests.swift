@@ -5,7 +5,7 @@ import Testing
 
 /// The public RADOS API against Ceph's `rados` tool: data, xattrs, omap and class
 /// calls written through `IOContext` are what `rados` reads, and the other way round.
-@Suite(.enabled(if: ClusterEnvironment.hasCluster, Comment(rawValue: ClusterEnvironment.skipMessage)), .serialized)
+@Suite(.requiresCluster, .serialized)
 struct RADOSClientTests {
     static func client() async throws -> RADOSClient {
         let conf = try #require(ClusterEnvironment.cephConf)
@@ -103,7 +103,7 @@ struct RADOSClientTests {
 /// The rest of the public object API against `rados` and python3-rados: omap header,
 /// clear and key listing, compound operations, self-managed snapshot reads and writes,
 /// pool lookups, and an object-class call (cls_lock) seen by `rados lock info`.
-@Suite(.enabled(if: ClusterEnvironment.hasCluster, Comment(rawValue: ClusterEnvironment.skipMessage)), .serialized)
+@Suite(.requiresCluster, .requiresPythonRados, .serialized)
 struct RADOSClientMoreTests {
     @Test func omapHeaderClearAndKeys() async throws {
         let client = try await RADOSClientTests.client()
@@ -201,7 +201,7 @@ struct RADOSClientMoreTests {
     static func python(_ script: String) throws -> String {
         let conf = try #require(ClusterEnvironment.cephConf)
         let prelude = "import rados\nc = rados.Rados(conffile='\(conf)')\nc.connect()\nio = c.open_ioctx('rbd')\n"
-        let result = try ClusterEnvironment.run(["/usr/bin/python3", "-c", prelude + script])
+        let result = try ClusterEnvironment.run([ClusterEnvironment.python, "-c", prelude + script])
         guard result.status == 0 else { throw ClusterEnvironment.ToolFailure(message: "python3-rados failed: \(result.stderr)") }
         return String(decoding: result.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -176,7 +176,12 @@ struct MonClientStateMachineTests {
         _ = m.sessionOpened(monitor: 0, tickets: tickets, now: t0)
         let actions = m.close()
         #expect(actions.count == 1)
-        if case .giveUp(let error)? = actions.first { #expect(error.message.contains("shut down")) }
+        guard case .giveUp(let error)? = actions.first else {
+            Issue.record("close() must give up first, got \(actions)")
+            return
+        }
+        #expect(error.code == .connectionFailed)
+        #expect(error.message.contains("shut down"))
         #expect(m.close() == [])
         #expect(m.sessionClosed(refused, now: t0) == [])
     }
