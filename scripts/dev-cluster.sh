@@ -12,7 +12,14 @@
 #   OBJECTSTORE=memstore|bluestore   (default memstore: quickest; bluestore survives kill -9)
 #   NUM_OSDS=3                       how many OSDs
 # Several clusters can run at once in different DIRs: each picks free ports.
-set -euo pipefail
+set -Eeuo pipefail
+# Every command below names this cluster's file with -c; tools run without -c
+# (ceph-authtool) must not read another cluster's file from the environment (a test
+# that starts a throwaway cluster runs with CEPH_CONF pointing at the shared one: its
+# admin sockets and pid files would collide).
+unset CEPH_CONF
+# A command that fails under set -e says which one it was (never a silent exit).
+trap 'echo "dev-cluster: error: line $LINENO: \"$BASH_COMMAND\" failed (logs in ${DIR:-?}/log)" >&2' ERR
 
 cmd=${1:-}
 DIR=${2:-.cluster}
@@ -193,16 +200,18 @@ up() {
   for i in $(seq 0 $((NUM_OSDS - 1))); do
     mkdir -p "$DIR/osd.$i"
     uuid=$(uuidgen)
-    ceph -c "$CONF" osd new "$uuid" "$i" >/dev/null
+    # Monitor commands are retried until they go through (idempotent; a loaded
+    # machine can make the first try fail).
+    wait_for 60 "osd new for osd.$i" ceph -c "$CONF" osd new "$uuid" "$i"
     ceph-osd -c "$CONF" -i "$i" --mkfs --osd-uuid "$uuid" >"$DIR/log/mkfs-osd.$i.log" 2>&1 \
       || die "ceph-osd --mkfs for osd.$i failed: $(tail -3 "$DIR/log/mkfs-osd.$i.log")"
     LD_PRELOAD=$TCMALLOC ceph-osd -c "$CONF" -i "$i" 2>>"$DIR/log/osd.$i.stderr"
   done
   wait_for 60 "$NUM_OSDS OSDs up" bash -c "ceph -c '$CONF' osd stat -f json | grep -q '\"num_up_osds\":$NUM_OSDS'"
 
-  ceph -c "$CONF" osd pool create rbd 32 32 replicated >/dev/null 2>&1
-  ceph -c "$CONF" osd pool application enable rbd rbd >/dev/null 2>&1
-  rbd -c "$CONF" pool init rbd
+  wait_for 60 "pool rbd to be created" ceph -c "$CONF" osd pool create rbd 32 32 replicated
+  wait_for 60 "pool rbd's application" ceph -c "$CONF" osd pool application enable rbd rbd
+  wait_for 60 "rbd pool init" rbd -c "$CONF" pool init rbd
   wait_for 60 "every PG active+clean" all_pgs_active
   log "up in $(( $(date +%s) - start ))s: mon v2 127.0.0.1:$base, $NUM_OSDS $OBJECTSTORE OSDs, pool rbd (size 2)"
   print_env
