@@ -310,6 +310,15 @@ package actor Objecter {
         watchStreams.removeValue(forKey: cookie)?.finish(throwing: error)
     }
 
+    /// Tests: reports watch `cookie` lost as a ping that failed in the client would,
+    /// while the OSD still holds the registration.
+    package func loseWatchForTesting(cookie: UInt64) {
+        guard lingers.removeWatch(cookie: cookie) != nil else { return }
+        let error = RADOSError(.connectionFailed, "the watch was lost (test)", errno: 107)
+        watchStreams.removeValue(forKey: cookie)?.finish(throwing: error)
+        watchCallbacks.removeValue(forKey: cookie)?.lost(error)
+    }
+
     /// Starts tracking a notify; the caller then sends the notify op with the cookie
     /// and waits with ``notifyCompletion(cookie:notifyID:seconds:)``.
     package func registerNotify(pool: Int64, namespace: String, object: String, payload: ByteBuffer, timeout: UInt32) -> UInt64 {

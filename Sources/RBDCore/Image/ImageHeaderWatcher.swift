@@ -100,18 +100,23 @@ final class HeaderWatcher: Sendable {
             onLost: { [weak self] _ in self?.lost() })
     }
 
-    /// The OSD dropped the watch: watch again (off the loop; it may take a while).
+    /// The watch was lost: watch again (off the loop; it may take a while).
     private func lost() {
         registration.withLockedValue { registration in
             guard !registration.isClosed, registration.rewatch == nil else { return }
+            let old = registration.cookie
             registration.cookie = nil
-            registration.rewatch = Task { await self.rewatch() }
+            registration.rewatch = Task { await self.rewatch(replacing: old) }
         }
     }
 
     /// Watches again every second until it works or the watcher is closed; then marks
-    /// the image for a refresh (notifications may have been missed meanwhile).
-    private func rewatch() async {
+    /// the image for a refresh (notifications may have been missed meanwhile). The lost
+    /// watch is removed first, as librbd's `Watcher::rewatch` does: when the loss was
+    /// ours (a ping that failed in the client), the OSD may still hold it, disconnected,
+    /// until its timeout, and `rbd rm` would see a watcher nobody answers for.
+    private func rewatch(replacing old: UInt64?) async {
+        if let old { try? await io.unwatch(object, cookie: old) }
         while !Task.isCancelled {
             if registration.withLockedValue({ $0.isClosed }) { return }
             if let cookie = try? await watch() {
