@@ -9,13 +9,6 @@ import Testing
 /// Ceph's tools can act on them at once instead of after the OSD's 30 s watch timeout.
 @Suite(.requiresCluster, .serialized)
 struct ClientShutdownTests {
-    /// The `watcher=` lines `rados listwatchers` prints for `object`.
-    static func watchers(_ object: String, namespace: String = "") throws -> [String] {
-        let arguments = ["-p", "rbd"] + (namespace.isEmpty ? [] : ["-N", namespace]) + ["listwatchers", object]
-        return String(decoding: try ClusterEnvironment.ceph("rados", arguments), as: UTF8.self)
-            .split(separator: "\n").map(String.init).filter { $0.hasPrefix("watcher=") }
-    }
-
     @Test func shutdownRemovesAWatchThatWasNeverCancelled() async throws {
         let client = try await RADOSClientTests.client()
         let namespace = "shutdown-\(UInt32.random(in: 0...UInt32.max))"
@@ -23,10 +16,10 @@ struct ClientShutdownTests {
         try await io.create("watched", exclusive: true)
         defer { _ = try? ClusterEnvironment.ceph("rados", ["-p", "rbd", "-N", namespace, "rm", "watched"]) }
         let watch = try await io.watch("watched")
-        let listed = try Self.watchers("watched", namespace: namespace)
-        #expect(listed.count == 1 && listed.first?.contains("cookie=\(watch.cookie)") == true, "rados listwatchers: \(listed)")
+        let listed = try ClusterEnvironment.watchers("watched", namespace: namespace)
+        #expect(listed.map(\.cookie) == [watch.cookie], "rados listwatchers: \(listed)")
         await client.shutdown()
-        #expect(try Self.watchers("watched", namespace: namespace).isEmpty)
+        #expect(try ClusterEnvironment.watchers("watched", namespace: namespace).isEmpty)
     }
 
     /// As after `rbd_close` and `rados_shutdown`: `rbd rm` is not refused for watchers.
@@ -38,12 +31,12 @@ struct ClientShutdownTests {
         let image = try await Image.open(try await client.ioContext(pool: "rbd"), name: name)
         #expect(try await image.write(offset: 0, data: ByteBuffer(string: "kept")) == 4)
         let header = "rbd_header.\(image.id)"
-        #expect(try Self.watchers(header).count == 1)
+        #expect(try ClusterEnvironment.watchers(header).count == 1)
         // Without shutting down, rbd refuses: the open image watches its header.
         let refused = try ClusterEnvironment.run(["rbd", "-c", try #require(ClusterEnvironment.cephConf), "rm", "--no-progress", "rbd/\(name)"])
         #expect(refused.status == 16, "rbd rm with our watch: exit \(refused.status): \(refused.stderr)")
         await client.shutdown()
-        #expect(try Self.watchers(header).isEmpty)
+        #expect(try ClusterEnvironment.watchers(header).isEmpty)
         let exported = try ClusterEnvironment.ceph("rbd", ["export", "--no-progress", "rbd/\(name)", "-"])
         #expect(exported.prefix(4) == Data("kept".utf8))
         _ = try ClusterEnvironment.ceph("rbd", ["rm", "--no-progress", "rbd/\(name)"])

@@ -133,6 +133,24 @@ enum ClusterEnvironment {
         return nil
     }
 
+    /// One line of `rados listwatchers`.
+    struct RadosWatcher: Equatable, Sendable, CustomStringConvertible {
+        var address: String
+        var gid: UInt64
+        var cookie: UInt64
+        var description: String { "client.\(gid) cookie=\(cookie)" }
+    }
+
+    /// The watchers Ceph's `rados listwatchers` lists for `object` in pool `rbd`. It
+    /// blocks: from an async test, run it with ``offThreadPool(_:)``.
+    static func watchers(_ object: String, namespace: String = "") throws -> [RadosWatcher] {
+        let arguments = ["-p", "rbd"] + (namespace.isEmpty ? [] : ["-N", namespace]) + ["listwatchers", object]
+        return try String(decoding: try ceph("rados", arguments), as: UTF8.self).split(separator: "\n").map { line in
+            let match = try #require(line.wholeMatch(of: /watcher=(\S+) client\.(\d+) cookie=(\d+)/), "rados listwatchers printed: \(line)")
+            return RadosWatcher(address: String(match.1), gid: try #require(UInt64(match.2)), cookie: try #require(UInt64(match.3)))
+        }
+    }
+
     struct ToolFailure: Error, CustomStringConvertible {
         var message: String
         var description: String { message }

@@ -11,9 +11,7 @@ import Testing
 @Suite(.requiresCluster, .serialized)
 struct ImageRewatchTests {
     static func cookies(_ header: String) throws -> [UInt64] {
-        try ClientShutdownTests.watchers(header).compactMap { line in
-            line.split(separator: " ").first { $0.hasPrefix("cookie=") }.flatMap { UInt64($0.dropFirst("cookie=".count)) }
-        }
+        try ClusterEnvironment.watchers(header).map(\.cookie)
     }
 
     @Test func aLostHeaderWatchIsReplacedNotLeftBehind() async throws {

@@ -17,7 +17,7 @@ struct PoolStarvationTests {
         var notify: (status: Int32, stderr: String) = (0, "")
         var snapCreate: (status: Int32, seconds: Double, marked: Bool) = (0, 0, false)
         var resize: (status: Int32, seconds: Double) = (0, 0)
-        var watchers: [String] = []
+        var watchers: [ClusterEnvironment.RadosWatcher] = []
     }
 
     @Test func headerUpdatesAreAnsweredWhileTheCooperativePoolIsBlocked() async throws {
@@ -34,7 +34,7 @@ struct PoolStarvationTests {
         #expect(try await image.write(offset: 0, data: ByteBuffer(repeating: 0xAA, count: 4096)) == 4096)
         #expect(!image.isRefreshRequired)
         let header = "rbd_header.\(image.id)"
-        let cookie = try #require(try ClientShutdownTests.watchers(header).first)
+        let cookie = try #require(try ClusterEnvironment.watchers(header).first)
 
         // Block every cooperative thread (the pool is as wide as the machine has cores),
         // then let a plain thread drive Ceph's tools while this task is suspended.
@@ -76,7 +76,7 @@ struct PoolStarvationTests {
                 seen.snapCreate = (snap.status, snap.seconds, image.isRefreshRequired)
                 let resize = run(["rbd", "-c", conf, "resize", "--size", "16M", "rbd/\(name)"])
                 seen.resize = (resize.status, resize.seconds)
-                seen.watchers = (try? ClientShutdownTests.watchers(header)) ?? []
+                seen.watchers = (try? ClusterEnvironment.watchers(header)) ?? []
             }.start()
         }
         print("pool blocked: \(observation.poolBlocked); rbd snap create \(observation.snapCreate.seconds) s, rbd resize \(observation.resize.seconds) s")

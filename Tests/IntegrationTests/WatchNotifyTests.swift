@@ -16,23 +16,12 @@ extension LiveMapSuite {
             withUnsafeBytes(of: UInt32(text.utf8.count).littleEndian, Array.init) + Array(text.utf8)
         }
 
-        /// One line of `rados listwatchers`.
-        struct RadosWatcher: Equatable, Sendable, CustomStringConvertible {
-            var address: String
-            var gid: UInt64
-            var cookie: UInt64
-            var description: String { "client.\(gid) cookie=\(cookie)" }
-        }
+        typealias RadosWatcher = ClusterEnvironment.RadosWatcher
 
-        /// The watchers Ceph's `rados listwatchers` lists for `object` in pool `rbd`
-        /// (run off Swift's cooperative threads, so our watches can answer meanwhile).
+        /// `rados listwatchers` for `object`, run off Swift's cooperative threads so our
+        /// watches can answer meanwhile.
         static func radosWatchers(_ object: String, namespace: String = "") async throws -> [RadosWatcher] {
-            let arguments = ["-p", "rbd"] + (namespace.isEmpty ? [] : ["-N", namespace]) + ["listwatchers", object]
-            let output = try await ClusterEnvironment.offThreadPool { try ClusterEnvironment.ceph("rados", arguments) }
-            return try String(decoding: output, as: UTF8.self).split(separator: "\n").map { line in
-                let match = try #require(line.wholeMatch(of: /watcher=(\S+) client\.(\d+) cookie=(\d+)/), "rados listwatchers printed: \(line)")
-                return RadosWatcher(address: String(match.1), gid: try #require(UInt64(match.2)), cookie: try #require(UInt64(match.3)))
-            }
+            try await ClusterEnvironment.offThreadPool { try ClusterEnvironment.watchers(object, namespace: namespace) }
         }
 
         @Test func ourWatchReceivesRadosNotifyAndItGetsOurReply() async throws {
