@@ -191,7 +191,8 @@ up() {
   monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$base,v1:127.0.0.1:$((base + 1))]" "$DIR/monmap" >/dev/null
   ceph-mon -c "$CONF" --mkfs -i a --monmap "$DIR/monmap" --keyring "$keyring" >"$DIR/log/mkfs-mon.log" 2>&1 \
     || die "ceph-mon --mkfs failed: $(tail -3 "$DIR/log/mkfs-mon.log")"
-  LD_PRELOAD=$TCMALLOC ceph-mon -c "$CONF" -i a 2>>"$DIR/log/mon.a.stderr"
+  LD_PRELOAD=$TCMALLOC ceph-mon -c "$CONF" -i a 2>>"$DIR/log/mon.a.stderr" \
+    || die "ceph-mon did not start (ports $base/$((base + 1))): $(tail -5 "$DIR/log/mon.a.stderr" "$DIR/log/mon.a.log" 2>/dev/null)"
   wait_for 30 "the monitor" ceph -c "$CONF" --connect-timeout 2 mon stat
 
   LD_PRELOAD=$TCMALLOC ceph-mgr -c "$CONF" -i x 2>>"$DIR/log/mgr.x.stderr"
