@@ -57,20 +57,24 @@ stop_all() {
 }
 
 # A block of free TCP ports: the monitor's v2 and v1 ports, then a range for the
-# other daemons' bind ports. The start depends on DIR so parallel clusters differ.
-pick_ports() {
-  local seed base p busy
+# other daemons' bind ports. The start depends on DIR so parallel clusters differ;
+# SKIP blocks are passed over (a retry after a block turned out to be taken).
+# Blocks lie below the kernel's ephemeral range: a port in that range can be taken
+# at any moment by some client's outgoing connection, which a check for listening
+# sockets cannot see coming (a monitor failed to bind that way).
+pick_ports() { # [SKIP]
+  local skip=${1:-0} seed base low blocks i
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  blocks=$(( (low - 10000) / 100 - 1 ))
+  [ "$blocks" -ge 10 ] || blocks=200
   seed=$(echo -n "$DIR" | cksum | cut -d' ' -f1)
-  base=$(( 20000 + (seed % 400) * 100 ))
-  for _ in $(seq 1 400); do
-    busy=0
-    for p in $(seq "$base" $((base + 99))); do
-      if ss -Htln "sport = :$p" | grep -q .; then busy=1; break; fi
-    done
-    if [ $busy -eq 0 ]; then echo "$base"; return; fi
-    base=$(( base + 100 )); [ $base -ge 60000 ] && base=20000
+  for i in $(seq 0 $((blocks - 1))); do
+    base=$(( 10000 + ((seed + skip + i) % blocks) * 100 ))
+    # Any socket (listening or connected) on a port of the block makes it busy.
+    if ss -Htan "( sport >= :$base and sport <= :$((base + 99)) )" | grep -q .; then continue; fi
+    echo "$base"; return
   done
-  die "no free block of 100 TCP ports found"
+  die "no free block of 100 TCP ports found between 10000 and $low"
 }
 
 write_conf() {
@@ -170,11 +174,8 @@ up() {
   find "$DIR" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
   mkdir -p "$DIR/run" "$DIR/log" "$DIR/crash" "$DIR/mon.a" "$DIR/mgr.x"
 
-  local fsid base
+  local fsid base attempt started=""
   fsid=$(uuidgen)
-  base=$(pick_ports)
-  write_conf "$fsid" "$base"
-
   # Keys: every daemon's and client.admin's, all seeded into the monitor at mkfs.
   local keyring="$DIR/keyring"
   ceph-authtool --create-keyring "$keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
@@ -188,11 +189,20 @@ up() {
   done
   chmod 600 "$keyring" "$DIR/ceph.client.admin.keyring"
 
-  monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$base,v1:127.0.0.1:$((base + 1))]" "$DIR/monmap" >/dev/null
-  ceph-mon -c "$CONF" --mkfs -i a --monmap "$DIR/monmap" --keyring "$keyring" >"$DIR/log/mkfs-mon.log" 2>&1 \
-    || die "ceph-mon --mkfs failed: $(tail -3 "$DIR/log/mkfs-mon.log")"
-  LD_PRELOAD=$TCMALLOC ceph-mon -c "$CONF" -i a 2>>"$DIR/log/mon.a.stderr" \
-    || die "ceph-mon did not start (ports $base/$((base + 1))): $(tail -5 "$DIR/log/mon.a.stderr" "$DIR/log/mon.a.log" 2>/dev/null)"
+  # The monitor's ports are fixed in the monmap: if another process takes one between
+  # the check and the bind, start again on another block (three tries).
+  for attempt in 1 2 3; do
+    base=$(pick_ports $(( (attempt - 1) * 7 )))
+    write_conf "$fsid" "$base"
+    rm -rf "$DIR/mon.a" && mkdir -p "$DIR/mon.a"
+    monmaptool --create --clobber --fsid "$fsid" --addv a "[v2:127.0.0.1:$base,v1:127.0.0.1:$((base + 1))]" "$DIR/monmap" >/dev/null
+    ceph-mon -c "$CONF" --mkfs -i a --monmap "$DIR/monmap" --keyring "$keyring" >"$DIR/log/mkfs-mon.log" 2>&1 \
+      || die "ceph-mon --mkfs failed: $(tail -3 "$DIR/log/mkfs-mon.log")"
+    if LD_PRELOAD=$TCMALLOC ceph-mon -c "$CONF" -i a 2>>"$DIR/log/mon.a.stderr"; then started=yes; break; fi
+    log "ceph-mon did not start on ports $base/$((base + 1)) (try $attempt of 3): $( { tail -q -n 3 "$DIR/log/mon.a.stderr" "$DIR/log/mon.a.log" 2>/dev/null || true; } | tr '\n' ' ')"
+    stop_all
+  done
+  [ -n "$started" ] || die "ceph-mon did not start in three tries (logs in $DIR/log)"
   wait_for 30 "the monitor" ceph -c "$CONF" --connect-timeout 2 mon stat
 
   LD_PRELOAD=$TCMALLOC ceph-mgr -c "$CONF" -i x 2>>"$DIR/log/mgr.x.stderr"
