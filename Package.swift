@@ -93,7 +93,7 @@ let package = Package(
         // Against a real cluster (CEPH_CONF) and Ceph's own tools; skips without them.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["RADOSProto", "RBDCore", "RBDCache", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["RADOSProto", "RBDCore", "RBDCache", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: strict
         ),
     ]

@@ -14,7 +14,22 @@ bash scripts/install-deps.sh
 CLUSTER_DIR=${CLUSTER_DIR:-.cluster-test}
 case "$CLUSTER_DIR" in /*) ;; *) CLUSTER_DIR="$PWD/$CLUSTER_DIR" ;; esac
 bash scripts/dev-cluster.sh down "$CLUSTER_DIR" >/dev/null 2>&1 || true
-trap 'bash scripts/dev-cluster.sh down "$CLUSTER_DIR" >/dev/null 2>&1 || true' EXIT
+# On failure the cluster's logs are kept (in .test-logs/) before it is removed, and
+# processes the kernel killed for memory are named: a daemon that died mid-run is then
+# diagnosable instead of gone with its folder.
+finish() {
+  local status=$?
+  if [ "$status" -ne 0 ] && [ -d "$CLUSTER_DIR/log" ]; then
+    local kept; kept="$PWD/.test-logs/$(date +%Y%m%d-%H%M%S)"
+    mkdir -p "$kept" && cp -r "$CLUSTER_DIR/log" "$kept/" 2>/dev/null || true
+    echo "test: the cluster's logs are kept in $kept" >&2
+    local killed; killed=$(dmesg 2>/dev/null | grep -E "Out of memory: Killed process" | tail -3 || true)
+    [ -n "$killed" ] && echo "test: the kernel's OOM killer has killed, since boot: $killed" >&2
+  fi
+  bash scripts/dev-cluster.sh down "$CLUSTER_DIR" >/dev/null 2>&1 || true
+  exit "$status"
+}
+trap finish EXIT
 bash scripts/dev-cluster.sh up "$CLUSTER_DIR"
 export CEPH_CONF="$CLUSTER_DIR/ceph.conf"
 [ -r "$CEPH_CONF" ] || { echo "test: the cluster in $CLUSTER_DIR has no $CEPH_CONF" >&2; exit 1; }

@@ -9,8 +9,7 @@ import RBDCore
 /// output of `rbd bench` (ceph/ceph `src/tools/rbd/action/Bench.cc`): a header line,
 /// per-second lines (ops so far, ops/s and bytes/s over the last five seconds), and the
 /// `elapsed: … ops: … ops/sec: … bytes/sec: …` summary, with read/write lines for
-/// readwrite. `--io-threads` I/Os are kept in flight; each "thread" walks its own
-/// sequence from a random start (seq) or picks random aligned offsets (rand).
+/// readwrite. `--io-threads` asynchronous I/Os are kept in flight (``BenchWorkload``).
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark image I/O, like rbd bench.")
 
@@ -47,42 +46,12 @@ struct BenchCommand: AsyncParsableCommand {
                 print("  SEC       OPS   OPS/SEC   BYTES/SEC")
                 fflush(nil)
 
-                let payload = ByteBuffer(repeating: UInt8.random(in: 0...255), count: Int(size))
-                let slots = imageSize / size
-                let counters = NIOLockedValueBox(Counters())
-                let random = ioPattern == .rand
+                let workload = BenchWorkload(image: image, ioSize: size, total: total, random: ioPattern == .rand, readShare: readShare)
+                let counters = workload.counters
                 let start = DispatchTime.now().uptimeNanoseconds
                 let reporter = Task { await Self.report(counters, start: start) }
                 do {
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        for _ in 0..<ioThreads {
-                            group.addTask {
-                                var generator = SystemRandomNumberGenerator()
-                                var position = UInt64.random(in: 0..<slots, using: &generator) * size
-                                while true {
-                                    let issue = counters.withLockedValue { $0.issued + size <= total ? { $0.issued += size; return true }(&$0) : false }
-                                    guard issue else { return }
-                                    if random {
-                                        position = UInt64.random(in: 0..<slots, using: &generator) * size
-                                    } else {
-                                        position += size
-                                        if position + size > imageSize { position = 0 }
-                                    }
-                                    let isRead = readShare == 100 || (readShare > 0 && Int.random(in: 0..<100, using: &generator) < readShare)
-                                    if isRead {
-                                        let bytes = try await image.read(offset: position, length: size)
-                                        guard bytes.readableBytes == Int(size) else {
-                                            throw RADOSError(.clusterError, "read error: short read of \(bytes.readableBytes) bytes", errno: 5)
-                                        }
-                                    } else {
-                                        try await image.write(offset: position, data: payload)
-                                    }
-                                    counters.withLockedValue { $0.completed(isRead: isRead, bytes: size) }
-                                }
-                            }
-                        }
-                        try await group.waitForAll()
-                    }
+                    try await workload.run(depth: ioThreads)
                 } catch {
                     reporter.cancel()
                     throw error
@@ -101,20 +70,8 @@ struct BenchCommand: AsyncParsableCommand {
         }
     }
 
-    struct Counters {
-        var issued: UInt64 = 0
-        var reads: UInt64 = 0
-        var writes: UInt64 = 0
-        var bytes: UInt64 = 0
-
-        mutating func completed(isRead: Bool, bytes: UInt64) {
-            if isRead { reads += 1 } else { writes += 1 }
-            self.bytes += bytes
-        }
-    }
-
     /// Once a second: ops so far, and ops/s and bytes/s over the last five seconds.
-    static func report(_ counters: NIOLockedValueBox<Counters>, start: UInt64) async {
+    static func report(_ counters: NIOLockedValueBox<BenchWorkload.Counters>, start: UInt64) async {
         var window: [(seconds: Double, ops: UInt64, bytes: UInt64)] = []
         var last = (time: start, ops: UInt64(0), bytes: UInt64(0))
         var second = 1

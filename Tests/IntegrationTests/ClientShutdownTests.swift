@@ -42,4 +42,24 @@ struct ClientShutdownTests {
         _ = try ClusterEnvironment.ceph("rbd", ["rm", "--no-progress", "rbd/\(name)"])
         #expect(!String(decoding: try ClusterEnvironment.ceph("rbd", ["ls"]), as: UTF8.self).split(separator: "\n").contains(Substring(name)))
     }
+
+    /// After `shutdown()` a request fails at once with an error that says so, through
+    /// the async API and the callback API alike, instead of opening a new session.
+    @Test func requestsAfterShutdownFailAtOnce() async throws {
+        let name = "shutdown-after-\(UInt32.random(in: 0...UInt32.max))"
+        _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "4M", "--image-feature", "layering"])
+        defer { _ = try? ClusterEnvironment.ceph("rbd", ["rm", "--no-progress", "rbd/\(name)"]) }
+        let client = try await RADOSClientTests.client()
+        let io = try await client.ioContext(pool: "rbd")
+        let image = try await Image.open(io, name: name)
+        await client.shutdown()
+        let failure = await ClusterEnvironment.refusal("a read after shutdown") { _ = try await image.read(offset: 0, length: 4096) }
+        #expect(failure?.code == .connectionFailed && failure?.message.contains("shut down") == true, "\(String(describing: failure))")
+        let (value, message) = await withCheckedContinuation { (continuation: CheckedContinuation<(Int, String), Never>) in
+            image.aioWrite(offset: 0, data: ByteBuffer(string: "late"), completion: IOCompletion { done in
+                continuation.resume(returning: (done.returnValue ?? 0, done.error?.message ?? ""))
+            })
+        }
+        #expect(value == -Int(RADOSError.Code.connectionFailed.errno) && message.contains("shut down"), "aio write after shutdown: \(value) \(message)")
+    }
 }

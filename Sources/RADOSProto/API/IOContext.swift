@@ -33,6 +33,9 @@ public struct IOContext: Sendable {
     /// The snap context writes carry (self-managed snapshots).
     package private(set) var writeSnapContext: SnapContext = .empty
 
+    /// The client's event loop: where callback requests complete.
+    package var eventLoop: any EventLoop { objecter.eventLoop }
+
     /// The namespace value that makes listing cover every namespace (`LIBRADOS_ALL_NSPACES`).
     public static let allNamespaces = PGNamespacedList.allNamespaces
 
@@ -248,19 +251,43 @@ public struct IOContext: Sendable {
         _ object: String, _ ops: [OSDOp],
         snapID: UInt64? = nil, snapContext: SnapContext? = nil
     ) async throws(RADOSError) -> [ByteBuffer] {
+        // The callback form plus one continuation: the request is enqueued onto the loop
+        // and the reply resumes this task directly (an actor call would also make the
+        // reply hop through the Objecter's executor on its way back).
+        try await withCheckedContinuation { (continuation: CheckedContinuation<Result<[ByteBuffer], RADOSError>, Never>) in
+            operate(object, ops, snapID: snapID, snapContext: snapContext) { continuation.resume(returning: $0) }
+        }.get()
+    }
+
+    /// ``operate(_:_:snapID:snapContext:)`` from any thread, without Swift concurrency:
+    /// `completion` receives each op's output (or the error) on the client's event loop
+    /// and must not block it.
+    package func operate(
+        _ object: String, _ ops: [OSDOp],
+        snapID: UInt64? = nil, snapContext: SnapContext? = nil,
+        completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void
+    ) {
         let writes = ops.contains { $0.code.mayWrite }
-        let done: Objecter.Reply
-        do {
-            done = try await objecter.execute(
-                pool: poolID, namespace: namespace, object: object, ops: ops,
-                snapID: snapID ?? (writes ? MOSDOp.noSnap : readSnapID),
-                snapContext: snapContext ?? (writes ? writeSnapContext : .empty))
-        } catch {
-            throw error as? RADOSError ?? RADOSError(.connectionFailed, "the request failed", details: "\(error)")
+        objecter.execute(
+            pool: poolID, namespace: namespace, object: object, ops: ops,
+            snapID: snapID ?? (writes ? MOSDOp.noSnap : readSnapID),
+            snapContext: snapContext ?? (writes ? writeSnapContext : .empty)
+        ) { done in
+            completion(Self.outputs(done, object: object))
         }
-        let failure = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first { $0 < 0 } ?? 0)
-        guard failure >= 0 else { throw Self.error(errno: -failure, object: object) }
-        return done.outputs
+    }
+
+    /// A finished request as librados reports it: the outputs, or the first failing
+    /// op's errno (the reply's result first) as the error.
+    static func outputs(_ done: Result<Objecter.Reply, any Error>, object: String) -> Result<[ByteBuffer], RADOSError> {
+        switch done {
+        case .failure(let error):
+            return .failure(error as? RADOSError ?? RADOSError(.connectionFailed, "the request failed", details: "\(error)"))
+        case .success(let done):
+            let failure = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first { $0 < 0 } ?? 0)
+            guard failure >= 0 else { return .failure(error(errno: -failure, object: object)) }
+            return .success(done.outputs)
+        }
     }
 
     /// An I/O context on another pool of the same cluster (the same namespace), e.g. an

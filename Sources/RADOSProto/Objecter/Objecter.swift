@@ -51,6 +51,8 @@ package actor Objecter {
         case callback((isolated Objecter, Result<Reply, any Error>) -> Void)
     }
     private var waiters: [UInt64: Waiter] = [:]
+    /// ``shutdown()`` was called: new requests fail at once instead of opening sessions.
+    private var isShutDown = false
     /// Connection modes for OSD sessions (`ms_client_mode`), preferred first.
     private let osdModes: [ConnectionMode]
     /// The once-a-second loop timer (op timeouts, watch pings every 5 s).
@@ -155,13 +157,16 @@ package actor Objecter {
         return try await submit(request, pool: pool)
     }
 
-    /// Runs `ops` for the Objecter's own purposes (watch ops, pings, notify acks): the
-    /// reply goes to `then`, on the loop, with no task in between.
-    private func execute(
+    /// Runs `ops` on the loop with the reply going to `then`, on the loop, with no task in
+    /// between: the Objecter's own requests (watch ops, pings, notify acks) and callers'
+    /// callback requests (Objecter+Callbacks.swift).
+    func execute(
         pool: Int64, namespace: String, object: String, ops: [OSDOp],
+        snapID: UInt64 = MOSDOp.noSnap, snapContext: SnapContext = .empty,
         then completion: @escaping (isolated Objecter, Result<Reply, any Error>) -> Void
     ) {
-        let request = Self.request(namespace: namespace, object: object, ops: ops, snapID: MOSDOp.noSnap, snapContext: .empty)
+        guard !isShutDown else { return completion(self, .failure(RADOSError(.connectionFailed, "the client was shut down"))) }
+        let request = Self.request(namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext)
         let (tid, action) = machine.submit(request, target: target(pool: pool, request: request), now: DispatchTime.now().uptimeNanoseconds)
         waiters[tid] = .callback(completion)
         if let action { perform(action) }
@@ -215,6 +220,7 @@ package actor Objecter {
     }
 
     private func submit(_ request: ObjecterStateMachine.Request, pool: Int64) async throws -> Reply {
+        guard !isShutDown else { throw RADOSError(.connectionFailed, "the client was shut down") }
         let target = target(pool: pool, request: request)
         return try await withCheckedThrowingContinuation { continuation in
             let (tid, action) = machine.submit(request, target: target, now: DispatchTime.now().uptimeNanoseconds)
@@ -246,6 +252,7 @@ package actor Objecter {
 
     /// Closes every OSD session; pending requests fail.
     package func shutdown() {
+        isShutDown = true
         ticker?.cancel()
         ticker = nil
         for stream in watchStreams.values { stream.finish() }

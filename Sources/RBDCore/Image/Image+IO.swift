@@ -14,7 +14,10 @@ import RADOSProto
 /// Cost per request: one lock round to copy the image's size, layout and snap context
 /// (the same copy says whether another client changed the header: then the request
 /// first rereads it, see Image+Refresh.swift), two for the flush bookkeeping of writes,
-/// and one Objecter call per object. A request inside one stripe unit of one object
+/// and one Objecter call per object. The objects' requests go onto the client's loop as
+/// callbacks (no task or task group per request or per object); an `async` caller waits
+/// on one continuation, and the `aio…` forms (Image+IOCompletion.swift) on none.
+/// A request inside one stripe unit of one object
 /// (every aligned 4 KiB I/O) builds no extent list; write data is handed on as slices
 /// of the caller's buffer (gathered once only when a striped object receives several
 /// stripe units); a read of one object returns the reply's bytes without copying them.
@@ -82,120 +85,68 @@ extension Image {
     public func read(offset: UInt64, length: UInt64) async throws(RADOSError) -> ByteBuffer {
         let fast = ioView()
         let view = fast.needsAttention ? try await currentView() : fast
-        let length = try ImageIOPlan.clip(offset: offset, length: length, size: view.size)
-        guard length > 0 else { return ByteBuffer() }
+        return try await Self.awaiting { startRead(view, offset: offset, length: length, completion: $0) }
+    }
+
+    /// Reads under `view` (current: no refresh pending) with no task: the objects are
+    /// read all at once and `completion` runs on the client's loop when the last answers.
+    func startRead(_ view: IOView, offset: UInt64, length requested: UInt64, completion: @escaping @Sendable (Result<ByteBuffer, RADOSError>) -> Void) {
+        let length: UInt64
+        do {
+            length = try ImageIOPlan.clip(offset: offset, length: requested, size: view.size)
+        } catch {
+            return completion(.failure(error))
+        }
+        guard length > 0 else { return completion(.success(ByteBuffer())) }
         if let piece = ImageIOPlan.singlePiece(view.layout, offset: offset, length: length) {
-            let result = try await readObject(view.prefix, piece.objectNumber, offset: piece.objectOffset, length: length)
-            return result.bytes(offset: piece.objectOffset, length: length)
+            readObject(view.prefix, piece.objectNumber, offset: piece.objectOffset, length: length) { result in
+                completion(result.map { $0.bytes(offset: piece.objectOffset, length: length) })
+            }
+            return
         }
         let extents = Striper.objectExtents(view.layout, offset: offset, length: length)
-        var out = ByteBuffer()
-        out.reserveCapacity(Int(length))
-        out.writeRepeatingByte(0, count: Int(length))
-        do {
-            try await withThrowingTaskGroup(of: (Int, ObjectReadResult).self) { group in
-                for (index, extent) in extents.enumerated() {
-                    group.addTask {
-                        (index, try await self.readObject(view.prefix, extent.objectNumber, offset: extent.offset, length: extent.length))
-                    }
-                }
-                for try await (index, result) in group {
-                    result.scatter(into: &out, extent: extents[index])
-                }
-            }
-        } catch {
-            throw Self.radosError(error)
+        let fanOut = ObjectFanOut<ObjectReadResult>(count: extents.count) { outcome in
+            completion(outcome.map { results in
+                var out = ByteBuffer()
+                out.reserveCapacity(Int(length))
+                out.writeRepeatingByte(0, count: Int(length))
+                for (result, extent) in zip(results, extents) { result.scatter(into: &out, extent: extent) }
+                return out
+            })
         }
-        return out
-    }
-
-    /// One object's answer to a read: its bytes in object space.
-    enum ObjectReadResult: Sendable {
-        /// The object (or the snapshot's clone) does not exist: all zeros.
-        case absent
-        /// `read`'s output: the bytes from the extent's start (short at the object's end).
-        case dense(ByteBuffer)
-        /// `sparse-read`'s allocated extents.
-        case sparse(SparseReadResult)
-
-        /// The object range as exactly `length` bytes, zeros where nothing was read.
-        func bytes(offset: UInt64, length: UInt64) -> ByteBuffer {
-            switch self {
-            case .dense(let bytes) where bytes.readableBytes == Int(length):
-                return bytes
-            case .dense(var bytes):
-                bytes.writeRepeatingByte(0, count: Int(length) - bytes.readableBytes)
-                return bytes
-            case .sparse(let result):
-                // Fully allocated (the common case for written data, whether the OSD reports
-                // one extent or many adjacent ones): the reply's bytes as they are.
-                if let first = result.extents.first, let last = result.extents.last, first.offset == offset,
-                   last.offset &+ last.length == offset &+ length, result.data.readableBytes == Int(length) {
-                    return result.data
-                }
-                return result.dense(offset: offset, length: Int(length))
-            case .absent:
-                var zeros = ByteBuffer()
-                zeros.writeRepeatingByte(0, count: Int(length))
-                return zeros
-            }
-        }
-
-        /// Copies the bytes into `out` where the extent's pieces belong (`out` is zeroed).
-        func scatter(into out: inout ByteBuffer, extent: ObjectExtent) {
-            switch self {
-            case .absent:
-                return
-            case .dense(let bytes):
-                Self.place(bytes, at: extent.offset, into: &out, extent: extent)
-            case .sparse(let result):
-                var dataIndex = result.data.readerIndex
-                for run in result.extents {
-                    if let bytes = result.data.getSlice(at: dataIndex, length: Int(run.length)) {
-                        Self.place(bytes, at: run.offset, into: &out, extent: extent)
-                    }
-                    dataIndex += Int(run.length)
-                }
-            }
-        }
-
-        /// Places object bytes starting at object offset `start` into the buffer pieces
-        /// of `extent` that they overlap.
-        static func place(_ bytes: ByteBuffer, at start: UInt64, into out: inout ByteBuffer, extent: ObjectExtent) {
-            let end = start + UInt64(bytes.readableBytes)
-            var pieceStart = extent.offset
-            for piece in extent.bufferExtents {
-                let pieceEnd = pieceStart + piece.length
-                let from = max(start, pieceStart), to = min(end, pieceEnd)
-                if from < to, let slice = bytes.getSlice(at: bytes.readerIndex + Int(from - start), length: Int(to - from)) {
-                    out.setBuffer(slice, at: out.readerIndex + Int(piece.offset + (from - pieceStart)))
-                }
-                pieceStart = pieceEnd
-            }
+        for (index, extent) in extents.enumerated() {
+            readObject(view.prefix, extent.objectNumber, offset: extent.offset, length: extent.length) { fanOut.finish(index, $0) }
         }
     }
 
-    func readObject(_ prefix: String, _ objectNumber: UInt64, offset: UInt64, length: UInt64) async throws(RADOSError) -> ObjectReadResult {
+    func readObject(_ prefix: String, _ objectNumber: UInt64, offset: UInt64, length: UInt64, completion: @escaping @Sendable (Result<ObjectReadResult, RADOSError>) -> Void) {
         let name = DataObjectName.make(prefix: prefix, objectNumber: objectNumber)
         let sparse = length >= Self.sparseReadThreshold
         let op: OSDOp = sparse ? .sparseRead(offset: offset, length: length) : .read(offset: offset, length: length)
+        dataIO.operate(name, [op], snapID: readSnapID) { outcome in
+            completion(Self.objectRead(outcome, name: name, length: length, sparse: sparse))
+        }
+    }
+
+    /// An object read's outcome: a missing object reads as zeros, the output is checked.
+    static func objectRead(_ outcome: Result<[ByteBuffer], RADOSError>, name: String, length: UInt64, sparse: Bool) -> Result<ObjectReadResult, RADOSError> {
         let outputs: [ByteBuffer]
-        do {
-            outputs = try await dataIO.operate(name, [op], snapID: readSnapID)
-        } catch where error.code == .notFound {
-            return .absent
+        switch outcome {
+        case .failure(let error) where error.code == .notFound: return .success(.absent)
+        case .failure(let error): return .failure(error)
+        case .success(let answer): outputs = answer
         }
         let output = outputs.first ?? ByteBuffer()
         guard sparse else {
             guard output.readableBytes <= Int(length) else {
-                throw RADOSError(.malformedData, "\(name): the OSD returned \(output.readableBytes) bytes for a read of \(length)")
+                return .failure(RADOSError(.malformedData, "\(name): the OSD returned \(output.readableBytes) bytes for a read of \(length)"))
             }
-            return .dense(output)
+            return .success(.dense(output))
         }
         do {
-            return .sparse(try SparseReadResult.decode(output))
+            return .success(.sparse(try SparseReadResult.decode(output)))
         } catch {
-            throw RADOSError(.malformedData, "\(name): the OSD's sparse-read answer does not decode", details: "\(error)")
+            return .failure(RADOSError(.malformedData, "\(name): the OSD's sparse-read answer does not decode", details: "\(error)"))
         }
     }
 
@@ -245,26 +196,31 @@ extension Image {
         if write.view.needsAttention {
             write = try prepareWrite(try await currentView(), offset: write.offset, data: write.data, ticket: prepared.ticket)
         }
+        let ready = write
+        return try await Self.awaiting { send(ready, completion: $0) }
+    }
+
+    /// Sends a prepared write without a task (a task only when the header must be reread
+    /// first); `completion` receives the bytes written, on the client's loop.
+    func perform(_ prepared: PreparedWrite, completion: @escaping @Sendable (Result<Int, RADOSError>) -> Void) {
+        guard prepared.view.needsAttention else { return send(prepared, completion: completion) }
+        Self.onTask(completion) { try await self.perform(prepared) }
+    }
+
+    /// Sends a write whose view is current: one request per object, all at once.
+    private func send(_ write: PreparedWrite, completion: @escaping @Sendable (Result<Int, RADOSError>) -> Void) {
         let view = write.view
-        let length = UInt64(write.data.readableBytes)
-        guard length > 0 else { return 0 }
-        if let piece = ImageIOPlan.singlePiece(view.layout, offset: write.offset, length: length) {
-            try await writeObject(view, piece.objectNumber, offset: piece.objectOffset, data: write.data)
-            return Int(length)
+        let length = write.data.readableBytes
+        guard length > 0 else { return completion(.success(0)) }
+        if let piece = ImageIOPlan.singlePiece(view.layout, offset: write.offset, length: UInt64(length)) {
+            writeObject(view, piece.objectNumber, offset: piece.objectOffset, data: write.data) { completion($0.map { length }) }
+            return
         }
-        let extents = Striper.objectExtents(view.layout, offset: write.offset, length: length)
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for extent in extents {
-                    let bytes = Self.gather(write.data, extent.bufferExtents)
-                    group.addTask { try await self.writeObject(view, extent.objectNumber, offset: extent.offset, data: bytes) }
-                }
-                try await group.waitForAll()
-            }
-        } catch {
-            throw Self.radosError(error)
+        let extents = Striper.objectExtents(view.layout, offset: write.offset, length: UInt64(length))
+        let fanOut = ObjectFanOut<Void>(count: extents.count) { completion($0.map { _ in length }) }
+        for (index, extent) in extents.enumerated() {
+            writeObject(view, extent.objectNumber, offset: extent.offset, data: Self.gather(write.data, extent.bufferExtents)) { fanOut.finish(index, $0) }
         }
-        return Int(length)
     }
 
     /// The object extent's bytes: a slice of the caller's buffer, or (several stripe
@@ -285,12 +241,12 @@ extension Image {
 
     /// librbd's object write: an allocation hint (no object map tells it the object
     /// exists), then `writefull` when the write covers the whole object, else `write`.
-    func writeObject(_ view: IOView, _ objectNumber: UInt64, offset: UInt64, data: ByteBuffer) async throws(RADOSError) {
+    func writeObject(_ view: IOView, _ objectNumber: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
         let name = DataObjectName.make(prefix: view.prefix, objectNumber: objectNumber)
         let objectSize = view.layout.objectSize
         let hint = OSDOp.setAllocHint(expectedObjectSize: objectSize, expectedWriteSize: objectSize, opFlags: [])
         let op: OSDOp = offset == 0 && UInt64(data.readableBytes) == objectSize ? .writeFull(data) : .write(offset: offset, data: data)
-        _ = try await dataIO.operate(name, [hint, op], snapContext: view.snapContext)
+        dataIO.operate(name, [hint, op], snapContext: view.snapContext) { completion($0.map { _ in () }) }
     }
 
     // MARK: discard and write-zeroes
@@ -344,34 +300,40 @@ extension Image {
         if discard.view.needsAttention {
             discard = try prepareDiscard(try await currentView(), offset: discard.offset, length: discard.length, granularity: discard.granularity, ticket: prepared.ticket)
         }
-        let view = discard.view
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for operation in discard.operations {
-                    group.addTask { try await self.discardObject(view, operation) }
-                }
-                try await group.waitForAll()
-            }
-        } catch {
-            throw Self.radosError(error)
+        let ready = discard
+        return try await Self.awaiting { send(ready, completion: $0) }
+    }
+
+    /// ``perform(_:)-(PreparedDiscard)`` without a task unless the header must be reread.
+    func perform(_ prepared: PreparedDiscard, completion: @escaping @Sendable (Result<UInt64, RADOSError>) -> Void) {
+        guard prepared.view.needsAttention else { return send(prepared, completion: completion) }
+        Self.onTask(completion) { try await self.perform(prepared) }
+    }
+
+    private func send(_ discard: PreparedDiscard, completion: @escaping @Sendable (Result<UInt64, RADOSError>) -> Void) {
+        let length = discard.length
+        let fanOut = ObjectFanOut<Void>(count: discard.operations.count) { completion($0.map { _ in length }) }
+        for (index, operation) in discard.operations.enumerated() {
+            discardObject(discard.view, operation) { fanOut.finish(index, $0) }
         }
-        return discard.length
     }
 
     /// One object's part of a discard (`ObjectDiscardRequest`).
-    func discardObject(_ view: IOView, _ operation: ImageIOPlan.ObjectDiscard) async throws(RADOSError) {
+    func discardObject(_ view: IOView, _ operation: ImageIOPlan.ObjectDiscard, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
         let name = DataObjectName.make(prefix: view.prefix, objectNumber: operation.objectNumber)
+        let ops: [OSDOp]
         switch operation.action {
-        case .remove:
-            do {
-                _ = try await dataIO.operate(name, [.delete], snapContext: view.snapContext)
-            } catch where error.code == .notFound {
-                // Nothing to remove: it already reads as zeros.
+        case .remove: ops = [.delete]
+        case .truncate(let offset): ops = [.truncate(size: offset)]
+        case .zero(let offset, let length): ops = [.zero(offset: offset, length: length)]
+        }
+        dataIO.operate(name, ops, snapContext: view.snapContext) { outcome in
+            switch outcome {
+            case .failure(let error) where error.code == .notFound && operation.action == .remove:
+                completion(.success(()))  // Nothing to remove: it already reads as zeros.
+            default:
+                completion(outcome.map { _ in () })
             }
-        case .truncate(let offset):
-            _ = try await dataIO.operate(name, [.truncate(size: offset)], snapContext: view.snapContext)
-        case .zero(let offset, let length):
-            _ = try await dataIO.operate(name, [.zero(offset: offset, length: length)], snapContext: view.snapContext)
         }
     }
 
@@ -385,5 +347,20 @@ extension Image {
 
     static func radosError(_ error: any Error) -> RADOSError {
         error as? RADOSError ?? RADOSError(.connectionFailed, "the request failed", details: "\(error)")
+    }
+
+    /// The slow path of a callback request (the header must be reread first): `work` runs
+    /// on a task and its outcome goes to `completion`.
+    static func onTask<Value: Sendable>(_ completion: @escaping @Sendable (Result<Value, RADOSError>) -> Void, _ work: @escaping @Sendable () async throws -> Value) {
+        Task {
+            do { completion(.success(try await work())) } catch { completion(.failure(radosError(error))) }
+        }
+    }
+
+    /// Waits for a callback-style request: one continuation, no task.
+    static func awaiting<Value: Sendable>(_ start: (@escaping @Sendable (Result<Value, RADOSError>) -> Void) -> Void) async throws(RADOSError) -> Value {
+        try await withCheckedContinuation { (continuation: CheckedContinuation<Result<Value, RADOSError>, Never>) in
+            start { continuation.resume(returning: $0) }
+        }.get()
     }
 }

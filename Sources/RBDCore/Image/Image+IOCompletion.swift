@@ -66,35 +66,37 @@ public final class IOCompletion: Sendable {
 
 extension Image {
     /// Starts a read; `completion` receives the bytes (clipped like ``read(offset:length:)``).
+    ///
+    /// Callable from any thread, with no Swift concurrency in between: the request goes
+    /// straight onto the client's loop, and the completion runs there (a task only when
+    /// another client changed the header and it must be reread first).
     public func aioRead(offset: UInt64, length: UInt64, completion: IOCompletion) {
-        Task {
-            do {
-                let bytes = try await read(offset: offset, length: length)
-                completion.complete(.success((bytes.readableBytes, bytes)))
-            } catch {
-                completion.complete(.failure(Self.radosError(error)))
-            }
+        let view = ioView()
+        guard !view.needsAttention else {
+            Self.onTask({ [self] in completeOnLoop(completion, $0.map { ($0.readableBytes, $0) }) }) { try await self.read(offset: offset, length: length) }
+            return
+        }
+        startRead(view, offset: offset, length: length) { [self] result in
+            completeOnLoop(completion, result.map { ($0.readableBytes, $0) })
         }
     }
 
     /// Starts a write. The checks and the flush bookkeeping happen before this returns,
     /// so a ``flush()`` or ``aioFlush(completion:)`` called afterwards waits for it.
+    /// Callable from any thread, like ``aioRead(offset:length:completion:)``.
     public func aioWrite(offset: UInt64, data: ByteBuffer, completion: IOCompletion) {
         let prepared: PreparedWrite
         do {
             prepared = try prepareWrite(offset: offset, data: data)
         } catch {
-            completion.complete(.failure(error))
+            completeOnLoop(completion, .failure(error))
             return
         }
-        Task {
-            defer { writes.finish(prepared.ticket) }
-            do {
-                let written = try await perform(prepared)
-                completion.complete(.success((written, nil)))
-            } catch {
-                completion.complete(.failure(Self.radosError(error)))
-            }
+        perform(prepared) { [self] result in
+            // Completed first, then counted out: a flush completes after the completions
+            // of every write before it.
+            completeOnLoop(completion, result.map { ($0, nil) })
+            self.writes.finish(prepared.ticket)
         }
     }
 
@@ -104,17 +106,12 @@ extension Image {
         do {
             prepared = try prepareDiscard(offset: offset, length: length, granularity: granularity)
         } catch {
-            completion.complete(.failure(error))
+            completeOnLoop(completion, .failure(error))
             return
         }
-        Task {
-            defer { writes.finish(prepared.ticket) }
-            do {
-                let length = try await perform(prepared)
-                completion.complete(.success((Int(length), nil)))
-            } catch {
-                completion.complete(.failure(Self.radosError(error)))
-            }
+        perform(prepared) { [self] result in
+            completeOnLoop(completion, result.map { (Int($0), nil) })
+            self.writes.finish(prepared.ticket)
         }
     }
 
@@ -125,6 +122,19 @@ extension Image {
 
     /// Completes (with 0) once every write issued before the call has completed.
     public func aioFlush(completion: IOCompletion) {
-        writes.whenFlushed { completion.complete(.success((0, nil))) }
+        writes.whenFlushed { [self] in completeOnLoop(completion, .success((0, nil))) }
+    }
+
+    /// Completes on the client's loop, so every completion runs in the same place: an
+    /// outcome known at once (a refused request, a flush with nothing in flight) is not
+    /// delivered on a caller's thread before its `aio…` call returns (only a caller
+    /// already on the loop sees it at once).
+    func completeOnLoop(_ completion: IOCompletion, _ outcome: Result<(Int, ByteBuffer?), RADOSError>) {
+        let loop = dataIO.eventLoop
+        if loop.inEventLoop {
+            completion.complete(outcome)
+        } else {
+            loop.execute { completion.complete(outcome) }
+        }
     }
 }
