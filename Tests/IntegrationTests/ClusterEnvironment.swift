@@ -119,6 +119,13 @@ enum ClusterEnvironment {
         return result.stdout
     }
 
+    /// Removes a test image with Ceph's own tool, snapshots first; errors are ignored
+    /// (for `defer`: the image may be gone already).
+    static func removeImage(_ spec: String) {
+        _ = try? ceph("rbd", ["snap", "purge", "--no-progress", spec])
+        _ = try? ceph("rbd", ["rm", "--no-progress", spec])
+    }
+
     /// The `RADOSError` a call throws, or nil (recording an issue) when it does not throw
     /// or throws anything else.
     static func refusal(_ what: String, _ body: () async throws -> Void) async -> RADOSError? {

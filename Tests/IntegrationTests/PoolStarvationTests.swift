@@ -25,10 +25,7 @@ struct PoolStarvationTests {
         let conf = try #require(ClusterEnvironment.cephConf)
         let name = "starved-\(UInt32.random(in: 0...UInt32.max))"
         _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "8M", "--image-feature", "layering"])
-        defer {
-            _ = try? ClusterEnvironment.ceph("rbd", ["snap", "purge", "--no-progress", "rbd/\(name)"])
-            _ = try? ClusterEnvironment.ceph("rbd", ["rm", "--no-progress", "rbd/\(name)"])
-        }
+        defer { ClusterEnvironment.removeImage("rbd/\(name)") }
         let client = try await RADOSClientTests.client()
         defer { Task { await client.shutdown() } }
         let image = try await Image.open(try await client.ioContext(pool: "rbd"), name: name)

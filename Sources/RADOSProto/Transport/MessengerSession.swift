@@ -25,7 +25,7 @@ package struct MessengerSession: Sendable {
         ticket: CephXTicket,
         globalID: UInt64,
         modes: [ConnectionMode]? = nil,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        group: any EventLoopGroup = ClientEventLoop.group,
         timeout: TimeAmount = .seconds(10)
     ) async throws -> MessengerSession {
         let (host, port, machine) = try serviceMachine(to: address, peerType: peerType, ticket: ticket, globalID: globalID, modes: modes)
@@ -51,7 +51,7 @@ package struct MessengerSession: Sendable {
         host: String,
         port: Int,
         machine: ProtocolV2Client,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        group: any EventLoopGroup = ClientEventLoop.group,
         timeout: TimeAmount = .seconds(10),
         keepaliveInterval: TimeAmount? = .seconds(10),
         silenceLimit: TimeAmount? = nil,

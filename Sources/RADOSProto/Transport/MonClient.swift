@@ -159,7 +159,7 @@ package final class MonClient: Sendable {
     package static func connect(
         to endpoint: Endpoint,
         options: Options = Options(),
-        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
+        eventLoop: any EventLoop = ClientEventLoop.next(),
         tap: (@Sendable (MessengerHandler.Direction, ByteBuffer) -> Void)? = nil
     ) async throws -> MonClient {
         let session = try await Core.open(endpoint, options: options, previous: nil, eventLoop: eventLoop, tap: tap)
@@ -170,7 +170,7 @@ package final class MonClient: Sendable {
     /// later losses hunt through the same list.
     package static func connect(
         toAnyOf endpoints: [Endpoint], options: Options = Options(),
-        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        eventLoop: any EventLoop = ClientEventLoop.next()
     ) async throws -> MonClient {
         var lastError = RADOSError(.invalidConfiguration, "no monitor addresses: set mon_host")
         for (index, endpoint) in endpoints.enumerated() {
@@ -192,7 +192,7 @@ package final class MonClient: Sendable {
         host: String,
         port: Int,
         machine: ProtocolV2Client,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        group: any EventLoopGroup = ClientEventLoop.group,
         timeout: TimeAmount = .seconds(10),
         tap: (@Sendable (MessengerHandler.Direction, ByteBuffer) -> Void)? = nil
     ) async throws -> MonClient {

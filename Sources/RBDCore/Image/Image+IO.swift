@@ -160,41 +160,67 @@ extension Image {
     ///   sent; `.invalidArgument` when `offset` is at or past the end.
     @discardableResult
     public func write(offset: UInt64, data: ByteBuffer) async throws(RADOSError) -> Int {
-        let prepared = try prepareWrite(offset: offset, data: data)
-        defer { writes.finish(prepared.ticket) }
-        return try await perform(prepared)
+        try await Self.awaiting { startWrite(offset: offset, data: data, completion: $0) }
+    }
+
+    /// A write from admission to completion (see ``startAdmitted(_:_:completion:)``).
+    func startWrite(offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Int, RADOSError>) -> Void) {
+        startAdmitted({ [self] () throws(RADOSError) in try prepareWrite(offset: offset, data: data) }, { [self] in perform($0, completion: $1) }, completion: completion)
+    }
+
+    /// A request that changes data, from admission to completion: admitted by the write
+    /// tracker (at once, or after a snapshot under way), prepared (checked and clipped)
+    /// under the view of that moment, sent; `completion` runs before the ticket is
+    /// returned, so a flush completes after it.
+    func startAdmitted<Prepared, Value: Sendable>(
+        _ prepare: @escaping @Sendable () throws(RADOSError) -> Prepared,
+        _ send: @escaping @Sendable (Prepared, @escaping @Sendable (Result<Value, RADOSError>) -> Void) -> Void,
+        completion: @escaping @Sendable (Result<Value, RADOSError>) -> Void
+    ) {
+        writes.admit { [writes] ticket in
+            let prepared: Prepared
+            do throws(RADOSError) {
+                prepared = try prepare()
+            } catch {
+                completion(.failure(error))
+                writes.finish(ticket)
+                return
+            }
+            send(prepared) { result in
+                completion(result)
+                writes.finish(ticket)
+            }
+        }
     }
 
     struct PreparedWrite: Sendable {
         var view: IOView
         var offset: UInt64
         var data: ByteBuffer
-        var ticket: UInt64
     }
 
-    /// Checks and clips a write and takes its flush ticket (synchronously, so that a
-    /// flush called after an asynchronous write was issued waits for it). When the
+    /// Checks and clips an admitted write under the image's current view. When the
     /// header changed, checking and clipping wait for the reread (``perform(_:)``).
     func prepareWrite(offset: UInt64, data: ByteBuffer) throws(RADOSError) -> PreparedWrite {
         let view = ioView()
         guard !view.needsAttention else {
-            return PreparedWrite(view: view, offset: offset, data: data, ticket: writes.start())
+            return PreparedWrite(view: view, offset: offset, data: data)
         }
-        return try prepareWrite(view, offset: offset, data: data, ticket: writes.start())
+        return try prepareWrite(view, offset: offset, data: data)
     }
 
-    private func prepareWrite(_ view: IOView, offset: UInt64, data: ByteBuffer, ticket: @autoclosure () -> UInt64) throws(RADOSError) -> PreparedWrite {
+    private func prepareWrite(_ view: IOView, offset: UInt64, data: ByteBuffer) throws(RADOSError) -> PreparedWrite {
         try checkWritable(view)
         let length = try ImageIOPlan.clip(offset: offset, length: UInt64(data.readableBytes), size: view.size)
         let clipped = length == UInt64(data.readableBytes) ? data : data.getSlice(at: data.readerIndex, length: Int(length)) ?? data
-        return PreparedWrite(view: view, offset: offset, data: clipped, ticket: ticket())
+        return PreparedWrite(view: view, offset: offset, data: clipped)
     }
 
     /// Sends a prepared write; returns the bytes written.
     func perform(_ prepared: PreparedWrite) async throws(RADOSError) -> Int {
         var write = prepared
         if write.view.needsAttention {
-            write = try prepareWrite(try await currentView(), offset: write.offset, data: write.data, ticket: prepared.ticket)
+            write = try prepareWrite(try await currentView(), offset: write.offset, data: write.data)
         }
         let ready = write
         return try await Self.awaiting { send(ready, completion: $0) }
@@ -257,9 +283,14 @@ extension Image {
     /// left as it was. Returns the clipped length.
     @discardableResult
     public func discard(offset: UInt64, length: UInt64, granularity: UInt64 = Image.defaultDiscardGranularity) async throws(RADOSError) -> UInt64 {
-        let prepared = try prepareDiscard(offset: offset, length: length, granularity: granularity)
-        defer { writes.finish(prepared.ticket) }
-        return try await perform(prepared)
+        try await Self.awaiting { startDiscard(offset: offset, length: length, granularity: granularity, completion: $0) }
+    }
+
+    /// A discard from admission to completion (see ``startAdmitted(_:_:completion:)``).
+    func startDiscard(offset: UInt64, length: UInt64, granularity: UInt64, completion: @escaping @Sendable (Result<UInt64, RADOSError>) -> Void) {
+        startAdmitted({ [self] () throws(RADOSError) in
+            try prepareDiscard(offset: offset, length: length, granularity: granularity)
+        }, { [self] in perform($0, completion: $1) }, completion: completion)
     }
 
     /// Makes `length` bytes at `offset` read as zeros, exactly (`rbd_write_zeroes`: a
@@ -276,29 +307,28 @@ extension Image {
         var length: UInt64
         var granularity: UInt64
         var operations: [ImageIOPlan.ObjectDiscard]
-        var ticket: UInt64
     }
 
     func prepareDiscard(offset: UInt64, length: UInt64, granularity: UInt64) throws(RADOSError) -> PreparedDiscard {
         let view = ioView()
         guard !view.needsAttention else {
-            return PreparedDiscard(view: view, offset: offset, length: length, granularity: granularity, operations: [], ticket: writes.start())
+            return PreparedDiscard(view: view, offset: offset, length: length, granularity: granularity, operations: [])
         }
-        return try prepareDiscard(view, offset: offset, length: length, granularity: granularity, ticket: writes.start())
+        return try prepareDiscard(view, offset: offset, length: length, granularity: granularity)
     }
 
-    private func prepareDiscard(_ view: IOView, offset: UInt64, length: UInt64, granularity: UInt64, ticket: @autoclosure () -> UInt64) throws(RADOSError) -> PreparedDiscard {
+    private func prepareDiscard(_ view: IOView, offset: UInt64, length: UInt64, granularity: UInt64) throws(RADOSError) -> PreparedDiscard {
         try checkWritable(view)
         let length = try ImageIOPlan.clip(offset: offset, length: length, size: view.size)
         let operations = ImageIOPlan.discard(view.layout, offset: offset, length: length, granularity: granularity)
-        return PreparedDiscard(view: view, offset: offset, length: length, granularity: granularity, operations: operations, ticket: ticket())
+        return PreparedDiscard(view: view, offset: offset, length: length, granularity: granularity, operations: operations)
     }
 
     /// Sends a prepared discard; returns the clipped length.
     func perform(_ prepared: PreparedDiscard) async throws(RADOSError) -> UInt64 {
         var discard = prepared
         if discard.view.needsAttention {
-            discard = try prepareDiscard(try await currentView(), offset: discard.offset, length: discard.length, granularity: discard.granularity, ticket: prepared.ticket)
+            discard = try prepareDiscard(try await currentView(), offset: discard.offset, length: discard.length, granularity: discard.granularity)
         }
         let ready = discard
         return try await Self.awaiting { send(ready, completion: $0) }

@@ -81,37 +81,20 @@ extension Image {
         }
     }
 
-    /// Starts a write. The checks and the flush bookkeeping happen before this returns,
-    /// so a ``flush()`` or ``aioFlush(completion:)`` called afterwards waits for it.
-    /// Callable from any thread, like ``aioRead(offset:length:completion:)``.
+    /// Starts a write. It is admitted before this returns (or queued behind a snapshot
+    /// under way, in order), so a ``flush()`` or ``aioFlush(completion:)`` called
+    /// afterwards waits for it. Callable from any thread, like
+    /// ``aioRead(offset:length:completion:)``.
     public func aioWrite(offset: UInt64, data: ByteBuffer, completion: IOCompletion) {
-        let prepared: PreparedWrite
-        do {
-            prepared = try prepareWrite(offset: offset, data: data)
-        } catch {
-            completeOnLoop(completion, .failure(error))
-            return
-        }
-        perform(prepared) { [self] result in
-            // Completed first, then counted out: a flush completes after the completions
-            // of every write before it.
+        startWrite(offset: offset, data: data) { [self] result in
             completeOnLoop(completion, result.map { ($0, nil) })
-            self.writes.finish(prepared.ticket)
         }
     }
 
     /// Starts a discard (see ``discard(offset:length:granularity:)``).
     public func aioDiscard(offset: UInt64, length: UInt64, granularity: UInt64 = Image.defaultDiscardGranularity, completion: IOCompletion) {
-        let prepared: PreparedDiscard
-        do {
-            prepared = try prepareDiscard(offset: offset, length: length, granularity: granularity)
-        } catch {
-            completeOnLoop(completion, .failure(error))
-            return
-        }
-        perform(prepared) { [self] result in
+        startDiscard(offset: offset, length: length, granularity: granularity) { [self] result in
             completeOnLoop(completion, result.map { (Int($0), nil) })
-            self.writes.finish(prepared.ticket)
         }
     }
 

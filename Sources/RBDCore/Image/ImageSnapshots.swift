@@ -22,7 +22,9 @@ extension Image {
         return snapshot
     }
 
-    /// Takes a snapshot of the image named `name` (`rbd snap create`).
+    /// Takes a snapshot of the image named `name` (`rbd snap create`). Writes issued
+    /// through this image before the call are in the snapshot; writes issued while it
+    /// runs wait for it and are not.
     ///
     /// - Throws: ``RADOSError`` `.alreadyExists` when the name is taken.
     public func createSnapshot(named name: String) async throws(RADOSError) {
@@ -32,6 +34,13 @@ extension Image {
         if snapshots.contains(where: { $0.name == name }) {
             throw RADOSError(.alreadyExists, "snapshot \(name) of image \(self.name) already exists", errno: 17)
         }
+        // Our own writes are held back and the ones in flight drained first, as librbd
+        // does (`SnapshotCreateRequest::send_suspend_requests`): a write issued before
+        // this call is in the snapshot, one issued during it waits and goes out with the
+        // new snap context, so none lands on an ambiguous side.
+        await writes.blockAndDrain()
+        var blocked = true
+        defer { if blocked { writes.unblock() } }
         // A stale id (one the header's seq has passed) is retried with a new one, as
         // librbd does on ESTALE.
         for _ in 0..<3 {
@@ -44,6 +53,11 @@ extension Image {
                 if error.errno == 17 { throw RADOSError(.alreadyExists, "snapshot \(name) of image \(self.name) already exists", errno: 17) }
                 throw error
             }
+            // Our view first (the held-back writes go out with the new snap context),
+            // then the other clients are told, without holding our writes meanwhile.
+            try await refresh()
+            blocked = false
+            writes.unblock()
             try await headerChanged()
             return
         }

@@ -202,30 +202,6 @@ import Testing
         #expect(try granularity(["--rbd_skip_partial_discard=false", "--rbd_discard_granularity_bytes", "1M"]) == 0)
         #expect(throws: RADOSError.self) { try granularity(["--rbd_discard_granularity_bytes", "5000"]) }
     }
-
-    // MARK: flush bookkeeping
-
-    @Test func flushWaitsForEarlierWritesOnly() {
-        var state = WriteTracker.State()
-        let first = state.start()
-        let second = state.start()
-        let flushed = FlushFlag()
-        #expect(state.flush { flushed.set() })
-        let third = state.start()
-        #expect(state.finish(second).isEmpty)
-        #expect(state.finish(third).isEmpty, "a later write does not release the flush")
-        let released = state.finish(first)
-        #expect(released.count == 1)
-        for resume in released { resume() }
-        #expect(flushed.value)
-        #expect(!state.flush {}, "nothing in flight: the flush completes at once")
-    }
-}
-
-/// A flag the flush callback sets (called synchronously in the test).
-final class FlushFlag: @unchecked Sendable {
-    var value = false
-    func set() { value = true }
 }
 
 @Suite struct DataObjectNameTests {
