@@ -140,6 +140,16 @@ package struct FrameDecoder: Sendable {
         }
     }
 
+    /// How many more bytes the frame being read needs in all (its rest after the
+    /// preamble), or nil between frames: the receiver reserves room for a large frame
+    /// once instead of growing its buffer read by read.
+    package var restAwaited: Int? {
+        switch state {
+        case .awaitingPreamble: return nil
+        case .awaitingRest(let preamble, _, _): return restLength(preamble)
+        }
+    }
+
     private func restLength(_ preamble: FramePreamble) -> Int {
         let lengths = preamble.lengths
         switch protection {

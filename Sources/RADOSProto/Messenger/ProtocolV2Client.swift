@@ -245,8 +245,11 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
                 // Delivered frames may still share this storage: move the partial frame
                 // that is left into a buffer of its own, so appending to it later does not
                 // copy everything already handed out.
+                // Room for the whole frame at once (its length is known from the
+                // preamble): a 4 MiB reply arriving in 64 KiB reads is then copied once,
+                // not again at every doubling of the buffer.
                 var rest = ByteBuffer()
-                rest.reserveCapacity(inbound.readableBytes)
+                rest.reserveCapacity(max(inbound.readableBytes, decoder.restAwaited ?? 0))
                 rest.writeBuffer(&inbound)
                 inbound = rest
             }

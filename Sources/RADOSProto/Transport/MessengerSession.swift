@@ -16,6 +16,11 @@ package struct MessengerSession: Sendable {
     /// Where a routed session's events go (nil for one opened with the async `open`).
     package let route: MessengerEventRoute?
 
+    /// Socket reads grow from 2 KiB up to 1 MiB while they keep filling their buffer
+    /// (NIO stops at 64 KiB by default): a 4 MiB read reply takes 4 reads instead of 64
+    /// or more; small replies keep small buffers.
+    static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 1 << 20)
+
     /// Opens a session to an OSD, manager or MDS with a service ticket from the monitor.
     /// `address` is the daemon's v2 address from its map, nonce included (the daemon
     /// checks it). Modes default to Ceph's order for that daemon type.
@@ -63,6 +68,7 @@ package struct MessengerSession: Sendable {
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(timeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.recvAllocator, value: MessengerSession.receiveBuffers)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(MessengerHandler(machine: machine, keepaliveInterval: keepaliveInterval, silenceLimit: silenceLimit, tap: tap) { event in
@@ -134,6 +140,7 @@ package struct MessengerSession: Sendable {
         let connected = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.recvAllocator, value: MessengerSession.receiveBuffers)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(MessengerHandler(machine: machine, keepaliveInterval: keepaliveInterval, silenceLimit: silenceLimit) { event in

@@ -78,6 +78,23 @@ import Testing
         #expect(out == frames)
     }
 
+    /// Once the preamble is in, the decoder says how many bytes the rest of the frame
+    /// takes (segments, their crc, the epilogue): exactly what is left on the wire.
+    @Test func restAwaitedIsWhatTheFrameStillNeeds() throws {
+        let frame = Frame(tag: .message, segments: [ByteBuffer(bytes: Array(repeating: 3, count: 53)), ByteBuffer(string: "front"), ByteBuffer(), ByteBuffer(bytes: Array(repeating: 4, count: 70_000))])
+        var encoder = FrameEncoder()
+        var wire = encoder.encode(frame)
+        let total = wire.readableBytes
+        var decoder = FrameDecoder()
+        #expect(decoder.restAwaited == nil)
+        var input = wire.readSlice(length: FrameLayout.preambleLength + 10) ?? ByteBuffer()
+        #expect(try decoder.next(from: &input) == nil)
+        #expect(decoder.restAwaited == total - FrameLayout.preambleLength)
+        input.writeBuffer(&wire)
+        #expect(try decoder.next(from: &input)?.frame == frame)
+        #expect(decoder.restAwaited == nil)
+    }
+
     @Test func rejectsBadInputWithTypedErrors() throws {
         var encoder = FrameEncoder()
         let good = encoder.encode(Frame(tag: .hello, payload: ByteBuffer(string: "abc")))
