@@ -108,12 +108,17 @@ package struct FramePreamble: Sendable, Equatable {
 
     /// Encodes the 32-byte preamble with its crc (CRC32C seed 0 over the first 28 bytes).
     package static func encode(tag: FrameTag, lengths: [Int], into buffer: inout ByteBuffer) {
+        encode(tag: tag, count: lengths.count, length: { lengths[$0] }, into: &buffer)
+    }
+
+    /// The same from a segment count and each segment's length (no array needed).
+    static func encode(tag: FrameTag, count: Int, length: (Int) -> Int, into buffer: inout ByteBuffer) {
         let start = buffer.writerIndex
         buffer.writeDencU8(tag.rawValue)
-        buffer.writeDencU8(UInt8(lengths.count))
+        buffer.writeDencU8(UInt8(count))
         for i in 0..<FrameLayout.maxSegments {
-            if i < lengths.count {
-                buffer.writeDencU32(UInt32(truncatingIfNeeded: lengths[i]))
+            if i < count {
+                buffer.writeDencU32(UInt32(truncatingIfNeeded: length(i)))
                 buffer.writeDencU16(FrameLayout.alignments[i])
             } else {
                 buffer.writeDencU32(0)

@@ -32,24 +32,27 @@ package struct FrameEncoder: Sendable {
     /// Appends the wire form of `frame` to `out` as one or more buffers. In crc mode the
     /// segments after the first are appended as they are (no copy).
     package mutating func encode(_ frame: Frame, into out: inout [ByteBuffer], allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+        // Segments are read in place (no arrays of segments or lengths per frame).
         let count = Self.segmentCount(frame.segments)
-        let segments = (0..<count).map { $0 < frame.segments.count ? frame.segments[$0] : ByteBuffer() }
-        let lengths = segments.map(\.readableBytes)
+        let all = frame.segments
+        func segment(_ i: Int) -> ByteBuffer { i < all.count ? all[i] : ByteBuffer() }
+        func length(_ i: Int) -> Int { i < all.count ? all[i].readableBytes : 0 }
+        out.reserveCapacity(out.count + count + 1)
         switch protection {
         case .crc:
-            var head = allocator.buffer(capacity: FrameLayout.preambleLength + lengths[0] + FrameLayout.crcLength)
-            FramePreamble.encode(tag: frame.tag, lengths: lengths, into: &head)
-            var seg0 = segments[0]
+            var head = allocator.buffer(capacity: FrameLayout.preambleLength + length(0) + FrameLayout.crcLength)
+            FramePreamble.encode(tag: frame.tag, count: count, length: length, into: &head)
+            var seg0 = segment(0)
             head.writeBuffer(&seg0)
-            head.writeDencU32(CRC32C.checksum(segments[0], seed: 0xFFFF_FFFF))
+            head.writeDencU32(CRC32C.checksum(segment(0), seed: 0xFFFF_FFFF))
             out.append(head)
             guard count > 1 else { return }
             var epilogue = allocator.buffer(capacity: FrameLayout.plainEpilogueLength)
             epilogue.writeDencU8(FrameLayout.lateStatusComplete)
             for i in 1..<FrameLayout.maxSegments {
                 if i < count {
-                    if segments[i].readableBytes > 0 { out.append(segments[i]) }
-                    epilogue.writeDencU32(CRC32C.checksum(segments[i], seed: 0xFFFF_FFFF))
+                    if length(i) > 0 { out.append(segment(i)) }
+                    epilogue.writeDencU32(CRC32C.checksum(segment(i), seed: 0xFFFF_FFFF))
                 } else {
                     epilogue.writeDencU32(0)
                 }
@@ -57,24 +60,25 @@ package struct FrameEncoder: Sendable {
             out.append(epilogue)
         case .secure(var cipher):
             var block = allocator.buffer(capacity: FrameLayout.preambleLength + FrameLayout.inlineLength)
-            FramePreamble.encode(tag: frame.tag, lengths: lengths, into: &block)
-            let inline = min(lengths[0], FrameLayout.inlineLength)
-            if let head = segments[0].getSlice(at: segments[0].readerIndex, length: inline) { block.writeImmutableBuffer(head) }
+            FramePreamble.encode(tag: frame.tag, count: count, length: length, into: &block)
+            let first = segment(0)
+            let inline = min(length(0), FrameLayout.inlineLength)
+            if let head = first.getSlice(at: first.readerIndex, length: inline) { block.writeImmutableBuffer(head) }
             block.writeRepeatingByte(0, count: FrameLayout.inlineLength - inline)
-            let remainder = lengths[0] - inline
+            let remainder = length(0) - inline
             var tailPlain = allocator.buffer(capacity: 0)
             if remainder > 0 || count > 1 {
                 var size = FrameLayout.padded(remainder) + FrameLayout.gcmTagLength
-                for i in 1..<count { size += FrameLayout.padded(lengths[i]) }
+                for i in 1..<count { size += FrameLayout.padded(length(i)) }
                 if count > 1 { size += FrameLayout.secureEpilogueLength }
                 tailPlain.reserveCapacity(size)
-                if remainder > 0, let rest = segments[0].getSlice(at: segments[0].readerIndex + inline, length: remainder) {
+                if remainder > 0, let rest = first.getSlice(at: first.readerIndex + inline, length: remainder) {
                     tailPlain.writeImmutableBuffer(rest)
                     tailPlain.writeRepeatingByte(0, count: FrameLayout.padded(remainder) - remainder)
                 }
                 for i in 1..<count {
-                    tailPlain.writeImmutableBuffer(segments[i])
-                    tailPlain.writeRepeatingByte(0, count: FrameLayout.padded(lengths[i]) - lengths[i])
+                    tailPlain.writeImmutableBuffer(segment(i))
+                    tailPlain.writeRepeatingByte(0, count: FrameLayout.padded(length(i)) - length(i))
                 }
                 if count > 1 {
                     tailPlain.writeDencU8(FrameLayout.lateStatusComplete)

@@ -78,6 +78,7 @@ package struct Message: Sendable, Equatable {
 
     func frame() -> Frame {
         var h = ByteBuffer()
+        h.reserveCapacity(MessageHeader2.length)
         header.encode(into: &h)
         return Frame(tag: .message, segments: [h, front, middle, data])
     }

@@ -91,7 +91,7 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
         case close(MessengerError)
     }
 
-    private enum State: Sendable {
+    enum State: Sendable {
         case idle
         case awaitingBanner
         case awaitingHello
@@ -107,34 +107,34 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
     }
 
     package let configuration: Configuration
-    private var state: State = .idle
-    private var authenticator: Authenticator
+    var state: State = .idle
+    var authenticator: Authenticator
     /// The authenticator as configured: every connection starts from it.
-    private let initialAuthenticator: Authenticator
-    private var inbound = ByteBuffer()
-    private var encoder = FrameEncoder()
-    private var decoder: FrameDecoder
-    private var sentForSignature = ByteBuffer()
-    private var receivedForSignature = ByteBuffer()
-    private var outcome: AuthOutcome?
-    private var myAddress: EntityAddress = .blank
-    private var pending: [Message] = []
-    private var outSeq: UInt64 = 0
-    private var inSeq: UInt64 = 0
-    private var ackedInSeq: UInt64 = 0
+    let initialAuthenticator: Authenticator
+    var inbound = ByteBuffer()
+    var encoder = FrameEncoder()
+    var decoder: FrameDecoder
+    var sentForSignature = ByteBuffer()
+    var receivedForSignature = ByteBuffer()
+    var outcome: AuthOutcome?
+    var myAddress: EntityAddress = .blank
+    var pending: [Message] = []
+    var outSeq: UInt64 = 0
+    var inSeq: UInt64 = 0
+    var ackedInSeq: UInt64 = 0
     /// Lossless: sent messages (with their seq) the peer has not acknowledged, oldest first.
-    private var unacknowledged: [Message] = []
+    var unacknowledged: [Message] = []
     /// Session identity (msgr2 `client_cookie`, `server_cookie`, `global_seq`, `connect_seq`).
-    private var clientCookie: UInt64
-    private var serverCookie: UInt64 = 0
-    private var globalSeq: UInt64 = 0
-    private var connectSeq: UInt64 = 0
-    private var backoff: TimeAmount = .zero
+    var clientCookie: UInt64
+    var serverCookie: UInt64 = 0
+    var globalSeq: UInt64 = 0
+    var connectSeq: UInt64 = 0
+    var backoff: TimeAmount = .zero
     /// The SERVER_IDENT of the session (lossless reconnects resume it).
-    private var lastServerIdent: ServerIdentFrame?
-    private var sessionResets: UInt64 = 0
+    var lastServerIdent: ServerIdentFrame?
+    var sessionResets: UInt64 = 0
     /// When the peer last sent bytes (monotonic time from the caller).
-    private var lastHeard: NIODeadline?
+    var lastHeard: NIODeadline?
 
     /// Names the peer and the state only (never keys, tickets or secrets).
     package var description: String {
@@ -332,7 +332,7 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
 
     /// A failure: a lossy connection closes; a lossless one keeps its session and asks
     /// for a new connection when the failure is one a new connection can cure.
-    private mutating func fail(_ error: MessengerError) -> [Action] {
+    mutating func fail(_ error: MessengerError) -> [Action] {
         inbound.clear()
         if !configuration.lossy, Self.isTransient(error) {
             return disconnect(pause: nil)
@@ -343,7 +343,7 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
         return [.close(error)]
     }
 
-    private static func isTransient(_ error: MessengerError) -> Bool {
+    static func isTransient(_ error: MessengerError) -> Bool {
         switch error {
         case .peerClosed, .peerSilent, .badCRC, .badAuthTag:
             return true
@@ -354,7 +354,7 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
     }
 
     /// Lossless: drop this connection, keep the session, back off (`ProtocolV2::_fault`).
-    private mutating func disconnect(pause: TimeAmount?) -> [Action] {
+    mutating func disconnect(pause: TimeAmount?) -> [Action] {
         // A session the peer knows (we have its cookie) is resumed with the next connect_seq.
         if serverCookie != 0 { connectSeq += 1 }
         if let pause {
@@ -368,13 +368,13 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
         return [.reconnect(after: backoff)]
     }
 
-    private mutating func encodeFrame(_ frame: Frame) -> [ByteBuffer] {
+    mutating func encodeFrame(_ frame: Frame) -> [ByteBuffer] {
         var out: [ByteBuffer] = []
         encoder.encode(frame, into: &out)
         return out
     }
 
-    private mutating func encodeMessage(_ message: Message) -> [ByteBuffer] {
+    mutating func encodeMessage(_ message: Message) -> [ByteBuffer] {
         var m = message
         outSeq += 1
         m.header.seq = outSeq
@@ -383,7 +383,7 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
     }
 
     /// Encodes a message whose seq is already set (a retransmission keeps its seq).
-    private mutating func encodeNumbered(_ message: Message) -> [ByteBuffer] {
+    mutating func encodeNumbered(_ message: Message) -> [ByteBuffer] {
         var m = message
         m.header.ackSeq = inSeq
         ackedInSeq = inSeq
@@ -391,12 +391,12 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
     }
 
     /// The peer has every message up to `seq` (`handle_message_ack`).
-    private mutating func acknowledged(upTo seq: UInt64) {
+    mutating func acknowledged(upTo seq: UInt64) {
         guard !configuration.lossy else { return }
         while let first = unacknowledged.first, first.header.seq <= seq { unacknowledged.removeFirst() }
     }
 
-    private func reconnectFrame() -> Frame {
+    func reconnectFrame() -> Frame {
         var p = ByteBuffer()
         p.writeEntityAddressVector([myAddress])
         p.writeDencU64(clientCookie)
@@ -407,7 +407,7 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
         return Frame(tag: .sessionReconnect, payload: p)
     }
 
-    private func clientIdentFrame() -> Frame {
+    func clientIdentFrame() -> Frame {
         let ident = ClientIdentFrame(
             addresses: [myAddress], target: configuration.peerAddress, globalID: outcome?.globalID ?? 0, globalSeq: globalSeq,
             supportedFeatures: configuration.supportedFeatures, requiredFeatures: configuration.requiredFeatures,
@@ -416,20 +416,20 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
     }
 
     /// Messages held back while the session was being (re)established, in order.
-    private mutating func flushPending() -> [Action] {
+    mutating func flushPending() -> [Action] {
         let queued = pending
         pending.removeAll()
         return queued.map { .write(encodeMessage($0)) }
     }
 
     /// Frames sent before AUTH_DONE are part of what the peer signs.
-    private mutating func encodeSignedFrame(_ frame: Frame) -> [ByteBuffer] {
+    mutating func encodeSignedFrame(_ frame: Frame) -> [ByteBuffer] {
         let pieces = encodeFrame(frame)
         for piece in pieces { sentForSignature.writeImmutableBuffer(piece) }
         return pieces
     }
 
-    private mutating func processBanner() throws(MessengerError) -> Action? {
+    mutating func processBanner() throws(MessengerError) -> Action? {
         guard inbound.readableBytes >= Banner.prefixLength,
               let prefix = inbound.getBytes(at: inbound.readerIndex, length: Banner.prefix.count)
         else { return nil }
@@ -454,243 +454,11 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
 
     /// A fresh client cookie after a reset (`reset_session` drops the old one), derived
     /// from the configured one so tests can predict it.
-    private static func nextCookie(_ base: UInt64, _ n: UInt64) -> UInt64 {
+    static func nextCookie(_ base: UInt64, _ n: UInt64) -> UInt64 {
         var z = base &+ n &* 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         let cookie = z ^ (z >> 31)
         return cookie == 0 ? 1 : cookie
-    }
-
-    private mutating func handle(_ decoded: DecodedFrame) throws -> [Action] {
-        let frame = decoded.frame
-        switch state {
-        case .idle, .awaitingBanner, .closed, .disconnected:
-            return []
-        case .awaitingHello:
-            guard frame.tag == .hello else { throw MessengerError.protocolViolation("expected HELLO, got \(frame.tag)") }
-            if let wire = decoded.wireBytes { receivedForSignature.writeImmutableBuffer(wire) }
-            let hello = try HelloFrame.decode(frame.payload)
-            guard UInt32(hello.entityType) == configuration.peerType.rawValue else {
-                throw MessengerError.protocolViolation("peer is entity type \(hello.entityType), expected \(configuration.peerType)")
-            }
-            // Our address as the peer sees it, with port 0 and our nonce (as the kernel does).
-            var mine = hello.peerAddress
-            mine.type = EntityAddress.AddressType.any.rawValue
-            mine.nonce = configuration.nonce
-            switch mine.endpoint {
-            case .ipv4(let a, let b, let c, let d, _): mine.endpoint = .ipv4(a, b, c, d, port: 0)
-            case .ipv6(let bytes, _, let flow, let scope): mine.endpoint = .ipv6(bytes, port: 0, flowInfo: flow, scopeID: scope)
-            case .unspecified, .other: break
-            }
-            myAddress = mine
-            let payload: ByteBuffer
-            switch authenticator {
-            case .monitor(var auth):
-                payload = auth.initialPayload()
-                authenticator = .monitor(auth)
-            case .service(var auth):
-                payload = try auth.initialPayload()
-                authenticator = .service(auth)
-            }
-            let request = AuthRequestFrame(preferredModes: configuration.modes, payload: payload)
-            state = .authenticating
-            return [.write(encodeSignedFrame(Frame(tag: .authRequest, payload: request.encode())))]
-
-        case .authenticating:
-            if let wire = decoded.wireBytes { receivedForSignature.writeImmutableBuffer(wire) }
-            switch frame.tag {
-            case .authReplyMore:
-                let inner = try frame.payload.decodeExactly("AuthReplyMoreFrame") { try $0.readDencBytes(limit: 1 << 20) }
-                var more: ByteBuffer
-                switch authenticator {
-                case .monitor(var auth):
-                    more = try auth.handleReplyMore(inner)
-                    authenticator = .monitor(auth)
-                case .service(var auth):
-                    more = try auth.handleReplyMore(inner)
-                    authenticator = .service(auth)
-                }
-                var p = ByteBuffer()
-                p.writeDencBytes(more)
-                return [.write(encodeSignedFrame(Frame(tag: .authRequestMore, payload: p)))]
-            case .authBadMethod:
-                let bad = try AuthBadMethodFrame.decode(frame.payload)
-                throw MessengerError.authenticationFailed(
-                    "the peer refused method \(bad.method) (result \(bad.result)); it allows methods \(bad.allowedMethods) and modes \(bad.allowedModes)")
-            case .authDone:
-                let done = try AuthDoneFrame.decode(frame.payload)
-                guard let mode = ConnectionMode(rawValue: done.mode), configuration.modes.contains(mode) else {
-                    throw MessengerError.protocolViolation("the peer chose connection mode \(done.mode)")
-                }
-                let result: AuthOutcome
-                switch authenticator {
-                case .monitor(var auth):
-                    result = try auth.handleDone(done.payload, globalID: done.globalID, mode: mode)
-                    authenticator = .monitor(auth)
-                case .service(var auth):
-                    result = try auth.handleDone(done.payload, globalID: done.globalID, mode: mode)
-                    authenticator = .service(auth)
-                }
-                outcome = result
-                switch mode {
-                case .crc:
-                    break
-                case .secure:
-                    let cipher = try FrameCipher(connectionSecret: result.connectionSecret)
-                    encoder.protection = .secure(cipher)
-                    decoder.protection = .secure(cipher)
-                }
-                decoder.recordWireBytes = false
-                let key = SymmetricKey(data: result.sessionKey.secret)
-                let ours = Array(receivedForSignature.withUnsafeReadableBytes { HMAC<SHA256>.authenticationCode(for: $0, using: key) })
-                let expected = Array(sentForSignature.withUnsafeReadableBytes { HMAC<SHA256>.authenticationCode(for: $0, using: key) })
-                receivedForSignature = ByteBuffer()
-                sentForSignature = ByteBuffer()
-                state = .awaitingSignature(expected: expected)
-                return [.authenticated(result), .write(encodeFrame(Frame(tag: .authSignature, payload: ByteBuffer(bytes: ours))))]
-            case .hello, .authRequest, .authRequestMore, .authSignature, .clientIdent, .serverIdent, .identMissingFeatures,
-                 .sessionReconnect, .sessionReset, .sessionRetry, .sessionRetryGlobal, .sessionReconnectOK, .wait, .message,
-                 .keepalive2, .keepalive2Ack, .ack:
-                throw MessengerError.protocolViolation("unexpected \(frame.tag) during authentication")
-            }
-
-        case .awaitingSignature(let expected):
-            guard frame.tag == .authSignature else { throw MessengerError.protocolViolation("expected AUTH_SIGNATURE, got \(frame.tag)") }
-            let theirs = frame.payload.getBytes(at: frame.payload.readerIndex, length: frame.payload.readableBytes) ?? []
-            guard theirs.count == expected.count, zip(theirs, expected).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else {
-                throw MessengerError.badSignature
-            }
-            // A session the peer knows is resumed (`finish_client_auth`).
-            if !configuration.lossy, serverCookie != 0, let last = lastServerIdent {
-                state = .awaitingReconnect(last)
-                return [.write(encodeFrame(reconnectFrame()))]
-            }
-            state = .awaitingServerIdent
-            return [.write(encodeFrame(clientIdentFrame()))]
-
-        case .awaitingServerIdent:
-            switch frame.tag {
-            case .serverIdent:
-                let ident = try ServerIdentFrame.decode(frame.payload)
-                // Is this who we meant to reach? (A restarted daemon has a new nonce.)
-                guard ident.addresses.contains(configuration.peerAddress) else {
-                    throw MessengerError.protocolViolation(
-                        "wrong peer at address: wanted \(configuration.peerAddress), it is \(ident.addresses.map(\.description).joined(separator: ","))")
-                }
-                guard configuration.requiredFeatures & ~ident.features == 0 else {
-                    throw MessengerError.unsupportedFeatures("the peer lacks features 0x\(String(configuration.requiredFeatures & ~ident.features, radix: 16))")
-                }
-                state = .ready(ident)
-                serverCookie = ident.cookie
-                lastServerIdent = ident
-                backoff = .zero
-                return [.ready(ident)] + flushPending()
-            case .identMissingFeatures:
-                let missing = try frame.payload.decodeExactly("IdentMissingFeatures") { try $0.readDencU64() }
-                throw MessengerError.unsupportedFeatures("the peer requires features 0x\(String(missing, radix: 16))")
-            case .wait:
-                _ = try frame.payload.decodeExactly("WaitFrame") { _ in () }
-                // A racing connection from the peer (lossless only): back off the longest.
-                guard !configuration.lossy else {
-                    throw MessengerError.protocolViolation("the peer asked us to wait (a racing connection)")
-                }
-                return disconnect(pause: configuration.maxBackoff)
-            case .hello, .authRequest, .authBadMethod, .authReplyMore, .authRequestMore, .authDone, .authSignature, .clientIdent,
-                 .sessionReconnect, .sessionReset, .sessionRetry, .sessionRetryGlobal, .sessionReconnectOK, .message,
-                 .keepalive2, .keepalive2Ack, .ack:
-                throw MessengerError.protocolViolation("unexpected \(frame.tag) before SERVER_IDENT")
-            }
-
-        case .awaitingReconnect(let ident):
-            switch frame.tag {
-            case .sessionReconnectOK:
-                // The peer has our messages up to msgSeq: send the rest again, with their seqs.
-                let msgSeq = try frame.payload.decodeExactly("ReconnectOkFrame") { try $0.readDencU64() }
-                acknowledged(upTo: msgSeq)
-                state = .ready(ident)
-                backoff = .zero
-                var actions: [Action] = [.resumed]
-                for message in unacknowledged { actions.append(.write(encodeNumbered(message))) }
-                if let last = unacknowledged.last { outSeq = last.header.seq } else { outSeq = max(outSeq, msgSeq) }
-                return actions + flushPending()
-            case .sessionReset:
-                let full = try frame.payload.decodeExactly("ResetFrame") { try $0.readDencBool() }
-                var actions: [Action] = []
-                if full {
-                    // The peer forgot us: what it may not have is handed back, not resent.
-                    let unsent = unacknowledged.map { m -> Message in
-                        var m = m
-                        m.header.seq = 0
-                        m.header.ackSeq = 0
-                        return m
-                    } + pending
-                    unacknowledged.removeAll()
-                    pending.removeAll()
-                    outSeq = 0
-                    sessionResets += 1
-                    clientCookie = Self.nextCookie(configuration.cookie, sessionResets)
-                    actions.append(.peerReset(unsent: unsent))
-                } else {
-                    // It never completed the first session: start it, numbering from 1 again.
-                    pending = unacknowledged.map { m -> Message in
-                        var m = m
-                        m.header.seq = 0
-                        return m
-                    } + pending
-                    unacknowledged.removeAll()
-                    outSeq = 0
-                }
-                serverCookie = 0
-                connectSeq = 0
-                inSeq = 0
-                ackedInSeq = 0
-                state = .awaitingServerIdent
-                return actions + [.write(encodeFrame(clientIdentFrame()))]
-            case .sessionRetry:
-                let theirs = try frame.payload.decodeExactly("RetryFrame") { try $0.readDencU64() }
-                connectSeq = theirs + 1
-                return [.write(encodeFrame(reconnectFrame()))]
-            case .sessionRetryGlobal:
-                let theirs = try frame.payload.decodeExactly("RetryGlobalFrame") { try $0.readDencU64() }
-                globalSeq = max(globalSeq, theirs) + 1
-                return [.write(encodeFrame(reconnectFrame()))]
-            case .wait:
-                _ = try frame.payload.decodeExactly("WaitFrame") { _ in () }
-                return disconnect(pause: configuration.maxBackoff)
-            case .hello, .authRequest, .authBadMethod, .authReplyMore, .authRequestMore, .authDone, .authSignature, .clientIdent,
-                 .serverIdent, .identMissingFeatures, .sessionReconnect, .message, .keepalive2, .keepalive2Ack, .ack:
-                throw MessengerError.protocolViolation("unexpected \(frame.tag) after SESSION_RECONNECT")
-            }
-
-        case .ready:
-            switch frame.tag {
-            case .message:
-                let segments = frame.segments
-                let header = try MessageHeader2.decode(segments[0])
-                acknowledged(upTo: header.ackSeq)
-                if header.seq <= inSeq { return [] }  // an old duplicate (a retransmission)
-                guard header.seq == inSeq + 1 else {
-                    throw MessengerError.protocolViolation("message seq \(header.seq), expected \(inSeq + 1)")
-                }
-                inSeq = header.seq
-                func segment(_ i: Int) -> ByteBuffer { i < segments.count ? segments[i] : ByteBuffer() }
-                return [.deliver(Message(header: header, front: segment(1), middle: segment(2), data: segment(3)))]
-            case .ack:
-                acknowledged(upTo: try frame.payload.decodeExactly("AckFrame") { try $0.readDencU64() })
-                return []
-            case .keepalive2:
-                // Answer with the same stamp.
-                let stamp = try frame.payload.decodeExactly("Keepalive2Frame") { try $0.readDencFixed(8) }
-                return [.write(encodeFrame(Frame(tag: .keepalive2Ack, payload: stamp)))]
-            case .keepalive2Ack:
-                let (sec, nsec) = try frame.payload.decodeExactly("Keepalive2AckFrame") { (try $0.readDencU32(), try $0.readDencU32()) }
-                return [.keepaliveAck(seconds: sec, nanoseconds: nsec)]
-            case .hello, .authRequest, .authBadMethod, .authReplyMore, .authRequestMore, .authDone, .authSignature, .clientIdent,
-                 .serverIdent, .identMissingFeatures, .sessionReconnect, .sessionReset, .sessionRetry, .sessionRetryGlobal,
-                 .sessionReconnectOK, .wait:
-                throw MessengerError.protocolViolation("unexpected \(frame.tag) on an open session")
-            }
-        }
     }
 }

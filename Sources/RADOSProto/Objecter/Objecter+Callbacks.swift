@@ -16,13 +16,14 @@ extension Objecter {
         snapID: UInt64, snapContext: SnapContext,
         completion: @escaping @Sendable (Result<Reply, any Error>) -> Void
     ) {
-        let submit: @Sendable () -> Void = { [self] in
-            assumeIsolated { objecter in
-                objecter.execute(pool: pool, namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext) { _, result in
-                    completion(result)
-                }
+        // On the loop already (a completion issuing the next request): submitted at
+        // once, with no closure made for it.
+        if eventLoop.inEventLoop {
+            assumeIsolated { $0.submit(pool: pool, namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext, completion: completion) }
+        } else {
+            eventLoop.execute { [self] in
+                assumeIsolated { $0.submit(pool: pool, namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext, completion: completion) }
             }
         }
-        if eventLoop.inEventLoop { submit() } else { eventLoop.execute(submit) }
     }
 }

@@ -35,40 +35,42 @@ package actor Objecter {
     /// The client's loop: this actor's executor and the home of every OSD session.
     package nonisolated let eventLoop: any EventLoop
     package nonisolated var unownedExecutor: UnownedSerialExecutor { eventLoop.executor.asUnownedSerialExecutor() }
-    private var map: OSDMap
-    private var mapper: CRUSHMapper
+    var map: OSDMap
+    var mapper: CRUSHMapper
     /// Each PG's mapping under the map in force, computed once (CRUSH is the costly
     /// part of targeting a request); emptied whenever a new map is installed.
-    private var mappings: [PlacementGroupID: OSDMap.Mapping?] = [:]
-    private var machine: ObjecterStateMachine
-    private var sessions: [Int32: MessengerSession] = [:]
+    var mappings: [PlacementGroupID: OSDMap.Mapping?] = [:]
+    var machine: ObjecterStateMachine
+    var sessions: [Int32: MessengerSession] = [:]
     /// Messages waiting for a session being opened, in send order.
-    private var queued: [Int32: [(tid: UInt64, message: Message)]] = [:]
+    var queued: [Int32: [(tid: UInt64, message: Message)]] = [:]
     /// Who is waiting for each request: a caller's task, or the Objecter itself (watch
     /// ops, pings, notify acks), whose callback runs on the loop.
-    private enum Waiter {
+    enum Waiter {
         case task(CheckedContinuation<Reply, any Error>)
         case callback((isolated Objecter, Result<Reply, any Error>) -> Void)
+        /// A caller's callback request (Objecter+Callbacks.swift), kept as it came.
+        case completion(@Sendable (Result<Reply, any Error>) -> Void)
     }
-    private var waiters: [UInt64: Waiter] = [:]
+    var waiters: [UInt64: Waiter] = [:]
     /// ``shutdown()`` was called: new requests fail at once instead of opening sessions.
-    private var isShutDown = false
+    var isShutDown = false
     /// Connection modes for OSD sessions (`ms_client_mode`), preferred first.
-    private let osdModes: [ConnectionMode]
+    let osdModes: [ConnectionMode]
     /// The once-a-second loop timer (op timeouts, watch pings every 5 s).
-    private var ticker: RepeatedTask?
+    var ticker: RepeatedTask?
     /// Seconds the ticker has run.
-    private var tickCount = 0
+    var tickCount = 0
     /// OSDs whose session could not be opened, with a retry scheduled.
-    private var retrying: Set<Int32> = []
+    var retrying: Set<Int32> = []
     /// Watches and notifies in flight.
-    private var lingers = LingerStateMachine()
+    var lingers = LingerStateMachine()
     /// Where each watch's notifications go, by cookie.
-    private var watchStreams: [UInt64: AsyncThrowingStream<WatchEvent, any Error>.Continuation] = [:]
+    var watchStreams: [UInt64: AsyncThrowingStream<WatchEvent, any Error>.Continuation] = [:]
     /// Watches answered on the loop by callbacks instead of a stream, by cookie.
-    private var watchCallbacks: [UInt64: WatchCallbacks] = [:]
+    var watchCallbacks: [UInt64: WatchCallbacks] = [:]
     /// Callers waiting for a notify's completion, by cookie.
-    private var notifyWaiters: [UInt64: CheckedContinuation<MWatchNotify, any Error>] = [:]
+    var notifyWaiters: [UInt64: CheckedContinuation<MWatchNotify, any Error>] = [:]
 
     /// A notification for one of our watches: acknowledge it with a notify-ack.
     package struct WatchEvent: Sendable {
@@ -120,7 +122,7 @@ package actor Objecter {
     }
 
     /// Takes over the monitor's messages (those kept so far first) and starts the ticker.
-    private func follow(_ early: EarlyMaps) {
+    func follow(_ early: EarlyMaps) {
         early.attach { [weak self] message in
             self?.assumeIsolated { $0.monitorMessage(message) }
         }
@@ -132,7 +134,7 @@ package actor Objecter {
         }
     }
 
-    private func monitorMessage(_ message: Message) {
+    func monitorMessage(_ message: Message) {
         guard message.type == MessageType.osdMap, let maps = try? MOSDMap.decode(message) else { return }
         consume(maps)
     }
@@ -165,14 +167,32 @@ package actor Objecter {
         snapID: UInt64 = MOSDOp.noSnap, snapContext: SnapContext = .empty,
         then completion: @escaping (isolated Objecter, Result<Reply, any Error>) -> Void
     ) {
-        guard !isShutDown else { return completion(self, .failure(RADOSError(.connectionFailed, "the client was shut down"))) }
+        submit(pool: pool, namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext, waiter: .callback(completion))
+    }
+
+    /// Submits a request on the loop; its outcome goes to `waiter`.
+    private func submit(pool: Int64, namespace: String, object: String, ops: [OSDOp], snapID: UInt64, snapContext: SnapContext, waiter: Waiter) {
+        guard !isShutDown else {
+            let failure = RADOSError(.connectionFailed, "the client was shut down")
+            switch waiter {
+            case .task(let continuation): continuation.resume(throwing: failure)
+            case .callback(let completion): completion(self, .failure(failure))
+            case .completion(let completion): completion(.failure(failure))
+            }
+            return
+        }
         let request = Self.request(namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext)
         let (tid, action) = machine.submit(request, target: target(pool: pool, request: request), now: DispatchTime.now().uptimeNanoseconds)
-        waiters[tid] = .callback(completion)
+        waiters[tid] = waiter
         if let action { perform(action) }
     }
 
-    private static func request(namespace: String, object: String, ops: [OSDOp], snapID: UInt64, snapContext: SnapContext) -> ObjecterStateMachine.Request {
+    /// A caller's callback request, on the loop (Objecter+Callbacks.swift).
+    func submit(pool: Int64, namespace: String, object: String, ops: [OSDOp], snapID: UInt64, snapContext: SnapContext, completion: @escaping @Sendable (Result<Reply, any Error>) -> Void) {
+        submit(pool: pool, namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext, waiter: .completion(completion))
+    }
+
+    static func request(namespace: String, object: String, ops: [OSDOp], snapID: UInt64, snapContext: SnapContext) -> ObjecterStateMachine.Request {
         var request = ObjecterStateMachine.Request(objectName: object, namespace: namespace, ops: ops, snapID: snapID, snapContext: snapContext)
         if request.flags.contains(.write) {
             let now = Date().timeIntervalSince1970
@@ -182,10 +202,11 @@ package actor Objecter {
     }
 
     /// Hands request `tid`'s outcome to whoever waits for it.
-    private func complete(_ tid: UInt64, _ result: Result<Reply, any Error>) {
+    func complete(_ tid: UInt64, _ result: Result<Reply, any Error>) {
         switch waiters.removeValue(forKey: tid) {
         case .task(let continuation): continuation.resume(with: result)
         case .callback(let completion): completion(self, result)
+        case .completion(let completion): completion(result)
         case nil: break
         }
     }
@@ -219,7 +240,7 @@ package actor Objecter {
         throw RADOSError(.timedOut, "the OSDs kept answering the listing of pool \(poolID) as misdirected")
     }
 
-    private func submit(_ request: ObjecterStateMachine.Request, pool: Int64) async throws -> Reply {
+    func submit(_ request: ObjecterStateMachine.Request, pool: Int64) async throws -> Reply {
         guard !isShutDown else { throw RADOSError(.connectionFailed, "the client was shut down") }
         let target = target(pool: pool, request: request)
         return try await withCheckedThrowingContinuation { continuation in
@@ -282,182 +303,9 @@ package actor Objecter {
             watchesLost: lingers.lostCount, watchesLostUnanswered: lingers.lostUnansweredCount)
     }
 
-    // MARK: watch and notify
-
-    /// Starts tracking a watch on an object; the caller then sends the watch op with the
-    /// returned cookie and calls ``watchRegistered(cookie:)`` (or ``removeWatch(cookie:error:)``).
-    package func registerWatch(pool: Int64, namespace: String, object: String, timeout: UInt32) -> (cookie: UInt64, events: AsyncThrowingStream<WatchEvent, any Error>) {
-        let cookie = lingers.addWatch(
-            pool: pool, namespace: namespace, object: object, timeout: timeout,
-            placement: target(pool: pool, namespace: namespace, object: object))
-        let (stream, continuation) = AsyncThrowingStream<WatchEvent, any Error>.makeStream()
-        watchStreams[cookie] = continuation
-        return (cookie, stream)
-    }
-
-    /// Starts tracking a watch whose notifications `callbacks` answer on the loop; the
-    /// caller then sends the watch op with the returned cookie, as for a stream watch.
-    package func registerWatch(pool: Int64, namespace: String, object: String, timeout: UInt32, callbacks: WatchCallbacks) -> UInt64 {
-        let cookie = lingers.addWatch(
-            pool: pool, namespace: namespace, object: object, timeout: timeout,
-            placement: target(pool: pool, namespace: namespace, object: object))
-        watchCallbacks[cookie] = callbacks
-        return cookie
-    }
-
-    /// The OSD accepted watch `cookie`.
-    package func watchRegistered(cookie: UInt64) {
-        perform(lingers.watchRegistered(cookie: cookie))
-    }
-
-    /// Stops tracking watch `cookie`; its notifications end (with `error` if given).
-    package func removeWatch(cookie: UInt64, error: RADOSError? = nil) {
-        lingers.removeWatch(cookie: cookie)
-        watchCallbacks[cookie] = nil
-        watchStreams.removeValue(forKey: cookie)?.finish(throwing: error)
-    }
-
-    /// Tests: reports watch `cookie` lost as a ping that failed in the client would,
-    /// while the OSD still holds the registration.
-    package func loseWatchForTesting(cookie: UInt64) {
-        guard lingers.removeWatch(cookie: cookie) != nil else { return }
-        let error = RADOSError(.connectionFailed, "the watch was lost (test)", errno: 107)
-        watchStreams.removeValue(forKey: cookie)?.finish(throwing: error)
-        watchCallbacks.removeValue(forKey: cookie)?.lost(error)
-    }
-
-    /// Starts tracking a notify; the caller then sends the notify op with the cookie
-    /// and waits with ``notifyCompletion(cookie:notifyID:seconds:)``.
-    package func registerNotify(pool: Int64, namespace: String, object: String, payload: ByteBuffer, timeout: UInt32) -> UInt64 {
-        lingers.addNotify(
-            LingerStateMachine.NotifyRequest(pool: pool, namespace: namespace, object: object, payload: payload, timeout: timeout),
-            placement: target(pool: pool, namespace: namespace, object: object))
-    }
-
-    package func forgetNotify(cookie: UInt64) {
-        lingers.removeNotify(cookie: cookie)
-        notifyWaiters.removeValue(forKey: cookie)?.resume(throwing: RADOSError(.connectionFailed, "the notify was abandoned"))
-    }
-
-    /// Waits for the OSD's completion of notify `cookie`, whose op's reply gave
-    /// `notifyID` (nil: none), at most `seconds`.
-    package func notifyCompletion(cookie: UInt64, notifyID: UInt64?, seconds: Double) async throws -> MWatchNotify {
-        perform(lingers.notifyAccepted(cookie: cookie, notifyID: notifyID))
-        if let message = lingers.takeCompletion(cookie: cookie) { return message }
-        guard lingers.isNotifyPending(cookie: cookie) else {
-            throw RADOSError(.invalidArgument, "no notify with cookie \(cookie) is pending")
-        }
-        eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) { [weak self] in
-            self?.assumeIsolated { $0.notifyTimedOut(cookie: cookie) }
-        }
-        return try await withCheckedThrowingContinuation { continuation in
-            notifyWaiters[cookie] = continuation
-        }
-    }
-
-    private func notifyTimedOut(cookie: UInt64) {
-        guard let waiter = notifyWaiters.removeValue(forKey: cookie) else { return }
-        lingers.removeNotify(cookie: cookie)
-        waiter.resume(throwing: RADOSError(.timedOut, "the OSD did not complete the notify in time"))
-    }
-
-    /// A resent notify's op finished: its reply's notify id, or the error that ends the notify.
-    private func notifyResent(cookie: UInt64, attempt: UInt32, result: Result<UInt64?, RADOSError>) {
-        switch result {
-        case .success(let notifyID):
-            perform(lingers.notifyAccepted(cookie: cookie, notifyID: notifyID, attempt: attempt))
-        case .failure(let error):
-            lingers.removeNotify(cookie: cookie)
-            notifyWaiters.removeValue(forKey: cookie)?.resume(throwing: error)
-        }
-    }
-
-    /// Runs what ``LingerStateMachine`` asks for.
-    private func perform(_ actions: [LingerStateMachine.Action]) {
-        for action in actions {
-            switch action {
-            case .sendWatchOp(let cookie, let operation, let generation):
-                guard let watch = lingers.watches[cookie] else { continue }
-                let op = OSDOp.watch(cookie: cookie, operation, generation: generation, timeout: watch.timeout)
-                execute(pool: watch.pool, namespace: watch.namespace, object: watch.object, ops: [op]) { objecter, outcome in
-                    let result: Int32
-                    let answered: Bool
-                    switch outcome {
-                    case .success(let done):
-                        result = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first ?? 0)
-                        answered = true
-                    case .failure(let error):
-                        result = -((error as? RADOSError)?.errno ?? 107)
-                        answered = false
-                    }
-                    objecter.watchOpFinished(cookie: cookie, operation: operation, generation: generation, result: result, answered: answered)
-                }
-            case .deliver(let cookie, let message):
-                let event = WatchEvent(notifyID: message.notifyID, cookie: cookie, notifierGID: message.notifierGID, payload: message.payload)
-                if let callbacks = watchCallbacks[cookie], let watch = lingers.watches[cookie] {
-                    // Answered here, on the loop: the ack goes out before this returns to
-                    // the channel (no task, no stream, no cooperative pool in between).
-                    let reply = callbacks.notify(event)
-                    let ack = OSDOp.notifyAck(notifyID: event.notifyID, cookie: cookie, reply: reply)
-                    execute(pool: watch.pool, namespace: watch.namespace, object: watch.object, ops: [ack]) { _, _ in }
-                } else {
-                    watchStreams[cookie]?.yield(event)
-                }
-            case .lost(let cookie, let object, let errno):
-                let error = RADOSError(
-                    .connectionFailed, "the watch on \(object) was lost (\(String(cString: strerror(errno)))); watch the object again", errno: errno)
-                watchStreams.removeValue(forKey: cookie)?.finish(throwing: error)
-                watchCallbacks.removeValue(forKey: cookie)?.lost(error)
-            case .notifyCompleted(let cookie, _):
-                if let waiter = notifyWaiters.removeValue(forKey: cookie), let message = lingers.takeCompletion(cookie: cookie) {
-                    waiter.resume(returning: message)
-                }
-            case .resendNotify(let cookie, let attempt):
-                guard let request = lingers.notifyRequest(cookie: cookie) else { continue }
-                let op = OSDOp.notify(cookie: cookie, payload: request.payload, timeout: request.timeout)
-                execute(pool: request.pool, namespace: request.namespace, object: request.object, ops: [op]) { objecter, outcome in
-                    let result: Result<UInt64?, RADOSError>
-                    switch outcome {
-                    case .success(let done):
-                        let failure = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first { $0 < 0 } ?? 0)
-                        if failure < 0 {
-                            result = .failure(IOContext.error(errno: -failure, object: request.object))
-                        } else {
-                            result = .success(done.outputs.first.flatMap { try? NotifyID.decode($0) })
-                        }
-                    case .failure(let error):
-                        result = .failure(error as? RADOSError ?? RADOSError(.connectionFailed, "resending the notify on \(request.object) failed"))
-                    }
-                    objecter.notifyResent(cookie: cookie, attempt: attempt, result: result)
-                }
-            }
-        }
-    }
-
-    private func watchOpFinished(cookie: UInt64, operation: WatchOperation, generation: UInt32, result: Int32, answered: Bool) {
-        switch operation {
-        case .reconnect:
-            perform(lingers.reconnectFinished(cookie: cookie, generation: generation, result: result, answered: answered))
-        case .ping:
-            perform(lingers.pingFinished(cookie: cookie, generation: generation, result: result, answered: answered))
-        default:
-            break
-        }
-    }
-
-    /// The whole placement of an object under the map in force, as `ceph osd map` shows it:
-    /// the epoch, the raw PG (full name hash), the PG, and its up and acting sets.
-    package func objectMapping(pool poolID: Int64, namespace: String = "", object: String) -> (epoch: UInt32, rawPG: PlacementGroupID, pg: PlacementGroupID, mapping: OSDMap.Mapping)? {
-        guard let pool = map.pools[poolID] else { return nil }
-        let raw = PlacementGroupID(pool: poolID, seed: pool.hashKey(object, namespace: namespace))
-        let pg = pool.rawPGToPG(raw)
-        guard let mapping = map.mapping(pg, mapper: mapper) else { return nil }
-        return (map.epoch, raw, pg, mapping)
-    }
-
     // MARK: targets and maps
 
-    private func target(pool poolID: Int64, request: ObjecterStateMachine.Request) -> OpTarget? {
+    func target(pool poolID: Int64, request: ObjecterStateMachine.Request) -> OpTarget? {
         guard let hash = request.placementHash else {
             return target(pool: poolID, namespace: request.namespace, object: request.objectName).map { paused($0, request) }
         }
@@ -475,7 +323,7 @@ package actor Objecter {
     /// have no OSD to go to and wait for a map that lets them through
     /// (`Objecter::target_should_be_paused`); one already sent is sent again after the
     /// pause, and the OSD recognises a write it already applied by its request id.
-    private func paused(_ target: OpTarget, _ request: ObjecterStateMachine.Request) -> OpTarget {
+    func paused(_ target: OpTarget, _ request: ObjecterStateMachine.Request) -> OpTarget {
         let reads = request.flags.contains(.read) && map.flags & Self.pauseReads != 0
         let writes = request.flags.contains(.write) && map.flags & Self.pauseWrites != 0
         guard reads || writes else { return target }
@@ -484,14 +332,14 @@ package actor Objecter {
         return held
     }
 
-    private func target(pool poolID: Int64, namespace: String, object: String) -> OpTarget? {
+    func target(pool poolID: Int64, namespace: String, object: String) -> OpTarget? {
         guard let pool = map.pools[poolID] else { return nil }
         return target(pool, id: poolID, objectHash: pool.hashKey(object, namespace: namespace))
     }
 
     /// The target of a raw PG seed (`objectHash`) under the map in force: its PG, the
     /// acting and up sets, the primary and, for an EC pool, the primary's shard.
-    private func target(_ pool: PoolInfo, id poolID: Int64, objectHash: UInt32) -> OpTarget {
+    func target(_ pool: PoolInfo, id poolID: Int64, objectHash: UInt32) -> OpTarget {
         let pg = pool.rawPGToPG(PlacementGroupID(pool: poolID, seed: objectHash))
         let mapping: OSDMap.Mapping?
         if let cached = mappings[pg] {
@@ -508,7 +356,7 @@ package actor Objecter {
 
     /// Applies what an MOSDMap carries: the newest full map if it is ahead, then each
     /// incremental that follows the map in force, in epoch order (`handle_one_map`).
-    private func consume(_ maps: MOSDMap) {
+    func consume(_ maps: MOSDMap) {
         eventLoop.assertInEventLoop()
         var next = map
         if let newest = maps.fullMaps.max(by: { $0.key < $1.key }), newest.key > next.epoch,
@@ -524,7 +372,7 @@ package actor Objecter {
         install(next)
     }
 
-    private func install(_ newMap: OSDMap) {
+    func install(_ newMap: OSDMap) {
         guard newMap.epoch > map.epoch else { return }
         map = newMap
         mapper = CRUSHMapper(map: newMap.crush)
@@ -536,140 +384,9 @@ package actor Objecter {
         perform(lingers.mapChanged { target(pool: $0, namespace: $1, object: $2) })
     }
 
-    private func tick(pingWatches ping: Bool) {
+    func tick(pingWatches ping: Bool) {
         eventLoop.assertInEventLoop()
         for action in machine.tick(now: DispatchTime.now().uptimeNanoseconds) { perform(action) }
         if ping { perform(lingers.pings()) }
-    }
-
-    // MARK: actions
-
-    private func perform(_ action: ObjecterStateMachine.Action) {
-        switch action {
-        case .complete(let tid, .failure(let error)):
-            complete(tid, .failure(error))
-        case .complete(let tid, .success(let reply)):
-            // Replies with data are completed in `received`, where the data segment is.
-            complete(tid, .success(Reply(reply: reply, outputs: [])))
-        case .send(let osd, let tid, let request):
-            var front = ByteBuffer()
-            request.encodeFront(into: &front)
-            let pieces = request.dataPieces
-            var data = pieces.first ?? ByteBuffer()
-            for piece in pieces.dropFirst() { data.writeImmutableBuffer(piece) }
-            let message = Message(type: MOSDOp.messageType, version: MOSDOp.version, compatVersion: MOSDOp.compatVersion, tid: tid, front: front, data: data)
-            if let session = sessions[osd] {
-                session.channel.writeAndFlush(message, promise: nil)
-            } else if queued[osd] != nil {
-                queued[osd]?.append((tid, message))
-            } else {
-                queued[osd] = [(tid, message)]
-                if !retrying.contains(osd) { open(osd) }
-            }
-        case .sendBackoff(let osd, let backoff):
-            var front = ByteBuffer()
-            backoff.encodeFront(into: &front)
-            let message = Message(type: MOSDBackoff.messageType, version: MOSDBackoff.version, compatVersion: MOSDBackoff.compatVersion, tid: 0, front: front, data: ByteBuffer())
-            sessions[osd]?.channel.writeAndFlush(message, promise: nil)
-        }
-    }
-
-    private func open(_ osd: Int32) {
-        guard let address = map.clientAddress(of: osd),
-              let ticket = monitor.authOutcome.tickets.first(where: { $0.service == CephEntityType.osd.rawValue }) else {
-            sessionUnavailable(osd)  // no msgr2 address, or no OSD ticket yet
-            return
-        }
-        let globalID = monitor.authOutcome.globalID
-        // Completes on the loop: opening a session needs no task.
-        MessengerSession.open(to: address, peerType: .osd, ticket: ticket, globalID: globalID, modes: osdModes, eventLoop: eventLoop).whenComplete { [weak self] result in
-            self?.assumeIsolated { objecter in
-                switch result {
-                case .success(let session): objecter.opened(osd, session)
-                case .failure: objecter.sessionUnavailable(osd)
-                }
-            }
-        }
-    }
-
-    private func opened(_ osd: Int32, _ session: MessengerSession) {
-        sessions[osd] = session
-        for entry in queued.removeValue(forKey: osd) ?? [] {
-            session.channel.write(entry.message, promise: nil)
-        }
-        session.channel.flush()
-        // Replies, notifications and the session's end are handled here on the loop as
-        // they arrive, synchronously.
-        session.route?.attach { [weak self] event in
-            self?.assumeIsolated { objecter in
-                switch event {
-                case .message(let message): objecter.received(from: osd, message)
-                case .closed: objecter.closed(osd, session)
-                case .authenticated, .ready, .keepaliveAck, .peerReset: break
-                }
-            }
-        }
-    }
-
-    /// No session to `osd` could be opened: its requests stay pending (librados waits
-    /// for a map that marks the OSD down) and are resent to it every second, or to
-    /// their new OSD once a map moves them; the op timeout, if any, ends the wait.
-    private func sessionUnavailable(_ osd: Int32) {
-        queued[osd] = nil
-        guard retrying.insert(osd).inserted else { return }
-        eventLoop.scheduleTask(in: .seconds(1)) { [weak self] in
-            self?.assumeIsolated { $0.retryOpen(osd) }
-        }
-    }
-
-    private func retryOpen(_ osd: Int32) {
-        retrying.remove(osd)
-        guard sessions[osd] == nil else { return }
-        queued[osd] = nil  // everything on it is sent again below
-        for action in machine.sessionReset(osd: osd) { perform(action) }
-    }
-
-    private func received(from osd: Int32, _ message: Message) {
-        eventLoop.assertInEventLoop()
-        switch message.type {
-        case MOSDOpReply.messageType:
-            break
-        case MWatchNotify.messageType:
-            if let notify = try? MWatchNotify.decode(front: message.front, data: message.data, version: message.header.version) {
-                perform(lingers.received(notify))
-            }
-            return
-        case MOSDBackoff.messageType:
-            if let backoff = try? MOSDBackoff.decode(front: message.front, version: message.header.version) {
-                for action in machine.backoffReceived(from: osd, backoff) { perform(action) }
-            }
-            return
-        default:
-            return  // maps from OSDs: the monitor's subscription brings them too
-        }
-        let tid = message.header.tid
-        guard let reply = try? MOSDOpReply.decode(front: message.front, version: message.header.version) else {
-            if machine.cancel(tid: tid) {
-                complete(tid, .failure(RADOSError(.malformedData, "osd.\(osd) sent a reply that does not decode")))
-            }
-            return
-        }
-        guard let action = machine.replyReceived(tid: tid, from: osd, reply: reply) else { return }
-        if case .complete(let doneTid, .success(let done)) = action {
-            do {
-                complete(doneTid, .success(Reply(reply: done, outputs: try done.outputs(from: message.data))))
-            } catch {
-                complete(doneTid, .failure((error as? DencError)?.radosError ?? RADOSError(.malformedData, "bad reply data")))
-            }
-        } else {
-            perform(action)
-        }
-    }
-
-    private func closed(_ osd: Int32, _ session: MessengerSession) {
-        guard sessions[osd]?.channel === session.channel else { return }
-        sessions[osd] = nil
-        for action in machine.sessionReset(osd: osd) { perform(action) }
-        perform(lingers.sessionReset(osd: osd) { target(pool: $0, namespace: $1, object: $2) })
     }
 }

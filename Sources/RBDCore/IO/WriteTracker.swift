@@ -75,6 +75,12 @@ final class WriteTracker: Sendable {
         if let ticket { start(ticket) }
     }
 
+    /// Admits a write at once and returns its ticket, or nil while writes are blocked
+    /// (then ``admit(_:)`` queues it).
+    func tryAdmit() -> UInt64? {
+        state.withLockedValue { state in state.blocks > 0 ? nil : state.start() }
+    }
+
     func finish(_ ticket: UInt64) {
         for resume in state.withLockedValue({ $0.finish(ticket) }) { resume() }
     }

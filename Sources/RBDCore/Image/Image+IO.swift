@@ -163,33 +163,41 @@ extension Image {
         try await Self.awaiting { startWrite(offset: offset, data: data, completion: $0) }
     }
 
-    /// A write from admission to completion (see ``startAdmitted(_:_:completion:)``).
+    /// A write from admission to completion: admitted by the write tracker (at once, or
+    /// after a snapshot under way), checked and clipped under the view of that moment,
+    /// sent; `completion` runs before the ticket is returned, so a flush completes after
+    /// it. Admitted at once, it keeps no closure for later (the hot path).
     func startWrite(offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Int, RADOSError>) -> Void) {
-        startAdmitted({ [self] () throws(RADOSError) in try prepareWrite(offset: offset, data: data) }, { [self] in perform($0, completion: $1) }, completion: completion)
+        if let ticket = writes.tryAdmit() {
+            write(ticket: ticket, offset: offset, data: data, completion: completion)
+        } else {
+            writes.admit { [self] in write(ticket: $0, offset: offset, data: data, completion: completion) }
+        }
     }
 
-    /// A request that changes data, from admission to completion: admitted by the write
-    /// tracker (at once, or after a snapshot under way), prepared (checked and clipped)
-    /// under the view of that moment, sent; `completion` runs before the ticket is
-    /// returned, so a flush completes after it.
-    func startAdmitted<Prepared, Value: Sendable>(
-        _ prepare: @escaping @Sendable () throws(RADOSError) -> Prepared,
-        _ send: @escaping @Sendable (Prepared, @escaping @Sendable (Result<Value, RADOSError>) -> Void) -> Void,
+    private func write(ticket: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Int, RADOSError>) -> Void) {
+        admitted(ticket, { () throws(RADOSError) in try prepareWrite(offset: offset, data: data) }, { perform($0, completion: $1) }, completion: completion)
+    }
+
+    /// Prepares and sends an admitted request (closures not kept: nothing allocated for
+    /// them); `completion` runs before the ticket is returned.
+    private func admitted<Prepared, Value: Sendable>(
+        _ ticket: UInt64,
+        _ prepare: () throws(RADOSError) -> Prepared,
+        _ send: (Prepared, @escaping @Sendable (Result<Value, RADOSError>) -> Void) -> Void,
         completion: @escaping @Sendable (Result<Value, RADOSError>) -> Void
     ) {
-        writes.admit { [writes] ticket in
-            let prepared: Prepared
-            do throws(RADOSError) {
-                prepared = try prepare()
-            } catch {
-                completion(.failure(error))
-                writes.finish(ticket)
-                return
-            }
-            send(prepared) { result in
-                completion(result)
-                writes.finish(ticket)
-            }
+        let prepared: Prepared
+        do throws(RADOSError) {
+            prepared = try prepare()
+        } catch {
+            completion(.failure(error))
+            writes.finish(ticket)
+            return
+        }
+        send(prepared) { [writes] result in
+            completion(result)
+            writes.finish(ticket)
         }
     }
 
@@ -286,11 +294,17 @@ extension Image {
         try await Self.awaiting { startDiscard(offset: offset, length: length, granularity: granularity, completion: $0) }
     }
 
-    /// A discard from admission to completion (see ``startAdmitted(_:_:completion:)``).
+    /// A discard from admission to completion (as ``startWrite(offset:data:completion:)``).
     func startDiscard(offset: UInt64, length: UInt64, granularity: UInt64, completion: @escaping @Sendable (Result<UInt64, RADOSError>) -> Void) {
-        startAdmitted({ [self] () throws(RADOSError) in
-            try prepareDiscard(offset: offset, length: length, granularity: granularity)
-        }, { [self] in perform($0, completion: $1) }, completion: completion)
+        if let ticket = writes.tryAdmit() {
+            discard(ticket: ticket, offset: offset, length: length, granularity: granularity, completion: completion)
+        } else {
+            writes.admit { [self] in discard(ticket: $0, offset: offset, length: length, granularity: granularity, completion: completion) }
+        }
+    }
+
+    private func discard(ticket: UInt64, offset: UInt64, length: UInt64, granularity: UInt64, completion: @escaping @Sendable (Result<UInt64, RADOSError>) -> Void) {
+        admitted(ticket, { () throws(RADOSError) in try prepareDiscard(offset: offset, length: length, granularity: granularity) }, { perform($0, completion: $1) }, completion: completion)
     }
 
     /// Makes `length` bytes at `offset` read as zeros, exactly (`rbd_write_zeroes`: a

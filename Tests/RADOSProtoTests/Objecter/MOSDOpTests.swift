@@ -48,7 +48,7 @@ import Testing
         expected += [8, 7, 6, 5, 4, 3, 2, 1]  // features
         #expect(Array(front.readableBytesView) == expected)
         #expect(message.dataLength == 5)
-        #expect(message.dataPieces.map { String(buffer: $0) } == ["hello"])
+        #expect(String(buffer: message.data) == "hello")
     }
 
     @Test func classCallCarriesNamesAndInputAsData() throws {

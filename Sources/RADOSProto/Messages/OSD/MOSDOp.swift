@@ -64,8 +64,25 @@ package struct MOSDOp: Sendable {
     /// Total bytes of the data segment (the ops' inputs, in order).
     package var dataLength: Int { ops.reduce(0) { $0 + $1.input.readableBytes } }
 
-    /// The data segment's pieces, in order; each is the caller's buffer, not a copy.
-    package var dataPieces: [ByteBuffer] { ops.compactMap { $0.input.readableBytes > 0 ? $0.input : nil } }
+    /// The data segment: the ops' inputs in order (the one input as it is when only one
+    /// op has any, the common case of a write; no array is made).
+    package var data: ByteBuffer {
+        var data: ByteBuffer?
+        for op in ops where op.input.readableBytes > 0 {
+            if data == nil {
+                data = op.input
+            } else {
+                data?.writeImmutableBuffer(op.input)
+            }
+        }
+        return data ?? ByteBuffer()
+    }
+
+    /// Room enough for ``encodeFront(into:)`` (one allocation, no growing): the fixed
+    /// fields, the names, the snap context, and a generous bound per op.
+    package var frontCapacity: Int {
+        160 + objectName.utf8.count + namespace.utf8.count + locatorKey.utf8.count + 8 * snapContext.snaps.count + 48 * ops.count
+    }
 
     /// Writes the message front.
     package func encodeFront(into buffer: inout ByteBuffer) {
