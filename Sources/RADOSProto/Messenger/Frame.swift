@@ -145,6 +145,7 @@ package struct FramePreamble: Sendable, Equatable {
         guard let tag = FrameTag(rawValue: rawTag) else { throw .unknownTag(rawTag) }
         guard (1...FrameLayout.maxSegments).contains(count) else { throw .protocolViolation("segment count \(count)") }
         var lengths: [Int] = []
+        lengths.reserveCapacity(count)
         for i in 0..<FrameLayout.maxSegments {
             let length = Int(b.readInteger(endianness: .little, as: UInt32.self) ?? 0)
             _ = b.readInteger(endianness: .little, as: UInt16.self)

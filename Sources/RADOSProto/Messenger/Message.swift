@@ -77,8 +77,8 @@ package struct Message: Sendable, Equatable {
     package var type: UInt16 { header.type }
 
     func frame() -> Frame {
-        var h = ByteBuffer()
-        h.reserveCapacity(MessageHeader2.length)
+        // Sized at creation: `ByteBuffer()` and a later reserve would allocate twice.
+        var h = ByteBufferAllocator().buffer(capacity: MessageHeader2.length)
         header.encode(into: &h)
         return Frame(tag: .message, segments: [h, front, middle, data])
     }

@@ -15,8 +15,7 @@ extension Objecter {
             // Replies with data are completed in `received`, where the data segment is.
             complete(tid, .success(Reply(reply: reply, outputs: [])))
         case .send(let osd, let tid, let request):
-            var front = ByteBuffer()
-            front.reserveCapacity(request.frontCapacity)
+            var front = ByteBufferAllocator().buffer(capacity: request.frontCapacity)
             request.encodeFront(into: &front)
             let data = request.data
             let message = Message(type: MOSDOp.messageType, version: MOSDOp.version, compatVersion: MOSDOp.compatVersion, tid: tid, front: front, data: data)
