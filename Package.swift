@@ -29,10 +29,14 @@ let package = Package(
     targets: [
         // CRC32C with the SSE4.2 instruction behind a runtime CPU check (C, so no unsafe flags).
         .target(name: "CCRC32C"),
+        // OpenSSL's libcrypto (EVP AES-128-GCM for msgr2 secure mode, streamed over a
+        // frame's pieces); Debian's libssl-dev.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "RADOSProto",
             dependencies: [
                 "CCRC32C",
+                "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

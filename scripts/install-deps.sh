@@ -13,6 +13,8 @@ PACKAGES=(
   qemu-utils qemu-block-extra fio
   # The daemons run faster with tcmalloc preloaded; valgrind counts instructions in benchmarks.
   libgoogle-perftools4 valgrind
+  # OpenSSL's libcrypto headers (msgr2 secure mode's AES-GCM) and pkg-config to find them.
+  libssl-dev pkg-config
   # Used by the scripts themselves.
   iproute2 uuid-runtime procps python3 make time
 )

@@ -1,3 +1,4 @@
+import COpenSSL
 import Crypto
 import Foundation
 import NIOCore
@@ -46,27 +47,145 @@ package struct FrameCipher: Sendable, CustomStringConvertible {
 
     /// Seals `plaintext` and appends ciphertext then the 16-byte tag to `out`.
     package mutating func seal(_ plaintext: ByteBuffer, into out: inout ByteBuffer) {
-        // Nonce and key sizes are fixed above, so these cannot fail.
-        guard let nonce = try? AES.GCM.Nonce(data: sendNonce),
-              let box = plaintext.withUnsafeReadableBytes({ try? AES.GCM.seal($0, using: key, nonce: nonce) })
-        else { preconditionFailure("AES-GCM with a 16-byte key and 12-byte nonce cannot fail") }
-        Self.advance(&sendNonce)
-        out.writeBytes(box.ciphertext)
-        out.writeBytes(box.tag)
+        seal(length: plaintext.readableBytes, into: &out) { $0.append(plaintext) }
     }
 
-    /// Opens ciphertext-and-tag `sealed` (its last 16 bytes are the tag).
+    /// Seals a plaintext given in pieces (`feed` appends them, and zero padding, to the
+    /// stream it is handed) straight into `out`: the one pass over the payload is the
+    /// encryption itself, with no plaintext or ciphertext buffer in between. `length` is
+    /// the plaintext's total size (room for it and the tag is reserved once).
+    package mutating func seal(length: Int, into out: inout ByteBuffer, _ feed: (inout SealingStream) -> Void) {
+        let context = GCMContext.shared
+        let started = key.withUnsafeBytes { key in
+            sendNonce.withUnsafeBytes { nonce in
+                EVP_EncryptInit_ex(context.pointer, EVP_aes_128_gcm(), nil, key.bindMemory(to: UInt8.self).baseAddress, nonce.bindMemory(to: UInt8.self).baseAddress)
+            }
+        }
+        var sealed = started == 1
+        // The ciphertext goes straight into `out`'s free space (reserved here, once).
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: length + FrameLayout.gcmTagLength) { target in
+            var stream = SealingStream(context: context.pointer, target: UnsafeMutableRawBufferPointer(rebasing: target[0..<length]))
+            if sealed { feed(&stream) }
+            sealed = sealed && !stream.failed && stream.written == length
+            return sealed ? length : 0
+        }
+        var tag = [UInt8](repeating: 0, count: FrameLayout.gcmTagLength)
+        var finalLength: Int32 = 0
+        sealed = sealed
+            && EVP_EncryptFinal_ex(context.pointer, nil, &finalLength) == 1
+            && EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_AEAD_GET_TAG, Int32(FrameLayout.gcmTagLength), &tag) == 1
+        // A 16-byte key, a 12-byte nonce and a caller that feeds exactly `length` bytes:
+        // OpenSSL has no reason to fail, and a frame sealed wrong must never be sent.
+        precondition(sealed, "AES-128-GCM sealing failed (OpenSSL, or a frame fed more or less than its length)")
+        Self.advance(&sendNonce)
+        out.writeBytes(tag)
+    }
+
+    /// Appends plaintext to a sealing in progress (``seal(length:into:_:)``): each
+    /// piece is encrypted into the output as it comes.
+    package struct SealingStream {
+        fileprivate let context: OpaquePointer
+        fileprivate let target: UnsafeMutableRawBufferPointer
+        fileprivate var written = 0
+        fileprivate var failed = false
+        private static let zeros = [UInt8](repeating: 0, count: 64)
+
+        /// Encrypts `bytes` onto the output.
+        package mutating func append(_ bytes: ByteBuffer) {
+            bytes.withUnsafeReadableBytes { append($0) }
+        }
+
+        /// Encrypts one byte onto the output.
+        package mutating func append(byte: UInt8) {
+            withUnsafeBytes(of: byte) { append($0) }
+        }
+
+        /// Encrypts `count` zero bytes (padding) onto the output.
+        package mutating func appendZeros(_ count: Int) {
+            var left = count
+            while left > 0 {
+                let chunk = min(left, Self.zeros.count)
+                Self.zeros.withUnsafeBytes { append(UnsafeRawBufferPointer(rebasing: $0[0..<chunk])) }
+                left -= chunk
+            }
+        }
+
+        private mutating func append(_ bytes: UnsafeRawBufferPointer) {
+            guard bytes.count > 0, !failed else { return }
+            guard written + bytes.count <= target.count, let destination = target.baseAddress else {
+                failed = true
+                return
+            }
+            var produced: Int32 = 0
+            let ok = EVP_EncryptUpdate(context, destination.advanced(by: written).assumingMemoryBound(to: UInt8.self), &produced,
+                                       bytes.bindMemory(to: UInt8.self).baseAddress, Int32(bytes.count)) == 1
+            if ok, Int(produced) == bytes.count { written += bytes.count } else { failed = true }
+        }
+    }
+
+    /// Opens ciphertext-and-tag `sealed` (its last 16 bytes are the tag), decrypting
+    /// straight into the buffer it returns.
     package mutating func open(_ sealed: ByteBuffer, what: String) throws(MessengerError) -> ByteBuffer {
         guard sealed.readableBytes >= FrameLayout.gcmTagLength else { throw .badAuthTag(what) }
         let ciphertextLength = sealed.readableBytes - FrameLayout.gcmTagLength
-        let opened: Data? = sealed.withUnsafeReadableBytes { raw in
-            guard let nonce = try? AES.GCM.Nonce(data: receiveNonce),
-                  let box = try? AES.GCM.SealedBox(nonce: nonce, ciphertext: raw[0..<ciphertextLength], tag: raw[ciphertextLength...])
-            else { return nil }
-            return try? AES.GCM.open(box, using: key)
+        let context = GCMContext.shared
+        var plain = ByteBufferAllocator().buffer(capacity: max(ciphertextLength, 1))
+        let opened: Bool = sealed.withUnsafeReadableBytes { raw in
+            let started = key.withUnsafeBytes { key in
+                receiveNonce.withUnsafeBytes { nonce in
+                    EVP_DecryptInit_ex(context.pointer, EVP_aes_128_gcm(), nil, key.bindMemory(to: UInt8.self).baseAddress, nonce.bindMemory(to: UInt8.self).baseAddress)
+                }
+            }
+            guard started == 1 else { return false }
+            let input = raw.bindMemory(to: UInt8.self)
+            var ok = true
+            if ciphertextLength > 0 {
+                plain.writeWithUnsafeMutableBytes(minimumWritableBytes: ciphertextLength) { target in
+                    var written: Int32 = 0
+                    ok = EVP_DecryptUpdate(context.pointer, target.bindMemory(to: UInt8.self).baseAddress, &written, input.baseAddress, Int32(ciphertextLength)) == 1
+                        && Int(written) == ciphertextLength
+                    return ok ? ciphertextLength : 0
+                }
+            }
+            guard ok else { return false }
+            var tag = Array(raw[ciphertextLength...])
+            guard EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_AEAD_SET_TAG, Int32(FrameLayout.gcmTagLength), &tag) == 1 else { return false }
+            var finalLength: Int32 = 0
+            return EVP_DecryptFinal_ex(context.pointer, nil, &finalLength) == 1
         }
-        guard let opened else { throw .badAuthTag(what) }
+        guard opened else { throw .badAuthTag(what) }
         Self.advance(&receiveNonce)
-        return ByteBuffer(bytes: opened)
+        return plain
+    }
+}
+
+/// An OpenSSL cipher context, reused for every frame sealed or opened on this thread:
+/// each use starts it afresh with its key and nonce, so nothing carries over between
+/// frames or connections. One per thread, because a context is not thread-safe and
+/// every connection's frames are sealed and opened on that connection's event loop.
+final class GCMContext {
+    let pointer: OpaquePointer
+
+    private init?() {
+        guard let pointer = EVP_CIPHER_CTX_new() else { return nil }
+        self.pointer = pointer
+    }
+
+    deinit { EVP_CIPHER_CTX_free(pointer) }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { if let context = $0 { Unmanaged<GCMContext>.fromOpaque(context).release() } }
+        return key
+    }()
+
+    /// This thread's context (made on first use).
+    static var shared: GCMContext {
+        if let existing = pthread_getspecific(key) {
+            return Unmanaged<GCMContext>.fromOpaque(existing).takeUnretainedValue()
+        }
+        guard let context = GCMContext() else { preconditionFailure("OpenSSL could not allocate a cipher context") }
+        pthread_setspecific(key, Unmanaged.passRetained(context).toOpaque())
+        return context
     }
 }

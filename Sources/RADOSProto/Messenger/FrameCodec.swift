@@ -65,29 +65,33 @@ package struct FrameEncoder: Sendable {
             let inline = min(length(0), FrameLayout.inlineLength)
             if let head = first.getSlice(at: first.readerIndex, length: inline) { block.writeImmutableBuffer(head) }
             block.writeRepeatingByte(0, count: FrameLayout.inlineLength - inline)
+            // The rest (segment 0 past the inline part, the other segments, each padded to
+            // 16 bytes, and the epilogue) is sealed as it is read from the segments.
             let remainder = length(0) - inline
-            var tailPlain = allocator.buffer(capacity: 0)
+            var tailLength = 0
             if remainder > 0 || count > 1 {
-                var size = FrameLayout.padded(remainder) + FrameLayout.gcmTagLength
-                for i in 1..<count { size += FrameLayout.padded(length(i)) }
-                if count > 1 { size += FrameLayout.secureEpilogueLength }
-                tailPlain.reserveCapacity(size)
-                if remainder > 0, let rest = first.getSlice(at: first.readerIndex + inline, length: remainder) {
-                    tailPlain.writeImmutableBuffer(rest)
-                    tailPlain.writeRepeatingByte(0, count: FrameLayout.padded(remainder) - remainder)
-                }
-                for i in 1..<count {
-                    tailPlain.writeImmutableBuffer(segment(i))
-                    tailPlain.writeRepeatingByte(0, count: FrameLayout.padded(length(i)) - length(i))
-                }
-                if count > 1 {
-                    tailPlain.writeDencU8(FrameLayout.lateStatusComplete)
-                    tailPlain.writeRepeatingByte(0, count: FrameLayout.secureEpilogueLength - 1)
+                tailLength = FrameLayout.padded(remainder)
+                for i in 1..<count { tailLength += FrameLayout.padded(length(i)) }
+                if count > 1 { tailLength += FrameLayout.secureEpilogueLength }
+            }
+            var wire = allocator.buffer(capacity: FrameLayout.securePreambleLength + (tailLength > 0 ? tailLength + FrameLayout.gcmTagLength : 0))
+            cipher.seal(block, into: &wire)
+            if tailLength > 0 {
+                cipher.seal(length: tailLength, into: &wire) { stream in
+                    if remainder > 0, let rest = first.getSlice(at: first.readerIndex + inline, length: remainder) {
+                        stream.append(rest)
+                        stream.appendZeros(FrameLayout.padded(remainder) - remainder)
+                    }
+                    for i in 1..<count {
+                        stream.append(segment(i))
+                        stream.appendZeros(FrameLayout.padded(length(i)) - length(i))
+                    }
+                    if count > 1 {
+                        stream.append(byte: FrameLayout.lateStatusComplete)
+                        stream.appendZeros(FrameLayout.secureEpilogueLength - 1)
+                    }
                 }
             }
-            var wire = allocator.buffer(capacity: FrameLayout.securePreambleLength + tailPlain.readableBytes + FrameLayout.gcmTagLength)
-            cipher.seal(block, into: &wire)
-            if tailPlain.readableBytes > 0 { cipher.seal(tailPlain, into: &wire) }
             protection = .secure(cipher)
             out.append(wire)
         }
