@@ -8,7 +8,7 @@ import RBDCore
 /// stdout, like `rbd export`.
 ///
 /// As rbd does (ceph/ceph `src/tools/rbd/action/Export.cc`), the file must not exist
-/// yet; all-zero 4 KiB blocks are skipped (seeked over) so the file stays sparse, and the
+/// yet, and a failed export removes the file it created; all-zero 4 KiB blocks are skipped (seeked over) so the file stays sparse, and the
 /// file is finally cut to the image size. Stdout gets every byte. Reads go out a period
 /// (object size × stripe count) at a time, `rbd_concurrent_management_ops` (10) at once.
 struct ExportCommand: AsyncParsableCommand {
@@ -32,6 +32,16 @@ struct ExportCommand: AsyncParsableCommand {
             throw ExitCode(code)
         }
         defer { if !toStdout { close(fd) } }
+        do {
+            try await export(spec, to: fd, toStdout: toStdout)
+        } catch {
+            // As rbd: a failed export leaves no file behind (a retry would meet EEXIST).
+            if !toStdout { unlink(path) }
+            throw error
+        }
+    }
+
+    private func export(_ spec: ImageSpec, to fd: Int32, toStdout: Bool) async throws {
         let progress = Progress(label: "Exporting image", enabled: !noProgress)
         try await ImageCommandSupport.run("export", spec: spec, cluster: cluster) { _, io, _ in
             try await ImageCommandSupport.withImage(io, name: spec.image, snapshot: spec.snapshot, readOnly: true) { image in

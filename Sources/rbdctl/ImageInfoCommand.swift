@@ -13,14 +13,24 @@ struct ImageInfoCommand: AsyncParsableCommand {
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
-        try await withImageContext(spec: spec, cluster: cluster) { io, image in
-            let info = try await ImageInfo.load(io, image: image)
+        try await withImageContext(spec: spec, cluster: cluster) { io, spec in
+            var info = try await ImageInfo.load(io, image: spec.image)
+            // At a snapshot (`img@snap`), as rbd: the snapshot's size and whether it is
+            // protected; a snapshot that does not exist fails the command (ENOENT).
+            var snapshot: Image.Snapshot?
+            if let name = spec.snapshot {
+                let image = try await Image.open(io, name: spec.image, snapshot: name, readOnly: true)
+                snapshot = image.snapshot
+                try await image.close()
+                if let snapshot { info.size = snapshot.size }
+            }
             // rbd names the data pool; a pool deleted since prints its id.
             var dataPool: String?
             if let id = info.dataPoolID {
                 dataPool = (try? await io.ioContext(poolID: id))?.poolName ?? "\(id)"
             }
-            print(format == .json ? try Self.json(info, dataPool: dataPool) : Self.text(info, dataPool: dataPool), terminator: "")
+            let protected = snapshot.map(\.isProtected)
+            print(format == .json ? try Self.json(info, dataPool: dataPool, protected: protected) : Self.text(info, dataPool: dataPool, protected: protected), terminator: "")
         }
     }
 
@@ -45,7 +55,8 @@ struct ImageInfoCommand: AsyncParsableCommand {
         return amount == amount.rounded() ? "\(Int(amount)) \(units[unit])" : String(format: "%.1f %@", amount, units[unit])
     }
 
-    static func text(_ info: ImageInfo, dataPool: String? = nil) -> String {
+    /// `protected` is set for a snapshot (rbd's last line, "protected: True|False").
+    static func text(_ info: ImageInfo, dataPool: String? = nil, protected: Bool? = nil) -> String {
         var out = "rbd image '\(info.name)':\n"
         out += "\tsize \(bytes(info.size)) in \(info.objectCount) objects\n"
         out += "\torder \(info.order) (\(bytes(info.objectSize)) objects)\n"
@@ -64,10 +75,11 @@ struct ImageInfoCommand: AsyncParsableCommand {
             out += "\tstripe unit: \(bytes(info.stripeUnit))\n"
             out += "\tstripe count: \(info.stripeCount)\n"
         }
+        if let protected { out += "\tprotected: \(protected ? "True" : "False")\n" }
         return out
     }
 
-    static func json(_ info: ImageInfo, dataPool: String? = nil) throws -> String {
+    static func json(_ info: ImageInfo, dataPool: String? = nil, protected: Bool? = nil) throws -> String {
         var object: [String: Any] = [
             "name": info.name, "id": info.id, "size": info.size, "objects": info.objectCount,
             "order": info.order, "object_size": info.objectSize, "snapshot_count": info.snapshotCount,
@@ -81,6 +93,7 @@ struct ImageInfoCommand: AsyncParsableCommand {
             object["stripe_unit"] = info.stripeUnit
             object["stripe_count"] = info.stripeCount
         }
+        if let protected { object["protected"] = protected ? "true" : "false" }
         return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self) + "\n"
     }
 }
@@ -127,7 +140,7 @@ func withClient(cluster: ClusterOptions, configure: (inout RADOSConfiguration) t
 }
 
 /// Parses an image spec, applies its options, and opens its pool's I/O context.
-func withImageContext(spec text: String, cluster: ClusterOptions, _ body: (IOContext, String) async throws -> Void) async throws {
+func withImageContext(spec text: String, cluster: ClusterOptions, _ body: (IOContext, ImageSpec) async throws -> Void) async throws {
     let spec: ImageSpec
     do {
         spec = try ImageSpec.parse(text)
@@ -137,6 +150,6 @@ func withImageContext(spec text: String, cluster: ClusterOptions, _ body: (IOCon
     }
     try await withClient(cluster: cluster, configure: { configuration throws(RADOSError) in try spec.apply(to: &configuration) }) { client in
         let io = try await client.ioContext(pool: spec.pool, namespace: spec.namespace)
-        try await body(io, spec.image)
+        try await body(io, spec)
     }
 }

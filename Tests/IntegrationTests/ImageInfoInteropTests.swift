@@ -46,6 +46,33 @@ struct ImageInfoInteropTests {
         #expect(ourText == theirText)
     }
 
+    /// `info img@snap` shows the snapshot as rbd does (its own size, and whether it is
+    /// protected), and a snapshot that does not exist fails with ENOENT, as in rbd.
+    @Test func infoAtASnapshotEqualsRbdInfo() throws {
+        let spec = "rbd/info-snap-\(UInt16.random(in: 0...UInt16.max))"
+        _ = try ClusterEnvironment.ceph("rbd", ["create", spec, "--size", "8M", "--image-feature", "layering"])
+        defer { ClusterEnvironment.removeImage(spec) }
+        _ = try ClusterEnvironment.ceph("rbd", ["snap", "create", "--no-progress", spec + "@one"])
+        _ = try ClusterEnvironment.ceph("rbd", ["resize", "--no-progress", "--size", "16M", spec])
+        for step in ["unprotected", "protected"] {
+            if step == "protected" { _ = try ClusterEnvironment.ceph("rbd", ["snap", "protect", spec + "@one"]) }
+            let ourText = try Self.rbdctl(["info", spec + "@one"])
+            #expect(ourText.status == 0, "\(ourText.stderr)")
+            let theirText = String(decoding: try ClusterEnvironment.ceph("rbd", ["info", spec + "@one"]), as: UTF8.self)
+            #expect(ourText.stdout == theirText, "\(step)")
+            #expect(theirText.contains("size 8 MiB"), "the snapshot's size, not the head's: \(theirText)")
+            let ours = try #require(try JSONSerialization.jsonObject(with: Data(try Self.rbdctl(["info", "--format", "json", spec + "@one"]).stdout.utf8)) as? [String: Any])
+            let theirs = try #require(try JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("rbd", ["info", "--format", "json", spec + "@one"])) as? [String: Any])
+            #expect(Set(ours.keys) == Set(theirs.keys), "\(step)")
+            for (key, value) in theirs { #expect(ours[key].map { "\($0)" } == "\(value)", "\(step): \(key)") }
+        }
+        _ = try ClusterEnvironment.ceph("rbd", ["snap", "unprotect", spec + "@one"])
+        let missing = try Self.rbdctl(["info", spec + "@nosuch"])
+        let rbdMissing = try ClusterEnvironment.run(["rbd", "-c", try #require(ClusterEnvironment.cephConf), "info", spec + "@nosuch"])
+        #expect(missing.status == 2 && rbdMissing.status == 2, "rbdctl exit \(missing.status), rbd exit \(rbdMissing.status)")
+        #expect(missing.stdout.isEmpty && missing.stderr.contains("nosuch"), "\(missing.stderr)")
+    }
+
     @Test func listAndMissingImage() throws {
         let name = "ls-\(UInt16.random(in: 0...UInt16.max))"
         _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "1M"])

@@ -106,6 +106,22 @@ struct RbdctlTransferTests {
         #expect(!list.split(separator: "\n").contains(Substring(name)))
     }
 
+    /// A failed export (here: a snapshot that does not exist) leaves no file behind, as
+    /// rbd's does, so the same command can be run again once the cause is fixed.
+    @Test func aFailedExportLeavesNoFile() throws {
+        let name = "xfer-fail-\(UInt32.random(in: 0...UInt32.max))"
+        _ = try Self.rbd(["create", "rbd/\(name)", "--size", "4M", "--image-feature", "layering"])
+        defer { ClusterEnvironment.removeImage("rbd/\(name)") }
+        let destination = Self.temporaryFile("failed-export")
+        defer { try? FileManager.default.removeItem(atPath: destination) }
+        let failed = try Self.rbdctl(["export", "--no-progress", "rbd/\(name)@nosuch", destination])
+        #expect(failed.status == 2, "\(failed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: destination), "the failed export left \(destination) behind")
+        let retried = try Self.rbdctl(["export", "--no-progress", "rbd/\(name)", destination])
+        #expect(retried.status == 0, "\(retried.stderr)")
+        #expect((try? FileManager.default.attributesOfItem(atPath: destination)[.size] as? Int) == 4 << 20)
+    }
+
     @Test func benchPrintsRbdBenchShape() throws {
         let name = "xfer-bench-\(UInt32.random(in: 0...UInt32.max))"
         _ = try Self.rbd(["create", "rbd/\(name)", "--size", "16M", "--image-feature", "layering"])
