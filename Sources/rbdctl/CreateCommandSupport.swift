@@ -26,8 +26,7 @@ enum ImageCommandSupport {
         _ body: (RADOSClient, IOContext, RADOSConfiguration) async throws -> Void
     ) async throws {
         do {
-            var configuration = try cluster.configuration()
-            try spec.apply(to: &configuration)
+            let configuration = try cluster.configuration(for: spec)
             let client = try await RADOSClient.connect(configuration)
             do {
                 let io = try await client.ioContext(pool: spec.pool, namespace: spec.namespace)

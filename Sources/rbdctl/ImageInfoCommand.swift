@@ -121,10 +121,9 @@ struct ImageListCommand: AsyncParsableCommand {
 }
 
 /// Connects with the cluster options, runs `body`, and turns failures into one line and an errno exit.
-func withClient(cluster: ClusterOptions, configure: (inout RADOSConfiguration) throws(RADOSError) -> Void = { _ in }, _ body: (RADOSClient) async throws -> Void) async throws {
+func withClient(cluster: ClusterOptions, spec: ImageSpec? = nil, _ body: (RADOSClient) async throws -> Void) async throws {
     do {
-        var configuration = try cluster.configuration()
-        try configure(&configuration)
+        let configuration = try spec.map { spec throws(RADOSError) in try cluster.configuration(for: spec) } ?? cluster.configuration()
         let client = try await RADOSClient.connect(configuration)
         do {
             try await body(client)
@@ -148,7 +147,7 @@ func withImageContext(spec text: String, cluster: ClusterOptions, _ body: (IOCon
         FileHandle.standardError.write(Data("rbdctl: \(error.message)\n".utf8))
         throw ExitCode(error.errno)
     }
-    try await withClient(cluster: cluster, configure: { configuration throws(RADOSError) in try spec.apply(to: &configuration) }) { client in
+    try await withClient(cluster: cluster, spec: spec) { client in
         let io = try await client.ioContext(pool: spec.pool, namespace: spec.namespace)
         try await body(io, spec)
     }

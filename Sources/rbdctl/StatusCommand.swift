@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import RADOSProto
+import RBDCore
 
 /// Which cluster and as whom: `-c/--conf` and `--id`, then CEPH_CONF / CEPH_ARGS as Ceph's tools read them.
 struct ClusterOptions: ParsableArguments {
@@ -19,6 +20,20 @@ struct ClusterOptions: ParsableArguments {
         if let conf { arguments += ["-c", conf] }
         if let id { arguments += ["--id", id] }
         return try RADOSConfiguration.load(arguments: arguments + cephOptions)
+    }
+
+    /// The configuration for an image spec, as QEMU's driver builds it from an `rbd:`
+    /// name: the spec's `conf=` and `id=` pick the file and the user (over `-c` and
+    /// `--id`), and its other options override everything else.
+    func configuration(for spec: ImageSpec) throws(RADOSError) -> RADOSConfiguration {
+        var arguments: [String] = []
+        if let file = spec.configFile ?? conf { arguments += ["-c", file] }
+        if let user = spec.user ?? id { arguments += ["--id", user] }
+        var configuration = try RADOSConfiguration.load(arguments: arguments + cephOptions)
+        for option in spec.cephOptions {
+            try configuration.set(option.key, to: option.value, source: .override)
+        }
+        return configuration
     }
 
     /// Connects to a monitor and runs `body`; errors print one line and exit with their errno.

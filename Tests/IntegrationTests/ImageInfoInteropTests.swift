@@ -73,6 +73,24 @@ struct ImageInfoInteropTests {
         #expect(missing.stdout.isEmpty && missing.stderr.contains("nosuch"), "\(missing.stderr)")
     }
 
+    /// The keys of an `rbd:` name take effect as QEMU's driver applies them: `id=` picks
+    /// the user (an unknown one fails, naming it, as `--id` does), `conf=` the file.
+    @Test func rbdNameKeysPickTheUserAndTheFile() throws {
+        let name = "info-keys-\(UInt16.random(in: 0...UInt16.max))"
+        _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "4M", "--image-feature", "layering"])
+        defer { ClusterEnvironment.removeImage("rbd/\(name)") }
+        let conf = try #require(ClusterEnvironment.cephConf)
+        let nobody = try ClusterEnvironment.run([ClusterEnvironment.rbdctl, "info", "rbd:rbd/\(name):id=nobody"])
+        #expect(nobody.status != 0 && nobody.stderr.contains("client.nobody"), "id=nobody was not used: exit \(nobody.status) \(nobody.stderr)")
+        let admin = try ClusterEnvironment.run([ClusterEnvironment.rbdctl, "info", "rbd:rbd/\(name):id=admin:conf=\(conf)"])
+        #expect(admin.status == 0 && String(decoding: admin.stdout, as: UTF8.self).hasPrefix("rbd image '\(name)'"), "\(admin.stderr)")
+        // conf= names the file even when CEPH_CONF names none.
+        let viaConf = try ClusterEnvironment.run(["-u", "CEPH_CONF", ClusterEnvironment.rbdctl, "info", "rbd:rbd/\(name):conf=\(conf)"])
+        #expect(viaConf.status == 0, "\(viaConf.stderr)")
+        let missingConf = try ClusterEnvironment.run([ClusterEnvironment.rbdctl, "info", "rbd:rbd/\(name):conf=/nonexistent/ceph.conf"])
+        #expect(missingConf.status != 0 && missingConf.stderr.contains("/nonexistent/ceph.conf"), "\(missingConf.stderr)")
+    }
+
     @Test func listAndMissingImage() throws {
         let name = "ls-\(UInt16.random(in: 0...UInt16.max))"
         _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "1M"])
