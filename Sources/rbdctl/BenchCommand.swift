@@ -27,8 +27,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let spec = try ImageCommandSupport.parseSpec(self.spec)
-        guard let size = ImageCommandSupport.parseBytes(ioSize), size > 0 else { throw ImageCommandSupport.usage("--io-size should be greater than zero.") }
-        guard let total = ImageCommandSupport.parseBytes(ioTotal) else { throw ImageCommandSupport.usage("the argument ('\(ioTotal)') for option '--io-total' is invalid") }
+        guard let size = ImageCommandSupport.parseBytes(ioSize) else { throw ImageCommandSupport.invalid(ioSize, for: "--io-size") }
+        guard size > 0 else { throw ImageCommandSupport.usage("--io-size should be greater than zero.") }
+        guard let total = ImageCommandSupport.parseBytes(ioTotal) else { throw ImageCommandSupport.invalid(ioTotal, for: "--io-total") }
         guard ioThreads > 0 else { throw ImageCommandSupport.usage("--io-threads should be greater than zero.") }
         guard (0...100).contains(rwMixRead) else { throw ImageCommandSupport.usage("--rw-mix-read should be between 0 and 100.") }
         let type = ioType == .rw ? .readwrite : ioType

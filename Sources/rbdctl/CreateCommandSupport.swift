@@ -73,6 +73,14 @@ enum ImageCommandSupport {
         return ExitCode(22)
     }
 
+    /// Fails the command because an option's value cannot be used, as rbd's argument
+    /// parser does ("the argument for option '--size' is invalid", exit 1), naming the
+    /// value given.
+    static func invalid(_ value: String, for option: String) -> ExitCode {
+        FileHandle.standardError.write(Data("rbdctl: the argument ('\(value)') for option '\(option)' is invalid\n".utf8))
+        return ExitCode(1)
+    }
+
     /// The spec's snapshot name; rbd's usage error when there is none.
     static func snapshotName(_ spec: ImageSpec) throws -> String {
         guard let name = spec.snapshot, !name.isEmpty else { throw usage("snapshot name was not specified") }
@@ -141,7 +149,7 @@ struct CreateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a format 2 image, like rbd create.")
 
     @Argument(help: "pool/[namespace/]image or rbd:pool/image[:option=value…].") var spec: String
-    @Option(name: [.customShort("s"), .customLong("size")], help: "Image size (MiB unless a unit M/G/T is given).") var size: String?
+    @Option(name: [.customShort("s"), .customLong("size")], parsing: .unconditional, help: "Image size (MiB unless a unit M/G/T is given).") var size: String?
     @OptionGroup var layout: ImageLayoutOptions
     @Option(name: .customLong("image-format"), help: "Image format (only 2).") var imageFormat: Int = 2
     @OptionGroup var progress: ProgressOptions
@@ -152,7 +160,7 @@ struct CreateCommand: AsyncParsableCommand {
         guard imageFormat == 2 else { throw ImageCommandSupport.usage("only image format 2 is supported") }
         guard let sizeText = size else { throw ImageCommandSupport.usage("must specify --size <M/G/T>") }
         guard let bytes = ImageCommandSupport.parseBytes(sizeText, defaultUnit: 1 << 20) else {
-            throw ImageCommandSupport.usage("the argument ('\(sizeText)') for option '--size' is invalid")
+            throw ImageCommandSupport.invalid(sizeText, for: "--size")
         }
         let requested = try layout.createOptions()
         try await ImageCommandSupport.run("create error", spec: spec, cluster: cluster) { client, io, configuration in
@@ -177,13 +185,13 @@ struct ImageLayoutOptions: ParsableArguments {
         var options = ImageCreateOptions(order: order)
         if let objectSize {
             guard let value = ImageCommandSupport.parseBytes(objectSize), value >= 4096, value & (value - 1) == 0 else {
-                throw ImageCommandSupport.usage("the argument ('\(objectSize)') for option '--object-size' is invalid")
+                throw ImageCommandSupport.invalid(objectSize, for: "--object-size")
             }
             options.order = UInt8(value.trailingZeroBitCount)
         }
         if let stripeUnit {
             guard let value = ImageCommandSupport.parseBytes(stripeUnit) else {
-                throw ImageCommandSupport.usage("the argument ('\(stripeUnit)') for option '--stripe-unit' is invalid")
+                throw ImageCommandSupport.invalid(stripeUnit, for: "--stripe-unit")
             }
             options.stripeUnit = value
         }
@@ -192,7 +200,7 @@ struct ImageLayoutOptions: ParsableArguments {
             var features: RBDFeatures = []
             for text in imageFeatures {
                 guard let parsed = RBDFeatures(parsing: text), parsed.isSubset(of: .userSettable) else {
-                    throw ImageCommandSupport.usage("the argument ('\(text)') for option '--image-feature' is invalid")
+                    throw ImageCommandSupport.invalid(text, for: "--image-feature")
                 }
                 features.formUnion(parsed)
             }

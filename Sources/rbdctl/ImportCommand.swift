@@ -36,7 +36,7 @@ struct ImportCommand: AsyncParsableCommand {
         let spec = try ImageCommandSupport.parseSpec(specText)
         guard spec.snapshot == nil else { throw ImageCommandSupport.usage("snapshot name specified for a command that doesn't use it") }
         guard let sparse = ImageCommandSupport.parseBytes(sparseSize), sparse >= 4096, sparse <= 1 << 30 else {
-            throw ImageCommandSupport.usage("the argument ('\(sparseSize)') for option '--sparse-size' is invalid")
+            throw ImageCommandSupport.invalid(sparseSize, for: "--sparse-size")
         }
         let requested = try layout.createOptions()
 

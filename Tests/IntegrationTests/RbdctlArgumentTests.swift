@@ -1,0 +1,27 @@
+import Foundation
+import Testing
+
+/// Values `rbd` refuses before sending anything are refused by `rbdctl` with the same
+/// exit status, and our message names the option and the value given (a negative size
+/// is a bad value, not a missing one).
+@Suite(.requiresCluster, .requiresTools("rbd"))
+struct RbdctlArgumentTests {
+    @Test(arguments: [
+        (["create", "--size", "-5"], "'-5') for option '--size'"),
+        (["create", "--size", "abc"], "'abc') for option '--size'"),
+        (["resize", "--size", "-1"], "'-1') for option '--size'"),
+        (["bench", "--io-type", "write", "--io-size", "abc"], "'abc') for option '--io-size'"),
+        (["bench", "--io-type", "write", "--io-size", "0"], "--io-size should be greater than zero"),
+        (["bench", "--io-type", "write", "--io-total", "lots"], "'lots') for option '--io-total'"),
+    ])
+    func badValuesFailAsInRbd(arguments: [String], message: String) throws {
+        let conf = try #require(ClusterEnvironment.cephConf)
+        try #require(FileManager.default.isExecutableFile(atPath: ClusterEnvironment.rbdctl), "build rbdctl first (swift build)")
+        let spec = "rbd/args-\(UInt32.random(in: 0...UInt32.max))"
+        let ours = try ClusterEnvironment.run([ClusterEnvironment.rbdctl] + arguments + ["-c", conf, spec])
+        let theirs = try ClusterEnvironment.run(["rbd", "-c", conf] + arguments + [spec])
+        #expect(ours.status == theirs.status && ours.status != 0, "\(arguments): rbdctl exit \(ours.status), rbd exit \(theirs.status) (\(theirs.stderr))")
+        #expect(ours.stderr.contains(message), "\(arguments): \(ours.stderr)")
+        #expect(ours.stderr.split(separator: "\n").count == 1, "one line: \(ours.stderr)")
+    }
+}
