@@ -58,12 +58,14 @@ enum ImageCommandSupport {
         return result
     }
 
-    /// Prints `error` the way rbd does for a failed `failure` ("create error").
+    /// Prints `error` in one line: what failed (`failure`, e.g. "create error"), what
+    /// happened, and the errno as rbd reports it ("(17) File exists") unless the message
+    /// already says it all (rbd's own one-line refusals, a missing image).
     static func report(_ error: RADOSError, failure: String) {
-        var text = "rbdctl: \(error.message)\n"
-        if !error.message.hasPrefix("error opening image") {
-            text += "rbdctl: \(failure): (\(error.errno)) \(String(cString: strerror(error.errno)))\n"
-        }
+        let errno = "(\(error.errno)) \(String(cString: strerror(error.errno)))"
+        let text = error.message.hasPrefix("error opening image") || error.code == .invalidArgument
+            ? "rbdctl: \(error.message)\n"
+            : "rbdctl: \(failure): \(error.message) \(errno)\n"
         FileHandle.standardError.write(Data(text.utf8))
     }
 

@@ -146,7 +146,8 @@ final class Progress: @unchecked Sendable {
     func update(_ done: UInt64, of total: UInt64) {
         guard enabled, total > 0 else { return }
         let percent = Int(done * 100 / total)
-        guard percent != last else { return }
+        // 100% is printed once, by done().
+        guard percent != last, percent < 100 else { return }
         last = percent
         FileHandle.standardError.write(Data("\r\(label): \(percent)% complete...".utf8))
     }

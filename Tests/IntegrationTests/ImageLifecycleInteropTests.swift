@@ -200,6 +200,7 @@ struct ImageLifecycleInteropTests {
         let refused = try Self.rbdctl(["resize", "--size", "2M", spec])
         #expect(refused.status == 22)
         #expect(refused.stderr.contains("--allow-shrink"))
+        #expect(refused.stderr.split(separator: "\n").count == 1, "one line, as rbd: \(refused.stderr)")
         // Shrink to 2.5 MiB (inside a stripe period), then grow back: the tail reads zeros.
         try Self.ours(["resize", "--size", "2560K", "--allow-shrink", spec])
         #expect(try Self.rbdInfo(spec)["size"] as? Int == 2560 << 10)
