@@ -1,5 +1,5 @@
 # The two entry points; each installs what it needs (Debian packages, as root).
-.PHONY: demo test cluster-up cluster-down bench
+.PHONY: demo test cluster-up cluster-delete cluster-down bench
 
 demo:   ## a throwaway Ceph cluster plus an rbdctl session against it (images: create, import, bench, snapshot, export, resize, rm)
 	bash scripts/demo.sh
@@ -14,5 +14,7 @@ test:   ## the whole suite: unit + integration against a throwaway cluster
 cluster-up:
 	bash scripts/dev-cluster.sh up .cluster
 
-cluster-down:
+cluster-delete:  ## stops the demo cluster and deletes it with all its data
 	bash scripts/dev-cluster.sh down .cluster
+
+cluster-down: cluster-delete  ## the old name of cluster-delete

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: a throwaway cluster and a short rbdctl session against it.
 #   scripts/demo.sh   (what `make demo` runs; the cluster stays up afterwards:
-#                      stop it with `scripts/dev-cluster.sh down`)
+#                      `make cluster-delete` stops and deletes it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,9 +9,11 @@ bash scripts/install-deps.sh
 bash scripts/dev-cluster.sh up .cluster
 export CEPH_CONF="$PWD/.cluster/ceph.conf"
 
-echo "demo: building rbdctl"
-swift build --product rbdctl 2>&1 | grep -E "error|warning: |Compiling rbdctl|Build complete" || true
-RBDCTL="$(swift build --show-bin-path)/rbdctl"
+# Release mode, as users run it (a debug build is several times slower); swift build
+# shows its own progress. The first build takes several minutes.
+echo "demo: building rbdctl (release)"
+swift build -c release --product rbdctl
+RBDCTL="$(swift build -c release --show-bin-path)/rbdctl"
 
 run() { echo; echo "\$ $*"; "$@"; }
 
@@ -65,3 +67,10 @@ run "$RBDCTL" rm rbd/demo-io
 run "$RBDCTL" rm rbd/demo-file
 run "$RBDCTL" ls rbd
 rm -f /tmp/swiftrbd-demo.bin /tmp/swiftrbd-demo.out
+cat <<END
+
+demo: done. The cluster is still running in $PWD/.cluster:
+  export CEPH_CONF=$CEPH_CONF
+  $RBDCTL ls rbd          # rbdctl (also: ceph -s, rbd ls, rados lspools)
+  make cluster-delete     # stop the cluster and delete it with its data
+END
