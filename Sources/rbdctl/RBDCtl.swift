@@ -9,4 +9,19 @@ struct RBDCtl: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [ParseSpecCommand.self, ConfigCommand.self, CrushCommand.self, OSDMapCommand.self, RadosCommand.self, StatusCommand.self, MonCommandCommand.self, ImageInfoCommand.self, ImageListCommand.self, OSDCommand.self, CreateCommand.self, ResizeCommand.self, RemoveCommand.self, RenameCommand.self, SnapCommand.self, ImageMetaCommand.self, ImportCommand.self, ExportCommand.self, BenchCommand.self]
     )
+
+    /// Parses with Ceph options moved after the positional arguments
+    /// (``CephOptionArguments``), then runs the command.
+    static func main() async {
+        do {
+            var command = try parseAsRoot(CephOptionArguments.movedToEnd(Array(CommandLine.arguments.dropFirst())))
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -24,4 +24,22 @@ struct RbdctlArgumentTests {
         #expect(ours.stderr.contains(message), "\(arguments): \(ours.stderr)")
         #expect(ours.stderr.split(separator: "\n").count == 1, "one line: \(ours.stderr)")
     }
+
+    /// Ceph options go anywhere on the line, as with `rbd`: before the image name, with
+    /// dashes or underscores, `=value` or the value as the next word; and they take
+    /// effect (a bad value placed first is refused, naming it).
+    @Test func cephOptionsAnywhere() throws {
+        let conf = try #require(ClusterEnvironment.cephConf)
+        let name = "args-anywhere-\(UInt32.random(in: 0...UInt32.max))"
+        _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "16M", "--image-feature", "layering"])
+        defer { ClusterEnvironment.removeImage("rbd/\(name)") }
+        let bench = try ClusterEnvironment.run([ClusterEnvironment.rbdctl, "bench", "--rbd_cache=false", "--io-type", "write", "--io-total", "64K", "-c", conf, "rbd/\(name)"])
+        #expect(bench.status == 0 && String(decoding: bench.stdout, as: UTF8.self).contains("ops: 16"), "\(bench.stderr)")
+        for form in [["--ms_client_mode", "secure"], ["--ms-client-mode=secure"]] {
+            let info = try ClusterEnvironment.run([ClusterEnvironment.rbdctl, "info"] + form + ["-c", conf, "rbd/\(name)"])
+            #expect(info.status == 0, "\(form): \(info.stderr)")
+        }
+        let bogus = try ClusterEnvironment.run([ClusterEnvironment.rbdctl, "info", "--ms-client-mode", "bogus", "-c", conf, "rbd/\(name)"])
+        #expect(bogus.status != 0 && bogus.stderr.contains("bogus"), "the option was not applied: \(bogus.stderr)")
+    }
 }
