@@ -105,6 +105,15 @@ package struct EntityAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The address without its type, as `entity_addr_t::get_legacy_str()` prints it
+    /// (`127.0.0.1:0/4080431130`): what `rados lock info` shows (ceph/ceph
+    /// `src/msg/msg_types.h`).
+    package var legacyDescription: String {
+        let typed = description
+        guard let colon = typed.firstIndex(of: ":"), ["v1", "v2", "any", "cidr"].contains(String(typed[..<colon])) else { return typed }
+        return String(typed[typed.index(after: colon)...])
+    }
+
     package var description: String {
         let prefix: String
         switch AddressType(rawValue: type) {
