@@ -1,0 +1,95 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import RADOSProto
+import RBDCore
+import Testing
+
+/// librbd's exclusive lock as our codecs read and write it: while a librbd client writes
+/// an exclusive-lock image, our watch on the header receives its `ACQUIRED_LOCK`, whose
+/// client id is the holder `rados lock info` shows (`client.<gid>`, cookie `auto
+/// <handle>`); our `REQUEST_LOCK` makes librbd answer 0 and release the lock, announcing
+/// `RELEASED_LOCK` with the same client id.
+@Suite(.requiresCluster, .requiresPythonRBD, .serialized)
+struct ImageLockInteropTests {
+    /// A librbd client that writes (taking the exclusive lock), then idles until stdin
+    /// gives it a line.
+    static let lockingWriter = """
+    import sys, rados, rbd
+    cluster = rados.Rados(conffile=sys.argv[1])
+    cluster.connect()
+    io = cluster.open_ioctx('rbd')
+    image = rbd.Image(io, sys.argv[2])
+    image.write(b'\\x5a' * 4096, 0)
+    image.flush()
+    print('locked', flush=True)
+    sys.stdin.readline()
+    image.close()
+    io.close()
+    cluster.shutdown()
+    """
+
+    @Test func librbdsLockMessagesAndOursAgreeWithRadosLockInfo() async throws {
+        let conf = try #require(ClusterEnvironment.cephConf)
+        let name = "lock-interop-\(UInt32.random(in: 0...UInt32.max))"
+        _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "8M", "--image-feature", "layering,exclusive-lock"])
+        defer { ClusterEnvironment.removeImage("rbd/\(name)") }
+        let imageInfo = try #require(try JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("rbd", ["info", "--format", "json", "rbd/\(name)"])) as? [String: Any])
+        let header = "rbd_header.\(try #require(imageInfo["id"] as? String))"
+
+        // Our watch on the header records every lock message and acknowledges it.
+        let client = try await RADOSClientTests.client()
+        defer { Task { await client.shutdown() } }
+        let io = try await client.ioContext(pool: "rbd")
+        let received = NIOLockedValueBox<[ImageNotify.LockMessage]>([])
+        let cookie = try await io.watch(header, onNotify: { notification in
+            if let message = try? ImageNotify.decodeLockMessage(notification.payload) {
+                received.withLockedValue { $0.append(message) }
+            }
+            return ImageNotify.reaction(to: notification.payload).reply
+        }, onLost: { _ in })
+        defer { Task { try? await io.unwatch(header, cookie: cookie) } }
+
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("swiftrbd-locker-\(UUID().uuidString).py")
+        try Data(Self.lockingWriter.utf8).write(to: script)
+        defer { try? FileManager.default.removeItem(at: script) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ClusterEnvironment.python)
+        process.arguments = [script.path, conf, name]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            try? input.fileHandleForWriting.write(contentsOf: Data("\n".utf8))
+            try? input.fileHandleForWriting.close()
+            process.waitUntilExit()
+        }
+        let started = try await ClusterEnvironment.offThreadPool { ImageHeaderWatchTests.readLine(output.fileHandleForReading) }
+        try #require(started == "locked", "the librbd writer did not start")
+
+        // librbd's ACQUIRED_LOCK names the holder rados shows.
+        let announced = try await pollUntil(seconds: 30) { received.withLockedValue { $0.contains { $0.op == .acquiredLock } } }
+        try #require(announced, "no ACQUIRED_LOCK reached our watch: \(received.withLockedValue { $0 })")
+        let owner = try #require(received.withLockedValue { $0.first { $0.op == .acquiredLock }?.client })
+        let lockInfo = try #require(try JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("rados", ["-p", "rbd", "lock", "info", header, ImageNotify.lockName, "--format", "json"])) as? [String: Any])
+        let holder = try #require((lockInfo["lockers"] as? [[String: Any]])?.first, "\(lockInfo)")
+        #expect(lockInfo["tag"] as? String == ImageNotify.lockTag && lockInfo["type"] as? String == "exclusive", "\(lockInfo)")
+        #expect(holder["name"] as? String == "client.\(owner.globalID)", "\(holder) vs \(owner)")
+        #expect(holder["cookie"] as? String == ImageNotify.lockCookie(handle: owner.handle), "\(holder) vs \(owner)")
+        #expect((holder["cookie"] as? String).flatMap(ImageNotify.handle(inLockCookie:)) == owner.handle)
+
+        // Our REQUEST_LOCK: librbd answers 0 and hands the lock back.
+        let us = ImageNotify.ClientID(globalID: client.instanceID, handle: cookie)
+        let result = try await io.notify(header, payload: ImageNotify.requestLock(us, force: false), timeout: 10)
+        let answer = try #require(result.acks.first { $0.gid == owner.globalID }, "librbd did not acknowledge: \(result.acks.map(\.gid)), timed out \(result.timedOut)")
+        #expect(try ImageNotify.decodeResponse(answer.reply) == 0)
+        let released = try await pollUntil(seconds: 30) { received.withLockedValue { $0.contains { $0.op == .releasedLock } } }
+        #expect(released, "librbd did not release the lock on our request: \(received.withLockedValue { $0 })")
+        #expect(received.withLockedValue { $0.first { $0.op == .releasedLock }?.client } == owner)
+        #expect(received.withLockedValue { $0.contains { $0.op == .requestLock && $0.client == us } }, "our own request, decoded by our own watch")
+        let after = try #require(try JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("rados", ["-p", "rbd", "lock", "info", header, ImageNotify.lockName, "--format", "json"])) as? [String: Any])
+        #expect((after["lockers"] as? [Any])?.isEmpty == true, "\(after)")
+    }
+}
