@@ -206,3 +206,40 @@ extension Trait where Self == ConditionTrait {
         }
     }
 }
+
+/// A python3 client (librados/librbd through python3-rados/python3-rbd) run from a
+/// script: started with its arguments, talked to line by line over stdin/stdout, its
+/// stderr dropped. ``finish()`` ends it (closing stdin) and removes the script.
+final class PythonClient: @unchecked Sendable {
+    let process = Process()
+    let input = Pipe()
+    let output = Pipe()
+    let script: URL
+
+    init(_ source: String, arguments: [String]) throws {
+        script = FileManager.default.temporaryDirectory.appendingPathComponent("swiftrbd-client-\(UUID().uuidString).py")
+        try Data(source.utf8).write(to: script)
+        process.executableURL = URL(fileURLWithPath: ClusterEnvironment.python)
+        process.arguments = [script.path] + arguments
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// The next line the script prints (nil once it exits), read off the cooperative pool.
+    func readLine() async throws -> String? {
+        try await ClusterEnvironment.offThreadPool { ImageHeaderWatchTests.readLine(self.output.fileHandleForReading) }
+    }
+
+    func send(_ line: String) throws {
+        try input.fileHandleForWriting.write(contentsOf: Data("\(line)\n".utf8))
+    }
+
+    func finish() {
+        try? input.fileHandleForWriting.write(contentsOf: Data("\n".utf8))
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: script)
+    }
+}

@@ -139,8 +139,6 @@ struct ImageHeaderWatchTests {
     cluster.shutdown()
     """
 
-    static let python = ClusterEnvironment.python
-
     /// Reads one line from `handle` (nil at end of file).
     static func readLine(_ handle: FileHandle) -> String? {
         var line = Data()
@@ -159,24 +157,9 @@ struct ImageHeaderWatchTests {
         let spec = "rbd/\(name)"
         _ = try Self.rbd(["create", spec, "--size", "8M", "--object-size", "1M", "--image-feature", "layering"])
         defer { Self.cleanup(spec) }
-        let script = FileManager.default.temporaryDirectory.appendingPathComponent("swiftrbd-writer-\(UUID().uuidString).py")
-        try Data(Self.librbdWriter.utf8).write(to: script)
-        defer { try? FileManager.default.removeItem(at: script) }
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.python)
-        process.arguments = [script.path, conf, name]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            try? input.fileHandleForWriting.close()
-            process.waitUntilExit()
-        }
-        let started = try await ClusterEnvironment.offThreadPool { Self.readLine(output.fileHandleForReading) }
-        try #require(started == "written", "the librbd writer did not start")
+        let writer = try PythonClient(Self.librbdWriter, arguments: [conf, name])
+        defer { writer.finish() }
+        try #require(try await writer.readLine() == "written", "the librbd writer did not start")
 
         let client = try await Self.connect()
         defer { Task { await client.shutdown() } }
@@ -188,10 +171,10 @@ struct ImageHeaderWatchTests {
 
         // librbd was told: once it reports our size (its wait for that bounds only a
         // hang), its next write carries our snapshot in its snap context.
-        try input.fileHandleForWriting.write(contentsOf: Data("\(12 << 20)\n".utf8))
-        let reported = try await ClusterEnvironment.offThreadPool { Self.readLine(output.fileHandleForReading) }
+        try writer.send("\(12 << 20)")
+        let reported = try await writer.readLine()
         #expect(reported == "size \(12 << 20)", "librbd did not see our resize within 60 s")
-        try input.fileHandleForWriting.write(contentsOf: Data("\n".utf8))
+        try writer.send("")
 
         let atSnapshot = try await Self.export(spec + "@ours")
         #expect(atSnapshot.count == 8 << 20)

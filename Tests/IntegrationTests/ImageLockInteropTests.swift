@@ -50,24 +50,9 @@ struct ImageLockInteropTests {
         }, onLost: { _ in })
         defer { Task { try? await io.unwatch(header, cookie: cookie) } }
 
-        let script = FileManager.default.temporaryDirectory.appendingPathComponent("swiftrbd-locker-\(UUID().uuidString).py")
-        try Data(Self.lockingWriter.utf8).write(to: script)
-        defer { try? FileManager.default.removeItem(at: script) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ClusterEnvironment.python)
-        process.arguments = [script.path, conf, name]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            try? input.fileHandleForWriting.write(contentsOf: Data("\n".utf8))
-            try? input.fileHandleForWriting.close()
-            process.waitUntilExit()
-        }
-        let started = try await ClusterEnvironment.offThreadPool { ImageHeaderWatchTests.readLine(output.fileHandleForReading) }
-        try #require(started == "locked", "the librbd writer did not start")
+        let writer = try PythonClient(Self.lockingWriter, arguments: [conf, name])
+        defer { writer.finish() }
+        try #require(try await writer.readLine() == "locked", "the librbd writer did not start")
 
         // librbd's ACQUIRED_LOCK names the holder rados shows.
         let announced = try await pollUntil(seconds: 30) { received.withLockedValue { $0.contains { $0.op == .acquiredLock } } }
