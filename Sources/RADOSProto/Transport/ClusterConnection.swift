@@ -39,10 +39,43 @@ package enum ClusterConnection {
 
     /// Connects to a monitor, authenticates and waits for the first OSDMap.
     package static func connect(_ configuration: RADOSConfiguration) async throws -> (monitor: MonClient, objecter: Objecter) {
-        let monitor = try await MonClient.connect(toAnyOf: monitorEndpoints(configuration), options: MonClient.Options(configuration))
+        let monitor = try await firstContact(monitorEndpoints(configuration), options: MonClient.Options(configuration))
         let timeout = try configuration.double("rados_osd_op_timeout") ?? 0
         let osdModes = try connectionModes(configuration.string("ms_client_mode") ?? "crc secure")
         let objecter = try await Objecter.start(monitor: monitor, opTimeoutSeconds: timeout > 0 ? timeout : nil, osdModes: osdModes)
         return (monitor, objecter)
+    }
+
+    /// The first monitor session, hunting as librados does at mount: every monitor in
+    /// turn, round after round (pausing `mon_client_hunt_interval`, growing by its
+    /// backoff up to its max multiple), until one answers or `client_mount_timeout`
+    /// passes, so a client started while the monitors restart comes up once one is
+    /// back. A refused key or an unusable configuration ends it at once: every monitor
+    /// would answer the same.
+    ///
+    /// - Throws: ``RADOSError`` `.timedOut` (ETIMEDOUT, as librados) naming the monitors
+    ///   tried and the last error when the time is up.
+    package static func firstContact(_ endpoints: [MonClient.Endpoint], options: MonClient.Options) async throws -> MonClient {
+        let deadline = NIODeadline.now() + options.reconnectTimeout
+        var pause = options.huntInterval
+        let longest = TimeAmount.nanoseconds(Int64(Double(options.huntInterval.nanoseconds) * options.huntMaxMultiple))
+        while true {
+            let lastError: RADOSError
+            do {
+                return try await MonClient.connect(toAnyOf: endpoints, options: options)
+            } catch let error as RADOSError where [.authenticationFailed, .invalidConfiguration, .unsupported, .permissionDenied].contains(error.code) {
+                throw error
+            } catch let error as RADOSError {
+                lastError = error
+            }
+            let now = NIODeadline.now()
+            guard now + pause < deadline else {
+                let tried = endpoints.map { "\($0.host):\($0.port)" }.joined(separator: ", ")
+                let seconds = Double(options.reconnectTimeout.nanoseconds) / 1e9
+                throw RADOSError(.timedOut, "no monitor answered within \(String(format: "%g", seconds)) s (client_mount_timeout); tried \(tried); last error: \(lastError.message)", errno: 110, details: lastError.details)
+            }
+            try await Task.sleep(nanoseconds: UInt64(pause.nanoseconds))
+            pause = .nanoseconds(min(Int64(Double(pause.nanoseconds) * options.huntBackoff), longest.nanoseconds))
+        }
     }
 }

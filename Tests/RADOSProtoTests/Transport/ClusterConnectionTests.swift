@@ -1,3 +1,6 @@
+import Foundation
+import NIOCore
+import NIOPosix
 import Testing
 @testable import RADOSProto
 
@@ -42,5 +45,31 @@ struct ClusterConnectionTests {
         #expect(try MonClient.Options(configuration).reconnectTimeout >= .hours(24 * 365))
         let defaults = try MonClient.Options(try self.configuration(monHost: "10.0.0.1"))
         #expect(defaults.pingInterval == .seconds(10) && defaults.pingTimeout == .seconds(30) && defaults.reconnectTimeout == .seconds(300))
+    }
+
+    /// At first contact no monitor answering is not the end: the client hunts, round
+    /// after round, until `client_mount_timeout`, then fails with ETIMEDOUT naming the
+    /// monitors it tried (it used to give up after the first refused connection).
+    @Test func firstContactHuntsUntilTheMountTimeout() async throws {
+        // A port that was just free: nothing listens there.
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(listener.localAddress?.port)
+        try await listener.close()
+        var configuration = try configuration(monHost: "v2:127.0.0.1:\(port)")
+        try configuration.set("client_mount_timeout", to: "2")
+        try configuration.set("mon_client_hunt_interval", to: "0.1")
+        let started = ContinuousClock.now
+        do {
+            _ = try await ClusterConnection.firstContact(ClusterConnection.monitorEndpoints(configuration), options: MonClient.Options(configuration))
+            Issue.record("connected to a port where nothing listens")
+        } catch let error as RADOSError {
+            let elapsed = ContinuousClock.now - started
+            #expect(error.code == .timedOut && error.errno == 110, "\(error)")
+            #expect(error.message.contains("127.0.0.1:\(port)") && error.message.contains("client_mount_timeout"), "\(error.message)")
+            #expect(elapsed >= .seconds(1), "gave up after \(elapsed): it did not hunt")
+        }
+        // A key that cannot be a key fails before any monitor is tried.
+        try configuration.set("key", to: "not base64!")
+        #expect(throws: RADOSError.self) { _ = try ClusterConnection.monitorEndpoints(configuration) }
     }
 }
