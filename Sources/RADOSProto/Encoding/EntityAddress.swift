@@ -109,9 +109,12 @@ package struct EntityAddress: Hashable, Sendable, CustomStringConvertible {
     /// (`127.0.0.1:0/4080431130`): what `rados lock info` shows (ceph/ceph
     /// `src/msg/msg_types.h`).
     package var legacyDescription: String {
-        let typed = description
-        guard let colon = typed.firstIndex(of: ":"), ["v1", "v2", "any", "cidr"].contains(String(typed[..<colon])) else { return typed }
-        return String(typed[typed.index(after: colon)...])
+        switch endpoint {
+        case .ipv4: return "\(host ?? ""):\(port ?? 0)/\(nonce)"
+        case .ipv6: return "[\(host ?? "")]:\(port ?? 0)/\(nonce)"
+        case .unspecified: return "-/\(nonce)"
+        case .other(let family, _): return "family\(family)/\(nonce)"
+        }
     }
 
     package var description: String {
@@ -123,12 +126,7 @@ package struct EntityAddress: Hashable, Sendable, CustomStringConvertible {
         case .cidr: prefix = "cidr:"
         case .some(.none), nil: prefix = ""
         }
-        switch endpoint {
-        case .ipv4: return "\(prefix)\(host ?? ""):\(port ?? 0)/\(nonce)"
-        case .ipv6: return "\(prefix)[\(host ?? "")]:\(port ?? 0)/\(nonce)"
-        case .unspecified: return "\(prefix)-/\(nonce)"
-        case .other(let family, _): return "\(prefix)family\(family)/\(nonce)"
-        }
+        return prefix + legacyDescription
     }
 
     // MARK: sockaddr bytes
