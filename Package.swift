@@ -19,6 +19,9 @@ let package = Package(
         .library(name: "RADOSProto", targets: ["RADOSProto"]),
         .library(name: "RBDCore", targets: ["RBDCore"]),
         .executable(name: "rbdctl", targets: ["rbdctl"]),
+        // librados/librbd's C ABI for unmodified C programs (QEMU, fio): `make c-libs`
+        // links librados.so.2 and librbd.so.1 to it.
+        .library(name: "swiftrbd", type: .dynamic, targets: ["CephCABI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
@@ -67,6 +70,19 @@ let package = Package(
                 "RADOSProto", "RBDCore", "RBDCache",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // The C types of the librados/librbd ABI (Ceph's layouts, our declarations).
+        .target(name: "CCephABI"),
+        // The librados/librbd C functions (`@_cdecl`) over RADOSProto and RBDCore.
+        .target(
+            name: "CephCABI",
+            dependencies: [
+                "CCephABI", "RADOSProto", "RBDCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
