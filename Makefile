@@ -1,5 +1,5 @@
 # The two entry points; each installs what it needs (Debian packages, as root).
-.PHONY: demo test cluster-up cluster-delete cluster-down bench
+.PHONY: demo test cluster-up cluster-delete cluster-down bench c-libs
 
 demo:   ## a throwaway Ceph cluster plus an rbdctl session against it (images: create, import, bench, snapshot, export, resize, rm)
 	bash scripts/demo.sh
@@ -18,3 +18,13 @@ cluster-delete:  ## stops the demo cluster and deletes it with all its data
 	bash scripts/dev-cluster.sh down .cluster
 
 cluster-down: cluster-delete  ## the old name of cluster-delete
+
+# CONFIG=release for an optimised library; debug is what `swift build` makes anyway.
+CONFIG ?= debug
+
+c-libs:  ## librados.so.2 and librbd.so.1 (both SwiftRBD's libswiftrbd.so) in .build/c-libs, for scripts/with-swiftrbd
+	swift build -c $(CONFIG) --product swiftrbd
+	mkdir -p .build/c-libs
+	ln -sfn ../$(CONFIG)/libswiftrbd.so .build/c-libs/libswiftrbd.so
+	ln -sfn libswiftrbd.so .build/c-libs/librbd.so.1
+	ln -sfn libswiftrbd.so .build/c-libs/librados.so.2
