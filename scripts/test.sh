@@ -48,6 +48,10 @@ if grep -E "^$PWD/(Sources|Tests)/.*warning:" "$build_log" >/dev/null; then
   exit 1
 fi
 
+# The C library the C ABI tests load (librados/librbd for QEMU and fio) is a dynamic
+# product, which `swift build --build-tests` does not link.
+swift build --product swiftrbd
+
 echo "test: running swift test with CEPH_CONF=$CEPH_CONF SWIFTRBD_REQUIRE_CLUSTER=1"
 test_log=$(mktemp)
 set +e

@@ -9,19 +9,25 @@ import RBDCore
 /// (ceph/ceph `src/librbd/io/AioCompletion.cc`).
 ///
 /// One completion serves one `rbd_aio_*` call. When the I/O ends, on the client's event
-/// loop thread: the return value is set (bytes for reads, 0 for writes, discards and
-/// flushes, or a negative errno), read data has already been copied into the caller's
-/// buffers, then the callback runs with the completion and its argument, then the
-/// completion counts as complete (`rbd_aio_is_complete`, `rbd_aio_wait_for_complete`)
-/// and, when the image has an event fd (`rbd_set_image_notification`), it is queued for
-/// `rbd_poll_io_events` and the fd is signalled.
+/// loop thread: read data is copied into the caller's buffers, the return value is set
+/// (bytes for reads, 0 for writes, discards and flushes, or a negative errno) and the
+/// completion counts as complete (`rbd_aio_is_complete` is 1 from here on, also inside
+/// the callback, as in librbd and librados: fio's rados engine asserts it there), then
+/// the callback runs with the completion and its argument, then the waiters of
+/// `rbd_aio_wait_for_complete` are woken and, when the image has an event fd
+/// (`rbd_set_image_notification`), it is queued for `rbd_poll_io_events` and the fd is
+/// signalled.
 ///
 /// The callback may call `rbd_aio_get_return_value` and `rbd_aio_release` and start more
 /// I/O; it must not make synchronous calls (see ``Bridge``), which return -EDEADLK there.
 /// The handle holds one reference, released by `rbd_aio_release`; an I/O in flight holds
 /// another, so releasing early is safe.
+///
+/// librados' completions (`rados_completion_t`) are the same object: their callbacks
+/// have the same C type; a "safe" callback, deprecated, runs right after the complete one.
 final class CompletionHandle: @unchecked Sendable {
     let callback: rbd_callback_t?
+    let safeCallback: rbd_callback_t?
     let argument: UnsafeMutableRawPointer?
     private let lock = NIOLock()
     // Guarded by `lock`.
@@ -29,25 +35,30 @@ final class CompletionHandle: @unchecked Sendable {
     private var completed = false
     private let done = ConditionLock(value: false)
 
-    init(callback: rbd_callback_t?, argument: UnsafeMutableRawPointer?) {
+    init(callback: rbd_callback_t?, safeCallback: rbd_callback_t? = nil, argument: UnsafeMutableRawPointer?) {
         self.callback = callback
+        self.safeCallback = safeCallback
         self.argument = argument
     }
 
     var returnValue: Int { lock.withLock { value } }
+    /// The result is there (the callback may still be running).
     var isComplete: Bool { lock.withLock { completed } }
 
-    /// Blocks until complete (after the callback has run).
+    /// Blocks until complete and the callback has returned.
     func wait() {
         done.lock(whenValue: true)
         done.unlock()
     }
 
-    func finish(_ returnValue: Int, events: ImageEvents?) {
-        lock.withLock { value = returnValue }
+    func finish(_ returnValue: Int, events: ImageEvents? = nil) {
+        lock.withLock {
+            value = returnValue
+            completed = true
+        }
         withExtendedLifetime(self) {
             callback?(Unmanaged.passUnretained(self).toOpaque(), argument)
-            lock.withLock { completed = true }
+            safeCallback?(Unmanaged.passUnretained(self).toOpaque(), argument)
             done.lock()
             done.unlock(withValue: true)
             events?.announce(self)
@@ -188,19 +199,21 @@ public func rbd_aio_get_arg(_ completion: rbd_completion_t?) -> UnsafeMutableRaw
     Handle.object(completion, as: CompletionHandle.self)?.argument
 }
 
-/// `rbd_aio_is_complete`: 1 once the I/O and its callback have finished, else 0.
+/// `rbd_aio_is_complete`: 1 once the I/O has finished (its result is there), else 0.
 @_cdecl("rbd_aio_is_complete")
 public func rbd_aio_is_complete(_ completion: rbd_completion_t?) -> Int32 {
     (Handle.object(completion, as: CompletionHandle.self)?.isComplete ?? false) ? 1 : 0
 }
 
 /// `rbd_aio_wait_for_complete`: blocks until the I/O and its callback have finished.
-/// On the event loop (from a callback) an unfinished completion returns -EDEADLK.
+/// On the event loop (in a callback) it does not wait: 0 when the result is there
+/// (waiting for a completion's own callback to end from inside it would never return;
+/// librbd deadlocks there), else -EDEADLK.
 @_cdecl("rbd_aio_wait_for_complete")
 public func rbd_aio_wait_for_complete(_ completion: rbd_completion_t?) -> Int32 {
     guard let handle = Handle.object(completion, as: CompletionHandle.self) else { return -EINVAL }
-    if handle.isComplete { return 0 }
     guard !Bridge.onEventLoop else {
+        if handle.isComplete { return 0 }
         Diagnostics.once("deadlock.rbd_aio_wait_for_complete", "rbd_aio_wait_for_complete was called on SwiftRBD's event loop thread for an unfinished completion: it would deadlock there, so it returns -EDEADLK")
         return -EDEADLK
     }

@@ -16,11 +16,33 @@ enum CABIEnvironment {
     static let wrapper = root.appendingPathComponent("scripts/with-swiftrbd").path
     static let qemuModule = "/usr/lib/x86_64-linux-gnu/qemu/block-rbd.so"
 
-    static let missingLibrary = "\(library) is missing: build it with `swift build` or `make c-libs`"
+    static let missingLibrary = "\(library) is missing: build it with `swift build --product swiftrbd` (or `make c-libs`); `swift test` does not link it"
+
+    /// An object file of our modules newer than the library, or nil. `swift test`
+    /// compiles the library's modules but does not relink the dynamic library; the
+    /// compiler rewrites an object file only when its content changes, so this is the
+    /// test for "the library lacks a change" (source timestamps are not).
+    static func newerObject() -> String? {
+        let manager = FileManager.default
+        guard let built = (try? manager.attributesOfItem(atPath: library))?[.modificationDate] as? Date else { return nil }
+        for module in ["CephCABI", "CCephABI", "RBDCore", "RBDCache", "RADOSProto", "CCRC32C"] {
+            let folder = root.appendingPathComponent(".build/debug/\(module).build")
+            guard let walker = manager.enumerator(at: folder, includingPropertiesForKeys: [.contentModificationDateKey]) else { continue }
+            for case let file as URL in walker where file.pathExtension == "o" {
+                if let modified = try? file.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate, modified > built {
+                    return file.path
+                }
+            }
+        }
+        return nil
+    }
 
     /// `.build/c-libs` with `librbd.so.1` and `librados.so.2` linked to the built library.
     static func linkLibraries() throws {
         guard FileManager.default.fileExists(atPath: library) else { throw ClusterEnvironment.ToolFailure(message: missingLibrary) }
+        if let newer = newerObject() {
+            throw ClusterEnvironment.ToolFailure(message: "\(library) is older than \(newer): rebuild it with `swift build --product swiftrbd` (or `make c-libs`); `swift test` does not relink it")
+        }
         let manager = FileManager.default
         try manager.createDirectory(atPath: libs, withIntermediateDirectories: true)
         for (name, target) in [("libswiftrbd.so", "../debug/libswiftrbd.so"), ("librbd.so.1", "libswiftrbd.so"), ("librados.so.2", "libswiftrbd.so")] {
@@ -73,6 +95,15 @@ enum CABIEnvironment {
 }
 
 extension Trait where Self == ConditionTrait {
+    /// The C library is built and current (`swift test` alone neither links nor relinks
+    /// it: the symbol checks skip then, unless prerequisites are required).
+    static var requiresCABILibrary: Self {
+        let usable = FileManager.default.fileExists(atPath: CABIEnvironment.library) && CABIEnvironment.newerObject() == nil
+        return .enabled(
+            if: usable || ClusterEnvironment.required,
+            Comment(rawValue: "\(CABIEnvironment.library) is missing or older than our modules' objects: build it with `swift build --product swiftrbd` (or `make c-libs`)"))
+    }
+
     /// QEMU's rbd module is installed (qemu-block-extra).
     static var requiresQemuRBD: Self {
         .enabled(
@@ -84,10 +115,10 @@ extension Trait where Self == ConditionTrait {
 /// The library exports every librados/librbd function the programs we stand in for
 /// import, so they load (a missing one would fail at the first call, or at load time
 /// for programs linked with `-z now`).
-@Suite(.requiresQemuRBD, .requiresTools("objdump"))
+@Suite(.requiresQemuRBD, .requiresTools("objdump"), .requiresCABILibrary)
 struct CABISymbolTests {
     @Test func exportsEverySymbolQemuImports() throws {
-        try #require(FileManager.default.fileExists(atPath: CABIEnvironment.library), Comment(rawValue: CABIEnvironment.missingLibrary))
+        try CABIEnvironment.linkLibraries()
         let imported = try CABIEnvironment.dynamicSymbols(CABIEnvironment.qemuModule, defined: false).filter { $0.hasPrefix("rbd_") || $0.hasPrefix("rados_") }
         #expect(imported.count >= 37, "block-rbd.so imports only \(imported.count) rbd_/rados_ symbols?")
         let exported = try CABIEnvironment.dynamicSymbols(CABIEnvironment.library, defined: true)
@@ -96,7 +127,7 @@ struct CABISymbolTests {
     }
 
     @Test(.requiresTools("fio")) func exportsEverySymbolFioImports() throws {
-        try #require(FileManager.default.fileExists(atPath: CABIEnvironment.library), Comment(rawValue: CABIEnvironment.missingLibrary))
+        try CABIEnvironment.linkLibraries()
         let fio = try #require(ClusterEnvironment.tool("fio"))
         let imported = try CABIEnvironment.dynamicSymbols(fio, defined: false).filter { $0.hasPrefix("rbd_") || $0.hasPrefix("rados_") }
         let exported = try CABIEnvironment.dynamicSymbols(CABIEnvironment.library, defined: true)
@@ -275,10 +306,32 @@ struct CABIQemuTests {
             _ = try ClusterEnvironment.ceph("rbd", ["create", "--size", "16M", "--image-feature", "layering", "rbd/\(name)"])
             let output = try CABIEnvironment.withSwiftRBD(
                 ["fio", "--name=verify", "--ioengine=rbd", "--clientname=admin", "--pool=rbd", "--rbdname=\(name)",
-                 "--rw=randwrite", "--bs=64k", "--size=16M", "--iodepth=8", "--verify=crc32c", "--verify_fatal=1", "--do_verify=1"],
+                 "--rw=randwrite", "--bs=64k", "--size=16M", "--iodepth=8", "--verify=crc32c", "--verify_fatal=1", "--do_verify=1", "--verify_state_save=0"],
                 environment: ["CEPH_CONF=\(conf)"])
             #expect(output.stdout.contains("err= 0"), "fio: \(output.stdout)")
             #expect(output.stdout.contains("READ:") && output.stdout.contains("WRITE:"), "fio: \(output.stdout)")
+        }
+    }
+
+    /// fio's rados engine (librados' asynchronous reads and writes, write operations for
+    /// trims): random writes to one object verified by reading back, then a trim.
+    @Test(.requiresTools("fio", "rados")) func fioRadosEngineWritesVerifiesAndTrims() async throws {
+        let conf = try CABIEnvironment.layeringOnlyConf()
+        let job = Self.uniqueName("rados")
+        // fio names the object after the job: `<job>.0.0`.
+        let object = "\(job).0.0"
+        defer {
+            _ = try? ClusterEnvironment.ceph("rados", ["-p", "rbd", "rm", object])
+            try? FileManager.default.removeItem(atPath: conf)
+        }
+        try await ClusterEnvironment.offThreadPool {
+            let common = ["fio", "--name=\(job)", "--ioengine=rados", "--conf=\(conf)", "--clientname=admin", "--pool=rbd", "--iodepth=8"]
+            let written = try CABIEnvironment.withSwiftRBD(common + ["--rw=randwrite", "--bs=16k", "--size=4M", "--verify=crc32c", "--verify_fatal=1", "--do_verify=1", "--verify_state_save=0"])
+            #expect(written.stdout.contains("err= 0") && written.stdout.contains("READ:"), "fio: \(written.stdout)")
+            let stat = String(decoding: try ClusterEnvironment.ceph("rados", ["-p", "rbd", "stat", object]), as: UTF8.self)
+            #expect(stat.contains("size 4194304"), "rados stat: \(stat)")
+            let trimmed = try CABIEnvironment.withSwiftRBD(common + ["--rw=trim", "--bs=64k", "--size=1M"])
+            #expect(trimmed.stdout.contains("err= 0") && trimmed.stdout.contains("TRIM:"), "fio: \(trimmed.stdout)")
         }
     }
 
