@@ -77,7 +77,8 @@ final class CompletionHandle: @unchecked Sendable {
 
 /// `rbd_set_image_notification` and `rbd_poll_io_events`: completed I/O queued for
 /// polling, announced on an eventfd or pipe, like librbd's `ImageCtx::event_socket`
-/// and `completed_reqs`.
+/// and `completed_reqs`. The queue keeps each completion alive until it is polled; the
+/// caller releases it after polling (as fio does), not before.
 final class ImageEvents: Sendable {
     enum Kind: Int32 {
         case pipe = 1

@@ -90,16 +90,16 @@ public func rados_conf_read_file(_ cluster: rados_t?, _ path: UnsafePointer<CCha
     guard let handle = Handle.object(cluster, as: ClusterHandle.self) else { return -EINVAL }
     let candidates = String(cArgument: path).map(ClusterHandle.pathList) ?? handle.defaultConfigFiles()
     guard let file = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else { return -ENOENT }
-    var configuration = handle.configuration
-    do {
-        try configuration.readFile(file)
-    } catch {
-        Diagnostics.once("conf.\(file)", "cannot read \(file): \(error.message)")
-        return Bridge.code(error)
+    // Only the file layer changes: options set before (or by `rados_conf_set`) stay above it.
+    return handle.state.withLockedValue { state -> Int32 in
+        do throws(RADOSError) {
+            try state.configuration.readFile(file)
+            return 0
+        } catch {
+            Diagnostics.once("conf.\(file)", "cannot read \(file): \(error.message)")
+            return Bridge.code(error)
+        }
     }
-    // Only the file layer changed: options set meanwhile by another thread are kept.
-    handle.state.withLockedValue { $0.configuration = configuration }
-    return 0
 }
 
 /// `rados_conf_set`: sets an option (any name; known options are checked) above the
