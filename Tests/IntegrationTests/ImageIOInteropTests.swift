@@ -153,9 +153,9 @@ struct ImageIOInteropTests {
 
     // MARK: refusals and edges
 
-    @Test func writesToExclusiveLockImagesAreRefusedReadsWork() async throws {
-        let name = Self.unique("exclusive")
-        _ = try Self.rbd(["create", "rbd/\(name)", "--size", "8M"])  // Pacific defaults: exclusive-lock, object-map, ...
+    @Test func writesToJournalingImagesAreRefusedReadsWork() async throws {
+        let name = Self.unique("journaling")
+        _ = try Self.rbd(["create", "rbd/\(name)", "--size", "8M", "--image-feature", "layering,exclusive-lock,journaling"])
         defer { _ = try? Self.rbd(["rm", "--no-progress", "rbd/\(name)"]) }
         _ = try Self.rbd(["bench", "--io-type", "write", "--io-size", "4K", "--io-total", "64K", "--io-pattern", "seq", "rbd/\(name)"])
         let client = try await Self.connect()
@@ -167,13 +167,13 @@ struct ImageIOInteropTests {
             try await image.write(offset: 0, data: ByteBuffer(string: "x"))
             Issue.record("the write was not refused")
         } catch {
-            #expect(error.message.contains("exclusive-lock"))
+            #expect(error.message.contains("journaling"))
             #expect(error.errno == 30, "\(String(reflecting: error))")  // EROFS, before anything is sent
         }
         let discard = await ClusterEnvironment.refusal("a discard") { _ = try await image.discard(offset: 0, length: 1 << 20) }
-        #expect(discard?.errno == 30 && discard?.message.contains("exclusive-lock") == true, "\(discard.map { String(reflecting: $0) } ?? "")")
+        #expect(discard?.errno == 30 && discard?.message.contains("journaling") == true, "\(discard.map { String(reflecting: $0) } ?? "")")
         let zeroes = await ClusterEnvironment.refusal("a write-zeroes") { _ = try await image.writeZeroes(offset: 0, length: 4096) }
-        #expect(zeroes?.errno == 30 && zeroes?.message.contains("exclusive-lock") == true, "\(zeroes.map { String(reflecting: $0) } ?? "")")
+        #expect(zeroes?.errno == 30 && zeroes?.message.contains("journaling") == true, "\(zeroes.map { String(reflecting: $0) } ?? "")")
         // Reading works, and the refused writes changed nothing.
         let ours = try await image.read(offset: 0, length: image.size)
         #expect(Self.firstDifference(Array(ours.readableBytesView), before) == nil)

@@ -98,9 +98,9 @@ struct RbdctlTransferTests {
         try Data(repeating: 1, count: 4096).write(to: URL(fileURLWithPath: source))
         defer { try? FileManager.default.removeItem(atPath: source) }
         let name = "xfer-refused-\(UInt32.random(in: 0...UInt32.max))"
-        let result = try Self.rbdctl(["import", "--no-progress", "--image-feature", "layering,exclusive-lock", source, "rbd/\(name)"])
+        let result = try Self.rbdctl(["import", "--no-progress", "--image-feature", "layering,exclusive-lock,journaling", source, "rbd/\(name)"])
         #expect(result.status == 95)
-        #expect(result.stderr.contains("exclusive-lock"))
+        #expect(result.stderr.contains("journaling"))
         // Nothing was created.
         let list = String(decoding: try Self.rbd(["ls", "rbd"]), as: UTF8.self)
         #expect(!list.split(separator: "\n").contains(Substring(name)))

@@ -95,6 +95,34 @@ package enum ClsLock {
         }
     }
 
+    /// `assert_locked` (`cls_lock_assert_op`): fails the whole op (EBUSY) unless lock
+    /// `name` is held by this client with `cookie` as `type` under `tag`. librbd puts it
+    /// before every object map change, so a client that lost the lock changes nothing.
+    package static func assertLocked(name: String, type: LockType, cookie: String, tag: String) -> OSDOp {
+        call("assert_locked") {
+            $0.writeDencVersioned(version: 1, compat: 1) { op in
+                op.writeDencString(name)
+                op.writeDencU8(type.rawValue)
+                op.writeDencString(cookie)
+                op.writeDencString(tag)
+            }
+        }
+    }
+
+    /// `set_cookie` (`cls_lock_set_cookie_op`): moves this client's hold from `cookie`
+    /// to `newCookie` (librbd's lock after its header watch was registered again).
+    package static func setCookie(name: String, type: LockType, cookie: String, tag: String, newCookie: String) -> OSDOp {
+        call("set_cookie") {
+            $0.writeDencVersioned(version: 1, compat: 1) { op in
+                op.writeDencString(name)
+                op.writeDencU8(type.rawValue)
+                op.writeDencString(cookie)
+                op.writeDencString(tag)
+                op.writeDencString(newCookie)
+            }
+        }
+    }
+
     /// `get_info` (`cls_lock_get_info_op`); its output decodes with ``decodeInfo(_:)``.
     package static func getInfo(name: String) -> OSDOp {
         call("get_info") {

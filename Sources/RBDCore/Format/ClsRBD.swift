@@ -313,4 +313,27 @@ package enum ClsRBD {
             $0.writeDencOptional(currentState) { $0.writeDencU8($1.rawValue) }
         }
     }
+
+    /// `object_map_snap_add`: in the head map, EXISTS becomes EXISTS_CLEAN (fast diff,
+    /// when a snapshot is taken).
+    package static func objectMapSnapAdd() -> OSDOp { call("object_map_snap_add") }
+
+    /// `object_map_snap_remove`: folds a removed snapshot's map (its stored form) into
+    /// the next newer map: objects EXISTS there and EXISTS_CLEAN here become EXISTS.
+    package static func objectMapSnapRemove(removedMap stored: ByteBuffer) -> OSDOp {
+        call("object_map_snap_remove") { $0.writeImmutableBuffer(stored) }
+    }
+
+    /// Header flags (`RBD_FLAG_*`).
+    package static let flagObjectMapInvalid: UInt64 = 1
+    package static let flagFastDiffInvalid: UInt64 = 2
+
+    /// `set_flags`: the bits of `mask` become those of `flags`, for the head or a snapshot.
+    package static func setFlags(_ flags: UInt64, mask: UInt64, snapID: UInt64) -> OSDOp {
+        call("set_flags") {
+            $0.writeDencU64(flags)
+            $0.writeDencU64(mask)
+            $0.writeDencU64(snapID)
+        }
+    }
 }

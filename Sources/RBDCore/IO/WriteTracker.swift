@@ -30,6 +30,9 @@ final class WriteTracker: Sendable {
         var blocks = 0
         /// Writes and flushes that arrived while blocked, in arrival order.
         var queued: [Queued] = []
+        /// Told when a write queues behind a block (the image's exclusive lock, which
+        /// blocks writes while not held, then goes to get it).
+        var onQueuedWrite: (@Sendable () -> Void)?
 
         mutating func start() -> UInt64 {
             defer { nextTicket += 1 }
@@ -65,14 +68,26 @@ final class WriteTracker: Sendable {
     /// Admits a write: `start` runs with its ticket at once, or (while writes are
     /// blocked) when the block ends. The write must ``finish(_:)`` the ticket.
     func admit(_ start: @escaping @Sendable (UInt64) -> Void) {
-        let ticket: UInt64? = state.withLockedValue { state in
+        let (ticket, hook): (UInt64?, (@Sendable () -> Void)?) = state.withLockedValue { state in
             if state.blocks > 0 {
                 state.queued.append(.write(start))
-                return nil
+                return (nil, state.onQueuedWrite)
             }
-            return state.start()
+            return (state.start(), nil)
         }
-        if let ticket { start(ticket) }
+        if let ticket { start(ticket) } else { hook?() }
+    }
+
+    /// Sets who is told when a write queues behind a block.
+    func onQueuedWrite(_ hook: @escaping @Sendable () -> Void) {
+        state.withLockedValue { $0.onQueuedWrite = hook }
+    }
+
+    /// Whether writes are waiting for a block to end.
+    var hasQueuedWrites: Bool {
+        state.withLockedValue { state in
+            state.queued.contains { if case .write = $0 { return true } else { return false } }
+        }
     }
 
     /// Admits a write at once and returns its ticket, or nil while writes are blocked

@@ -52,11 +52,23 @@ extension Image {
         var features: RBDFeatures
         /// The header changed (refresh first) or the image is closed.
         var needsAttention: Bool
+        /// Writes would be refused (``checkWritable()`` says why): a feature not
+        /// maintained, a clone, or the exclusive lock not held.
+        var refusesWrites: Bool
+        /// The head's object map, while the exclusive lock is held.
+        var objectMap: ObjectMapBits?
     }
 
     func ioView() -> IOView {
+        let usesLock = usesExclusiveLock
         var view = state.withLockedValue {
-            IOView(size: $0.info.size, layout: $0.layout, snapContext: $0.info.snapContext, prefix: $0.info.blockNamePrefix, features: $0.info.features, needsAttention: $0.needsAttention)
+            IOView(
+                size: $0.info.size, layout: $0.layout, snapContext: $0.info.snapContext, prefix: $0.info.blockNamePrefix,
+                features: $0.info.features, needsAttention: $0.needsAttention,
+                refusesWrites: !$0.info.features.isDisjoint(with: Self.unhonouredWriteFeatures)
+                    || $0.info.operationFeatures & ImageInfo.cloneChildOperation != 0
+                    || (usesLock ? !$0.lock.mayWrite : $0.info.features.contains(.exclusiveLock)),
+                objectMap: $0.objectMap)
         }
         if let snapshot { view.size = snapshot.size }
         return view
@@ -70,10 +82,19 @@ extension Image {
 
     /// Refuses a write with ``checkWritable()``'s errors; free when writing is allowed.
     func checkWritable(_ view: IOView) throws(RADOSError) {
-        if snapshot != nil || isReadOnly || !view.features.isDisjoint(with: Self.unhonouredWriteFeatures) {
+        if snapshot != nil || isReadOnly || view.refusesWrites {
             try checkWritable()
+            // The image allows writing, but the exclusive lock is not held: its
+            // acquisition failed (or the image is closing).
+            let failure = state.withLockedValue { $0.lock.mayWrite ? nil : $0.lock.failure }
+            if usesExclusiveLock, !ownsExclusiveLockForWrites {
+                throw failure ?? RADOSError(.permissionDenied, "image \(name): the exclusive lock is not held, so writing is not allowed", errno: 30)
+            }
         }
     }
+
+    /// Whether the exclusive lock lets writes out now.
+    var ownsExclusiveLockForWrites: Bool { state.withLockedValue { $0.lock.mayWrite } }
 
     // MARK: reads
 
@@ -276,6 +297,21 @@ extension Image {
     /// librbd's object write: an allocation hint (no object map tells it the object
     /// exists), then `writefull` when the write covers the whole object, else `write`.
     func writeObject(_ view: IOView, _ objectNumber: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        if let map = view.objectMap, map[objectNumber] != .exists {
+            // The object map says the object exists (and, with fast diff, changed since
+            // the last snapshot) before the object does (`pre_write_object_map_update`).
+            updateObjectMap(objectNumber..<objectNumber + 1, to: .exists) { [self] outcome in
+                switch outcome {
+                case .success:
+                    var mapped = view
+                    mapped.objectMap = nil
+                    writeObject(mapped, objectNumber, offset: offset, data: data, completion: completion)
+                case .failure(let error):
+                    completion(.failure(error))
+                }
+            }
+            return
+        }
         let name = DataObjectName.make(prefix: view.prefix, objectNumber: objectNumber)
         let objectSize = view.layout.objectSize
         let hint = OSDOp.setAllocHint(expectedObjectSize: objectSize, expectedWriteSize: objectSize, opFlags: [])
@@ -364,6 +400,38 @@ extension Image {
 
     /// One object's part of a discard (`ObjectDiscardRequest`).
     func discardObject(_ view: IOView, _ operation: ImageIOPlan.ObjectDiscard, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        if let map = view.objectMap {
+            let objectNumber = operation.objectNumber
+            let range = objectNumber..<objectNumber + 1
+            let plain = { () -> IOView in
+                var plain = view
+                plain.objectMap = nil
+                return plain
+            }()
+            switch (map[objectNumber], operation.action) {
+            case (.nonexistent, _):
+                // Nothing there: a discard of it changes nothing (librbd skips the op).
+                return completion(.success(()))
+            case (_, .remove):
+                // PENDING while the removal is under way, NONEXISTENT once it is done.
+                updateObjectMap(range, to: .pending) { [self] outcome in
+                    guard case .success = outcome else { return completion(outcome) }
+                    discardObject(plain, operation) { [self] removed in
+                        guard case .success = removed else { return completion(removed) }
+                        updateObjectMap(range, to: .nonexistent, from: .pending, completion: completion)
+                    }
+                }
+                return
+            case (.exists, _):
+                break
+            default:
+                updateObjectMap(range, to: .exists) { [self] outcome in
+                    guard case .success = outcome else { return completion(outcome) }
+                    discardObject(plain, operation, completion: completion)
+                }
+                return
+            }
+        }
         let name = DataObjectName.make(prefix: view.prefix, objectNumber: operation.objectNumber)
         let ops: [OSDOp]
         switch operation.action {

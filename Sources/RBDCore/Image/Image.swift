@@ -48,6 +48,10 @@ public final class Image: Sendable {
         var pendingRefresh: PendingRefresh?
         /// ``Image/close()`` was called.
         var isClosed = false
+        /// The exclusive lock (Image+ExclusiveLock.swift).
+        var lock = LockState()
+        /// The head's object map while this client holds the exclusive lock.
+        var objectMap: ObjectMapBits?
 
         /// Whether a request must take the slow path (refresh first, or fail as closed).
         var needsAttention: Bool { updateSeq != refreshedSeq || isClosed }
@@ -76,8 +80,12 @@ public final class Image: Sendable {
     let writes = WriteTracker()
     /// The watch on the header of an image open for writing (nil when read-only).
     let headerWatcher: HeaderWatcher?
+    /// Whether writes go through librbd's exclusive lock (open for writing, and the image
+    /// had the feature when opened).
+    let usesExclusiveLock: Bool
 
     private init(name: String, id: String, snapshot: Snapshot?, isReadOnly: Bool, metadataIO: IOContext, dataIO: IOContext, state: NIOLockedValueBox<State>, headerWatcher: HeaderWatcher?) {
+        self.usesExclusiveLock = headerWatcher != nil && !isReadOnly && state.withLockedValue { $0.info.features.contains(.exclusiveLock) }
         self.name = name
         self.id = id
         self.snapshot = snapshot
@@ -148,7 +156,9 @@ public final class Image: Sendable {
             if let pool = state.info.dataPoolID { dataIO = try await io.ioContext(poolID: pool) }
             let box = NIOLockedValueBox(state)
             watcher?.attach { box.withLockedValue { $0.updateSeq &+= 1 } }
-            return Image(name: name, id: id, snapshot: snapshot, isReadOnly: readOnly || snapshot != nil, metadataIO: io, dataIO: dataIO, state: box, headerWatcher: watcher)
+            let image = Image(name: name, id: id, snapshot: snapshot, isReadOnly: readOnly || snapshot != nil, metadataIO: io, dataIO: dataIO, state: box, headerWatcher: watcher)
+            if image.usesExclusiveLock { image.setUpExclusiveLock() }
+            return image
         } catch {
             try? await watcher?.close()
             throw error
@@ -162,12 +172,17 @@ public final class Image: Sendable {
     /// - Throws: ``RADOSError`` when the OSD could not be told to drop the watch (it
     ///   drops it by itself once this client disconnects and the watch times out).
     public func close() async throws(RADOSError) {
-        let first = state.withLockedValue { state in
-            defer { state.isClosed = true }
-            return !state.isClosed
+        let (first, waiter) = state.withLockedValue { state in
+            defer { state.isClosed = true; state.lock.releaseWaiter = nil }
+            return (!state.isClosed, state.lock.releaseWaiter)
         }
         guard first else { return }
+        waiter?()  // An acquisition waiting for the owner stops (and its writes fail).
         await writes.flushed()
+        if usesExclusiveLock, ownsExclusiveLock {
+            state.withLockedValue { $0.lock.phase = $0.lock.phase.releasing }
+            await releaseLock(announce: true)
+        }
         try await headerWatcher?.close()
     }
 
@@ -192,7 +207,9 @@ public final class Image: Sendable {
 
     /// Features librbd would have to maintain on every write that this client does not
     /// (yet): writing an image with any of them would leave it inconsistent for librbd.
-    package static let unhonouredWriteFeatures: RBDFeatures = [.exclusiveLock, .objectMap, .fastDiff, .journaling, .migrating, .nonPrimary]
+    /// (Exclusive lock, object map and fast diff are maintained: Image+ExclusiveLock.swift,
+    /// Image+ObjectMap.swift.)
+    package static let unhonouredWriteFeatures: RBDFeatures = [.journaling, .migrating, .nonPrimary]
 
     /// Refuses a write with a clear error when the image is read-only or has a feature
     /// this client does not honour for writing. Reading such images is fine.
@@ -206,6 +223,12 @@ public final class Image: Sendable {
         let blocking = info.features.intersection(Self.unhonouredWriteFeatures)
         if !blocking.isEmpty {
             throw RADOSError(.unsupported, "image \(name) has features SwiftRBD cannot yet honour when writing (\(blocking.names.joined(separator: ", "))); disable them with 'rbd feature disable' or open it read-only", errno: 30)
+        }
+        if info.features.contains(.exclusiveLock) && !usesExclusiveLock {
+            throw RADOSError(.unsupported, "image \(name) gained the exclusive-lock feature after it was opened: open it again to write", errno: 30)
+        }
+        if info.operationFeatures & ImageInfo.cloneChildOperation != 0 {
+            throw RADOSError(.unsupported, "image \(name) is a clone: SwiftRBD cannot yet write clones (no copy-up); open it read-only", errno: 30)
         }
     }
 

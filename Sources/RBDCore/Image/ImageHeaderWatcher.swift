@@ -34,6 +34,8 @@ final class HeaderWatcher: Sendable {
     let io: IOContext
     let object: String
     private let handler = NIOLockedValueBox(Handler.buffering(missed: false))
+    /// Who answers lock messages (the image, when it uses the exclusive lock).
+    private let lockHandler = NIOLockedValueBox<(@Sendable (ByteBuffer) -> ByteBuffer?)?>(nil)
     private let registration = NIOLockedValueBox(Registration())
 
     private init(io: IOContext, object: String) {
@@ -58,6 +60,20 @@ final class HeaderWatcher: Sendable {
             return false
         }
         if missed { onUpdate() }
+    }
+
+    /// Told (off the loop) when the watch was registered again under a new cookie.
+    private let rewatchHandler = NIOLockedValueBox<(@Sendable (_ new: UInt64) async -> Void)?>(nil)
+
+    func onRewatch(_ handler: @escaping @Sendable (_ new: UInt64) async -> Void) {
+        rewatchHandler.withLockedValue { $0 = handler }
+    }
+
+    /// Hands every notify to `answer` first (the exclusive lock's messages, and requests
+    /// meant for the lock owner); its result is the acknowledgement's reply, nil to
+    /// answer as a client that does not own the lock.
+    func onLockMessage(_ answer: @escaping @Sendable (ByteBuffer) -> ByteBuffer?) {
+        lockHandler.withLockedValue { $0 = answer }
     }
 
     /// The current watch's cookie (it changes when the watch is re-established).
@@ -93,6 +109,9 @@ final class HeaderWatcher: Sendable {
         try await io.watch(
             object,
             onNotify: { [weak self] notification in
+                if let answer = self?.lockHandler.withLockedValue({ $0 }), let reply = answer(notification.payload) {
+                    return reply
+                }
                 let reaction = ImageNotify.reaction(to: notification.payload)
                 if reaction.refreshRequired { self?.headerChanged() }
                 return reaction.reply
@@ -127,6 +146,7 @@ final class HeaderWatcher: Sendable {
                     return true
                 }
                 if kept {
+                    await rewatchHandler.withLockedValue({ $0 })?(cookie)
                     headerChanged()
                 } else {
                     try? await io.unwatch(object, cookie: cookie)

@@ -13,6 +13,10 @@ extension Image {
     ///   the errors of ``checkWritable()`` for a read-only image or unhonoured features.
     public func resize(to newSize: UInt64, allowShrink: Bool = false) async throws(RADOSError) {
         try checkWritable()
+        try await withExclusiveLock { () throws(RADOSError) in try await resizeLocked(to: newSize, allowShrink: allowShrink) }
+    }
+
+    private func resizeLocked(to newSize: UInt64, allowShrink: Bool) async throws(RADOSError) {
         try await refresh()
         let info = self.info
         if newSize < info.size && !allowShrink {
@@ -20,9 +24,22 @@ extension Image {
         }
         guard newSize != info.size else { return }
         if newSize < info.size {
+            // Writes in flight finish first and new ones wait until the header has the
+            // new size (`ResizeRequest`'s block_writes), so none lands past the new end.
+            await writes.blockAndDrain()
+            var blocked = true
+            defer { if blocked { writes.unblock() } }
             try await ImageTrim.trim(dataIO, prefix: info.blockNamePrefix, layout: layout, from: info.size, to: newSize, snapContext: info.snapContext)
+            try await objectMapTrimmed(ImageTrim.plan(layout, from: info.size, to: newSize))
+            try await objectMapResize(toImageSize: newSize)
+            _ = try await metadataIO.operate(RBDObjectNames.header(imageID: id), [ClsRBD.setSize(newSize)])
+            try await refresh()
+            blocked = false
+            writes.unblock()
+        } else {
+            try await objectMapResize(toImageSize: newSize)
+            _ = try await metadataIO.operate(RBDObjectNames.header(imageID: id), [ClsRBD.setSize(newSize)])
         }
-        _ = try await metadataIO.operate(RBDObjectNames.header(imageID: id), [ClsRBD.setSize(newSize)])
         try await headerChanged()
     }
 }

@@ -29,6 +29,10 @@ extension Image {
     /// - Throws: ``RADOSError`` `.alreadyExists` when the name is taken.
     public func createSnapshot(named name: String) async throws(RADOSError) {
         try checkWritable()
+        try await withExclusiveLock { () throws(RADOSError) in try await createSnapshotLocked(named: name) }
+    }
+
+    private func createSnapshotLocked(named name: String) async throws(RADOSError) {
         guard !name.isEmpty else { throw RADOSError(.invalidArgument, "snapshot name was not specified") }
         try await refresh()
         if snapshots.contains(where: { $0.name == name }) {
@@ -53,6 +57,11 @@ extension Image {
                 if error.errno == 17 { throw RADOSError(.alreadyExists, "snapshot \(name) of image \(self.name) already exists", errno: 17) }
                 throw error
             }
+            do {
+                try await objectMapSnapshotCreated(snapID)
+            } catch {
+                try? await invalidateObjectMap()
+            }
             // Our view first (the held-back writes go out with the new snap context),
             // then the other clients are told, without holding our writes meanwhile.
             try await refresh()
@@ -71,6 +80,10 @@ extension Image {
     ///   clones.
     public func removeSnapshot(named name: String) async throws(RADOSError) {
         try checkWritable()
+        try await withExclusiveLock { () throws(RADOSError) in try await removeSnapshotLocked(named: name) }
+    }
+
+    private func removeSnapshotLocked(named name: String) async throws(RADOSError) {
         let snapshot = try await snapshot(named: name)
         if snapshot.isProtected {
             throw RADOSError(.clusterError, "snapshot '\(name)' is protected from removal.", errno: 16)
@@ -78,6 +91,11 @@ extension Image {
         let info = try await snapshotInfo(snapshot.id)
         if info.childCount > 0 {
             throw RADOSError(.clusterError, "snapshot '\(name)' has \(info.childCount) linked clone(s)", errno: 16)
+        }
+        do {
+            try await objectMapSnapshotRemoving(snapshot.id)
+        } catch {
+            try? await invalidateObjectMap()
         }
         _ = try await metadataIO.operate(headerObject, [ClsRBD.snapshotRemove(id: snapshot.id)])
         do {
@@ -176,6 +194,10 @@ extension Image {
     /// stopped from writing meanwhile: roll back an image nobody writes to).
     public func rollback(toSnapshot name: String) async throws(RADOSError) {
         try checkWritable()
+        try await withExclusiveLock { () throws(RADOSError) in try await rollbackLocked(toSnapshot: name) }
+    }
+
+    private func rollbackLocked(toSnapshot name: String) async throws(RADOSError) {
         let snapshot = try await snapshot(named: name)
         let info = self.info
         let layout = self.layout
@@ -192,6 +214,11 @@ extension Image {
         let snapID = snapshot.id
         try await ImageTrim.forEach(0..<count) { number in
             try await Self.rollbackObject(io, RBDObjectNames.data(prefix: prefix, objectNumber: number), snapID: snapID, snapContext: snapContext)
+        }
+        do {
+            try await objectMapRolledBack(to: snapID)
+        } catch {
+            try? await invalidateObjectMap()
         }
         try await headerChanged()
     }

@@ -1,0 +1,92 @@
+import NIOCore
+import RADOSProto
+
+/// Keeping the object maps right through maintenance operations, as librbd's
+/// `object_map::Snapshot{Create,Remove,Rollback}Request` and `ResizeRequest` do
+/// (ceph/ceph `src/librbd/object_map/`, `src/librbd/operation/ResizeRequest.cc`).
+/// Writes and discards update the head's map themselves (Image+IO.swift); these run
+/// under the exclusive lock, with the head map loaded (``Image/withExclusiveLock(_:)``).
+extension Image {
+    /// Whether the head's object map is loaded (the image has one and we hold the lock).
+    var hasObjectMap: Bool { state.withLockedValue { $0.objectMap != nil } }
+
+    /// The whole stored form of an object map object.
+    private func readObjectMap(_ object: String) async throws(RADOSError) -> ByteBuffer {
+        try await metadataIO.operate(object, [.read(offset: 0, length: 0)]).first ?? ByteBuffer()
+    }
+
+    /// After snapshot `snapID` was added (writes held back): the head's map is copied
+    /// to the snapshot's, then (fast diff) EXISTS becomes EXISTS_CLEAN in the head's.
+    func objectMapSnapshotCreated(_ snapID: UInt64) async throws(RADOSError) {
+        guard hasObjectMap else { return }
+        let stored = try await readObjectMap(objectMapObject)
+        _ = try await metadataIO.operate(RBDObjectNames.objectMap(imageID: id, snapID: snapID), [.writeFull(stored)])
+        guard info.features.contains(.fastDiff) else { return }
+        _ = try await metadataIO.operate(objectMapObject, [Self.assertObjectMapLocked, ClsRBD.objectMapSnapAdd()])
+        state.withLockedValue { $0.objectMap?.markClean() }
+    }
+
+    /// Before snapshot `snapID`'s map is deleted (fast diff): what changed between the
+    /// snapshot before it and it is folded into the next newer map (a later snapshot's,
+    /// or the head's), so fast diff from the earlier snapshot stays right.
+    func objectMapSnapshotRemoving(_ snapID: UInt64) async throws(RADOSError) {
+        guard hasObjectMap, info.features.contains(.fastDiff) else { return }
+        let stored: ByteBuffer
+        do {
+            stored = try await readObjectMap(RBDObjectNames.objectMap(imageID: id, snapID: snapID))
+        } catch where error.code == .notFound {
+            return
+        }
+        if let next = snapshots.map(\.id).filter({ $0 > snapID }).min() {
+            _ = try await metadataIO.operate(RBDObjectNames.objectMap(imageID: id, snapID: next), [ClsRBD.objectMapSnapRemove(removedMap: stored)])
+            return
+        }
+        _ = try await metadataIO.operate(objectMapObject, [Self.assertObjectMapLocked, ClsRBD.objectMapSnapRemove(removedMap: stored)])
+        guard let removed = try? ObjectMapBits.decode(stored) else { return }
+        state.withLockedValue { state in
+            guard var head = state.objectMap else { return }
+            for object in 0..<head.count where head[object] == .existsClean && (object >= removed.count || removed[object] == .exists) {
+                head[object] = .exists
+            }
+            state.objectMap = head
+        }
+    }
+
+    /// Sizes the head's map for an image of `newSize` bytes (before the header grows,
+    /// after the data past a shrink was trimmed); new objects do not exist.
+    func objectMapResize(toImageSize newSize: UInt64) async throws(RADOSError) {
+        guard hasObjectMap else { return }
+        let count = Striper.objectCount(layout, imageSize: newSize)
+        _ = try await metadataIO.operate(objectMapObject, [Self.assertObjectMapLocked, ClsRBD.objectMapResize(objectCount: count, defaultState: .nonexistent)])
+        state.withLockedValue { $0.objectMap?.resize(to: count) }
+    }
+
+    /// After a trim: the objects it removed whole are marked as not existing (the
+    /// object class refuses to shrink a map over objects it says exist), the ones it
+    /// cut as changed.
+    func objectMapTrimmed(_ plan: ImageTrim.Plan) async throws(RADOSError) {
+        guard hasObjectMap else { return }
+        if !plan.removed.isEmpty {
+            try await Self.awaiting { updateObjectMap(plan.removed, to: .nonexistent, completion: $0) }
+        }
+        for cut in plan.cut {
+            let range = cut.objectNumber..<cut.objectNumber + 1
+            if cut.length == 0 {
+                try await Self.awaiting { updateObjectMap(range, to: .nonexistent, completion: $0) }
+            } else if state.withLockedValue({ $0.objectMap?[cut.objectNumber] == .existsClean }) {
+                // Cut short, it changed since the last snapshot (fast diff).
+                try await Self.awaiting { updateObjectMap(range, to: .exists, completion: $0) }
+            }
+        }
+    }
+
+    /// After a rollback to snapshot `snapID`: the head's map becomes the snapshot's.
+    func objectMapRolledBack(to snapID: UInt64) async throws(RADOSError) {
+        guard hasObjectMap else { return }
+        let stored = try await readObjectMap(RBDObjectNames.objectMap(imageID: id, snapID: snapID))
+        _ = try await metadataIO.operate(objectMapObject, [Self.assertObjectMapLocked, .writeFull(stored)])
+        let map = try? ObjectMapBits.decode(stored)
+        state.withLockedValue { $0.objectMap = map }
+        if map == nil { try await invalidateObjectMap() }
+    }
+}
