@@ -78,19 +78,10 @@ enum CABIEnvironment {
         return names
     }
 
-    /// A copy of the cluster's configuration with `rbd_default_features = 1`.
-    static func layeringOnlyConf() throws -> String {
-        let conf = try #require(ClusterEnvironment.cephConf, Comment(rawValue: ClusterEnvironment.skipMessage))
-        let text = try String(contentsOfFile: conf, encoding: .utf8)
-        // Only until RBDCore maintains the exclusive lock and object map: SwiftRBD refuses
-        // writes to images with exclusive-lock/object-map/fast-diff (Pacific's default
-        // features), so images QEMU creates here get layering only. Remove this (and use
-        // CEPH_CONF as it is) once the exclusive lock lands.
-        let patched = text.replacingOccurrences(of: "[global]\n", with: "[global]\nrbd_default_features = 1\n")
-        #expect(patched != text, "the cluster's configuration has no [global] section")
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("swiftrbd-cabi-\(UUID().uuidString).conf").path
-        try patched.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+    /// The cluster's configuration file (images QEMU creates get Pacific's default
+    /// features: exclusive-lock, object-map, fast-diff …).
+    static func clusterConf() throws -> String {
+        try #require(ClusterEnvironment.cephConf, Comment(rawValue: ClusterEnvironment.skipMessage))
     }
 }
 
@@ -161,7 +152,7 @@ struct CABIQemuTests {
     }
 
     @Test func qemuImgCreatesInspectsAndResizes() async throws {
-        let conf = try CABIEnvironment.layeringOnlyConf()
+        let conf = try CABIEnvironment.clusterConf()
         let name = Self.uniqueName("img")
         defer {
             ClusterEnvironment.removeImage("rbd/\(name)")
@@ -173,7 +164,7 @@ struct CABIQemuTests {
             let created = try Self.rbdInfo(name)
             #expect(created["size"] as? Int == 64 * Self.mib)
             #expect(created["order"] as? Int == 22)
-            #expect(created["features"] as? [String] == ["layering"])
+            #expect(created["features"] as? [String] == ["layering", "exclusive-lock", "object-map", "fast-diff", "deep-flatten"])
 
             let info = try CABIEnvironment.withSwiftRBD(["qemu-img", "info", "-f", "raw", "--output", "json", spec]).stdout
             let json = try #require(try JSONSerialization.jsonObject(with: Data(info.utf8)) as? [String: Any])
@@ -188,7 +179,7 @@ struct CABIQemuTests {
     }
 
     @Test func qemuIOWritesReadsDiscardsAndZeroes() async throws {
-        let conf = try CABIEnvironment.layeringOnlyConf()
+        let conf = try CABIEnvironment.clusterConf()
         let name = Self.uniqueName("io")
         defer {
             ClusterEnvironment.removeImage("rbd/\(name)")
@@ -196,7 +187,7 @@ struct CABIQemuTests {
         }
         let spec = Self.spec(name, conf: conf)
         try await ClusterEnvironment.offThreadPool {
-            _ = try ClusterEnvironment.ceph("rbd", ["create", "--size", "16M", "--image-feature", "layering", "rbd/\(name)"])
+            _ = try ClusterEnvironment.ceph("rbd", ["create", "--size", "16M", "rbd/\(name)"])
             // Writes across an object boundary (4 MiB objects), a discard of whole 64 KiB
             // blocks, a write-zeroes that keeps the range allocated (-z) and one that may
             // unmap (-z -u); every read checks its pattern (qemu-io fails on a mismatch).
@@ -233,7 +224,7 @@ struct CABIQemuTests {
     }
 
     @Test func qemuImgConvertsQcow2IntoAnImage() async throws {
-        let conf = try CABIEnvironment.layeringOnlyConf()
+        let conf = try CABIEnvironment.clusterConf()
         let name = Self.uniqueName("convert")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("swiftrbd-cabi-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -267,7 +258,7 @@ struct CABIQemuTests {
     }
 
     @Test func qemuImgSnapshots() async throws {
-        let conf = try CABIEnvironment.layeringOnlyConf()
+        let conf = try CABIEnvironment.clusterConf()
         let name = Self.uniqueName("snap")
         defer {
             ClusterEnvironment.removeImage("rbd/\(name)")
@@ -275,7 +266,7 @@ struct CABIQemuTests {
         }
         let spec = Self.spec(name, conf: conf)
         try await ClusterEnvironment.offThreadPool {
-            _ = try ClusterEnvironment.ceph("rbd", ["create", "--size", "8M", "--image-feature", "layering", "rbd/\(name)"])
+            _ = try ClusterEnvironment.ceph("rbd", ["create", "--size", "8M", "rbd/\(name)"])
             try CABIEnvironment.withSwiftRBD(["qemu-io", "-f", "raw", "-c", "write -P 0x41 0 64k", spec])
             try CABIEnvironment.withSwiftRBD(["qemu-img", "snapshot", "-c", "before", spec])
             try CABIEnvironment.withSwiftRBD(["qemu-io", "-f", "raw", "-c", "write -P 0x42 0 64k", spec])
@@ -296,14 +287,14 @@ struct CABIQemuTests {
     /// fio's rbd engine (completions announced on an eventfd, `rbd_poll_io_events`):
     /// random writes, then every block read back and checked (crc32c in each block).
     @Test(.requiresTools("fio")) func fioWritesAndVerifies() async throws {
-        let conf = try CABIEnvironment.layeringOnlyConf()
+        let conf = try CABIEnvironment.clusterConf()
         let name = Self.uniqueName("fio")
         defer {
             ClusterEnvironment.removeImage("rbd/\(name)")
             try? FileManager.default.removeItem(atPath: conf)
         }
         try await ClusterEnvironment.offThreadPool {
-            _ = try ClusterEnvironment.ceph("rbd", ["create", "--size", "16M", "--image-feature", "layering", "rbd/\(name)"])
+            _ = try ClusterEnvironment.ceph("rbd", ["create", "--size", "16M", "rbd/\(name)"])
             let output = try CABIEnvironment.withSwiftRBD(
                 ["fio", "--name=verify", "--ioengine=rbd", "--clientname=admin", "--pool=rbd", "--rbdname=\(name)",
                  "--rw=randwrite", "--bs=64k", "--size=16M", "--iodepth=8", "--verify=crc32c", "--verify_fatal=1", "--do_verify=1", "--verify_state_save=0"],
@@ -316,7 +307,7 @@ struct CABIQemuTests {
     /// fio's rados engine (librados' asynchronous reads and writes, write operations for
     /// trims): random writes to one object verified by reading back, then a trim.
     @Test(.requiresTools("fio", "rados")) func fioRadosEngineWritesVerifiesAndTrims() async throws {
-        let conf = try CABIEnvironment.layeringOnlyConf()
+        let conf = try CABIEnvironment.clusterConf()
         let job = Self.uniqueName("rados")
         // fio names the object after the job: `<job>.0.0`.
         let object = "\(job).0.0"
@@ -340,7 +331,7 @@ struct CABIQemuTests {
     /// completion, synchronous calls refused with -EDEADLK in a callback, waiting,
     /// errors through completions, rbd_stat's fields, snapshot listing, diff, namespaces.
     @Test(.requiresTools("gcc")) func cClientSeesLibrbdSemantics() async throws {
-        let conf = try CABIEnvironment.layeringOnlyConf()
+        let conf = try CABIEnvironment.clusterConf()
         let name = Self.uniqueName("c")
         let binary = FileManager.default.temporaryDirectory.appendingPathComponent("swiftrbd-cabi-smoke-\(UUID().uuidString)").path
         defer {
@@ -364,7 +355,7 @@ struct CABIQemuTests {
     /// The wrapper must replace Ceph's libraries, not add to them: QEMU loads one
     /// libswiftrbd.so (under both names) and none of librbd, librados or libceph-common.
     @Test func noCephLibraryIsLoaded() async throws {
-        let conf = try CABIEnvironment.layeringOnlyConf()
+        let conf = try CABIEnvironment.clusterConf()
         let name = Self.uniqueName("libs")
         defer {
             ClusterEnvironment.removeImage("rbd/\(name)")
@@ -372,7 +363,7 @@ struct CABIQemuTests {
         }
         let spec = Self.spec(name, conf: conf)
         try await ClusterEnvironment.offThreadPool {
-            _ = try ClusterEnvironment.ceph("rbd", ["create", "--size", "4M", "--image-feature", "layering", "rbd/\(name)"])
+            _ = try ClusterEnvironment.ceph("rbd", ["create", "--size", "4M", "rbd/\(name)"])
             // LD_DEBUG=libs prints "calling init: PATH" for every object loaded.
             let stderr = try CABIEnvironment.withSwiftRBD(["qemu-io", "-f", "raw", "-c", "read 0 4k", spec], environment: ["LD_DEBUG=libs"]).stderr
             let loaded = Set(stderr.split(separator: "\n").compactMap { line -> String? in
