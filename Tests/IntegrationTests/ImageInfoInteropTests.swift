@@ -95,8 +95,16 @@ struct ImageInfoInteropTests {
         let name = "ls-\(UInt16.random(in: 0...UInt16.max))"
         _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "1M"])
         defer { _ = try? ClusterEnvironment.ceph("rbd", ["rm", "--no-progress", "rbd/\(name)"]) }
-        let ours = try Self.rbdctl(["ls", "rbd"]).stdout
-        let theirs = String(decoding: try ClusterEnvironment.ceph("rbd", ["ls", "rbd"]), as: UTF8.self)
+        // Other suites create and remove images meanwhile: compare rbd's listing with
+        // ours taken just before and just after it, in a window where ours did not change.
+        var ours = "", theirs = "", settled = false
+        for _ in 0..<10 where !settled {
+            let before = try Self.rbdctl(["ls", "rbd"]).stdout
+            theirs = String(decoding: try ClusterEnvironment.ceph("rbd", ["ls", "rbd"]), as: UTF8.self)
+            ours = try Self.rbdctl(["ls", "rbd"]).stdout
+            settled = before == ours
+        }
+        #expect(settled, "the pool's images kept changing")
         #expect(ours == theirs)
         #expect(ours.split(separator: "\n").contains(Substring(name)))
         let missing = try Self.rbdctl(["info", "rbd/\(name)-missing"])
