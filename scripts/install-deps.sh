@@ -15,6 +15,8 @@ PACKAGES=(
   libgoogle-perftools4 valgrind
   # OpenSSL's libcrypto headers (msgr2 secure mode's AES-GCM) and pkg-config to find them.
   libssl-dev pkg-config
+  # A C compiler for the C ABI's test client (built against librbd-dev's headers).
+  gcc libc6-dev
   # Used by the scripts themselves.
   iproute2 uuid-runtime procps python3 make time
 )

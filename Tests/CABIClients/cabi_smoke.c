@@ -72,7 +72,8 @@ int main(int argc, char **argv) {
   CHECK(rbd_open(io, name, &image, NULL) == 0);
   uint64_t features = 0;
   CHECK(rbd_get_features(image, &features) == 0);
-  CHECK(features == RBD_FEATURE_LAYERING);
+  /* Pacific's rbd_default_features. */
+  CHECK(features == (RBD_FEATURE_LAYERING | RBD_FEATURE_EXCLUSIVE_LOCK | RBD_FEATURE_OBJECT_MAP | RBD_FEATURE_FAST_DIFF | RBD_FEATURE_DEEP_FLATTEN));
 
   rbd_image_info_t info;
   CHECK(rbd_stat(image, &info, sizeof info) == 0);
