@@ -84,7 +84,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
-            swiftSettings: strict
+            exclude: ["exports.map"],
+            swiftSettings: strict,
+            // Only the C functions are exported (and one carries librados' version).
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/CephCABI/exports.map"])]
         ),
         // Micro-benchmarks (CRC32C, CRUSH, …): prints numbers, never asserts speed.
         .executableTarget(

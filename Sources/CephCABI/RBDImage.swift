@@ -88,7 +88,19 @@ public func rbd_open_read_only(_ ioctx: rados_ioctx_t?, _ name: UnsafePointer<CC
 }
 
 private func openImage(_ function: StaticString, _ ioctx: rados_ioctx_t?, _ name: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<rbd_image_t?>?, _ snapshot: UnsafePointer<CChar>?, readOnly: Bool) -> Int32 {
-    guard let handle = Handle.object(ioctx, as: IOContextHandle.self), let name = String(cArgument: name), let out else { return -EINVAL }
+    guard let name = String(cArgument: name) else { return -EINVAL }
+    return openImage(function, ioctx, out, snapshot) { (context, snapshotName) throws(RADOSError) -> Image in
+        try await Image.open(context, name: name, snapshot: snapshotName, readOnly: readOnly)
+    }
+}
+
+/// Opens an image with `open` (by name or by id) and hands out its handle, with the
+/// discard granularity the configuration asks for.
+func openImage(
+    _ function: StaticString, _ ioctx: rados_ioctx_t?, _ out: UnsafeMutablePointer<rbd_image_t?>?, _ snapshot: UnsafePointer<CChar>?,
+    _ open: @escaping @Sendable (IOContext, String?) async throws(RADOSError) -> Image
+) -> Int32 {
+    guard let handle = Handle.object(ioctx, as: IOContextHandle.self), let out else { return -EINVAL }
     let granularity: UInt64
     do {
         granularity = try Image.discardGranularity(handle.cluster.configuration)
@@ -97,9 +109,7 @@ private func openImage(_ function: StaticString, _ ioctx: rados_ioctx_t?, _ name
     }
     let context = handle.context
     let snapshotName = String(cArgument: snapshot)
-    let result = Bridge.run(function) { () async throws(RADOSError) -> Image in
-        try await Image.open(context, name: name, snapshot: snapshotName, readOnly: readOnly)
-    }
+    let result = Bridge.run(function) { () async throws(RADOSError) -> Image in try await open(context, snapshotName) }
     guard case .success(let image) = result else { return Bridge.code(result) }
     out.pointee = Handle.retain(ImageHandle(image: image, ioContext: handle, discardGranularity: granularity))
     return 0

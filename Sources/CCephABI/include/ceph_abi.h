@@ -53,4 +53,17 @@ typedef struct {
   const char *name;
 } rbd_snap_info_t;
 
+/* An image's id and name, as rbd_list2 fills them in; rbd_image_spec_list_cleanup
+   frees both strings of each entry. */
+typedef struct {
+  char *id;
+  char *name;
+} rbd_image_spec_t;
+
+/* Create options (rbd_image_options_create … _destroy): an opaque handle. */
+typedef void *rbd_image_options_t;
+
+/* Progress callbacks of the _with_progress calls: done so far, total, arg. */
+typedef int (*librbd_progress_fn_t)(uint64_t offset, uint64_t total, void *ptr);
+
 #endif /* SWIFTRBD_CEPH_ABI_H */
