@@ -17,6 +17,12 @@ PACKAGES=(
   libssl-dev pkg-config
   # A C compiler for the C ABI's test client (built against librbd-dev's headers).
   gcc libc6-dev
+  # The virtual machine test (CABIVirtualMachineTests): QEMU's PC emulator, a Debian
+  # kernel and its modules to boot (/boot/vmlinuz-*), and for the guest's initramfs
+  # (scripts/support/guest-initramfs.sh) a static busybox, e2fsprogs' mke2fs and
+  # filefrag, kmod's modprobe to order the modules and cpio to pack it; on the host
+  # e2fsck and debugfs check the exported image.
+  qemu-system-x86 linux-image-amd64 busybox-static e2fsprogs kmod cpio
   # Used by the scripts themselves.
   iproute2 uuid-runtime procps python3 make time
 )
