@@ -4,7 +4,7 @@ import RADOSProto
 import RBDCore
 import Testing
 
-/// `rbdctl diff` prints what `rbd diff` prints, for workloads of both clients between
+/// `rbdctl diff` and `rbdctl du` print what `rbd diff` and `rbd du` print, for workloads of both clients between
 /// snapshots: exact (list-snaps) and whole-object (fast diff from the object maps, or
 /// list-snaps without fast diff), text and JSON, from a snapshot and from the start, at
 /// the head and at a snapshot.
@@ -54,6 +54,15 @@ struct ImageDiffInteropTests {
         try await Self.workload(again, seed: &seed, count: 6)
         try await again.close()
 
+        // rbd du (built on the same whole-object diffs): every row, text and JSON.
+        for target in [spec, spec + "@s1", spec + "@s2"] {
+            for format in [[], ["--format", "json"]] {
+                let arguments = ["du"] + format + [target]
+                let theirs = try Self.rbd(arguments)
+                let ours = try Self.rbdctl(arguments)
+                #expect(ours.status == 0 && ours.stdout == theirs, "rbdctl \(arguments.joined(separator: " ")) (seed \(seed))\nours:\n\(ours.stdout)\(ours.stderr)\nrbd:\n\(theirs)")
+            }
+        }
         for target in [spec, spec + "@s2"] {
             for from in [[], ["--from-snap", "s1"]] {
                 for whole in [[], ["--whole-object"]] {
