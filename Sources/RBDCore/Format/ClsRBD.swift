@@ -113,6 +113,8 @@ package enum ClsRBD {
     package static func getAccessTimestamp() -> OSDOp { call("get_access_timestamp") }
     package static func getModifyTimestamp() -> OSDOp { call("get_modify_timestamp") }
     package static func getParent() -> OSDOp { call("parent_get") }
+    /// `parent_overlap_get`: how many bytes of a clone (at `snapID`) still map to its parent.
+    package static func parentOverlapGet(snapID: UInt64) -> OSDOp { call("parent_overlap_get") { $0.writeDencU64(snapID) } }
 
     /// `get_size` output: order, then size.
     package static func decodeSize(_ output: ByteBuffer) throws -> (order: UInt8, size: UInt64) {
@@ -171,6 +173,11 @@ package enum ClsRBD {
             ParentSpec(poolID: try body.readDencI64(), poolNamespace: try body.readDencString(), imageID: try body.readDencString(), snapID: try body.readDencU64())
         }
         return spec.poolID < 0 ? nil : spec
+    }
+
+    /// `parent_overlap_get` output: `std::optional<uint64_t>` (none without a parent).
+    package static func decodeParentOverlap(_ output: ByteBuffer) throws -> UInt64? {
+        try output.decodeExactly("parent overlap") { buffer in try buffer.readDencOptional { try $0.readDencU64() } }
     }
 
     /// A clone's parent: the pool, namespace, image id and snapshot it was cloned from.

@@ -61,12 +61,13 @@ extension Image {
 
     func ioView() -> IOView {
         let usesLock = usesExclusiveLock
+        let isClone = parent != nil
         var view = state.withLockedValue {
             IOView(
                 size: $0.info.size, layout: $0.layout, snapContext: $0.info.snapContext, prefix: $0.info.blockNamePrefix,
                 features: $0.info.features, needsAttention: $0.needsAttention,
                 refusesWrites: !$0.info.features.isDisjoint(with: Self.unhonouredWriteFeatures)
-                    || $0.info.operationFeatures & ImageInfo.cloneChildOperation != 0
+                    || isClone || $0.info.operationFeatures & ImageInfo.cloneChildOperation != 0
                     || (usesLock ? !$0.lock.mayWrite : $0.info.features.contains(.exclusiveLock)),
                 objectMap: $0.objectMap)
         }
@@ -144,7 +145,11 @@ extension Image {
         let name = DataObjectName.make(prefix: prefix, objectNumber: objectNumber)
         let sparse = length >= Self.sparseReadThreshold
         let op: OSDOp = sparse ? .sparseRead(offset: offset, length: length) : .read(offset: offset, length: length)
-        dataIO.operate(name, [op], snapID: readSnapID) { outcome in
+        dataIO.operate(name, [op], snapID: readSnapID) { [self] outcome in
+            if let parent, case .failure(let error) = outcome, error.code == .notFound {
+                // A clone's object not written yet: the parent's bytes (Image+Parent.swift).
+                return readFromParent(parent, objectNumber: objectNumber, offset: offset, length: length, layout: layout, completion: completion)
+            }
             completion(Self.objectRead(outcome, name: name, length: length, sparse: sparse))
         }
     }

@@ -83,8 +83,11 @@ public final class Image: Sendable {
     /// Whether writes go through librbd's exclusive lock (open for writing, and the image
     /// had the feature when opened).
     let usesExclusiveLock: Bool
+    /// A clone's parent snapshot, which objects the clone lacks read from (Image+Parent.swift).
+    let parent: ParentLink?
 
-    private init(name: String, id: String, snapshot: Snapshot?, isReadOnly: Bool, metadataIO: IOContext, dataIO: IOContext, state: NIOLockedValueBox<State>, headerWatcher: HeaderWatcher?) {
+    private init(name: String, id: String, snapshot: Snapshot?, isReadOnly: Bool, metadataIO: IOContext, dataIO: IOContext, state: NIOLockedValueBox<State>, headerWatcher: HeaderWatcher?, parent: ParentLink?) {
+        self.parent = parent
         self.usesExclusiveLock = headerWatcher != nil && !isReadOnly && state.withLockedValue { $0.info.features.contains(.exclusiveLock) }
         self.name = name
         self.id = id
@@ -137,7 +140,26 @@ public final class Image: Sendable {
         return try await open(io, name: name, id: id, snapshot: snapshotName, readOnly: readOnly)
     }
 
+    /// Opens image `id` read-only at the snapshot whose id is `snapID` (a clone's parent:
+    /// the snapshot may be in the trash namespace, so it is found by id, not name).
+    static func open(_ io: IOContext, id: String, snapID: UInt64, depth: Int) async throws(RADOSError) -> Image {
+        let output = try await io.operate(RBDObjectNames.directory, [ClsRBD.directoryGetName(id: id)])
+        let name = try ImageInfo.decode { try ClsRBD.decodeString(output.first ?? ByteBuffer()) }
+        return try await open(io, name: name, id: id, snapshot: .id(snapID), readOnly: true, depth: depth)
+    }
+
+    /// Which snapshot to open: by name (the API) or by id (a parent).
+    enum SnapshotChoice {
+        case name(String)
+        case id(UInt64)
+    }
+
     private static func open(_ io: IOContext, name: String, id: String, snapshot snapshotName: String?, readOnly: Bool) async throws(RADOSError) -> Image {
+        try await open(io, name: name, id: id, snapshot: snapshotName.map { .name($0) }, readOnly: readOnly, depth: 0)
+    }
+
+    private static func open(_ io: IOContext, name: String, id: String, snapshot choice: SnapshotChoice?, readOnly: Bool, depth: Int) async throws(RADOSError) -> Image {
+        let snapshotName: String? = if case .name(let name) = choice { name } else { nil }
         // Watch before reading the header, so no change can slip in between.
         var watcher: HeaderWatcher?
         if !readOnly && snapshotName == nil {
@@ -146,17 +168,26 @@ public final class Image: Sendable {
         do throws(RADOSError) {
             let state = try await loadState(io, name: name, id: id)
             var snapshot: Snapshot?
-            if let snapshotName {
+            switch choice {
+            case .name(let snapshotName):
                 guard let found = state.snapshots.first(where: { $0.name == snapshotName }) else {
                     throw RADOSError(.notFound, "error setting snapshot context: snapshot \(snapshotName) of image \(name) does not exist", errno: 2)
                 }
                 snapshot = found
+            case .id(let snapID):
+                guard let found = state.snapshots.first(where: { $0.id == snapID }) else {
+                    throw RADOSError(.notFound, "the parent snapshot \(snapID) of image \(name) does not exist", errno: 2)
+                }
+                snapshot = found
+            case nil:
+                break
             }
+            let parent = try await openParent(io, imageID: id, name: name, snapID: snapshot?.id ?? MOSDOp.noSnap, depth: depth)
             var dataIO = io
             if let pool = state.info.dataPoolID { dataIO = try await io.ioContext(poolID: pool) }
             let box = NIOLockedValueBox(state)
             watcher?.attach { box.withLockedValue { $0.updateSeq &+= 1 } }
-            let image = Image(name: name, id: id, snapshot: snapshot, isReadOnly: readOnly || snapshot != nil, metadataIO: io, dataIO: dataIO, state: box, headerWatcher: watcher)
+            let image = Image(name: name, id: id, snapshot: snapshot, isReadOnly: readOnly || snapshot != nil, metadataIO: io, dataIO: dataIO, state: box, headerWatcher: watcher, parent: parent)
             if image.usesExclusiveLock { image.setUpExclusiveLock() }
             return image
         } catch {
@@ -227,7 +258,7 @@ public final class Image: Sendable {
         if info.features.contains(.exclusiveLock) && !usesExclusiveLock {
             throw RADOSError(.unsupported, "image \(name) gained the exclusive-lock feature after it was opened: open it again to write", errno: 30)
         }
-        if info.operationFeatures & ImageInfo.cloneChildOperation != 0 {
+        if parent != nil || info.operationFeatures & ImageInfo.cloneChildOperation != 0 {
             throw RADOSError(.unsupported, "image \(name) is a clone: SwiftRBD cannot yet write clones (no copy-up); open it read-only", errno: 30)
         }
     }
