@@ -8,8 +8,9 @@
 # messenger mode of MODES (default "crc"; e.g. MODES="crc secure", set for both clients
 # through CEPH_ARGS=--ms_client_mode). TOTAL_4K (default 64M) and TOTAL_4M (default 512M)
 # set the bytes per run (4K runs at depth 1 use an eighth); ROUNDS (2) how often each
-# pair runs. Without CEPH_CONF it starts a throwaway cluster in .cluster-bench and stops
-# it after.
+# pair runs. FEATURES (default Pacific's: layering,exclusive-lock,object-map,fast-diff,
+# deep-flatten) are the image's. Without CEPH_CONF it starts a throwaway cluster in
+# .cluster-bench and stops it after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOTAL_4K=${TOTAL_4K:-64M}
@@ -18,6 +19,7 @@ ROUNDS=${ROUNDS:-2}
 MODES=${MODES:-crc}
 DEPTHS=${DEPTHS:-16}
 IMAGE=${IMAGE:-rbd/swiftrbd-bench-$$}
+FEATURES=${FEATURES:-layering,exclusive-lock,object-map,fast-diff,deep-flatten}
 
 STARTED=""
 finish() {
@@ -35,8 +37,8 @@ fi
 swift build -c release --product rbdctl >/dev/null
 RBDCTL="$(swift build -c release --show-bin-path)/rbdctl"
 
-# Features SwiftRBD writes (no exclusive-lock/object-map), for both clients alike.
-rbd create "$IMAGE" --size 1G --image-feature layering
+# The same image and features for both clients (each bench takes the exclusive lock in turn).
+rbd create "$IMAGE" --size 1G --image-feature "$FEATURES"
 # Fill the image once so reads find data (rbd bench reads of absent objects are cheaper).
 rbd bench --io-type write --io-size 4M --io-threads 16 --io-total 1G --io-pattern seq "$IMAGE" --rbd_cache=false >/dev/null
 
