@@ -68,7 +68,11 @@ extension ImageNotify {
     ///
     /// - Throws: ``DencError`` when the envelope or the payload is truncated.
     package static func decodeLockMessage(_ notify: ByteBuffer) throws -> LockMessage? {
-        let message = try decodeMessage(notify)
+        try decodeLockMessage(try decodeMessage(notify))
+    }
+
+    /// ``decodeLockMessage(_:)-(ByteBuffer)`` of a message whose envelope is decoded.
+    package static func decodeLockMessage(_ message: Message) throws -> LockMessage? {
         guard let op = message.op, [.acquiredLock, .releasedLock, .requestLock].contains(op) else { return nil }
         var payload = message.payload
         var client: ClientID?

@@ -153,9 +153,9 @@ extension Image {
     /// lock (`C_InvokeAsyncRequest::handle_remote_request`), we give it up, and it runs
     /// the operation itself.
     func answerAsLockHolder(_ payload: ByteBuffer) -> ByteBuffer? {
-        if let message = try? ImageNotify.decodeLockMessage(payload) { return handleLockMessage(message) }
-        guard let op = (try? ImageNotify.decodeMessage(payload))?.op, Self.ownerOperations.contains(op) else { return nil }
-        guard state.withLockedValue({ $0.lock.isLocked }) else { return nil }
+        guard let message = try? ImageNotify.decodeMessage(payload), let op = message.op else { return nil }
+        if let lockMessage = try? ImageNotify.decodeLockMessage(message) { return handleLockMessage(lockMessage) }
+        guard Self.ownerOperations.contains(op), state.withLockedValue({ $0.lock.isLocked }) else { return nil }
         return ImageNotify.response(-95)
     }
 

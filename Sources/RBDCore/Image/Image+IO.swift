@@ -87,15 +87,13 @@ extension Image {
             try checkWritable()
             // The image allows writing, but the exclusive lock is not held: its
             // acquisition failed (or the image is closing).
-            let failure = state.withLockedValue { $0.lock.mayWrite ? nil : $0.lock.failure }
-            if usesExclusiveLock, !ownsExclusiveLockForWrites {
+            guard usesExclusiveLock else { return }
+            let (mayWrite, failure) = state.withLockedValue { ($0.lock.mayWrite, $0.lock.failure) }
+            if !mayWrite {
                 throw failure ?? RADOSError(.permissionDenied, "image \(name): the exclusive lock is not held, so writing is not allowed", errno: 30)
             }
         }
     }
-
-    /// Whether the exclusive lock lets writes out now.
-    var ownsExclusiveLockForWrites: Bool { state.withLockedValue { $0.lock.mayWrite } }
 
     // MARK: reads
 
