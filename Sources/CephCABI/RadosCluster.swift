@@ -185,24 +185,25 @@ public func rados_shutdown(_ cluster: rados_t?) {
 /// `rados_connect`, -ENOENT when there is no such pool.
 @_cdecl("rados_ioctx_create")
 public func rados_ioctx_create(_ cluster: rados_t?, _ pool: UnsafePointer<CChar>?, _ ioctx: UnsafeMutablePointer<rados_ioctx_t?>?) -> Int32 {
-    guard let handle = Handle.object(cluster, as: ClusterHandle.self), let pool = String(cArgument: pool), let ioctx else { return -EINVAL }
-    guard let client = handle.client else { return -ENOTCONN }
-    let result = Bridge.run("rados_ioctx_create") { () async throws(RADOSError) -> IOContext in
-        try await client.ioContext(pool: pool)
-    }
-    guard case .success(let context) = result else { return Bridge.code(result) }
-    ioctx.pointee = Handle.retain(IOContextHandle(cluster: handle, context: context))
-    return 0
+    guard let pool = String(cArgument: pool) else { return -EINVAL }
+    return makeIOContext("rados_ioctx_create", cluster, ioctx) { client throws(RADOSError) in try await client.ioContext(pool: pool) }
 }
 
 /// `rados_ioctx_create2`: an I/O context on the pool with id `poolID`.
 @_cdecl("rados_ioctx_create2")
 public func rados_ioctx_create2(_ cluster: rados_t?, _ poolID: Int64, _ ioctx: UnsafeMutablePointer<rados_ioctx_t?>?) -> Int32 {
+    makeIOContext("rados_ioctx_create2", cluster, ioctx) { client throws(RADOSError) in try await client.ioContext(poolID: poolID) }
+}
+
+/// Opens an I/O context of a connected cluster with `open` and hands out its handle
+/// (-ENOTCONN before `rados_connect`).
+private func makeIOContext(
+    _ function: StaticString, _ cluster: rados_t?, _ ioctx: UnsafeMutablePointer<rados_ioctx_t?>?,
+    _ open: @escaping @Sendable (RADOSClient) async throws(RADOSError) -> IOContext
+) -> Int32 {
     guard let handle = Handle.object(cluster, as: ClusterHandle.self), let ioctx else { return -EINVAL }
     guard let client = handle.client else { return -ENOTCONN }
-    let result = Bridge.run("rados_ioctx_create2") { () async throws(RADOSError) -> IOContext in
-        try await client.ioContext(poolID: poolID)
-    }
+    let result = Bridge.run(function) { () async throws(RADOSError) -> IOContext in try await open(client) }
     guard case .success(let context) = result else { return Bridge.code(result) }
     ioctx.pointee = Handle.retain(IOContextHandle(cluster: handle, context: context))
     return 0
