@@ -7,6 +7,7 @@ demo:   ## a throwaway Ceph cluster plus an rbdctl session against it (images: c
 bench:  ## SwiftRBD beside librados and librbd (CPU per op); a throwaway cluster unless CEPH_CONF is set
 	bash scripts/bench-rados.sh
 	bash scripts/bench-rbd.sh
+	bash scripts/bench-cache.sh
 
 test:   ## the whole suite: unit + integration against a throwaway cluster
 	bash scripts/test.sh

@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "CephCABI",
             dependencies: [
-                "CCephABI", "RADOSProto", "RBDCore",
+                "CCephABI", "RADOSProto", "RBDCore", "RBDCache",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -105,7 +105,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RBDCacheTests",
-            dependencies: ["RBDCache"],
+            dependencies: ["RBDCache", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -21,18 +21,8 @@ DEPTHS=${DEPTHS:-16}
 IMAGE=${IMAGE:-rbd/swiftrbd-bench-$$}
 FEATURES=${FEATURES:-layering,exclusive-lock,object-map,fast-diff,deep-flatten}
 
-STARTED=""
-finish() {
-  rbd rm --no-progress "$IMAGE" >/dev/null 2>&1 || true
-  if [ -n "$STARTED" ]; then bash scripts/dev-cluster.sh down .cluster-bench >/dev/null; fi
-}
-trap finish EXIT
-if [ -z "${CEPH_CONF:-}" ]; then
-  bash scripts/install-deps.sh
-  bash scripts/dev-cluster.sh up .cluster-bench >/dev/null
-  STARTED=1
-  export CEPH_CONF="$PWD/.cluster-bench/ceph.conf"
-fi
+# shellcheck source=support/bench-cluster.sh
+source scripts/support/bench-cluster.sh
 [ -x /usr/bin/time ] || bash scripts/install-deps.sh
 swift build -c release --product rbdctl >/dev/null
 RBDCTL="$(swift build -c release --show-bin-path)/rbdctl"

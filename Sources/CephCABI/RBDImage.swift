@@ -3,6 +3,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import RADOSProto
+import RBDCache
 import RBDCore
 
 /// What an `rbd_image_t` points at: the open image, the I/O context it was opened
@@ -89,8 +90,8 @@ public func rbd_open_read_only(_ ioctx: rados_ioctx_t?, _ name: UnsafePointer<CC
 
 private func openImage(_ function: StaticString, _ ioctx: rados_ioctx_t?, _ name: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<rbd_image_t?>?, _ snapshot: UnsafePointer<CChar>?, readOnly: Bool) -> Int32 {
     guard let name = String(cArgument: name) else { return -EINVAL }
-    return openImage(function, ioctx, out, snapshot) { (context, snapshotName) throws(RADOSError) -> Image in
-        try await Image.open(context, name: name, snapshot: snapshotName, readOnly: readOnly)
+    return openImage(function, ioctx, out, snapshot) { (context, snapshotName, cache) throws(RADOSError) -> Image in
+        try await Image.open(context, name: name, snapshot: snapshotName, readOnly: readOnly, cache: cache)
     }
 }
 
@@ -98,18 +99,22 @@ private func openImage(_ function: StaticString, _ ioctx: rados_ioctx_t?, _ name
 /// discard granularity the configuration asks for.
 func openImage(
     _ function: StaticString, _ ioctx: rados_ioctx_t?, _ out: UnsafeMutablePointer<rbd_image_t?>?, _ snapshot: UnsafePointer<CChar>?,
-    _ open: @escaping @Sendable (IOContext, String?) async throws(RADOSError) -> Image
+    _ open: @escaping @Sendable (IOContext, String?, CachePolicy) async throws(RADOSError) -> Image
 ) -> Int32 {
     guard let handle = Handle.object(ioctx, as: IOContextHandle.self), let out else { return -EINVAL }
     let granularity: UInt64
+    let cache: CachePolicy
     do {
         granularity = try Image.discardGranularity(handle.cluster.configuration)
+        // librbd's cache rules: `rbd_cache`, `rbd_cache_policy` and the rest, as the
+        // configuration (file, `rbd:` name options, QEMU's cache mode) sets them.
+        cache = try handle.cluster.configuration.cachePolicy()
     } catch {
         return Bridge.code(error)
     }
     let context = handle.context
     let snapshotName = String(cArgument: snapshot)
-    let result = Bridge.run(function) { () async throws(RADOSError) -> Image in try await open(context, snapshotName) }
+    let result = Bridge.run(function) { () async throws(RADOSError) -> Image in try await open(context, snapshotName, cache) }
     guard case .success(let image) = result else { return Bridge.code(result) }
     out.pointee = Handle.retain(ImageHandle(image: image, ioContext: handle, discardGranularity: granularity))
     return 0
@@ -253,18 +258,22 @@ public func rbd_resize(_ image: rbd_image_t?, _ size: UInt64) -> Int32 {
     return Bridge.status("rbd_resize") { () async throws(RADOSError) in try await opened.resize(to: size, allowShrink: true) }
 }
 
-/// `rbd_invalidate_cache`: there is no client-side cache yet, so nothing to drop.
+/// `rbd_invalidate_cache`: writes back what the cache holds, then drops every cached
+/// byte, so the next reads go to the OSDs.
 @_cdecl("rbd_invalidate_cache")
 public func rbd_invalidate_cache(_ image: rbd_image_t?) -> Int32 {
-    Handle.object(image, as: ImageHandle.self) == nil ? -EINVAL : 0
+    guard let handle = Handle.object(image, as: ImageHandle.self) else { return -EINVAL }
+    let opened = handle.image
+    return Bridge.status("rbd_invalidate_cache") { () async throws(RADOSError) in try await opened.invalidateCache() }
 }
 
-/// `rbd_flush`: returns once every write issued before it has completed.
+/// `rbd_flush`: returns once every write issued before it is on the OSDs (the cache
+/// written back), with the first writeback error since the last flush.
 @_cdecl("rbd_flush")
 public func rbd_flush(_ image: rbd_image_t?) -> Int32 {
     guard let handle = Handle.object(image, as: ImageHandle.self) else { return -EINVAL }
     let opened = handle.image
-    return Bridge.status("rbd_flush") { () async throws(RADOSError) in await opened.flush() }
+    return Bridge.status("rbd_flush") { () async throws(RADOSError) in try await opened.flush() }
 }
 
 /// `rbd_read`: reads `length` bytes at `offset` into `buffer`; returns the bytes read

@@ -9,6 +9,8 @@ final class ClusterHandle: Sendable {
     struct State {
         var configuration: RADOSConfiguration
         var client: RADOSClient?
+        /// The `rbd_cache` values a QEMU process set, in order (QEMUCacheMode.swift).
+        var qemuCacheValues: [String] = []
     }
 
     let state: NIOLockedValueBox<State>
@@ -111,6 +113,11 @@ public func rados_conf_set(_ cluster: rados_t?, _ option: UnsafePointer<CChar>?,
     else { return -EINVAL }
     return handle.state.withLockedValue { state -> Int32 in
         do throws(RADOSError) {
+            if QEMUCacheMode.isQEMU, RADOSConfiguration.normalize(option) == QEMUCacheMode.option {
+                state.qemuCacheValues.append(value)
+                try QEMUCacheMode.apply(state.qemuCacheValues, to: &state.configuration)
+                return 0
+            }
             try state.configuration.set(option, to: value, source: .override)
             return 0
         } catch {

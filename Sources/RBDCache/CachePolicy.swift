@@ -8,32 +8,70 @@ public enum CacheMode: String, Sendable, Hashable, CaseIterable {
     case none
 }
 
-/// The cache settings that decide a ``CacheMode``, with librbd's rules.
+/// The cache settings of an image, with librbd's names, defaults and rules: which cache
+/// an image opened with them gets, and how much it may hold.
 ///
 /// Ceph's "QEMU and RBD" guide and `doc/rbd/rbd-config-ref.rst`: writeback is
 /// `rbd_cache = true`; writethrough is `rbd_cache = true` with `rbd_cache_max_dirty = 0`;
 /// none is `rbd_cache = false`. With `rbd_cache_writethrough_until_flush` (default true)
-/// a writeback cache behaves as writethrough until the first flush arrives, so a guest
-/// that never flushes cannot lose acknowledged writes (`src/librbd/io/ImageDispatcher.cc`
-/// and `src/librbd/cache/WriteAroundObjectDispatch.cc` in Pacific).
+/// the cache behaves as writethrough until the first flush arrives, so a guest that never
+/// flushes cannot lose acknowledged writes. `rbd_cache_policy` picks the cache itself
+/// (`src/librbd/image/OpenRequest.cc`, `send_init_cache`, in Pacific): `writearound`
+/// (the default) acknowledges writes while they are still in flight and never serves
+/// reads; `writeback` and `writethrough` keep the image's bytes in an object cache
+/// (librbd's `ObjectCacher`), writethrough with no dirty data at all.
 public struct CachePolicy: Sendable, Hashable {
+    /// `rbd_cache_policy`.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// `WriteAroundObjectDispatch`: writes acknowledged while in flight, up to
+        /// `rbd_cache_max_dirty` bytes of them; reads always go to the OSDs.
+        case writearound
+        /// `ObjectCacher` with dirty data: reads served from the cache, writes
+        /// acknowledged once cached, written back on flush, by age and by volume.
+        case writeback
+        /// `ObjectCacher` without dirty data: reads served from the cache, writes
+        /// acknowledged once on the OSDs.
+        case writethrough
+    }
+
     /// `rbd_cache`.
     public var enabled: Bool
-    /// `rbd_cache_max_dirty`, in bytes.
+    /// `rbd_cache_policy`.
+    public var kind: Kind
+    /// `rbd_cache_size`: the most bytes the object cache holds.
+    public var sizeBytes: Int
+    /// `rbd_cache_max_dirty`, in bytes: writers wait above it (0: writethrough).
     public var maxDirtyBytes: Int
+    /// `rbd_cache_target_dirty`: background writeback starts above it.
+    public var targetDirtyBytes: Int
+    /// `rbd_cache_max_dirty_age`, in seconds: dirty data older than this is written back.
+    public var maxDirtyAge: Double
     /// `rbd_cache_writethrough_until_flush`.
     public var writethroughUntilFlush: Bool
 
-    public init(enabled: Bool = true, maxDirtyBytes: Int = 24 << 20, writethroughUntilFlush: Bool = true) {
+    public init(
+        enabled: Bool = true, kind: Kind = .writearound, sizeBytes: Int = 32 << 20, maxDirtyBytes: Int = 24 << 20,
+        targetDirtyBytes: Int = 16 << 20, maxDirtyAge: Double = 1, writethroughUntilFlush: Bool = true
+    ) {
         self.enabled = enabled
+        self.kind = kind
+        self.sizeBytes = sizeBytes
         self.maxDirtyBytes = maxDirtyBytes
+        self.targetDirtyBytes = targetDirtyBytes
+        self.maxDirtyAge = maxDirtyAge
         self.writethroughUntilFlush = writethroughUntilFlush
     }
+
+    /// No cache (`rbd_cache = false`).
+    public static let disabled = CachePolicy(enabled: false)
+
+    /// The dirty limit the cache works with: the writethrough policy allows none.
+    public var effectiveMaxDirtyBytes: Int { kind == .writethrough ? 0 : max(0, maxDirtyBytes) }
 
     /// The mode in force, given whether the image has seen a flush yet.
     public func mode(afterFirstFlush flushed: Bool) -> CacheMode {
         guard enabled else { return .none }
-        if maxDirtyBytes <= 0 { return .writethrough }
+        if effectiveMaxDirtyBytes == 0 { return .writethrough }
         if writethroughUntilFlush && !flushed { return .writethrough }
         return .writeback
     }

@@ -50,13 +50,25 @@ extension RADOSConfiguration {
     }
 
     /// The image cache policy the configuration describes (`rbd_cache`,
-    /// `rbd_cache_max_dirty`, `rbd_cache_writethrough_until_flush`).
+    /// `rbd_cache_policy`, `rbd_cache_size`, `rbd_cache_max_dirty`,
+    /// `rbd_cache_target_dirty`, `rbd_cache_max_dirty_age`,
+    /// `rbd_cache_writethrough_until_flush`).
+    ///
+    /// - Throws: ``RADOSError`` `.invalidConfiguration` for an unknown `rbd_cache_policy`.
     public func cachePolicy() throws(RADOSError) -> CachePolicy {
-        let maxDirty = try int("rbd_cache_max_dirty") ?? 25_165_824
+        let defaults = CachePolicy()
+        let name = try string("rbd_cache_policy") ?? defaults.kind.rawValue
+        guard let kind = CachePolicy.Kind(rawValue: name) else {
+            throw RADOSError(.invalidConfiguration, "rbd_cache_policy must be writearound, writeback or writethrough, not '\(name)'")
+        }
         return CachePolicy(
-            enabled: try bool("rbd_cache") ?? true,
-            maxDirtyBytes: Int(clamping: maxDirty),
-            writethroughUntilFlush: try bool("rbd_cache_writethrough_until_flush") ?? true
+            enabled: try bool("rbd_cache") ?? defaults.enabled,
+            kind: kind,
+            sizeBytes: Int(clamping: try int("rbd_cache_size") ?? Int64(defaults.sizeBytes)),
+            maxDirtyBytes: Int(clamping: try int("rbd_cache_max_dirty") ?? Int64(defaults.maxDirtyBytes)),
+            targetDirtyBytes: Int(clamping: try int("rbd_cache_target_dirty") ?? Int64(defaults.targetDirtyBytes)),
+            maxDirtyAge: try double("rbd_cache_max_dirty_age") ?? defaults.maxDirtyAge,
+            writethroughUntilFlush: try bool("rbd_cache_writethrough_until_flush") ?? defaults.writethroughUntilFlush
         )
     }
 }

@@ -34,12 +34,17 @@ struct BenchCommand: AsyncParsableCommand {
         guard (0...100).contains(rwMixRead) else { throw ImageCommandSupport.usage("--rw-mix-read should be between 0 and 100.") }
         let type = ioType == .rw ? .readwrite : ioType
         let readShare = type == .read ? 100 : type == .write ? 0 : rwMixRead
-        try await ImageCommandSupport.run("bench", spec: spec, cluster: cluster) { _, io, _ in
-            try await ImageCommandSupport.withImage(io, name: spec.image, snapshot: spec.snapshot, readOnly: type == .read) { image in
+        try await ImageCommandSupport.run("bench", spec: spec, cluster: cluster) { _, io, configuration in
+            // The cache librbd's `rbd bench` would use: the configuration's.
+            let cache = try configuration.cachePolicy()
+            try await ImageCommandSupport.withImage(io, name: spec.image, snapshot: spec.snapshot, readOnly: type == .read, cache: cache) { image in
                 let imageSize = image.size
                 guard size <= imageSize else {
                     throw RADOSError(.invalidArgument, "io-size \(ByteCount.format(size)) larger than image size \(ByteCount.format(imageSize))", errno: 22)
                 }
+                // A flush first, as rbd bench does: it also ends writethrough-until-flush,
+                // so the cache runs in the mode it is configured for.
+                try await image.flush()
                 var header = "bench  type \(type.rawValue)"
                 if type == .readwrite { header += " read:write=\(readShare):\(100 - readShare)" }
                 header += " io_size \(size) io_threads \(ioThreads) bytes \(total) pattern \(ioPattern == .rand ? "random" : "sequential")"
@@ -57,7 +62,7 @@ struct BenchCommand: AsyncParsableCommand {
                     reporter.cancel()
                     throw error
                 }
-                await image.flush()
+                try await image.flush()
                 reporter.cancel()
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 let final = counters.withLockedValue { $0 }

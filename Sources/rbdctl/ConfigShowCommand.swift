@@ -4,16 +4,18 @@ import RADOSProto
 import RBDCache
 import RBDCore
 
-/// `rbdctl config show [-c FILE] [--id X] [--cache MODE] [--OPTION VALUE...]`: every
-/// option's value and the layer it came from (default, application, file, override).
+/// `rbdctl config show [-c FILE] [--id X] [--cache MODE] [--image rbd:NAME] [--OPTION VALUE...]`:
+/// every option's value and the layer it came from (default, application, file,
+/// override), and the image cache those values give.
 struct ConfigShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Show each option's value and where it came from.",
         discussion: """
             Layers, lowest first: default (Ceph's), application (implied by --cache, as \
-            QEMU's cache= does), file (the configuration file), override (CEPH_ARGS and \
-            the command line). Any other --option value sets a Ceph option.
+            QEMU's cache= does), file (the configuration file), override (CEPH_ARGS, the \
+            command line and the options of an --image name). Any other --option value \
+            sets a Ceph option.
             """
     )
 
@@ -29,6 +31,9 @@ struct ConfigShowCommand: ParsableCommand {
     @Option(help: "QEMU cache mode to apply: writeback, writethrough or none.")
     var cache: CacheModeArgument?
 
+    @Option(help: "A QEMU image name, rbd:pool/image[:key=value...]: its conf= and id= pick the file and user (unless -c and --id do), its other keys override, as QEMU applies them.")
+    var image: String?
+
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
@@ -37,13 +42,18 @@ struct ConfigShowCommand: ParsableCommand {
 
     func run() throws {
         var arguments: [String] = []
-        if let conf { arguments += ["-c", conf] }
-        if let id { arguments += ["--id", id] }
-        if let name { arguments += ["--name", name] }
-        arguments += cephOptions
         do {
+            var spec: ImageSpec?
+            if let image { spec = try ImageSpec.parse(image) }
+            if let file = conf ?? spec?.configFile { arguments += ["-c", file] }
+            if let user = id ?? spec?.user { arguments += ["--id", user] }
+            if let name { arguments += ["--name", name] }
+            arguments += cephOptions
             var config = try RADOSConfiguration.load(arguments: arguments)
             if let cache { try config.applyCacheMode(cache.mode) }
+            for option in spec?.cephOptions ?? [] {
+                try config.set(option.key, to: option.value, source: .override)
+            }
             print(try ConfigShowCommand.render(config, format: format), terminator: "")
         } catch {
             FileHandle.standardError.write(Data("rbdctl: \(error.description)\n".utf8))
@@ -68,6 +78,7 @@ struct ConfigShowCommand: ParsableCommand {
             out += "cache mode: \(effective.rawValue)"
             if beforeFlush != effective { out += " (\(beforeFlush.rawValue) until the first flush)" }
             out += "\n"
+            if policy.enabled { out += "cache policy: \(policy.kind.rawValue)\n" }
             let width = rows.map(\.name.count).max() ?? 0
             for row in rows {
                 let pad = String(repeating: " ", count: width - row.name.count)
@@ -81,6 +92,7 @@ struct ConfigShowCommand: ParsableCommand {
                 "conf": config.configFile.map { $0 as Any } ?? NSNull(),
                 "cache_mode": effective.rawValue,
                 "cache_mode_before_first_flush": beforeFlush.rawValue,
+                "cache_policy": policy.enabled ? policy.kind.rawValue : "none",
                 "options": rows.map { ["name": $0.name, "value": $0.value, "source": $0.source] },
             ]
             return JSONText.render(object)

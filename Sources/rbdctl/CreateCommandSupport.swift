@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RADOSProto
+import RBDCache
 import RBDCore
 
 /// What the image commands (create, resize, rm, rename, snap, image-meta) share: spec
@@ -45,8 +46,8 @@ enum ImageCommandSupport {
     /// Opens image `name`, runs `body` on it and closes it, whether `body` succeeded or
     /// not: an image left open keeps its header watched, and `rbd rm` refuses it until
     /// the watch times out.
-    static func withImage<T>(_ io: IOContext, name: String, snapshot: String? = nil, readOnly: Bool = false, _ body: (Image) async throws -> T) async throws -> T {
-        let image = try await Image.open(io, name: name, snapshot: snapshot, readOnly: readOnly)
+    static func withImage<T>(_ io: IOContext, name: String, snapshot: String? = nil, readOnly: Bool = false, cache: CachePolicy = .disabled, _ body: (Image) async throws -> T) async throws -> T {
+        let image = try await Image.open(io, name: name, snapshot: snapshot, readOnly: readOnly, cache: cache)
         let result: T
         do {
             result = try await body(image)

@@ -83,7 +83,7 @@ struct ImportCommand: AsyncParsableCommand {
                     }
                     try await group.waitForAll()
                 }
-                await image.flush()
+                try await image.flush()
                 progress.done()
             }
         }

@@ -68,4 +68,64 @@ struct CABIPythonTests {
             #expect(missing.isEmpty, "\(module) needs \(missing.joined(separator: ", "))")
         }
     }
+    /// A writeback writer (librbd's options through python3-rbd on our library) is
+    /// killed with SIGKILL right after a flush returned: everything written before the
+    /// flush is on the OSDs; what it wrote after, held in its cache, is not (which shows
+    /// the cache really was writeback).
+    static let killedWriter = """
+    import sys, rados, rbd
+    cluster = rados.Rados(conffile=sys.argv[1], conf={'rbd_cache': 'true', 'rbd_cache_policy': 'writeback',
+        'rbd_cache_writethrough_until_flush': 'false', 'rbd_cache_max_dirty_age': '600'})
+    cluster.connect()
+    io = cluster.open_ioctx('rbd')
+    image = rbd.Image(io, sys.argv[2])
+    for block in range(256):
+        image.write(bytes([block * 7 % 251 + 1]) * 4096, block * 4096)
+    image.flush()
+    print('flushed', flush=True)
+    n = 0
+    while True:
+        image.write(bytes([n % 251 + 1]) * 4096, (4 << 20) + (n % 256) * 4096)
+        n += 1
+    """
+
+    @Test func aKilledWritebackWriterLosesNothingFlushed() async throws {
+        let conf = try #require(ClusterEnvironment.cephConf)
+        try CABIEnvironment.linkLibraries()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("swiftrbd-kill-\(UUID().uuidString).py")
+        try Data(Self.killedWriter.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let name = "py-kill-\(UInt32.random(in: 0...UInt32.max))"
+        let exported = try await ClusterEnvironment.offThreadPool { () throws -> [UInt8] in
+            _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "8M", "--image-feature", "layering"])
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CABIEnvironment.wrapper)
+            process.arguments = [ClusterEnvironment.python, file.path, conf, name]
+            let output = Pipe()
+            let errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            // Kill it as soon as it says the flush returned.
+            var seen = Data()
+            while !String(decoding: seen, as: UTF8.self).contains("flushed\n") {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                seen += chunk
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            try #require(String(decoding: seen, as: UTF8.self).contains("flushed"), "the writer did not get to its flush: \(stderr)")
+            return Array(try ClusterEnvironment.ceph("rbd", ["export", "--no-progress", "rbd/\(name)", "-"]))
+        }
+        try await ClusterEnvironment.offThreadPool { ClusterEnvironment.removeImageAfterKill("rbd/\(name)") }
+        try #require(exported.count == 8 << 20)
+        for block in 0..<256 {
+            let want = UInt8(block * 7 % 251 + 1)
+            #expect(exported[block * 4096..<(block + 1) * 4096].allSatisfy { $0 == want }, "block \(block), written before the flush, is not on the OSDs")
+        }
+        #expect(exported[(4 << 20)..<(5 << 20)].allSatisfy { $0 == 0 }, "writes after the flush reached the OSDs: the cache was not writeback")
+    }
+
 }

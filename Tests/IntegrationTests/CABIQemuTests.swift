@@ -178,7 +178,7 @@ struct CABIQemuTests {
     }
 
     /// With QEMU's writeback mode (and `rbd_cache=true` in the name, as the guide writes
-    /// it) and with no cache. (SwiftRBD has no client cache yet: both go straight out.)
+    /// it: Pacific's write-around cache) and with no cache.
     @Test(arguments: ["writeback", "none"]) func qemuIOWritesReadsDiscardsAndZeroes(cache: String) async throws {
         let conf = try CABIEnvironment.clusterConf()
         let name = Self.uniqueName("io")
@@ -227,6 +227,57 @@ struct CABIQemuTests {
                 Issue.record("rbd export differs from what qemu-io wrote, first at byte \(first ?? min(exported.count, expected.count))")
             }
         }
+    }
+
+    /// The guide's order for the cache setting: QEMU's mode beats Ceph's default, the
+    /// configuration file beats the mode, an `rbd_cache` key in the `rbd:` name beats the
+    /// file. The file makes a cache writeback and never aging out, so whether one is in
+    /// force shows in `rbd export` while qemu-io waits after a write: a cached write is
+    /// not on the OSDs yet, an uncached one is.
+    @Test(arguments: [
+        ("the mode beats the default", nil, nil, "none", false),
+        ("the mode, with nothing else", nil, nil, "writeback", true),
+        ("the file beats the mode (on)", "true", nil, "none", true),
+        ("the file beats the mode (off)", "false", nil, "writeback", false),
+        ("the name beats the file and the mode", "false", "true", "none", true),
+    ] as [(String, String?, String?, String, Bool)])
+    func qemuCacheModeFileAndNameInTheGuidesOrder(rule: String, file: String?, name key: String?, mode: String, cached: Bool) async throws {
+        let conf = try CABIEnvironment.clusterConf()
+        let name = Self.uniqueName("precedence")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("swiftrbd-cabi-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var text = try String(contentsOfFile: conf, encoding: .utf8)
+        text += "\n[client]\nrbd_cache_policy = writeback\nrbd_cache_writethrough_until_flush = false\nrbd_cache_max_dirty_age = 600\n"
+        if let file { text += "rbd_cache = \(file)\n" }
+        let ourConf = folder.appendingPathComponent("ceph.conf").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: ourConf))
+        let onOSDs = try await ClusterEnvironment.offThreadPool { () throws -> Bool in
+            _ = try ClusterEnvironment.ceph("rbd", ["create", "--size", "8M", "--image-feature", "layering", "rbd/\(name)"])
+            let target = "rbd:rbd/\(name):conf=\(ourConf)" + (key.map { ":rbd_cache=\($0)" } ?? "")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["stdbuf", "-oL", CABIEnvironment.wrapper, "qemu-io", "-f", "raw", "-t", mode, "-c", "write -P 0x5e 0 64k", "-c", "sleep 60000", target]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            defer {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                ClusterEnvironment.removeImageAfterKill("rbd/\(name)")
+            }
+            var seen = Data()
+            while !String(decoding: seen, as: UTF8.self).contains("wrote 65536/65536") {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                seen += chunk
+            }
+            try #require(String(decoding: seen, as: UTF8.self).contains("wrote 65536/65536"), "qemu-io did not write: \(String(decoding: seen, as: UTF8.self))")
+            let exported = try Self.rbdExport(name)
+            return exported.prefix(65536).allSatisfy { $0 == 0x5e }
+        }
+        #expect(onOSDs == !cached, "\(rule): the write \(onOSDs ? "was" : "was not") on the OSDs, so a cache \(onOSDs ? "was not" : "was") in force")
     }
 
     @Test func qemuImgConvertsQcow2IntoAnImage() async throws {

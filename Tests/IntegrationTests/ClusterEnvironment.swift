@@ -126,6 +126,17 @@ enum ClusterEnvironment {
         _ = try? ceph("rbd", ["rm", "--no-progress", spec])
     }
 
+    /// Removes an image whose writer was killed and still watches its header (until the
+    /// OSD times the watch out): the watchers are blocklisted first.
+    static func removeImageAfterKill(_ spec: String) {
+        if let info = try? ceph("rbd", ["info", "--format", "json", spec]),
+           let object = try? JSONSerialization.jsonObject(with: info) as? [String: Any], let id = object["id"] as? String,
+           let watchers = try? watchers("rbd_header.\(id)") {
+            for watcher in watchers { _ = try? ceph("ceph", ["osd", "blocklist", "add", watcher.address]) }
+        }
+        removeImage(spec)
+    }
+
     /// The `RADOSError` a call throws, or nil (recording an issue) when it does not throw
     /// or throws anything else.
     static func refusal(_ what: String, _ body: () async throws -> Void) async -> RADOSError? {

@@ -90,7 +90,7 @@ struct ImageIOInteropTests {
                 snapshots.append((snap, model))
             }
         }
-        await image.flush()
+        try await image.flush()
 
         let exported = try Self.export(spec)
         #expect(Self.firstDifference(exported, model) == nil, "\(label): rbd export differs from the model")

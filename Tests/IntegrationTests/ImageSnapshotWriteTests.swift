@@ -43,7 +43,7 @@ struct ImageSnapshotWriteTests {
         let during = start(128..<256) { UInt8($0 % 200 + 1) }
         try await snapshot
         let after = start(0..<64) { _ in 0xEE }
-        await image.flush()
+        try await image.flush()
         for (group, completions) in [("before", before), ("during", during), ("after", after)] {
             #expect(completions.allSatisfy { $0.returnValue == 4096 }, "\(group): \(completions.map { $0.returnValue ?? -1 })")
         }

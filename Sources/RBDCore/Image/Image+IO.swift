@@ -139,7 +139,16 @@ extension Image {
         }
     }
 
+    /// Reads an object extent through the cache, if the image has one.
     func readObject(_ prefix: String, _ objectNumber: UInt64, offset: UInt64, length: UInt64, completion: @escaping @Sendable (Result<ObjectReadResult, RADOSError>) -> Void) {
+        if let cache {
+            return cache.read(self, prefix: prefix, object: objectNumber, offset: offset, length: length, completion: completion)
+        }
+        readObjectFromOSD(prefix, objectNumber, offset: offset, length: length, completion: completion)
+    }
+
+    /// Reads an object extent from the OSDs (a clone's missing object from its parent).
+    func readObjectFromOSD(_ prefix: String, _ objectNumber: UInt64, offset: UInt64, length: UInt64, completion: @escaping @Sendable (Result<ObjectReadResult, RADOSError>) -> Void) {
         let name = DataObjectName.make(prefix: prefix, objectNumber: objectNumber)
         let sparse = length >= Self.sparseReadThreshold
         let op: OSDOp = sparse ? .sparseRead(offset: offset, length: length) : .read(offset: offset, length: length)
@@ -297,18 +306,27 @@ extension Image {
         return out
     }
 
+    /// Writes an object extent through the cache, if the image has one (which
+    /// acknowledges it when its policy allows).
+    func writeObject(_ view: IOView, _ objectNumber: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        if let cache {
+            return cache.write(self, view: view, object: objectNumber, offset: offset, data: data, completion: completion)
+        }
+        writeObjectToOSD(view, objectNumber, offset: offset, data: data, completion: completion)
+    }
+
     /// librbd's object write: an allocation hint (no object map tells it the object
     /// exists), then `writefull` when the write covers the whole object, else `write`.
-    func writeObject(_ view: IOView, _ objectNumber: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+    func writeObjectToOSD(_ view: IOView, _ objectNumber: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
         if let map = view.objectMap, map[objectNumber] != .exists {
             // The object map says the object exists (and, with fast diff, changed since
             // the last snapshot) before the object does (`pre_write_object_map_update`).
-            updateObjectMap(objectNumber..<objectNumber + 1, to: .exists) { [self] outcome in
+            markObjectExists(objectNumber) { [self] outcome in
                 switch outcome {
                 case .success:
                     var mapped = view
                     mapped.objectMap = nil
-                    writeObject(mapped, objectNumber, offset: offset, data: data, completion: completion)
+                    writeObjectToOSD(mapped, objectNumber, offset: offset, data: data, completion: completion)
                 case .failure(let error):
                     completion(.failure(error))
                 }
@@ -401,8 +419,16 @@ extension Image {
         }
     }
 
-    /// One object's part of a discard (`ObjectDiscardRequest`).
+    /// One object's part of a discard, through the cache if the image has one.
     func discardObject(_ view: IOView, _ operation: ImageIOPlan.ObjectDiscard, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        if let cache {
+            return cache.discard(self, view: view, operation, completion: completion)
+        }
+        discardObjectOnOSD(view, operation, completion: completion)
+    }
+
+    /// One object's part of a discard on the OSDs (`ObjectDiscardRequest`).
+    func discardObjectOnOSD(_ view: IOView, _ operation: ImageIOPlan.ObjectDiscard, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
         if let map = view.objectMap {
             let objectNumber = operation.objectNumber
             let range = objectNumber..<objectNumber + 1
@@ -419,7 +445,7 @@ extension Image {
                 // PENDING while the removal is under way, NONEXISTENT once it is done.
                 updateObjectMap(range, to: .pending) { [self] outcome in
                     guard case .success = outcome else { return completion(outcome) }
-                    discardObject(plain, operation) { [self] removed in
+                    discardObjectOnOSD(plain, operation) { [self] removed in
                         guard case .success = removed else { return completion(removed) }
                         updateObjectMap(range, to: .nonexistent, from: .pending, completion: completion)
                     }
@@ -430,7 +456,7 @@ extension Image {
             default:
                 updateObjectMap(range, to: .exists) { [self] outcome in
                     guard case .success = outcome else { return completion(outcome) }
-                    discardObject(plain, operation, completion: completion)
+                    discardObjectOnOSD(plain, operation, completion: completion)
                 }
                 return
             }
@@ -454,10 +480,39 @@ extension Image {
 
     // MARK: flush
 
-    /// Returns once every write, discard and write-zeroes issued before the call has
-    /// completed (there is no cache to write back: `rbd_flush` without `rbd_cache`).
-    public func flush() async {
+    /// Returns once every write, discard and write-zeroes issued before the call is on
+    /// the OSDs, like `rbd_flush`: the requests in flight complete and the cache (if the
+    /// image has one) writes back what it holds. The first flush also ends
+    /// `rbd_cache_writethrough_until_flush`.
+    ///
+    /// - Throws: ``RADOSError``: the first error a write the cache had acknowledged met
+    ///   on its way to the OSDs since the last flush (librbd reports it the same way).
+    public func flush() async throws(RADOSError) {
         await writes.flushed()
+        try await cache?.flush(self, user: true)
+    }
+
+    /// Starts a flush from any thread (``flush()`` without Swift concurrency).
+    func startFlush(user: Bool, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        writes.whenFlushed { [self] in
+            guard let cache else { return completion(.success(())) }
+            cache.flush(self, user: user, completion: completion)
+        }
+    }
+
+    /// Drops what the cache holds (`rbd_invalidate_cache`): writes what is dirty back
+    /// first, then forgets every cached byte, so the next reads go to the OSDs.
+    public func invalidateCache() async throws(RADOSError) {
+        guard let cache else { return }
+        await writes.flushed()
+        try await cache.flush(self, user: false)
+        try await cache.invalidate()
+    }
+
+    /// Before a snapshot, a resize or a lock release (writes already drained): the
+    /// cache's dirty data goes to the OSDs, so the operation sees every acknowledged write.
+    func flushCacheForMaintenance() async throws(RADOSError) {
+        try await cache?.flush(self, user: false)
     }
 
     static func radosError(_ error: any Error) -> RADOSError {

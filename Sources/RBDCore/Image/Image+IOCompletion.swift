@@ -103,9 +103,10 @@ extension Image {
         aioDiscard(offset: offset, length: length, granularity: 0, completion: completion)
     }
 
-    /// Completes (with 0) once every write issued before the call has completed.
+    /// Completes (with 0, or the first writeback error since the last flush) once every
+    /// write issued before the call is on the OSDs (see ``flush()``).
     public func aioFlush(completion: IOCompletion) {
-        writes.whenFlushed { [self] in completeOnLoop(completion, .success((0, nil))) }
+        startFlush(user: true) { [self] result in completeOnLoop(completion, result.map { (0, nil) }) }
     }
 
     /// Completes on the client's loop, so every completion runs in the same place: an

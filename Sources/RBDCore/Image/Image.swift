@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import RADOSProto
+import RBDCache
 
 /// An open RBD format 2 image: the handle every image operation (I/O, resize,
 /// snapshots, metadata) goes through, like librbd's `ImageCtx` behind `rbd_open`.
@@ -52,6 +53,9 @@ public final class Image: Sendable {
         var lock = LockState()
         /// The head's object map while this client holds the exclusive lock.
         var objectMap: ObjectMapBits?
+        /// Writes waiting for an object map update marking their object as existing, by
+        /// object: one update is sent per object, however many writes need it.
+        var existsUpdates: [UInt64: [@Sendable (Result<Void, RADOSError>) -> Void]] = [:]
 
         /// Whether a request must take the slow path (refresh first, or fail as closed).
         var needsAttention: Bool { updateSeq != refreshedSeq || isClosed }
@@ -85,9 +89,15 @@ public final class Image: Sendable {
     let usesExclusiveLock: Bool
     /// A clone's parent snapshot, which objects the clone lacks read from (Image+Parent.swift).
     let parent: ParentLink?
+    /// The cache the image was opened with (nil: none), ImageCache.swift.
+    let cache: ImageCache?
+    /// The prefix of the data objects' names (`rbd_data.<id>`), fixed for the image's life.
+    let blockNamePrefix: String
 
-    private init(name: String, id: String, snapshot: Snapshot?, isReadOnly: Bool, metadataIO: IOContext, dataIO: IOContext, state: NIOLockedValueBox<State>, headerWatcher: HeaderWatcher?, parent: ParentLink?) {
+    private init(name: String, id: String, snapshot: Snapshot?, isReadOnly: Bool, metadataIO: IOContext, dataIO: IOContext, state: NIOLockedValueBox<State>, headerWatcher: HeaderWatcher?, parent: ParentLink?, cache: CachePolicy) {
         self.parent = parent
+        self.cache = ImageCache.make(cache, loop: dataIO.eventLoop)
+        self.blockNamePrefix = state.withLockedValue { $0.info.blockNamePrefix }
         self.usesExclusiveLock = headerWatcher != nil && !isReadOnly && state.withLockedValue { $0.info.features.contains(.exclusiveLock) }
         self.name = name
         self.id = id
@@ -117,18 +127,22 @@ public final class Image: Sendable {
     /// not watch (`src/librbd/image/OpenRequest.cc`, `send_register_watch`). Call
     /// ``close()`` when done: until then the watch keeps `rbd rm` from removing the image.
     ///
+    /// `cache` is the image cache to use (none by default; librbd's programs take it
+    /// from the configuration: `RADOSConfiguration.cachePolicy()`). With a cache, call
+    /// ``flush()`` to make acknowledged writes durable; ``close()`` flushes too.
+    ///
     /// - Throws: ``RADOSError`` `.notFound` when the image or the snapshot does not exist;
     ///   the OSD's error when the header cannot be watched (EPERM without write caps).
-    public static func open(_ io: IOContext, name: String, snapshot snapshotName: String? = nil, readOnly: Bool = false) async throws(RADOSError) -> Image {
+    public static func open(_ io: IOContext, name: String, snapshot snapshotName: String? = nil, readOnly: Bool = false, cache: CachePolicy = .disabled) async throws(RADOSError) -> Image {
         let id = try await ImageInfo.imageID(io, name: name)
-        return try await open(io, name: name, id: id, snapshot: snapshotName, readOnly: readOnly)
+        return try await open(io, name: name, id: id, snapshot: snapshotName.map { .name($0) }, readOnly: readOnly, depth: 0, cache: cache)
     }
 
     /// Opens the image whose id is `id` (the `<id>` of `rbd_header.<id>`), like
     /// `rbd_open_by_id`: its name comes from the pool's directory (`dir_get_name`).
     ///
     /// - Throws: ``RADOSError`` `.notFound` when no image in the directory has that id.
-    public static func open(_ io: IOContext, id: String, snapshot snapshotName: String? = nil, readOnly: Bool = false) async throws(RADOSError) -> Image {
+    public static func open(_ io: IOContext, id: String, snapshot snapshotName: String? = nil, readOnly: Bool = false, cache: CachePolicy = .disabled) async throws(RADOSError) -> Image {
         let output: [ByteBuffer]
         do {
             output = try await io.operate(RBDObjectNames.directory, [ClsRBD.directoryGetName(id: id)])
@@ -137,7 +151,7 @@ public final class Image: Sendable {
             throw RADOSError(.notFound, "error opening image with id \(id): no such image in \(place)", errno: 2)
         }
         let name = try ImageInfo.decode { try ClsRBD.decodeString(output.first ?? ByteBuffer()) }
-        return try await open(io, name: name, id: id, snapshot: snapshotName, readOnly: readOnly)
+        return try await open(io, name: name, id: id, snapshot: snapshotName.map { .name($0) }, readOnly: readOnly, depth: 0, cache: cache)
     }
 
     /// Opens image `id` read-only at the snapshot whose id is `snapID` (a clone's parent:
@@ -154,11 +168,7 @@ public final class Image: Sendable {
         case id(UInt64)
     }
 
-    private static func open(_ io: IOContext, name: String, id: String, snapshot snapshotName: String?, readOnly: Bool) async throws(RADOSError) -> Image {
-        try await open(io, name: name, id: id, snapshot: snapshotName.map { .name($0) }, readOnly: readOnly, depth: 0)
-    }
-
-    private static func open(_ io: IOContext, name: String, id: String, snapshot choice: SnapshotChoice?, readOnly: Bool, depth: Int) async throws(RADOSError) -> Image {
+    private static func open(_ io: IOContext, name: String, id: String, snapshot choice: SnapshotChoice?, readOnly: Bool, depth: Int, cache: CachePolicy = .disabled) async throws(RADOSError) -> Image {
         let snapshotName: String? = if case .name(let name) = choice { name } else { nil }
         // Watch before reading the header, so no change can slip in between.
         var watcher: HeaderWatcher?
@@ -187,7 +197,7 @@ public final class Image: Sendable {
             if let pool = state.info.dataPoolID { dataIO = try await io.ioContext(poolID: pool) }
             let box = NIOLockedValueBox(state)
             watcher?.attach { box.withLockedValue { $0.updateSeq &+= 1 } }
-            let image = Image(name: name, id: id, snapshot: snapshot, isReadOnly: readOnly || snapshot != nil, metadataIO: io, dataIO: dataIO, state: box, headerWatcher: watcher, parent: parent)
+            let image = Image(name: name, id: id, snapshot: snapshot, isReadOnly: readOnly || snapshot != nil, metadataIO: io, dataIO: dataIO, state: box, headerWatcher: watcher, parent: parent, cache: cache)
             if image.usesExclusiveLock { image.setUpExclusiveLock() }
             return image
         } catch {
@@ -196,12 +206,13 @@ public final class Image: Sendable {
         }
     }
 
-    /// Closes the image, like `rbd_close`: waits for the writes in flight, then removes
-    /// the header watch. Every later I/O or operation on this handle fails (ESHUTDOWN).
-    /// Closing twice does nothing.
+    /// Closes the image, like `rbd_close`: waits for the writes in flight, writes back
+    /// what the cache holds, then removes the header watch. Every later I/O or operation
+    /// on this handle fails (ESHUTDOWN). Closing twice does nothing.
     ///
-    /// - Throws: ``RADOSError`` when the OSD could not be told to drop the watch (it
-    ///   drops it by itself once this client disconnects and the watch times out).
+    /// - Throws: ``RADOSError``: a writeback error the cache met (the image is closed
+    ///   all the same), or the OSD's error when it could not be told to drop the watch
+    ///   (it drops it by itself once this client disconnects and the watch times out).
     public func close() async throws(RADOSError) {
         let (first, waiter) = state.withLockedValue { state in
             defer { state.isClosed = true; state.lock.releaseWaiter = nil }
@@ -210,11 +221,18 @@ public final class Image: Sendable {
         guard first else { return }
         waiter?()  // An acquisition waiting for the owner stops (and its writes fail).
         await writes.flushed()
+        var writebackError: RADOSError?
+        do throws(RADOSError) {
+            try await cache?.flush(self, user: false)
+        } catch {
+            writebackError = error
+        }
         if usesExclusiveLock, ownsExclusiveLock {
             state.withLockedValue { $0.lock.phase = $0.lock.phase.releasing }
             await releaseLock(announce: true)
         }
         try await headerWatcher?.close()
+        if let writebackError { throw writebackError }
     }
 
     /// The header as last read (``refreshIfRequired()`` rereads it if another client

@@ -29,6 +29,9 @@ extension Image {
             await writes.blockAndDrain()
             var blocked = true
             defer { if blocked { writes.unblock() } }
+            // The cache's dirty data lands first; its bytes past the new end are dropped.
+            try await flushCacheForMaintenance()
+            try? await cache?.invalidate()
             try await ImageTrim.trim(dataIO, prefix: info.blockNamePrefix, layout: layout, from: info.size, to: newSize, snapContext: info.snapContext)
             try await objectMapTrimmed(ImageTrim.plan(layout, from: info.size, to: newSize))
             try await objectMapResize(toImageSize: newSize)

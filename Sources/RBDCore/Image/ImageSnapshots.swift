@@ -45,6 +45,8 @@ extension Image {
         await writes.blockAndDrain()
         var blocked = true
         defer { if blocked { writes.unblock() } }
+        // What the cache acknowledged belongs in the snapshot too.
+        try await flushCacheForMaintenance()
         // A stale id (one the header's seq has passed) is retried with a new one, as
         // librbd does on ESTALE.
         for _ in 0..<3 {
@@ -199,6 +201,21 @@ extension Image {
 
     private func rollbackLocked(toSnapshot name: String) async throws(RADOSError) {
         let snapshot = try await snapshot(named: name)
+        // Writes in flight and the cache's dirty data land before the rollback, and the
+        // cache forgets the head's bytes after it (librbd's `SnapshotRollbackRequest`).
+        await writes.blockAndDrain()
+        defer { writes.unblock() }
+        try await flushCacheForMaintenance()
+        do {
+            try await rollbackLocked(to: snapshot)
+        } catch {
+            try? await cache?.invalidate()
+            throw error
+        }
+        try? await cache?.invalidate()
+    }
+
+    private func rollbackLocked(to snapshot: Snapshot) async throws(RADOSError) {
         let info = self.info
         let layout = self.layout
         if snapshot.size < info.size {

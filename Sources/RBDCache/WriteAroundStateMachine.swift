@@ -1,0 +1,192 @@
+/// librbd's default cache (`rbd_cache_policy = writearound`), as a pure state machine:
+/// writes and discards are acknowledged as soon as they are sent, while at most
+/// `maxDirty` bytes of them are in flight; nothing is kept, so reads always go to the
+/// OSDs. It exists so that QEMU's `cache=writeback` costs a guest no write latency
+/// without any risk of serving stale data.
+///
+/// Ordering is kept per object (ceph/ceph `src/librbd/cache/WriteAroundObjectDispatch.cc`
+/// in Pacific): a write or discard overlapping one in flight waits until that one has
+/// completed; a read overlapping one in flight waits too, so it sees the acknowledged
+/// data; a flush completes once every write issued before it has completed, and reports
+/// the error one of them met (every flush waiting for a failed write reports it; with
+/// none waiting, the next flush does: errors are never dropped). With `writethroughUntilFlush` the cache passes everything through untouched
+/// until the first user flush.
+///
+/// Events in (``write(object:offset:length:waiter:)``, ``read(object:offset:length:waiter:)``,
+/// ``flush(user:waiter:)``, ``completed(_:error:)``), actions out; `Waiter` is whatever
+/// the driver needs to perform and answer a request, handed back in the actions.
+package struct WriteAroundStateMachine<Waiter, Failure: Error> {
+    package enum Action {
+        /// Perform the request without the cache and answer it when it completes.
+        case passThrough(Waiter)
+        /// Send the request to the OSDs now; report its end with ``completed(_:error:)``.
+        case send(token: UInt64, Waiter)
+        /// Answer the write's caller: it is acknowledged (still in flight).
+        case acknowledge(Waiter)
+        /// Send the read now (nothing it overlaps is in flight any more).
+        case read(Waiter)
+        /// Answer the flush.
+        case flushed(Waiter, Failure?)
+    }
+
+    private struct Pending {
+        var token: UInt64
+        var object: UInt64
+        var offset: UInt64
+        var length: UInt64
+        var waiter: Waiter
+    }
+
+    /// What writes were configured to allow in flight.
+    package let configuredMaxDirty: UInt64
+    /// What they allow now (0 until the first user flush with writethrough-until-flush).
+    package private(set) var maxDirty: UInt64
+    private var userFlushed = false
+    private var lastToken: UInt64 = 0
+    /// Bytes sent and acknowledged but not completed.
+    package private(set) var inFlightBytes: UInt64 = 0
+    /// Tokens of requests admitted and not completed (blocked, queued or in flight).
+    private var outstanding: Set<UInt64> = []
+    /// Every admitted request's extent, by object (blocked ones are not here yet).
+    private var extents: [UInt64: [(token: UInt64, offset: UInt64, length: UInt64)]] = [:]
+    /// Requests sent, by token, for their extent.
+    private var inFlight: [UInt64: (object: UInt64, offset: UInt64, length: UInt64)] = [:]
+    /// Writes overlapping one in flight, by object, in arrival order.
+    private var blocked: [UInt64: [Pending]] = [:]
+    /// Writes admitted but over the in-flight limit, in arrival order.
+    private var queued: [Pending] = []
+    /// Reads overlapping a write in flight.
+    private var blockedReads: [UInt64: [Pending]] = [:]
+    /// Flushes waiting for every request with a lower token, and the first error one of
+    /// those met.
+    private var flushes: [(token: UInt64, waiter: Waiter, error: Failure?)] = []
+    private var pendingError: Failure?
+
+    package init(maxDirty: Int, writethroughUntilFlush: Bool) {
+        configuredMaxDirty = UInt64(max(0, maxDirty))
+        self.maxDirty = writethroughUntilFlush ? 0 : configuredMaxDirty
+    }
+
+    /// Whether requests pass through untouched (writethrough in force): the driver may
+    /// skip the machine for reads and writes until the next flush.
+    package var passesThrough: Bool { maxDirty == 0 && outstanding.isEmpty }
+
+    // MARK: events
+
+    /// A write (or discard, or write-zeroes) of `length` bytes at `offset` of `object`.
+    package mutating func write(object: UInt64, offset: UInt64, length: UInt64, waiter: Waiter) -> [Action] {
+        if maxDirty == 0 { return [.passThrough(waiter)] }
+        lastToken += 1
+        let request = Pending(token: lastToken, object: object, offset: offset, length: length, waiter: waiter)
+        outstanding.insert(request.token)
+        if overlapsAdmitted(object, offset, length)
+            || (blocked[object]?.contains { Self.overlap(($0.offset, $0.length), (offset, length)) } ?? false) {
+            blocked[object, default: []].append(request)
+            return []
+        }
+        extents[object, default: []].append((request.token, offset, length))
+        if queued.isEmpty, let actions = dispatch(request) { return actions }
+        queued.append(request)
+        return []
+    }
+
+    /// A read: sent at once unless it overlaps a write in flight.
+    package mutating func read(object: UInt64, offset: UInt64, length: UInt64, waiter: Waiter) -> [Action] {
+        guard overlapsAdmitted(object, offset, length) else { return [.read(waiter)] }
+        blockedReads[object, default: []].append(Pending(token: 0, object: object, offset: offset, length: length, waiter: waiter))
+        return []
+    }
+
+    /// A flush. A user flush (from the application, not an internal drain) ends
+    /// writethrough-until-flush.
+    package mutating func flush(user: Bool, waiter: Waiter) -> [Action] {
+        if user && !userFlushed {
+            userFlushed = true
+            if maxDirty == 0 { maxDirty = configuredMaxDirty }
+        }
+        guard !outstanding.isEmpty else {
+            defer { pendingError = nil }
+            return [.flushed(waiter, pendingError)]
+        }
+        lastToken += 1
+        flushes.append((lastToken, waiter, pendingError))
+        pendingError = nil
+        return []
+    }
+
+    /// A request ``Action/send(token:_:)`` sent has completed (`error` if it failed).
+    package mutating func completed(_ token: UInt64, error: Failure?) -> [Action] {
+        guard let done = inFlight.removeValue(forKey: token) else { return [] }
+        outstanding.remove(token)
+        inFlightBytes -= done.length
+        if let error {
+            // Every flush waiting for this request reports the error; with none waiting,
+            // the next flush does.
+            var reported = false
+            for index in flushes.indices where flushes[index].token > token {
+                if flushes[index].error == nil { flushes[index].error = error }
+                reported = true
+            }
+            if !reported, pendingError == nil { pendingError = error }
+        }
+        var actions: [Action] = []
+        removeExtent(done.object, token)
+        // Reads no longer overlapping anything admitted go now.
+        if var reads = blockedReads[done.object] {
+            reads.removeAll { read in
+                guard !overlapsAdmitted(done.object, read.offset, read.length) else { return false }
+                actions.append(.read(read.waiter))
+                return true
+            }
+            blockedReads[done.object] = reads.isEmpty ? nil : reads
+        }
+        // Writes blocked on this object, in order, while they overlap nothing.
+        if var waiting = blocked[done.object] {
+            while let next = waiting.first, !overlapsAdmitted(done.object, next.offset, next.length),
+                  !(blockedReads[done.object]?.contains { Self.overlap(($0.offset, $0.length), (next.offset, next.length)) } ?? false) {
+                waiting.removeFirst()
+                extents[done.object, default: []].append((next.token, next.offset, next.length))
+                queued.append(next)
+            }
+            blocked[done.object] = waiting.isEmpty ? nil : waiting
+        }
+        // Queued writes, in order, while the in-flight limit allows.
+        while let next = queued.first, let sent = dispatch(next) {
+            queued.removeFirst()
+            actions += sent
+        }
+        // Flushes with nothing older outstanding.
+        let oldest = outstanding.min() ?? UInt64.max
+        flushes.removeAll { flush in
+            guard flush.token < oldest else { return false }
+            actions.append(.flushed(flush.waiter, flush.error))
+            return true
+        }
+        return actions
+    }
+
+    // MARK: helpers
+
+    /// Sends `request` when the in-flight limit allows (always when nothing is in flight).
+    private mutating func dispatch(_ request: Pending) -> [Action]? {
+        guard inFlightBytes == 0 || inFlightBytes + request.length <= maxDirty else { return nil }
+        inFlightBytes += request.length
+        inFlight[request.token] = (request.object, request.offset, request.length)
+        return [.send(token: request.token, request.waiter), .acknowledge(request.waiter)]
+    }
+
+    private func overlapsAdmitted(_ object: UInt64, _ offset: UInt64, _ length: UInt64) -> Bool {
+        guard let list = extents[object] else { return false }
+        return list.contains { Self.overlap(($0.offset, $0.length), (offset, length)) }
+    }
+
+    private mutating func removeExtent(_ object: UInt64, _ token: UInt64) {
+        guard var list = extents[object] else { return }
+        list.removeAll { $0.token == token }
+        extents[object] = list.isEmpty ? nil : list
+    }
+
+    static func overlap(_ a: (UInt64, UInt64), _ b: (UInt64, UInt64)) -> Bool {
+        a.0 < b.0 &+ b.1 && b.0 < a.0 &+ a.1
+    }
+}
