@@ -90,8 +90,8 @@ public func rbd_open_read_only(_ ioctx: rados_ioctx_t?, _ name: UnsafePointer<CC
 
 private func openImage(_ function: StaticString, _ ioctx: rados_ioctx_t?, _ name: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<rbd_image_t?>?, _ snapshot: UnsafePointer<CChar>?, readOnly: Bool) -> Int32 {
     guard let name = String(cArgument: name) else { return -EINVAL }
-    return openImage(function, ioctx, out, snapshot) { (context, snapshotName, cache) throws(RADOSError) -> Image in
-        try await Image.open(context, name: name, snapshot: snapshotName, readOnly: readOnly, cache: cache)
+    return openImage(function, ioctx, out, snapshot) { (context, snapshotName, cache, scheduler) throws(RADOSError) -> Image in
+        try await Image.open(context, name: name, snapshot: snapshotName, readOnly: readOnly, cache: cache, scheduler: scheduler)
     }
 }
 
@@ -99,22 +99,25 @@ private func openImage(_ function: StaticString, _ ioctx: rados_ioctx_t?, _ name
 /// discard granularity the configuration asks for.
 func openImage(
     _ function: StaticString, _ ioctx: rados_ioctx_t?, _ out: UnsafeMutablePointer<rbd_image_t?>?, _ snapshot: UnsafePointer<CChar>?,
-    _ open: @escaping @Sendable (IOContext, String?, CachePolicy) async throws(RADOSError) -> Image
+    _ open: @escaping @Sendable (IOContext, String?, CachePolicy, IOScheduler) async throws(RADOSError) -> Image
 ) -> Int32 {
     guard let handle = Handle.object(ioctx, as: IOContextHandle.self), let out else { return -EINVAL }
     let granularity: UInt64
     let cache: CachePolicy
+    let scheduler: IOScheduler
     do {
         granularity = try Image.discardGranularity(handle.cluster.configuration)
-        // librbd's cache rules: `rbd_cache`, `rbd_cache_policy` and the rest, as the
-        // configuration (file, `rbd:` name options, QEMU's cache mode) sets them.
+        // librbd's cache and scheduler rules: `rbd_cache`, `rbd_cache_policy`,
+        // `rbd_io_scheduler` and the rest, as the configuration (file, `rbd:` name
+        // options, QEMU's cache mode) sets them.
         cache = try handle.cluster.configuration.cachePolicy()
+        scheduler = try handle.cluster.configuration.ioScheduler()
     } catch {
         return Bridge.code(error)
     }
     let context = handle.context
     let snapshotName = String(cArgument: snapshot)
-    let result = Bridge.run(function) { () async throws(RADOSError) -> Image in try await open(context, snapshotName, cache) }
+    let result = Bridge.run(function) { () async throws(RADOSError) -> Image in try await open(context, snapshotName, cache, scheduler) }
     guard case .success(let image) = result else { return Bridge.code(result) }
     out.pointee = Handle.retain(ImageHandle(image: image, ioContext: handle, discardGranularity: granularity))
     return 0

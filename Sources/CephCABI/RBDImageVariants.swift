@@ -208,8 +208,8 @@ public func rbd_open_by_id_read_only(_ ioctx: rados_ioctx_t?, _ id: UnsafePointe
 
 private func openByID(_ function: StaticString, _ ioctx: rados_ioctx_t?, _ id: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<rbd_image_t?>?, _ snapshot: UnsafePointer<CChar>?, readOnly: Bool) -> Int32 {
     guard let id = String(cArgument: id) else { return -EINVAL }
-    return openImage(function, ioctx, out, snapshot) { (context, snapshotName, cache) throws(RADOSError) -> Image in
-        try await Image.open(context, id: id, snapshot: snapshotName, readOnly: readOnly, cache: cache)
+    return openImage(function, ioctx, out, snapshot) { (context, snapshotName, cache, scheduler) throws(RADOSError) -> Image in
+        try await Image.open(context, id: id, snapshot: snapshotName, readOnly: readOnly, cache: cache, scheduler: scheduler)
     }
 }
 

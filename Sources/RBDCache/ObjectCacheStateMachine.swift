@@ -251,7 +251,8 @@ package struct ObjectCacheStateMachine<Waiter, Failure: Error> {
         guard let number = writebacks.removeValue(forKey: token) else { return [] }
         var actions: [Action] = []
         let writethrough = writethroughWaiters.removeValue(forKey: token)
-        if var object = objects[number] {
+        // Taken out of the dictionary while changed, so its extents are not copied.
+        if var object = objects.removeValue(forKey: number) {
             var dropped = false
             for index in object.extents.indices where object.extents[index].state == .writing(token: token) {
                 writingBytes -= object.extents[index].length
@@ -376,7 +377,7 @@ package struct ObjectCacheStateMachine<Waiter, Failure: Error> {
     private mutating func writeBack(_ numbers: [UInt64], now: UInt64) -> [Action] {
         var actions: [Action] = []
         for number in numbers {
-            guard var object = objects[number] else { continue }
+            guard var object = objects.removeValue(forKey: number) else { continue }
             var index = 0
             while index < object.extents.count {
                 guard case .dirty = object.extents[index].state else { index += 1; continue }
@@ -437,7 +438,7 @@ package struct ObjectCacheStateMachine<Waiter, Failure: Error> {
     /// Puts `extent` in, replacing whatever it overlaps.
     private mutating func insert(_ number: UInt64, _ extent: Extent) {
         cut(number, extent.offset, extent.end)
-        var object = objects[number] ?? CachedObject()
+        var object = objects.removeValue(forKey: number) ?? CachedObject()
         let index = firstOverlap(object.extents, extent.offset) ?? object.extents.count
         object.extents.insert(extent, at: index)
         account(extent, +1)
@@ -450,7 +451,11 @@ package struct ObjectCacheStateMachine<Waiter, Failure: Error> {
 
     /// Removes `[from, to)` from the object's extents, keeping what lies outside.
     private mutating func cut(_ number: UInt64, _ from: UInt64, _ to: UInt64) {
-        guard var object = objects[number], var index = firstOverlap(object.extents, from) else { return }
+        guard var object = objects.removeValue(forKey: number) else { return }
+        guard var index = firstOverlap(object.extents, from) else {
+            objects[number] = object
+            return
+        }
         while index < object.extents.count, object.extents[index].offset < to {
             let extent = object.extents[index]
             account(extent, -1)
@@ -495,7 +500,7 @@ package struct ObjectCacheStateMachine<Waiter, Failure: Error> {
         let candidates = objects.filter { $0.value.extents.contains { $0.state == .clean } }.sorted { $0.value.lastUse < $1.value.lastUse }
         for (number, _) in candidates {
             guard totalBytes > goal, cleanBytes > 0 else { break }
-            guard var object = objects[number] else { continue }
+            guard var object = objects.removeValue(forKey: number) else { continue }
             object.extents.removeAll { extent in
                 guard extent.state == .clean else { return false }
                 cleanBytes -= extent.length

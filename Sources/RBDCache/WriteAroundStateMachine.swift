@@ -43,11 +43,15 @@ package struct WriteAroundStateMachine<Waiter, Failure: Error> {
     package private(set) var maxDirty: UInt64
     private var userFlushed = false
     private var lastToken: UInt64 = 0
+    /// No outstanding token is below it (see ``oldestOutstanding()``).
+    private var oldestCandidate: UInt64 = 1
     /// Bytes sent and acknowledged but not completed.
     package private(set) var inFlightBytes: UInt64 = 0
     /// Tokens of requests admitted and not completed (blocked, queued or in flight).
     private var outstanding: Set<UInt64> = []
-    /// Every admitted request's extent, by object (blocked ones are not here yet).
+    /// Every admitted request's extent, by object (blocked ones are not here yet), sorted
+    /// by offset: admitted extents never overlap (an overlapping request is blocked), so
+    /// one binary search finds an overlap.
     private var extents: [UInt64: [(token: UInt64, offset: UInt64, length: UInt64)]] = [:]
     /// Requests sent, by token, for their extent.
     private var inFlight: [UInt64: (object: UInt64, offset: UInt64, length: UInt64)] = [:]
@@ -84,7 +88,7 @@ package struct WriteAroundStateMachine<Waiter, Failure: Error> {
             blocked[object, default: []].append(request)
             return []
         }
-        extents[object, default: []].append((request.token, offset, length))
+        addExtent(object, request.token, offset, length)
         if queued.isEmpty, let actions = dispatch(request) { return actions }
         queued.append(request)
         return []
@@ -130,9 +134,9 @@ package struct WriteAroundStateMachine<Waiter, Failure: Error> {
             if !reported, pendingError == nil { pendingError = error }
         }
         var actions: [Action] = []
-        removeExtent(done.object, token)
+        removeExtent(done.object, token, done.offset)
         // Reads no longer overlapping anything admitted go now.
-        if var reads = blockedReads[done.object] {
+        if var reads = blockedReads.removeValue(forKey: done.object) {
             reads.removeAll { read in
                 guard !overlapsAdmitted(done.object, read.offset, read.length) else { return false }
                 actions.append(.read(read.waiter))
@@ -141,11 +145,11 @@ package struct WriteAroundStateMachine<Waiter, Failure: Error> {
             blockedReads[done.object] = reads.isEmpty ? nil : reads
         }
         // Writes blocked on this object, in order, while they overlap nothing.
-        if var waiting = blocked[done.object] {
+        if var waiting = blocked.removeValue(forKey: done.object) {
             while let next = waiting.first, !overlapsAdmitted(done.object, next.offset, next.length),
                   !(blockedReads[done.object]?.contains { Self.overlap(($0.offset, $0.length), (next.offset, next.length)) } ?? false) {
                 waiting.removeFirst()
-                extents[done.object, default: []].append((next.token, next.offset, next.length))
+                addExtent(done.object, next.token, next.offset, next.length)
                 queued.append(next)
             }
             blocked[done.object] = waiting.isEmpty ? nil : waiting
@@ -156,7 +160,8 @@ package struct WriteAroundStateMachine<Waiter, Failure: Error> {
             actions += sent
         }
         // Flushes with nothing older outstanding.
-        let oldest = outstanding.min() ?? UInt64.max
+        guard !flushes.isEmpty else { return actions }
+        let oldest = oldestOutstanding()
         flushes.removeAll { flush in
             guard flush.token < oldest else { return false }
             actions.append(.flushed(flush.waiter, flush.error))
@@ -167,6 +172,15 @@ package struct WriteAroundStateMachine<Waiter, Failure: Error> {
 
     // MARK: helpers
 
+    /// The lowest token still outstanding (UInt64.max when none): tokens only grow, so
+    /// the search resumes where it last stopped (amortized constant time, where
+    /// `Set.min()` would scan thousands of writes in flight on every completion).
+    private mutating func oldestOutstanding() -> UInt64 {
+        guard !outstanding.isEmpty else { return .max }
+        while oldestCandidate <= lastToken, !outstanding.contains(oldestCandidate) { oldestCandidate += 1 }
+        return oldestCandidate
+    }
+
     /// Sends `request` when the in-flight limit allows (always when nothing is in flight).
     private mutating func dispatch(_ request: Pending) -> [Action]? {
         guard inFlightBytes == 0 || inFlightBytes + request.length <= maxDirty else { return nil }
@@ -176,13 +190,38 @@ package struct WriteAroundStateMachine<Waiter, Failure: Error> {
     }
 
     private func overlapsAdmitted(_ object: UInt64, _ offset: UInt64, _ length: UInt64) -> Bool {
-        guard let list = extents[object] else { return false }
-        return list.contains { Self.overlap(($0.offset, $0.length), (offset, length)) }
+        guard length > 0, let list = extents[object] else { return false }
+        let index = Self.firstEndingAfter(list, offset)
+        return index < list.count && list[index].offset < offset &+ length
     }
 
-    private mutating func removeExtent(_ object: UInt64, _ token: UInt64) {
-        guard var list = extents[object] else { return }
-        list.removeAll { $0.token == token }
+    /// The index of the first extent ending after `offset` (the list is sorted and disjoint).
+    private static func firstEndingAfter(_ list: [(token: UInt64, offset: UInt64, length: UInt64)], _ offset: UInt64) -> Int {
+        var low = 0, high = list.count
+        while low < high {
+            let mid = (low + high) / 2
+            if list[mid].offset &+ list[mid].length <= offset { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    private mutating func addExtent(_ object: UInt64, _ token: UInt64, _ offset: UInt64, _ length: UInt64) {
+        guard length > 0 else { return }
+        var list = extents.removeValue(forKey: object) ?? []
+        list.insert((token, offset, length), at: Self.firstEndingAfter(list, offset))
+        extents[object] = list
+    }
+
+    private mutating func removeExtent(_ object: UInt64, _ token: UInt64, _ offset: UInt64) {
+        guard var list = extents.removeValue(forKey: object) else { return }
+        var index = Self.firstEndingAfter(list, offset)
+        while index < list.count, list[index].offset <= offset {
+            if list[index].token == token {
+                list.remove(at: index)
+                break
+            }
+            index += 1
+        }
         extents[object] = list.isEmpty ? nil : list
     }
 

@@ -35,9 +35,10 @@ struct BenchCommand: AsyncParsableCommand {
         let type = ioType == .rw ? .readwrite : ioType
         let readShare = type == .read ? 100 : type == .write ? 0 : rwMixRead
         try await ImageCommandSupport.run("bench", spec: spec, cluster: cluster) { _, io, configuration in
-            // The cache librbd's `rbd bench` would use: the configuration's.
+            // The cache and I/O scheduler librbd's `rbd bench` would use: the configuration's.
             let cache = try configuration.cachePolicy()
-            try await ImageCommandSupport.withImage(io, name: spec.image, snapshot: spec.snapshot, readOnly: type == .read, cache: cache) { image in
+            let scheduler = try configuration.ioScheduler()
+            try await ImageCommandSupport.withImage(io, name: spec.image, snapshot: spec.snapshot, readOnly: type == .read, cache: cache, scheduler: scheduler) { image in
                 let imageSize = image.size
                 guard size <= imageSize else {
                     throw RADOSError(.invalidArgument, "io-size \(ByteCount.format(size)) larger than image size \(ByteCount.format(imageSize))", errno: 22)

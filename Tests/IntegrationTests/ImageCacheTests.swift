@@ -39,12 +39,13 @@ struct ImageCacheTests {
         return buffer
     }
 
-    /// Creates an image, opens it with `cache` on a client of its own, runs `body` with
+    /// Creates an image, opens it with `cache` (and librbd's default I/O scheduler, which
+    /// merges writes waiting behind one in flight) on a client of its own, runs `body` with
     /// the image, its name and the I/O context, then closes the image (closing twice does
     /// nothing) and removes it, also when `body` throws.
     static func withCachedImage(
         _ label: String, features: [String] = ["--image-feature", "layering"], size: String = "8M", cache: CachePolicy,
-        _ body: (Image, String, IOContext) async throws -> Void
+        scheduler: IOScheduler = .simple(maxDelayMilliseconds: 0), _ body: (Image, String, IOContext) async throws -> Void
     ) async throws {
         let name = unique(label)
         try await create(name, features: features, size: size)
@@ -52,7 +53,7 @@ struct ImageCacheTests {
         var failure: (any Error)?
         do {
             let io = try await client.ioContext(pool: "rbd")
-            let image = try await Image.open(io, name: name, cache: cache)
+            let image = try await Image.open(io, name: name, cache: cache, scheduler: scheduler)
             do {
                 try await body(image, name, io)
             } catch {

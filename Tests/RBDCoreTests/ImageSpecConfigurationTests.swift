@@ -77,4 +77,27 @@ import Testing
         try config.set("rbd_cache_writethrough_until_flush", to: "false")
         #expect(try config.cachePolicy().mode(afterFirstFlush: false) == .writeback)
     }
+    /// `rbd_cache_policy` and the sizes come through with their Ceph names; a policy or
+    /// a scheduler Ceph does not know is refused, naming it.
+    @Test func cachePolicyAndSchedulerOptions() throws {
+        var config = try RADOSConfiguration()
+        #expect(try config.cachePolicy() == CachePolicy())
+        #expect(try config.ioScheduler() == .simple(maxDelayMilliseconds: 0))
+        try config.set("rbd_cache_policy", to: "writeback")
+        try config.set("rbd_cache_size", to: "64M")
+        try config.set("rbd_cache_target_dirty", to: "1M")
+        try config.set("rbd_cache_max_dirty_age", to: "2.5")
+        try config.set("rbd_io_scheduler_simple_max_delay", to: "3")
+        let policy = try config.cachePolicy()
+        #expect(policy.kind == .writeback && policy.sizeBytes == 64 << 20 && policy.targetDirtyBytes == 1 << 20 && policy.maxDirtyAge == 2.5)
+        #expect(try config.ioScheduler() == .simple(maxDelayMilliseconds: 3))
+        try config.set("rbd_io_scheduler", to: "none")
+        #expect(try config.ioScheduler() == IOScheduler.none)
+        try config.set("rbd_io_scheduler", to: "deadline")
+        #expect(throws: RADOSError.self) { try config.ioScheduler() }
+        try config.set("rbd_cache_policy", to: "fast")
+        let refusal = #expect(throws: RADOSError.self) { try config.cachePolicy() }
+        #expect(refusal?.message.contains("'fast'") == true)
+    }
 }
+

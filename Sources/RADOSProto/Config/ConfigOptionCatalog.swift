@@ -34,6 +34,8 @@ package enum ConfigOptionCatalog {
         ConfigOption(name: "rbd_cache_policy", kind: .string, defaultValue: "writearound"),
         ConfigOption(name: "rbd_cache_max_dirty_object", kind: .int, defaultValue: "0"),
         ConfigOption(name: "rbd_cache_block_writes_upfront", kind: .bool, defaultValue: "false"),
+        ConfigOption(name: "rbd_io_scheduler", kind: .string, defaultValue: "simple"),
+        ConfigOption(name: "rbd_io_scheduler_simple_max_delay", kind: .int, defaultValue: "0"),
         ConfigOption(name: "rbd_readahead_trigger_requests", kind: .int, defaultValue: "10"),
         ConfigOption(name: "rbd_readahead_max_bytes", kind: .size, defaultValue: "524288"),
         ConfigOption(name: "rbd_readahead_disable_after_bytes", kind: .size, defaultValue: "52428800"),

@@ -147,8 +147,17 @@ extension Image {
         readObjectFromOSD(prefix, objectNumber, offset: offset, length: length, completion: completion)
     }
 
-    /// Reads an object extent from the OSDs (a clone's missing object from its parent).
+    /// Reads an object extent from the OSDs, after the writes waiting in the I/O
+    /// scheduler that it overlaps.
     func readObjectFromOSD(_ prefix: String, _ objectNumber: UInt64, offset: UInt64, length: UInt64, completion: @escaping @Sendable (Result<ObjectReadResult, RADOSError>) -> Void) {
+        guard let scheduler else { return sendObjectRead(prefix, objectNumber, offset: offset, length: length, completion: completion) }
+        scheduler.read(self, object: objectNumber, offset: offset, length: length) { [self] in
+            sendObjectRead(prefix, objectNumber, offset: offset, length: length, completion: completion)
+        }
+    }
+
+    /// Reads an object extent from the OSDs (a clone's missing object from its parent).
+    func sendObjectRead(_ prefix: String, _ objectNumber: UInt64, offset: UInt64, length: UInt64, completion: @escaping @Sendable (Result<ObjectReadResult, RADOSError>) -> Void) {
         let name = DataObjectName.make(prefix: prefix, objectNumber: objectNumber)
         let sparse = length >= Self.sparseReadThreshold
         let op: OSDOp = sparse ? .sparseRead(offset: offset, length: length) : .read(offset: offset, length: length)
@@ -315,9 +324,15 @@ extension Image {
         writeObjectToOSD(view, objectNumber, offset: offset, data: data, completion: completion)
     }
 
+    /// Writes an object extent to the OSDs, through the I/O scheduler if the image has one.
+    func writeObjectToOSD(_ view: IOView, _ objectNumber: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        guard let scheduler else { return sendObjectWrite(view, objectNumber, offset: offset, data: data, completion: completion) }
+        scheduler.write(self, view: view, object: objectNumber, offset: offset, data: data, completion: completion)
+    }
+
     /// librbd's object write: an allocation hint (no object map tells it the object
     /// exists), then `writefull` when the write covers the whole object, else `write`.
-    func writeObjectToOSD(_ view: IOView, _ objectNumber: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+    func sendObjectWrite(_ view: IOView, _ objectNumber: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
         if let map = view.objectMap, map[objectNumber] != .exists {
             // The object map says the object exists (and, with fast diff, changed since
             // the last snapshot) before the object does (`pre_write_object_map_update`).
@@ -326,7 +341,7 @@ extension Image {
                 case .success:
                     var mapped = view
                     mapped.objectMap = nil
-                    writeObjectToOSD(mapped, objectNumber, offset: offset, data: data, completion: completion)
+                    sendObjectWrite(mapped, objectNumber, offset: offset, data: data, completion: completion)
                 case .failure(let error):
                     completion(.failure(error))
                 }
@@ -427,8 +442,20 @@ extension Image {
         discardObjectOnOSD(view, operation, completion: completion)
     }
 
-    /// One object's part of a discard on the OSDs (`ObjectDiscardRequest`).
+    /// One object's part of a discard on the OSDs, after the writes waiting in the I/O
+    /// scheduler for that object.
     func discardObjectOnOSD(_ view: IOView, _ operation: ImageIOPlan.ObjectDiscard, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        guard let scheduler else { return sendObjectDiscard(view, operation, completion: completion) }
+        scheduler.discard(self, object: operation.objectNumber) { [self] done in
+            sendObjectDiscard(view, operation) { outcome in
+                completion(outcome)
+                done()
+            }
+        }
+    }
+
+    /// One object's part of a discard on the OSDs (`ObjectDiscardRequest`).
+    func sendObjectDiscard(_ view: IOView, _ operation: ImageIOPlan.ObjectDiscard, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
         if let map = view.objectMap {
             let objectNumber = operation.objectNumber
             let range = objectNumber..<objectNumber + 1
@@ -445,7 +472,7 @@ extension Image {
                 // PENDING while the removal is under way, NONEXISTENT once it is done.
                 updateObjectMap(range, to: .pending) { [self] outcome in
                     guard case .success = outcome else { return completion(outcome) }
-                    discardObjectOnOSD(plain, operation) { [self] removed in
+                    sendObjectDiscard(plain, operation) { [self] removed in
                         guard case .success = removed else { return completion(removed) }
                         updateObjectMap(range, to: .nonexistent, from: .pending, completion: completion)
                     }
@@ -456,7 +483,7 @@ extension Image {
             default:
                 updateObjectMap(range, to: .exists) { [self] outcome in
                     guard case .success = outcome else { return completion(outcome) }
-                    discardObjectOnOSD(plain, operation, completion: completion)
+                    sendObjectDiscard(plain, operation, completion: completion)
                 }
                 return
             }
@@ -488,12 +515,13 @@ extension Image {
     /// - Throws: ``RADOSError``: the first error a write the cache had acknowledged met
     ///   on its way to the OSDs since the last flush (librbd reports it the same way).
     public func flush() async throws(RADOSError) {
-        await writes.flushed()
-        try await cache?.flush(self, user: true)
+        try await Self.awaiting { startFlush(user: true, completion: $0) }
     }
 
-    /// Starts a flush from any thread (``flush()`` without Swift concurrency).
+    /// Starts a flush from any thread (``flush()`` without Swift concurrency): writes
+    /// waiting in the I/O scheduler go at once, then the cache writes back.
     func startFlush(user: Bool, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        scheduler?.flush(self) {}
         writes.whenFlushed { [self] in
             guard let cache else { return completion(.success(())) }
             cache.flush(self, user: user, completion: completion)

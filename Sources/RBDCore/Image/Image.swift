@@ -91,12 +91,15 @@ public final class Image: Sendable {
     let parent: ParentLink?
     /// The cache the image was opened with (nil: none), ImageCache.swift.
     let cache: ImageCache?
+    /// The I/O scheduler (nil: none), ImageWriteScheduler.swift.
+    let scheduler: ImageWriteScheduler?
     /// The prefix of the data objects' names (`rbd_data.<id>`), fixed for the image's life.
     let blockNamePrefix: String
 
-    private init(name: String, id: String, snapshot: Snapshot?, isReadOnly: Bool, metadataIO: IOContext, dataIO: IOContext, state: NIOLockedValueBox<State>, headerWatcher: HeaderWatcher?, parent: ParentLink?, cache: CachePolicy) {
+    private init(name: String, id: String, snapshot: Snapshot?, isReadOnly: Bool, metadataIO: IOContext, dataIO: IOContext, state: NIOLockedValueBox<State>, headerWatcher: HeaderWatcher?, parent: ParentLink?, cache: CachePolicy, scheduler: IOScheduler) {
         self.parent = parent
         self.cache = ImageCache.make(cache, loop: dataIO.eventLoop)
+        self.scheduler = isReadOnly ? nil : ImageWriteScheduler.make(scheduler, loop: dataIO.eventLoop)
         self.blockNamePrefix = state.withLockedValue { $0.info.blockNamePrefix }
         self.usesExclusiveLock = headerWatcher != nil && !isReadOnly && state.withLockedValue { $0.info.features.contains(.exclusiveLock) }
         self.name = name
@@ -127,22 +130,24 @@ public final class Image: Sendable {
     /// not watch (`src/librbd/image/OpenRequest.cc`, `send_register_watch`). Call
     /// ``close()`` when done: until then the watch keeps `rbd rm` from removing the image.
     ///
-    /// `cache` is the image cache to use (none by default; librbd's programs take it
-    /// from the configuration: `RADOSConfiguration.cachePolicy()`). With a cache, call
-    /// ``flush()`` to make acknowledged writes durable; ``close()`` flushes too.
+    /// `cache` is the image cache to use and `scheduler` how object writes are scheduled
+    /// (neither by default; librbd's programs take them from the configuration:
+    /// `RADOSConfiguration.cachePolicy()`, ``RADOSProto/RADOSConfiguration/ioScheduler()``).
+    /// With a cache, call ``flush()`` to make acknowledged writes durable; ``close()``
+    /// flushes too.
     ///
     /// - Throws: ``RADOSError`` `.notFound` when the image or the snapshot does not exist;
     ///   the OSD's error when the header cannot be watched (EPERM without write caps).
-    public static func open(_ io: IOContext, name: String, snapshot snapshotName: String? = nil, readOnly: Bool = false, cache: CachePolicy = .disabled) async throws(RADOSError) -> Image {
+    public static func open(_ io: IOContext, name: String, snapshot snapshotName: String? = nil, readOnly: Bool = false, cache: CachePolicy = .disabled, scheduler: IOScheduler = .none) async throws(RADOSError) -> Image {
         let id = try await ImageInfo.imageID(io, name: name)
-        return try await open(io, name: name, id: id, snapshot: snapshotName.map { .name($0) }, readOnly: readOnly, depth: 0, cache: cache)
+        return try await open(io, name: name, id: id, snapshot: snapshotName.map { .name($0) }, readOnly: readOnly, depth: 0, cache: cache, scheduler: scheduler)
     }
 
     /// Opens the image whose id is `id` (the `<id>` of `rbd_header.<id>`), like
     /// `rbd_open_by_id`: its name comes from the pool's directory (`dir_get_name`).
     ///
     /// - Throws: ``RADOSError`` `.notFound` when no image in the directory has that id.
-    public static func open(_ io: IOContext, id: String, snapshot snapshotName: String? = nil, readOnly: Bool = false, cache: CachePolicy = .disabled) async throws(RADOSError) -> Image {
+    public static func open(_ io: IOContext, id: String, snapshot snapshotName: String? = nil, readOnly: Bool = false, cache: CachePolicy = .disabled, scheduler: IOScheduler = .none) async throws(RADOSError) -> Image {
         let output: [ByteBuffer]
         do {
             output = try await io.operate(RBDObjectNames.directory, [ClsRBD.directoryGetName(id: id)])
@@ -151,7 +156,7 @@ public final class Image: Sendable {
             throw RADOSError(.notFound, "error opening image with id \(id): no such image in \(place)", errno: 2)
         }
         let name = try ImageInfo.decode { try ClsRBD.decodeString(output.first ?? ByteBuffer()) }
-        return try await open(io, name: name, id: id, snapshot: snapshotName.map { .name($0) }, readOnly: readOnly, depth: 0, cache: cache)
+        return try await open(io, name: name, id: id, snapshot: snapshotName.map { .name($0) }, readOnly: readOnly, depth: 0, cache: cache, scheduler: scheduler)
     }
 
     /// Opens image `id` read-only at the snapshot whose id is `snapID` (a clone's parent:
@@ -168,7 +173,7 @@ public final class Image: Sendable {
         case id(UInt64)
     }
 
-    private static func open(_ io: IOContext, name: String, id: String, snapshot choice: SnapshotChoice?, readOnly: Bool, depth: Int, cache: CachePolicy = .disabled) async throws(RADOSError) -> Image {
+    private static func open(_ io: IOContext, name: String, id: String, snapshot choice: SnapshotChoice?, readOnly: Bool, depth: Int, cache: CachePolicy = .disabled, scheduler: IOScheduler = .none) async throws(RADOSError) -> Image {
         let snapshotName: String? = if case .name(let name) = choice { name } else { nil }
         // Watch before reading the header, so no change can slip in between.
         var watcher: HeaderWatcher?
@@ -197,7 +202,7 @@ public final class Image: Sendable {
             if let pool = state.info.dataPoolID { dataIO = try await io.ioContext(poolID: pool) }
             let box = NIOLockedValueBox(state)
             watcher?.attach { box.withLockedValue { $0.updateSeq &+= 1 } }
-            let image = Image(name: name, id: id, snapshot: snapshot, isReadOnly: readOnly || snapshot != nil, metadataIO: io, dataIO: dataIO, state: box, headerWatcher: watcher, parent: parent, cache: cache)
+            let image = Image(name: name, id: id, snapshot: snapshot, isReadOnly: readOnly || snapshot != nil, metadataIO: io, dataIO: dataIO, state: box, headerWatcher: watcher, parent: parent, cache: cache, scheduler: scheduler)
             if image.usesExclusiveLock { image.setUpExclusiveLock() }
             return image
         } catch {
@@ -220,6 +225,7 @@ public final class Image: Sendable {
         }
         guard first else { return }
         waiter?()  // An acquisition waiting for the owner stops (and its writes fail).
+        scheduler?.flush(self) {}
         await writes.flushed()
         var writebackError: RADOSError?
         do throws(RADOSError) {

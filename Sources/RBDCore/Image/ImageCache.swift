@@ -160,6 +160,9 @@ final class ImageCache: Sendable {
             } else {
                 run(objects.value?.flush(user: user, waiter: .done(completion), now: Self.now) ?? [], image, prefix: image.blockNamePrefix, later: later)
             }
+            // The flush goes on down: what the writebacks left waiting in the scheduler
+            // goes now (librbd's flush passes through every layer).
+            image.scheduler?.flush(image) {}
         }
     }
 
