@@ -48,6 +48,14 @@ public struct CachePolicy: Sendable, Hashable {
     public var maxDirtyAge: Double
     /// `rbd_cache_writethrough_until_flush`.
     public var writethroughUntilFlush: Bool
+    /// `rbd_readahead_trigger_requests`: sequential reads before readahead starts (the
+    /// object cache only, as in librbd).
+    public var readaheadTriggerRequests: Int = 10
+    /// `rbd_readahead_max_bytes` (0: no readahead).
+    public var readaheadMaxBytes: UInt64 = 512 << 10
+    /// `rbd_readahead_disable_after_bytes`: readahead stops once the image has read this
+    /// much (a guest's own readahead takes over after boot); 0: never stops.
+    public var readaheadDisableAfterBytes: UInt64 = 50 << 20
 
     public init(
         enabled: Bool = true, kind: Kind = .writearound, sizeBytes: Int = 32 << 20, maxDirtyBytes: Int = 24 << 20,

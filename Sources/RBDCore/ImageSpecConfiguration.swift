@@ -61,7 +61,7 @@ extension RADOSConfiguration {
         guard let kind = CachePolicy.Kind(rawValue: name) else {
             throw RADOSError(.invalidConfiguration, "rbd_cache_policy must be writearound, writeback or writethrough, not '\(name)'")
         }
-        return CachePolicy(
+        var policy = CachePolicy(
             enabled: try bool("rbd_cache") ?? defaults.enabled,
             kind: kind,
             sizeBytes: Int(clamping: try int("rbd_cache_size") ?? Int64(defaults.sizeBytes)),
@@ -70,5 +70,9 @@ extension RADOSConfiguration {
             maxDirtyAge: try double("rbd_cache_max_dirty_age") ?? defaults.maxDirtyAge,
             writethroughUntilFlush: try bool("rbd_cache_writethrough_until_flush") ?? defaults.writethroughUntilFlush
         )
+        policy.readaheadTriggerRequests = Int(clamping: try int("rbd_readahead_trigger_requests") ?? Int64(defaults.readaheadTriggerRequests))
+        policy.readaheadMaxBytes = UInt64(clamping: try int("rbd_readahead_max_bytes") ?? Int64(defaults.readaheadMaxBytes))
+        policy.readaheadDisableAfterBytes = UInt64(clamping: try int("rbd_readahead_disable_after_bytes") ?? Int64(defaults.readaheadDisableAfterBytes))
+        return policy
     }
 }

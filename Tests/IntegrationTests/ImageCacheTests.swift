@@ -228,6 +228,33 @@ struct ImageCacheTests {
         }
     }
 
+    // MARK: readahead
+
+    /// Sequential reads through the object cache read ahead: bytes another handle
+    /// changes after they were read ahead still read as they were (proof they came from
+    /// the cache); with `rbd_readahead_max_bytes = 0`, or write-around (no object
+    /// cache), they read as changed.
+    @Test(arguments: [("readahead", CachePolicy.Kind.writeback, UInt64(512 << 10), true), ("off", .writeback, 0, false), ("write-around", .writearound, 512 << 10, false)])
+    func sequentialReadsReadAhead(_ label: String, kind: CachePolicy.Kind, maxBytes: UInt64, cached: Bool) async throws {
+        var policy = Self.holdingWriteback
+        policy.kind = kind
+        policy.readaheadMaxBytes = maxBytes
+        try await Self.withCachedImage("ra-\(label)", cache: policy) { image, name, io in
+            let plain = try await Image.open(io, name: name)
+            try await plain.write(offset: 0, data: Self.fill(0x91, 1 << 20))
+            // Ten 4 KiB reads in a row trigger readahead (rbd_readahead_trigger_requests =
+            // 10): 40 KiB from 40 KiB on. Its read goes out before the tenth read's, to
+            // the same object, so the OSD has answered it when the tenth read returns.
+            for index in 0..<10 {
+                _ = try await image.read(offset: UInt64(index * 4096), length: 4096)
+            }
+            try await plain.write(offset: 0, data: Self.fill(0x92, 1 << 20))
+            let ahead = try await image.read(offset: 53248, length: 4096)
+            #expect(ahead == Self.fill(cached ? 0x91 : 0x92, 4096), "\(label): the bytes read ahead \(cached ? "were not" : "were") served from the cache")
+            try await plain.close()
+        }
+    }
+
     // MARK: exclusive-lock handover
 
     /// On Pacific's default features, `rbd snap create` from another client asks us for

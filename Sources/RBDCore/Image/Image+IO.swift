@@ -118,6 +118,7 @@ extension Image {
             return completion(.failure(error))
         }
         guard length > 0 else { return completion(.success(ByteBuffer())) }
+        cache?.readAhead(self, view: view, offset: offset, length: length)
         if let piece = ImageIOPlan.singlePiece(view.layout, offset: offset, length: length) {
             readObject(view.prefix, piece.objectNumber, offset: piece.objectOffset, length: length) { result in
                 completion(result.map { $0.bytes(offset: piece.objectOffset, length: length) })

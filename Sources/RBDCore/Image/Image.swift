@@ -98,7 +98,7 @@ public final class Image: Sendable {
 
     private init(name: String, id: String, snapshot: Snapshot?, isReadOnly: Bool, metadataIO: IOContext, dataIO: IOContext, state: NIOLockedValueBox<State>, headerWatcher: HeaderWatcher?, parent: ParentLink?, cache: CachePolicy, scheduler: IOScheduler) {
         self.parent = parent
-        self.cache = ImageCache.make(cache, loop: dataIO.eventLoop)
+        self.cache = ImageCache.make(cache, layout: state.withLockedValue { $0.layout }, loop: dataIO.eventLoop)
         self.scheduler = isReadOnly ? nil : ImageWriteScheduler.make(scheduler, loop: dataIO.eventLoop)
         self.blockNamePrefix = state.withLockedValue { $0.info.blockNamePrefix }
         self.usesExclusiveLock = headerWatcher != nil && !isReadOnly && state.withLockedValue { $0.info.features.contains(.exclusiveLock) }

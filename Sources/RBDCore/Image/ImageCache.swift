@@ -40,15 +40,17 @@ final class ImageCache: Sendable {
     private let objects: NIOLoopBoundBox<Objects?>
     /// Write-around with nothing to do yet: requests pass straight through.
     private let passThrough: NIOLockedValueBox<Bool>
+    /// The object cache's readahead and the bytes the image has read (nil: none).
+    private let readahead: NIOLockedValueBox<(state: Readahead, bytesRead: UInt64)>?
     private let wake: NIOLoopBoundBox<Scheduled<Void>?>
 
     /// The cache `policy` asks for, or nil for none.
-    static func make(_ policy: CachePolicy, loop: any EventLoop) -> ImageCache? {
+    static func make(_ policy: CachePolicy, layout: StripeLayout, loop: any EventLoop) -> ImageCache? {
         guard policy.enabled else { return nil }
-        return ImageCache(policy, loop: loop)
+        return ImageCache(policy, layout: layout, loop: loop)
     }
 
-    private init(_ policy: CachePolicy, loop: any EventLoop) {
+    private init(_ policy: CachePolicy, layout: StripeLayout, loop: any EventLoop) {
         self.policy = policy
         self.loop = loop
         var around: Around?
@@ -62,6 +64,14 @@ final class ImageCache: Sendable {
                 maxDirtyAgeNanoseconds: UInt64(max(0, policy.maxDirtyAge) * 1e9), writethroughUntilFlush: policy.writethroughUntilFlush)
         }
         passThrough = NIOLockedValueBox(around?.passesThrough ?? false)
+        // Readahead needs the object cache (librbd: "readahead requires the object
+        // cacher cache"); it snaps to object sets, stripes and stripe units.
+        if objects != nil, policy.readaheadMaxBytes > 0 {
+            let alignments = [layout.objectSize * layout.stripeCount, layout.stripeUnit * layout.stripeCount, layout.stripeUnit]
+            readahead = NIOLockedValueBox((Readahead(triggerRequests: policy.readaheadTriggerRequests, maxBytes: policy.readaheadMaxBytes, alignments: alignments), 0))
+        } else {
+            readahead = nil
+        }
         self.around = NIOLoopBoundBox.makeBoxSendingValue(around, eventLoop: loop)
         self.objects = NIOLoopBoundBox.makeBoxSendingValue(objects, eventLoop: loop)
         self.wake = NIOLoopBoundBox.makeEmptyBox(valueType: Scheduled<Void>.self, eventLoop: loop)
@@ -102,6 +112,22 @@ final class ImageCache: Sendable {
             } else {
                 run(objects.value?.read(object: object, offset: offset, length: length, waiter: .read(completion)) ?? [], image, prefix: prefix, later: later)
             }
+        }
+    }
+
+    /// Before a read of the image (clipped, under `view`): reads ahead into the cache
+    /// when the reads so far are sequential, until `rbd_readahead_disable_after_bytes`.
+    func readAhead(_ image: Image, view: Image.IOView, offset: UInt64, length: UInt64) {
+        guard let readahead else { return }
+        let disableAfter = policy.readaheadDisableAfterBytes
+        let range: Range<UInt64>? = readahead.withLockedValue { state in
+            state.bytesRead += length
+            if disableAfter > 0, state.bytesRead > disableAfter { return nil }
+            return state.state.update(offset: offset, length: length, limit: view.size)
+        }
+        guard let range else { return }
+        for extent in Striper.objectExtents(view.layout, offset: range.lowerBound, length: range.upperBound - range.lowerBound) {
+            read(image, prefix: view.prefix, object: extent.objectNumber, offset: extent.offset, length: extent.length) { _ in }
         }
     }
 
