@@ -27,6 +27,9 @@ run "$RBDCTL" parse-spec 'rbd:/missing-pool' || echo "(exit status $?)"
 # The cluster's configuration, each value with the layer it came from; QEMU's
 # cache=writethrough applied as the application layer.
 run "$RBDCTL" config show --cache writethrough
+# The cache an image opened as QEMU's rbd:pool/image:… name would get: the name's options
+# beat the file, which beats QEMU's cache mode.
+run "$RBDCTL" config show --cache writeback --image 'rbd:rbd/demo:rbd_cache_policy=writeback:rbd_cache_writethrough_until_flush=false'
 # Our own monitor session (msgr2 + cephx, secure mode by default), compared with ceph -s.
 run "$RBDCTL" status
 run ceph -s
