@@ -144,7 +144,7 @@ struct PoolStarvationTests {
     /// Blocks every thread of Swift's cooperative pool (it is as wide as the machine has
     /// cores), runs `body` on a plain thread meanwhile, then frees the pool. Returns
     /// whether the pool was proven saturated (a task started during `body` did not run)
-    /// and `body`'s result (nil when the pool could not be blocked within 30 s).
+    /// and `body`'s result (nil when the pool could not be blocked within 300 s).
     static func whileCooperativePoolIsBlocked<Value: Sendable>(_ body: @escaping @Sendable () -> Value) async -> (poolBlocked: Bool, value: Value?) {
         let width = ProcessInfo.processInfo.activeProcessorCount
         let started = DispatchSemaphore(value: 0)
@@ -163,8 +163,12 @@ struct PoolStarvationTests {
                     for _ in 0..<width { release.signal() }
                     continuation.resume(returning: (blocked, value))
                 }
+                // Each blocker needs a pool thread to start on; the suite's synchronous
+                // tests (child processes) hold pool threads for seconds at a time, one
+                // after another, so this waits as long as a busy run may take rather than
+                // failing while they come and go (a blocker, once started, keeps its thread).
                 for _ in 0..<width {
-                    guard started.wait(timeout: .now() + 30) == .success else { return }
+                    guard started.wait(timeout: .now() + 300) == .success else { return }
                 }
                 // Proof that the pool is saturated: a task started now does not run.
                 let probe = DispatchSemaphore(value: 0)

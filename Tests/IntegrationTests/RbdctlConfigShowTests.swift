@@ -6,9 +6,12 @@ import Testing
 /// QEMU's `cache=`) beats the default, the configuration file beats the mode, the
 /// options of the `rbd:` name beat the file. Offline: no cluster is contacted.
 @Suite struct RbdctlConfigShowTests {
-    static func show(_ arguments: [String]) throws -> (status: Int32, json: [String: Any], stderr: String) {
+    /// Runs `rbdctl config show --format json` off Swift's cooperative pool.
+    static func show(_ arguments: [String]) async throws -> (status: Int32, json: [String: Any], stderr: String) {
         try #require(FileManager.default.isExecutableFile(atPath: ClusterEnvironment.rbdctl), "build rbdctl first (swift build)")
-        let result = try ClusterEnvironment.runOffline([ClusterEnvironment.rbdctl, "config", "show", "--format", "json"] + arguments)
+        let result = try await ClusterEnvironment.offThreadPool {
+            try ClusterEnvironment.runOffline([ClusterEnvironment.rbdctl, "config", "show", "--format", "json"] + arguments)
+        }
         let json = (try? JSONSerialization.jsonObject(with: result.stdout)) as? [String: Any] ?? [:]
         return (result.status, json, result.stderr)
     }
@@ -28,7 +31,7 @@ import Testing
     ] as [(String, String?, String?, String?, String, String, String)])
     /// `mode` is the cache mode after the first flush (before it, writethrough-until-flush
     /// makes every enabled cache writethrough).
-    func theGuidesOrder(rule: String, file: String?, cache: String?, key: String?, value: String, source: String, mode: String) throws {
+    func theGuidesOrder(rule: String, file: String?, cache: String?, key: String?, value: String, source: String, mode: String) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("swiftrbd-config-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -36,7 +39,7 @@ import Testing
         try Data("[global]\nmon_host = 127.0.0.1\n[client]\n\(file ?? "")\n".utf8).write(to: URL(fileURLWithPath: conf))
         var name = "rbd:rbd/vm:conf=\(conf)"
         if let key { name += ":\(key)" }
-        let result = try Self.show((cache.map { ["--cache", $0] } ?? []) + ["--image", name])
+        let result = try await Self.show((cache.map { ["--cache", $0] } ?? []) + ["--image", name])
         try #require(result.status == 0, "\(rule): \(result.stderr)")
         let setting = try #require(Self.option(result.json, "rbd_cache"))
         #expect(setting.value == value && setting.source == source, "\(rule): rbd_cache is \(setting.value) from \(setting.source)")
@@ -44,8 +47,8 @@ import Testing
         #expect(result.json["conf"] as? String == conf)
     }
 
-    @Test func aBadPolicyIsRefusedNamingIt() throws {
-        let result = try Self.show(["--image", "rbd:rbd/vm:rbd_cache_policy=fast"])
+    @Test func aBadPolicyIsRefusedNamingIt() async throws {
+        let result = try await Self.show(["--image", "rbd:rbd/vm:rbd_cache_policy=fast"])
         #expect(result.status == 22)
         #expect(result.stderr.contains("rbd_cache_policy") && result.stderr.contains("'fast'") && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }

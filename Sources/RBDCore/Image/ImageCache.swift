@@ -43,6 +43,8 @@ final class ImageCache: Sendable {
     /// The object cache's readahead and the bytes the image has read (nil: none).
     private let readahead: NIOLockedValueBox<(state: Readahead, bytesRead: UInt64)>?
     private let wake: NIOLoopBoundBox<Scheduled<Void>?>
+    /// Answers being delivered on the loop, and those produced meanwhile (``answer(_:_:)``).
+    private let delivery: NIOLoopBoundBox<(active: Bool, pending: [@Sendable () -> Void])>
 
     /// The cache `policy` asks for, or nil for none.
     static func make(_ policy: CachePolicy, layout: StripeLayout, loop: any EventLoop) -> ImageCache? {
@@ -75,6 +77,7 @@ final class ImageCache: Sendable {
         self.around = NIOLoopBoundBox.makeBoxSendingValue(around, eventLoop: loop)
         self.objects = NIOLoopBoundBox.makeBoxSendingValue(objects, eventLoop: loop)
         self.wake = NIOLoopBoundBox.makeEmptyBox(valueType: Scheduled<Void>.self, eventLoop: loop)
+        self.delivery = NIOLoopBoundBox.makeBoxSendingValue((false, []), eventLoop: loop)
     }
 
     static var now: UInt64 { NIODeadline.now().uptimeNanoseconds }
@@ -93,9 +96,36 @@ final class ImageCache: Sendable {
         if loop.inEventLoop { body(true) } else { loop.execute { body(false) } }
     }
 
-    /// Delivers an answer: later on the loop when produced inside the caller's call.
+    /// Delivers an answer produced inside the caller's call (`later`) after that call
+    /// returns: while answers are being delivered, it joins them and runs once the one
+    /// delivering returns (so a caller that issues its next request from a completion
+    /// goes on within this loop turn, iteratively, as librbd's bench thread keeps issuing
+    /// while its completions run elsewhere); otherwise on the next loop turn.
     private func answer(_ later: Bool, _ body: @escaping @Sendable () -> Void) {
-        if later { loop.execute(body) } else { body() }
+        guard later else { return deliver(body) }
+        if delivery.value.active {
+            delivery.value.pending.append(body)
+        } else {
+            loop.execute { [self] in deliver(body) }
+        }
+    }
+
+    /// Runs `body`, then every answer it (and those after it) produced, in order.
+    private func deliver(_ body: @escaping @Sendable () -> Void) {
+        guard !delivery.value.active else {
+            delivery.value.pending.append(body)
+            return
+        }
+        delivery.value.active = true
+        body()
+        var index = 0
+        while index < delivery.value.pending.count {
+            let next = delivery.value.pending[index]
+            index += 1
+            next()
+        }
+        delivery.value.pending.removeAll(keepingCapacity: true)
+        delivery.value.active = false
     }
 
     // MARK: requests from the image
