@@ -14,6 +14,24 @@ extension LiveMapSuite {
             return UInt32(try #require(dump?["epoch"] as? Int))
         }
 
+        /// The first map epoch holding an upmap for PG `pgid` (`ceph osd pg-upmap-items`
+        /// returns before the monitors commit the change, so `ceph osd dump` may not show
+        /// it at once); polls the monitors, 30 s at most, off the cooperative pool.
+        static func epochWithUpmap(_ pgid: String) async throws -> UInt32 {
+            for _ in 0..<300 {
+                let dump = try await ClusterEnvironment.offThreadPool { () throws -> Data in
+                    try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])
+                }
+                let json = try JSONSerialization.jsonObject(with: dump) as? [String: Any]
+                let upmaps = json?["pg_upmap_items"] as? [[String: Any]] ?? []
+                if upmaps.contains(where: { $0["pgid"] as? String == pgid }), let epoch = json?["epoch"] as? Int {
+                    return UInt32(epoch)
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            throw ClusterEnvironment.ToolFailure(message: "no osd map showed the upmap of \(pgid) within 30 s")
+        }
+
         /// Leaves the cluster settled (no pg_temp churn) for the suites that follow.
     static func waitForActiveClean() {
         for _ in 0..<120 {
@@ -56,7 +74,7 @@ extension LiveMapSuite {
             _ = try ClusterEnvironment.ceph("ceph", ["osd", "pg-upmap-items", "\(poolID).0", "\(from)", "\(to)"])
             defer { _ = try? ClusterEnvironment.ceph("ceph", ["osd", "rm-pg-upmap-items", "\(poolID).0"]) }
 
-            let finalEpoch = try Self.cliEpoch()
+            let finalEpoch = try await Self.epochWithUpmap("\(poolID).0")
             try await Self.waitForEpoch(objecter, atLeast: finalEpoch)
             let ours = await objecter.osdmap
             #expect(ours.epoch > startEpoch)
