@@ -89,4 +89,31 @@ extension Image {
         state.withLockedValue { $0.objectMap = map }
         if map == nil { try await invalidateObjectMap() }
     }
+
+    /// Marks object `number` as existing in the head's map before a write to it: at once
+    /// when the map (as it is now, not as a request's view saw it) says so already; else
+    /// one update per object, which every write needing it waits for (many writes to a
+    /// fresh object in flight at once would otherwise send one update each, queued one
+    /// after another on the map's object, as librbd's object map guards against too).
+    func markObjectExists(_ number: UInt64, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        enum Step { case done, wait, send }
+        let step: Step = state.withLockedValue { state in
+            guard let map = state.objectMap, map[number] != .exists else { return .done }
+            if state.existsUpdates[number] != nil {
+                state.existsUpdates[number]?.append(completion)
+                return .wait
+            }
+            state.existsUpdates[number] = [completion]
+            return .send
+        }
+        switch step {
+        case .done: completion(.success(()))
+        case .wait: break
+        case .send:
+            updateObjectMap(number..<number + 1, to: .exists) { [state] outcome in
+                let waiting = state.withLockedValue { $0.existsUpdates.removeValue(forKey: number) } ?? []
+                for waiter in waiting { waiter(outcome) }
+            }
+        }
+    }
 }
