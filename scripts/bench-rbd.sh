@@ -38,7 +38,7 @@ run_one() { # CLIENT MODE DEPTH TYPE SIZE PATTERN TOTAL -> "ops seconds cpu"
   if [ "$client" = librbd ]; then
     CEPH_ARGS="--ms_client_mode $mode" /usr/bin/time -f "%U %S" -o "$tmp.cpu" rbd "${args[@]}" --rbd_cache=false > "$tmp" 2>/dev/null
   else
-    CEPH_ARGS="--ms_client_mode $mode" /usr/bin/time -f "%U %S" -o "$tmp.cpu" "$RBDCTL" "${args[@]}" > "$tmp" 2>/dev/null
+    CEPH_ARGS="--ms_client_mode $mode" /usr/bin/time -f "%U %S" -o "$tmp.cpu" "$RBDCTL" "${args[@]}" --rbd_cache=false > "$tmp" 2>/dev/null
   fi
   # "elapsed: N   ops: N   ops/sec: X   bytes/sec: ..." -> ops and seconds (ops / ops/sec).
   local line; line=$(grep '^elapsed:' "$tmp")
