@@ -70,17 +70,22 @@ struct ImageLockInteropTests {
         // librbd answers as the owner unless it is registering its watch again (a loaded
         // machine can make its watch lapse); then it acknowledges without a response and
         // a requester asks again, as librbd's own requests do.
-        var answers: [Int32?] = []
+        // A busy machine (the whole suite running beside the cluster on two cores) can
+        // keep the python process from answering for a while, so the requester keeps
+        // asking for up to three minutes, as a librbd requester would keep retrying.
+        var answers: [String] = []
         var granted = false
-        for _ in 0..<5 where !granted {
-            let result = try await io.notify(header, payload: ImageNotify.requestLock(us, force: false), timeout: 10)
+        let deadline = ContinuousClock.now + .seconds(180)
+        while !granted, ContinuousClock.now < deadline {
+            let result = try await io.notify(header, payload: ImageNotify.requestLock(us, force: false), timeout: 15)
             let ack = result.acks.first { $0.gid == owner.globalID }
             let response: Int32? = ack.flatMap { (try? ImageNotify.decodeResponse($0.reply)) ?? nil }
-            answers.append(response)
+            let timedOut = result.timedOut.contains { $0.gid == owner.globalID }
+            answers.append(ack == nil ? (timedOut ? "timed out" : "not watching") : response.map { "\($0)" } ?? "ack without response")
             granted = response == 0
-            if !granted { try await Task.sleep(for: .seconds(1)) }
+            if !granted { try await Task.sleep(for: .seconds(2)) }
         }
-        #expect(granted, "librbd's answers to our REQUEST_LOCK: \(answers)")
+        #expect(granted, "librbd's answers to our REQUEST_LOCK: \(answers); watchers now: \((try? String(decoding: ClusterEnvironment.ceph("rados", ["-p", "rbd", "listwatchers", header]), as: UTF8.self)) ?? "?")")
         let released = try await pollUntil(seconds: 30) { received.withLockedValue { $0.contains { $0.op == .releasedLock } } }
         #expect(released, "librbd did not release the lock on our request: \(received.withLockedValue { $0 })")
         // The same client; its handle changes only if librbd had to watch again meanwhile

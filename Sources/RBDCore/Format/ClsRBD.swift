@@ -331,6 +331,31 @@ package enum ClsRBD {
         call("object_map_snap_remove") { $0.writeImmutableBuffer(stored) }
     }
 
+    /// `parent_detach`: the head of a clone stops mapping to its parent (snapshots of an
+    /// image without deep-flatten keep their link); clears the clone-child operation
+    /// feature when nothing refers to the parent any more (`src/cls/rbd/cls_rbd.cc`).
+    package static func parentDetach() -> OSDOp { call("parent_detach") }
+    /// `remove_parent`: the pre-Nautilus form of ``parentDetach()``, for OSDs without it.
+    package static func removeParent() -> OSDOp { call("remove_parent") }
+
+    // MARK: copy-up (a clone's data object)
+
+    /// `sparse_copyup`: unless the object exists already, writes the parent's bytes into
+    /// it: `extents` (object offset, length; in order, not overlapping) are the allocated
+    /// runs, `data` their bytes back to back. An empty map creates an empty object. The
+    /// input is `std::map<uint64_t, uint64_t>` then a length-prefixed bufferlist
+    /// (`src/cls/rbd/cls_rbd_client.cc`, `sparse_copyup`; `src/cls/rbd/cls_rbd.cc`).
+    package static func sparseCopyup(extents: [(offset: UInt64, length: UInt64)], data: ByteBuffer) -> OSDOp {
+        call("sparse_copyup") {
+            $0.writeDencLength(extents.count)
+            for extent in extents {
+                $0.writeDencU64(extent.offset)
+                $0.writeDencU64(extent.length)
+            }
+            $0.writeDencBytes(data)
+        }
+    }
+
     /// Header flags (`RBD_FLAG_*`).
     package static let flagObjectMapInvalid: UInt64 = 1
     package static let flagFastDiffInvalid: UInt64 = 2

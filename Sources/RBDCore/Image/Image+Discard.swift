@@ -106,6 +106,9 @@ extension Image {
 
     /// One object's part of a discard on the OSDs (`ObjectDiscardRequest`).
     func sendObjectDiscard(_ view: IOView, _ operation: ImageIOPlan.ObjectDiscard, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        if view.parentOverlap > 0, Self.hasParentData(view.layout, objectNumber: operation.objectNumber, overlap: view.parentOverlap) {
+            return sendCloneObjectDiscard(view, operation, completion: completion)
+        }
         if let map = view.objectMap {
             let objectNumber = operation.objectNumber
             let range = objectNumber..<objectNumber + 1
@@ -151,6 +154,45 @@ extension Image {
                 completion(.success(()))  // Nothing to remove: it already reads as zeros.
             default:
                 completion(outcome.map { _ in () })
+            }
+        }
+    }
+
+    /// A discard of a clone's object that stands for parent bytes, which must keep
+    /// hiding them (librbd's discard with `OBJECT_DISCARD_FLAG_DISABLE_CLONE_REMOVE`): a
+    /// whole object becomes an empty one (created and truncated when the image has no
+    /// snapshots, else copied up and truncated so the snapshots keep the parent's bytes);
+    /// a partial discard is guarded by `stat` and copied up first, like a write. No
+    /// allocation hint, and the object map says the object exists.
+    private func sendCloneObjectDiscard(_ view: IOView, _ operation: ImageIOPlan.ObjectDiscard, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        let objectNumber = operation.objectNumber
+        let name = DataObjectName.make(prefix: view.prefix, objectNumber: objectNumber)
+        let ops: [OSDOp]
+        switch operation.action {
+        case .remove where view.snapContext.snaps.isEmpty:
+            // No copy-up: nothing of the parent's would survive it.
+            markObjectExists(objectNumber) { [self] marked in
+                guard case .success = marked else { return completion(marked) }
+                dataIO.operate(name, [.create(exclusive: false), .truncate(size: 0)], snapContext: view.snapContext) { completion($0.map { _ in () }) }
+            }
+            return
+        case .remove: ops = [.truncate(size: 0)]
+        case .truncate(let offset): ops = [.truncate(size: offset)]
+        case .zero(let offset, let length): ops = [.zero(offset: offset, length: length)]
+        }
+        let retry: @Sendable () -> Void = { [self] in sendObjectDiscard(view, operation, completion: completion) }
+        if state.withLockedValue({ $0.objectMap.map { $0[objectNumber] == .nonexistent } ?? false }) {
+            return copyUp(view, objectNumber, writeOps: ops, headState: .exists, retry: retry, completion: completion)
+        }
+        markObjectExists(objectNumber) { [self] marked in
+            guard case .success = marked else { return completion(marked) }
+            dataIO.operate(name, [.stat] + ops, snapContext: view.snapContext) { [self] outcome in
+                switch outcome {
+                case .failure(let error) where error.code == .notFound:
+                    copyUp(view, objectNumber, writeOps: ops, headState: .exists, retry: retry, completion: completion)
+                default:
+                    completion(outcome.map { _ in () })
+                }
             }
         }
     }

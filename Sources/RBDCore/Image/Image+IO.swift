@@ -58,19 +58,28 @@ extension Image {
         var refusesWrites: Bool
         /// The head's object map, while the exclusive lock is held.
         var objectMap: ObjectMapBits?
+        /// How many bytes of what is open still map to the parent (0: not a clone, or
+        /// flattened): objects below it are copied up before their first write.
+        var parentOverlap: UInt64 = 0
     }
 
     func ioView() -> IOView {
         let usesLock = usesExclusiveLock
-        let isClone = parent != nil
+        let hasParent = parent != nil
         var view = state.withLockedValue {
             IOView(
                 size: $0.info.size, layout: $0.layout, snapContext: $0.info.snapContext, prefix: $0.info.blockNamePrefix,
                 features: $0.info.features, needsAttention: $0.needsAttention,
                 refusesWrites: !$0.info.features.isDisjoint(with: Self.unhonouredWriteFeatures)
-                    || isClone || $0.info.operationFeatures & ImageInfo.cloneChildOperation != 0
+                    || (!hasParent && $0.info.parent != nil)
                     || (usesLock ? !$0.lock.mayWrite : $0.info.features.contains(.exclusiveLock)),
-                objectMap: $0.objectMap)
+                objectMap: $0.objectMap,
+                parentOverlap: hasParent && $0.info.parent != nil ? $0.info.parentOverlap : 0)
+        }
+        if let parent {
+            // The head's overlap as last read (shrinking lowers it, flattening ends it),
+            // never past the parent snapshot; a snapshot's as it was opened.
+            view.parentOverlap = snapshot == nil ? min(view.parentOverlap, parent.image.size) : parent.overlap
         }
         if let snapshot { view.size = snapshot.size }
         return view
@@ -166,7 +175,8 @@ extension Image {
         dataIO.operate(name, [op], snapID: readSnapID) { [self] outcome in
             if let parent, case .failure(let error) = outcome, error.code == .notFound {
                 // A clone's object not written yet: the parent's bytes (Image+Parent.swift).
-                return readFromParent(parent, objectNumber: objectNumber, offset: offset, length: length, layout: layout, completion: completion)
+                let view = ioView()
+                return readFromParent(parent, objectNumber: objectNumber, offset: offset, length: length, overlap: view.parentOverlap, layout: view.layout, completion: completion)
             }
             completion(Self.objectRead(outcome, name: name, length: length, sparse: sparse))
         }
@@ -334,7 +344,11 @@ extension Image {
 
     /// librbd's object write: an allocation hint (no object map tells it the object
     /// exists), then `writefull` when the write covers the whole object, else `write`.
+    /// A clone's object that stands for parent bytes is copied up first (Image+CopyUp.swift).
     func sendObjectWrite(_ view: IOView, _ objectNumber: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        if view.parentOverlap > 0, Self.hasParentData(view.layout, objectNumber: objectNumber, overlap: view.parentOverlap) {
+            return sendCloneObjectWrite(view, objectNumber, offset: offset, data: data, completion: completion)
+        }
         if let map = view.objectMap, map[objectNumber] != .exists {
             // The object map says the object exists (and, with fast diff, changed since
             // the last snapshot) before the object does (`pre_write_object_map_update`).
@@ -355,6 +369,37 @@ extension Image {
         let hint = OSDOp.setAllocHint(expectedObjectSize: objectSize, expectedWriteSize: objectSize, opFlags: [])
         let op: OSDOp = offset == 0 && UInt64(data.readableBytes) == objectSize ? .writeFull(data) : .write(offset: offset, data: data)
         dataIO.operate(name, [hint, op], snapContext: view.snapContext) { completion($0.map { _ in () }) }
+    }
+
+    /// A write to a clone's object that stands for parent bytes: guarded by `stat` and
+    /// copied up when the object does not exist yet, unless it replaces the whole object
+    /// of an image without snapshots.
+    private func sendCloneObjectWrite(_ view: IOView, _ objectNumber: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        let objectSize = view.layout.objectSize
+        let whole = offset == 0 && UInt64(data.readableBytes) == objectSize
+        let write: OSDOp = whole ? .writeFull(data) : .write(offset: offset, data: data)
+        let name = DataObjectName.make(prefix: view.prefix, objectNumber: objectNumber)
+        let hint = OSDOp.setAllocHint(expectedObjectSize: objectSize, expectedWriteSize: objectSize, opFlags: [])
+        var plain = view
+        plain.parentOverlap = 0
+        if whole && view.snapContext.snaps.isEmpty {
+            return sendObjectWrite(plain, objectNumber, offset: offset, data: data, completion: completion)
+        }
+        let retry: @Sendable () -> Void = { [self] in sendObjectWrite(view, objectNumber, offset: offset, data: data, completion: completion) }
+        if state.withLockedValue({ $0.objectMap.map { $0[objectNumber] == .nonexistent } ?? false }) {
+            return copyUp(view, objectNumber, writeOps: [write], headState: .exists, retry: retry, completion: completion)
+        }
+        markObjectExists(objectNumber) { [self] marked in
+            guard case .success = marked else { return completion(marked) }
+            dataIO.operate(name, [.stat, hint, write], snapContext: view.snapContext) { [self] outcome in
+                switch outcome {
+                case .failure(let error) where error.code == .notFound:
+                    copyUp(view, objectNumber, writeOps: [write], headState: .exists, retry: retry, completion: completion)
+                default:
+                    completion(outcome.map { _ in () })
+                }
+            }
+        }
     }
 
     // MARK: flush

@@ -11,9 +11,9 @@ import RADOSProto
 /// snapshot (by id: a v2 clone's parent snapshot may be in the trash namespace), and is
 /// itself a clone when the chain is deeper, which reads through the same way.
 ///
-/// The overlap is read when the image is opened; a clone changed by another client
-/// afterwards (shrunk, flattened) is seen as it was then. Writing clones needs copy-up and
-/// is refused (``Image/checkWritable()``).
+/// The head's overlap is reread with the header (shrinking lowers it, flattening ends
+/// it); a snapshot's stays as it was opened. Writing a clone copies the parent's bytes
+/// up first (Image+CopyUp.swift).
 extension Image {
     /// The parent snapshot a clone reads through to, and how much of the clone maps to it.
     struct ParentLink: Sendable {
@@ -49,12 +49,13 @@ extension Image {
 
     /// Object `objectNumber`'s range `offset..<offset+length` of a clone whose object does
     /// not exist, from the parent: each image piece it stands for, clipped to the overlap.
-    func readFromParent(_ link: ParentLink, objectNumber: UInt64, offset: UInt64, length: UInt64, layout: StripeLayout, completion: @escaping @Sendable (Result<ObjectReadResult, RADOSError>) -> Void) {
+    /// `overlap` is the image's current one (``IOView/parentOverlap``).
+    func readFromParent(_ link: ParentLink, objectNumber: UInt64, offset: UInt64, length: UInt64, overlap: UInt64, layout: StripeLayout, completion: @escaping @Sendable (Result<ObjectReadResult, RADOSError>) -> Void) {
         let pieces = Striper.imageExtents(layout, objectNumber: objectNumber, offset: offset, length: length)
         var reads: [(imageOffset: UInt64, length: UInt64, at: UInt64)] = []
         var position: UInt64 = 0
         for piece in pieces {
-            let end = min(piece.offset + piece.length, link.overlap)
+            let end = min(piece.offset + piece.length, overlap)
             if piece.offset < end { reads.append((piece.offset, end - piece.offset, position)) }
             position += piece.length
         }

@@ -27,6 +27,9 @@ public final class Image: Sendable {
         /// Whether the snapshot is protected (clones may be made of it; it cannot be
         /// removed). An unprotect in progress counts as protected.
         public var isProtected: Bool = false
+        /// How many bytes of a clone mapped to its parent when the snapshot was taken
+        /// (0 when the image was not a clone then, or its snapshots were flattened).
+        package var parentOverlap: UInt64 = 0
     }
 
     /// What can change while the image is open, and the bookkeeping that says whether
@@ -56,6 +59,9 @@ public final class Image: Sendable {
         /// Writes waiting for an object map update marking their object as existing, by
         /// object: one update is sent per object, however many writes need it.
         var existsUpdates: [UInt64: [@Sendable (Result<Void, RADOSError>) -> Void]] = [:]
+        /// Copy-ups under way (Image+CopyUp.swift), by object: the requests that found
+        /// one under way, to send again once it is done.
+        var copyUps: [UInt64: [@Sendable () -> Void]] = [:]
 
         /// Whether a request must take the slow path (refresh first, or fail as closed).
         var needsAttention: Bool { updateSeq != refreshedSeq || isClosed }
@@ -282,8 +288,8 @@ public final class Image: Sendable {
         if info.features.contains(.exclusiveLock) && !usesExclusiveLock {
             throw RADOSError(.unsupported, "image \(name) gained the exclusive-lock feature after it was opened: open it again to write", errno: 30)
         }
-        if parent != nil || info.operationFeatures & ImageInfo.cloneChildOperation != 0 {
-            throw RADOSError(.unsupported, "image \(name) is a clone: SwiftRBD cannot yet write clones (no copy-up); open it read-only", errno: 30)
+        if parent == nil && info.parent != nil {
+            throw RADOSError(.unsupported, "image \(name) became a clone after it was opened: open it again to write", errno: 30)
         }
     }
 
@@ -298,12 +304,15 @@ public final class Image: Sendable {
         var snapshots: [Snapshot] = []
         let ids = info.snapContext.snaps.sorted()
         if !ids.isEmpty {
-            let outputs = try await io.operate(RBDObjectNames.header(imageID: id), ids.flatMap { [ClsRBD.snapshotGet(id: $0), ClsRBD.getProtectionStatus(snapID: $0)] })
-            guard outputs.count == 2 * ids.count else { throw RADOSError(.malformedData, "the image header answered \(outputs.count) of \(2 * ids.count) snapshot calls") }
+            let outputs = try await io.operate(RBDObjectNames.header(imageID: id), ids.flatMap { [ClsRBD.snapshotGet(id: $0), ClsRBD.getProtectionStatus(snapID: $0), ClsRBD.parentOverlapGet(snapID: $0)] })
+            guard outputs.count == 3 * ids.count else { throw RADOSError(.malformedData, "the image header answered \(outputs.count) of \(3 * ids.count) snapshot calls") }
             for index in ids.indices {
-                let snap = try ImageInfo.decode { try ClsRBD.decodeSnapshotInfo(outputs[2 * index]) }
-                let protection = try ImageInfo.decode { try ClsRBD.decodeProtectionStatus(outputs[2 * index + 1]) }
-                snapshots.append(Snapshot(id: snap.id, name: snap.name, size: snap.imageSize, timestamp: Date(timeIntervalSince1970: snap.timestamp.timeIntervalSince1970), namespaceType: snap.namespaceType, isProtected: protection != .unprotected))
+                let snap = try ImageInfo.decode { try ClsRBD.decodeSnapshotInfo(outputs[3 * index]) }
+                let protection = try ImageInfo.decode { try ClsRBD.decodeProtectionStatus(outputs[3 * index + 1]) }
+                let overlap = try ImageInfo.decode { try ClsRBD.decodeParentOverlap(outputs[3 * index + 2]) }
+                var snapshot = Snapshot(id: snap.id, name: snap.name, size: snap.imageSize, timestamp: Date(timeIntervalSince1970: snap.timestamp.timeIntervalSince1970), namespaceType: snap.namespaceType, isProtected: protection != .unprotected)
+                snapshot.parentOverlap = overlap ?? 0
+                snapshots.append(snapshot)
             }
         }
         return State(info: info, layout: layout, snapshots: snapshots)

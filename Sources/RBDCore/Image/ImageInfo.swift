@@ -27,6 +27,12 @@ public struct ImageInfo: Sendable, Hashable {
     public var snapshotCount: Int
     /// The snap context writes to the head carry (`get_snapcontext`).
     package var snapContext: SnapContext = .empty
+    /// A clone's parent snapshot (`parent_get`), nil for an image that is not a clone
+    /// (or no longer is: flattened).
+    package var parent: ClsRBD.ParentSpec?
+    /// How many bytes of the head still map to the parent (`parent_overlap_get`): the
+    /// clone's size when it was made, less what shrinking cut since; 0 without a parent.
+    package var parentOverlap: UInt64 = 0
     public var createTimestamp: Date
     public var accessTimestamp: Date
     public var modifyTimestamp: Date
@@ -91,8 +97,10 @@ public struct ImageInfo: Sendable, Hashable {
             ClsRBD.getAccessTimestamp(),
             ClsRBD.getModifyTimestamp(),
             ClsRBD.getDataPool(),
+            ClsRBD.getParent(),
+            ClsRBD.parentOverlapGet(snapID: MOSDOp.noSnap),
         ])
-        guard outputs.count == 10 else { throw RADOSError(.malformedData, "the image header answered \(outputs.count) of 10 calls") }
+        guard outputs.count == 12 else { throw RADOSError(.malformedData, "the image header answered \(outputs.count) of 12 calls") }
         let snapContext = try decode { try ClsRBD.decodeSnapContext(outputs[5]) }
         let (order, size) = try decode { try ClsRBD.decodeSize(outputs[0]) }
         let features = try decode { try ClsRBD.decodeFeatures(outputs[1]).features }
@@ -103,7 +111,9 @@ public struct ImageInfo: Sendable, Hashable {
             (stripeUnit, stripeCount) = try decode { try ClsRBD.decodeStripeUnitCount(striping.first ?? ByteBuffer()) }
         }
         let dataPool = try decode { try ClsRBD.decodeI64(outputs[9]) }
-        return ImageInfo(
+        let parent = try decode { try ClsRBD.decodeParent(outputs[10]) }
+        let overlap = try decode { try ClsRBD.decodeParentOverlap(outputs[11]) }
+        var info = ImageInfo(
             name: name, id: id, size: size, order: order, features: features,
             operationFeatures: try decode { try ClsRBD.decodeU64(outputs[4]) },
             flags: try decode { try ClsRBD.decodeU64(outputs[3]) },
@@ -116,6 +126,11 @@ public struct ImageInfo: Sendable, Hashable {
             accessTimestamp: try decode { Date(timeIntervalSince1970: try ClsRBD.decodeTimestamp(outputs[7]).timeIntervalSince1970) },
             modifyTimestamp: try decode { Date(timeIntervalSince1970: try ClsRBD.decodeTimestamp(outputs[8]).timeIntervalSince1970) }
         )
+        if let parent, let overlap {
+            info.parent = parent
+            info.parentOverlap = overlap
+        }
+        return info
     }
 
     static func decode<T>(_ body: () throws -> T) throws(RADOSError) -> T {
