@@ -125,10 +125,12 @@ struct SnapRename: AsyncParsableCommand {
     }
 }
 
-/// `rbdctl snap ls SPEC`: SNAPID NAME SIZE PROTECTED TIMESTAMP, as `rbd snap ls` prints them.
+/// `rbdctl snap ls [--all] SPEC`: SNAPID NAME SIZE PROTECTED TIMESTAMP, as `rbd snap ls`
+/// prints them; `--all` lists every namespace (the trash's too) with a NAMESPACE column.
 struct SnapList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ls", abstract: "List an image's snapshots.", aliases: ["list"])
     @Argument(help: "pool/[namespace/]image.") var spec: String
+    @Flag(name: [.customShort("a"), .customLong("all")], help: "List snapshots of every namespace.") var all = false
     @Option(help: "Output format: text or json.") var format: OutputFormat = .text
     @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
@@ -137,9 +139,39 @@ struct SnapList: AsyncParsableCommand {
         let spec = try ImageCommandSupport.parseSpec(self.spec)
         try ImageCommandSupport.requireNoSnapshot(spec)
         try await ImageCommandSupport.run("failed to list snapshots", spec: spec, cluster: cluster) { _, io, _ in
-            let snapshots = try await ImageCommandSupport.withImage(io, name: spec.image, readOnly: true) { $0.snapshots }.filter { $0.namespaceType == 0 }
-            print(format == .json ? Self.json(snapshots) : Self.text(snapshots), terminator: "")
+            let (snapshots, namespaces) = try await ImageCommandSupport.withImage(io, name: spec.image, readOnly: true) { image in
+                all ? (image.snapshots, try await image.snapshotNamespaces()) : (image.snapshots.filter { $0.namespaceType == 0 }, [:])
+            }
+            if all {
+                print(format == .json ? Self.json(snapshots, namespaces: namespaces) : Self.text(snapshots, namespaces: namespaces), terminator: "")
+            } else {
+                print(format == .json ? Self.json(snapshots) : Self.text(snapshots), terminator: "")
+            }
         }
+    }
+
+    /// The NAMESPACE column: "user", or "trash (old name)".
+    static func namespaceText(_ namespace: Image.SnapshotNamespaceDescription?) -> String {
+        guard let namespace else { return "unknown" }
+        guard let original = namespace.originalName else { return namespace.type }
+        return "\(namespace.type) (\(original))"
+    }
+
+    static func text(_ snapshots: [Image.Snapshot], namespaces: [UInt64: Image.SnapshotNamespaceDescription]) -> String {
+        guard !snapshots.isEmpty else { return "" }
+        let rows = snapshots.map { [String($0.id), $0.name, ImageInfoCommand.bytes($0.size), $0.isProtected ? "yes" : "", ImageInfoCommand.ctime($0.timestamp), namespaceText(namespaces[$0.id])] }
+        return ImageCommandSupport.table(["SNAPID", "NAME", "SIZE", "PROTECTED", "TIMESTAMP", "NAMESPACE"], rows, rightAligned: [0])
+    }
+
+    /// rbd's fields, then `namespace`: its type and, for the trash, `original_name`.
+    static func json(_ snapshots: [Image.Snapshot], namespaces: [UInt64: Image.SnapshotNamespaceDescription]) -> String {
+        let items = snapshots.map { snap in
+            let namespace = namespaces[snap.id]
+            var detail = "\"type\":\(ImageCommandSupport.jsonString(namespace?.type ?? "unknown"))"
+            if let original = namespace?.originalName { detail += ",\"original_name\":\(ImageCommandSupport.jsonString(original))" }
+            return "{\"id\":\(snap.id),\"name\":\(ImageCommandSupport.jsonString(snap.name)),\"size\":\(snap.size),\"protected\":\"\(snap.isProtected)\",\"timestamp\":\(ImageCommandSupport.jsonString(ImageInfoCommand.ctime(snap.timestamp))),\"namespace\":{\(detail)}}"
+        }
+        return "[" + items.joined(separator: ",") + "]\n"
     }
 
     static func text(_ snapshots: [Image.Snapshot]) -> String {

@@ -42,6 +42,7 @@ package enum ConfigOptionCatalog {
         ConfigOption(name: "rbd_default_pool", kind: .string, defaultValue: "rbd"),
         ConfigOption(name: "rbd_default_features", kind: .string, defaultValue: "61"),
         ConfigOption(name: "rbd_default_format", kind: .int, defaultValue: "2"),
+        ConfigOption(name: "rbd_default_clone_format", kind: .string, defaultValue: "auto"),
     ]
 
     package static let byName: [String: ConfigOption] = {

@@ -12,7 +12,7 @@ import RADOSProto
 package enum ClsRBD {
     static let className = "rbd"
 
-    private static func call(_ method: String, _ body: (inout ByteBuffer) -> Void = { _ in }) -> OSDOp {
+    static func call(_ method: String, _ body: (inout ByteBuffer) -> Void = { _ in }) -> OSDOp {
         var input = ByteBuffer()
         body(&input)
         // Class and method names are short constants, so this cannot fail.

@@ -9,8 +9,10 @@ extension Image {
     /// open (watchers on the header other than the remover's own watch, EBUSY; an
     /// ``Image`` this client holds open elsewhere counts too: close it first); then it
     /// removes the data objects (every object the size allows, missing ones skipped,
-    /// bounded concurrency), closes the image, and removes the header, the object map,
-    /// the id object and the directory entry.
+    /// bounded concurrency), detaches a clone from its parent
+    /// (``detachFromParent(childIO:childID:parent:childOperationFeatures:)``, which also
+    /// removes a trashed parent snapshot this clone was the last user of), closes the
+    /// image, and removes the header, the object map, the id object and the directory entry.
     ///
     /// An image that cannot be opened because its header or its data pool is gone (a
     /// create or remove that stopped half way, a deleted pool) is cleaned up as librbd
@@ -42,6 +44,11 @@ extension Image {
                 throw RADOSError(.clusterError, "image has watchers - not removing: it is still open, or a client that had it open crashed (retry after closing or unmapping it, or after 30 s)", errno: 16)
             }
             try await ImageTrim.trim(image.dataIO, prefix: info.blockNamePrefix, layout: image.layout, from: info.size, to: 0, snapContext: info.snapContext)
+            // A clone stops being its parent's child (`RemoveRequest::detach_child`).
+            let output = try await io.operate(RBDObjectNames.header(imageID: image.id), [ClsRBD.getParent()])
+            if let parent = try ImageInfo.decode({ try ClsRBD.decodeParent(output.first ?? ByteBuffer()) }) {
+                try await detachFromParent(childIO: io, childID: image.id, parent: parent, childOperationFeatures: info.operationFeatures)
+            }
         } catch {
             try? await image.close()
             throw error

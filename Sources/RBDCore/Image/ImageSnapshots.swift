@@ -16,7 +16,9 @@ extension Image {
     /// The snapshot named `name`, from a fresh read of the header.
     func snapshot(named name: String) async throws(RADOSError) -> Snapshot {
         try await refresh()
-        guard let snapshot = snapshots.first(where: { $0.name == name }) else {
+        // Names are looked up outside the trash, as librbd does (a trashed snapshot's
+        // name is a UUID; its old name is free again).
+        guard let snapshot = snapshots.first(where: { $0.name == name && $0.namespaceType != ClsRBD.SnapshotInfo.trashNamespace }) else {
             throw RADOSError(.notFound, "snapshot \(name) of image \(self.name) does not exist", errno: 2)
         }
         return snapshot
@@ -75,11 +77,15 @@ extension Image {
         throw RADOSError(.clusterError, "the snapshot sequence kept moving while creating snapshot \(name)", errno: 116)
     }
 
-    /// Removes snapshot `name` (`rbd snap rm`): the header entry, its object map, then
-    /// the self-managed snap id, so the OSDs trim its clones.
+    /// Removes snapshot `name` (`rbd snap rm`) as librbd's `SnapshotRemoveRequest` does:
+    /// the snapshot first moves to the trash namespace (`snapshot_trash_add`); while
+    /// clone-format-2 clones still use it, it stays there (the call succeeds, and the
+    /// last clone to go removes it, see ``detachFromParent(childIO:childID:parent:childOperationFeatures:)``);
+    /// otherwise its object map, header entry and self-managed snap id go, so the OSDs
+    /// trim its data.
     ///
-    /// - Throws: ``RADOSError`` `.notFound`; EBUSY when the snapshot is protected or has
-    ///   clones.
+    /// - Throws: ``RADOSError`` `.notFound`; EBUSY when the snapshot is protected (or
+    ///   has clones and the OSDs have no snapshot trash).
     public func removeSnapshot(named name: String) async throws(RADOSError) {
         try checkWritable()
         try await withExclusiveLock { () throws(RADOSError) in try await removeSnapshotLocked(named: name) }
@@ -90,9 +96,31 @@ extension Image {
         if snapshot.isProtected {
             throw RADOSError(.clusterError, "snapshot '\(name)' is protected from removal.", errno: 16)
         }
+        try await removeSnapshotLocked(snapshot)
+    }
+
+    /// librbd's `SnapshotRemoveRequest` from `trash_snap` on (the snapshot may already
+    /// be in the trash namespace): the caller holds the exclusive lock.
+    func removeSnapshotLocked(_ snapshot: Snapshot) async throws(RADOSError) {
+        var trashed = false
+        if snapshot.namespaceType != ClsRBD.SnapshotInfo.trashNamespace {
+            do {
+                _ = try await metadataIO.operate(headerObject, [ClsRBD.snapshotTrashAdd(id: snapshot.id)])
+                trashed = true
+            } catch where error.errno == 95 {
+                // OSDs without a snapshot trash (before Mimic): removed outright or refused.
+            } catch where error.errno == 17 {
+                trashed = true
+            }
+        }
         let info = try await snapshotInfo(snapshot.id)
         if info.childCount > 0 {
-            throw RADOSError(.clusterError, "snapshot '\(name)' has \(info.childCount) linked clone(s)", errno: 16)
+            // Clones still read from it: it waits in the trash for the last one to go.
+            guard trashed else {
+                throw RADOSError(.clusterError, "snapshot '\(snapshot.name)' has \(info.childCount) linked clone(s)", errno: 16)
+            }
+            try await headerChanged()
+            return
         }
         do {
             try await objectMapSnapshotRemoving(snapshot.id)
