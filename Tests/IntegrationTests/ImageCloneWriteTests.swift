@@ -16,7 +16,13 @@ struct ImageCloneWriteTests {
         try await ClusterEnvironment.offThreadPool { try ClusterEnvironment.ceph("rbd", arguments) }
     }
 
-    static func export(_ spec: String) async throws -> [UInt8] { Array(try await rbd(["export", "--no-progress", spec, "-"])) }
+    /// `rbd export` into a file (reading 16 MiB from its stdout pipe is slow here).
+    static func export(_ spec: String) async throws -> [UInt8] {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("swiftrbd-clone-write-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        _ = try await rbd(["export", "--no-progress", spec, file])
+        return Array(try Data(contentsOf: URL(fileURLWithPath: file)))
+    }
 
     static func expectObjectMapValid(_ spec: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         try await ClusterEnvironment.offThreadPool { try ImageExclusiveLockTests.expectObjectMapValid(spec, sourceLocation: sourceLocation) }
@@ -79,6 +85,21 @@ struct ImageCloneWriteTests {
         return steps
     }
 
+    /// The parent image with its snapshot `s`: random bytes in most objects; objects 3
+    /// and 7 stay zeros (a copy-up of zeros writes no data), the last two are never
+    /// written. Returns its bytes.
+    static func makeParent(_ io: IOContext, _ name: String, _ random: inout Random) async throws -> [UInt8] {
+        _ = try await rbd(["create", "--size", "\(imageSize >> 20)M", "--object-size", "\(objectSize)", "rbd/\(name)"])
+        var model = [UInt8](repeating: 0, count: imageSize)
+        let parent = try await Image.open(io, name: name)
+        for object in 0..<14 where object != 3 && object != 7 {
+            try await apply(.write(offset: object * objectSize, bytes: random.bytes(objectSize)), to: parent, model: &model)
+        }
+        try await parent.close()
+        _ = try await rbd(["snap", "create", "--no-progress", "rbd/\(name)@s"])
+        return model
+    }
+
     struct Case: Sendable, CustomTestStringConvertible {
         var cloneFormat: String
         /// `--image-feature` for the clone; nil for rbd's defaults (Pacific's five).
@@ -100,17 +121,8 @@ struct ImageCloneWriteTests {
         defer { Task { await client.shutdown() } }
         do {
             let io = try await client.ioContext(pool: "rbd")
-            // The parent: random bytes in most objects; objects 3 and 7 stay zeros (a
-            // copy-up of zeros writes no data), the last two are never written.
-            _ = try await Self.rbd(["create", "--size", "\(Self.imageSize)", "--object-size", "\(Self.objectSize)", "rbd/\(base)"])
-            var model = [UInt8](repeating: 0, count: Self.imageSize)
-            let parent = try await Image.open(io, name: base)
-            for object in 0..<14 where object != 3 && object != 7 {
-                try await Self.apply(.write(offset: object * Self.objectSize, bytes: random.bytes(Self.objectSize)), to: parent, model: &model)
-            }
-            try await parent.close()
+            var model = try await Self.makeParent(io, base, &random)
             let parentModel = model
-            _ = try await Self.rbd(["snap", "create", "--no-progress", "rbd/\(base)@s"])
             if test.cloneFormat == "1" { _ = try await Self.rbd(["snap", "protect", "rbd/\(base)@s"]) }
             _ = try await Self.rbd(["clone", "--rbd-default-clone-format", test.cloneFormat] + (test.features.map { ["--image-feature", $0] } ?? []) + ["rbd/\(base)@s", "rbd/\(child)"])
 
@@ -136,6 +148,12 @@ struct ImageCloneWriteTests {
                 try await Self.expectObjectMapValid("rbd/\(child)")
                 try await Self.expectObjectMapValid("rbd/\(child)@c1")
             }
+            // librbd's flatten copies up only what does not exist yet: the snapshot keeps
+            // the parent's bytes (with deep-flatten it no longer reads through) only if
+            // our copy-ups put them there.
+            _ = try await Self.rbd(["flatten", "--no-progress", "rbd/\(child)"])
+            #expect(ImageIOInteropTests.firstDifference(try await Self.export("rbd/\(child)@c1"), snapshotModel) == nil, "the clone's snapshot after rbd flatten, seed \(seed)")
+            #expect(ImageIOInteropTests.firstDifference(try await Self.export("rbd/\(child)"), model) == nil, "the clone after rbd flatten, seed \(seed)")
         } catch {
             Issue.record("seed \(seed): \(error)")
         }
@@ -158,7 +176,7 @@ struct ImageCloneWriteTests {
         defer { Task { await client.shutdown() } }
         do {
             let io = try await client.ioContext(pool: "rbd")
-            _ = try await Self.rbd(["create", "--size", "\(Self.imageSize)", "--object-size", "\(Self.objectSize)", "rbd/\(names[0])"])
+            _ = try await Self.rbd(["create", "--size", "\(Self.imageSize >> 20)M", "--object-size", "\(Self.objectSize)", "rbd/\(names[0])"])
             var model = [UInt8](repeating: 0, count: Self.imageSize)
             let top = try await Image.open(io, name: names[0])
             for step in Self.workload(&random, objects: Array(0..<16)) { try await Self.apply(step, to: top, model: &model) }
@@ -189,5 +207,54 @@ struct ImageCloneWriteTests {
             _ = try? await Self.rbd(["snap", "purge", "--no-progress", "rbd/\(name)"])
             await ImageCacheTests.remove(name)
         }
+    }
+
+    /// Our flatten of an `rbd clone` we wrote, with a snapshot: the clone keeps every
+    /// byte (`rbd export` of it and of its snapshot equal the models), `rbd info` shows no
+    /// parent, and the parent snapshot loses its child, except that without deep-flatten
+    /// the snapshot still reads through to the parent, as librbd leaves it.
+    @Test(arguments: [true, false]) func flatteningKeepsEveryByteAndDetaches(deepFlatten: Bool) async throws {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var random = Random(state: seed)
+        let tag = UInt32.random(in: 0...UInt32.max)
+        let base = "flatten-base-\(tag)", child = "flatten-child-\(tag)"
+        let client = try await ImageCacheTests.connect()
+        defer { Task { await client.shutdown() } }
+        do {
+            let io = try await client.ioContext(pool: "rbd")
+            var model = try await Self.makeParent(io, base, &random)
+            let features = deepFlatten ? [] : ["--image-feature", "layering,exclusive-lock,object-map,fast-diff"]
+            _ = try await Self.rbd(["clone", "--rbd-default-clone-format", "2"] + features + ["rbd/\(base)@s", "rbd/\(child)"])
+
+            let image = try await Image.open(io, name: child)
+            for step in Self.workload(&random, objects: [0, 1, 2, 3, 4, 5]) { try await Self.apply(step, to: image, model: &model) }
+            try await image.createSnapshot(named: "c1")
+            let snapshotModel = model
+            try await image.flatten()
+            for step in Self.workload(&random, objects: [6, 8, 10, 12, 14, 15]) { try await Self.apply(step, to: image, model: &model) }
+            try await image.close()
+
+            let info = try #require(try JSONSerialization.jsonObject(with: await Self.rbd(["info", "--format", "json", "rbd/\(child)"])) as? [String: Any])
+            #expect(info["parent"] == nil, "rbd info after our flatten: \(info)")
+            #expect(ImageIOInteropTests.firstDifference(try await Self.export("rbd/\(child)"), model) == nil, "the flattened clone, seed \(seed)")
+            #expect(ImageIOInteropTests.firstDifference(try await Self.export("rbd/\(child)@c1"), snapshotModel) == nil, "its snapshot, seed \(seed)")
+            try await Self.expectObjectMapValid("rbd/\(child)")
+            try await Self.expectObjectMapValid("rbd/\(child)@c1")
+            let children = String(decoding: try await Self.rbd(["children", "rbd/\(base)@s"]), as: UTF8.self)
+            if deepFlatten {
+                #expect(!children.contains(child), "rbd children after a deep flatten: \(children)")
+                _ = try await Self.rbd(["snap", "rm", "--no-progress", "rbd/\(base)@s"])
+                let left = String(decoding: try await Self.rbd(["snap", "ls", "--all", "rbd/\(base)"]), as: UTF8.self)
+                #expect(left.isEmpty, "the parent snapshot is gone, not in the trash: \(left)")
+            } else {
+                #expect(children.contains(child), "without deep-flatten the snapshot still uses the parent: \(children)")
+            }
+        } catch {
+            Issue.record("seed \(seed): \(error)")
+        }
+        _ = try? await Self.rbd(["snap", "purge", "--no-progress", "rbd/\(child)"])
+        await ImageCacheTests.remove(child)
+        _ = try? await Self.rbd(["snap", "purge", "--no-progress", "rbd/\(base)"])
+        await ImageCacheTests.remove(base)
     }
 }
