@@ -29,6 +29,7 @@ final class ImageOptionsHandle: Sendable {
     static let featuresSet: Int32 = 8
     static let featuresClear: Int32 = 9
     static let dataPool: Int32 = 10
+    static let cloneFormat: Int32 = 12
     /// Options that take a string (`RBD_IMAGE_OPTION_JOURNAL_POOL`, `_DATA_POOL`).
     static let textOptions: Set<Int32> = [7, 10]
     /// The highest option number Pacific knows (`RBD_IMAGE_OPTION_MIRROR_IMAGE_MODE`).

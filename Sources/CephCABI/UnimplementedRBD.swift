@@ -40,9 +40,6 @@ public func rbd_aio_write2() -> Int32 { Diagnostics.notImplemented("rbd_aio_writ
 @_cdecl("rbd_break_lock")
 public func rbd_break_lock() -> Int32 { Diagnostics.notImplemented("rbd_break_lock") }
 
-@_cdecl("rbd_clone3")
-public func rbd_clone3() -> Int32 { Diagnostics.notImplemented("rbd_clone3") }
-
 @_cdecl("rbd_config_image_list")
 public func rbd_config_image_list() -> Int32 { Diagnostics.notImplemented("rbd_config_image_list") }
 
@@ -69,9 +66,6 @@ public func rbd_features_from_string() -> Int32 { Diagnostics.notImplemented("rb
 
 @_cdecl("rbd_features_to_string")
 public func rbd_features_to_string() -> Int32 { Diagnostics.notImplemented("rbd_features_to_string") }
-
-@_cdecl("rbd_flatten_with_progress")
-public func rbd_flatten_with_progress() -> Int32 { Diagnostics.notImplemented("rbd_flatten_with_progress") }
 
 @_cdecl("rbd_get_access_timestamp")
 public func rbd_get_access_timestamp() -> Int32 { Diagnostics.notImplemented("rbd_get_access_timestamp") }
@@ -148,9 +142,6 @@ public func rbd_group_snap_rename() -> Int32 { Diagnostics.notImplemented("rbd_g
 @_cdecl("rbd_group_snap_rollback")
 public func rbd_group_snap_rollback() -> Int32 { Diagnostics.notImplemented("rbd_group_snap_rollback") }
 
-@_cdecl("rbd_is_exclusive_lock_owner")
-public func rbd_is_exclusive_lock_owner() -> Int32 { Diagnostics.notImplemented("rbd_is_exclusive_lock_owner") }
-
 @_cdecl("rbd_linked_image_spec_cleanup")
 public func rbd_linked_image_spec_cleanup() { _ = Diagnostics.notImplemented("rbd_linked_image_spec_cleanup") }
 
@@ -166,9 +157,6 @@ public func rbd_list_descendants() -> Int32 { Diagnostics.notImplemented("rbd_li
 @_cdecl("rbd_list_lockers")
 public func rbd_list_lockers() -> Int32 { Diagnostics.notImplemented("rbd_list_lockers") }
 
-@_cdecl("rbd_lock_acquire")
-public func rbd_lock_acquire() -> Int32 { Diagnostics.notImplemented("rbd_lock_acquire") }
-
 @_cdecl("rbd_lock_break")
 public func rbd_lock_break() -> Int32 { Diagnostics.notImplemented("rbd_lock_break") }
 
@@ -180,9 +168,6 @@ public func rbd_lock_get_owners() -> Int32 { Diagnostics.notImplemented("rbd_loc
 
 @_cdecl("rbd_lock_get_owners_cleanup")
 public func rbd_lock_get_owners_cleanup() -> Int32 { Diagnostics.notImplemented("rbd_lock_get_owners_cleanup") }
-
-@_cdecl("rbd_lock_release")
-public func rbd_lock_release() -> Int32 { Diagnostics.notImplemented("rbd_lock_release") }
 
 @_cdecl("rbd_lock_shared")
 public func rbd_lock_shared() -> Int32 { Diagnostics.notImplemented("rbd_lock_shared") }

@@ -23,6 +23,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("io-total"), help: "Total bytes (B/K/M/G), default 1G.") var ioTotal: String = "1G"
     @Option(name: .customLong("io-pattern"), help: "seq or rand, default seq.") var ioPattern: Pattern = .seq
     @Option(name: .customLong("rw-mix-read"), help: "Read share of readwrite in percent, default 50.") var rwMixRead: Int = 50
+    @Flag(name: .customLong("exclusive"), help: "Take the exclusive lock first and keep it: other clients' requests for it are refused (like rbd device map -o exclusive).") var exclusive = false
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
@@ -43,6 +44,7 @@ struct BenchCommand: AsyncParsableCommand {
                 guard size <= imageSize else {
                     throw RADOSError(.invalidArgument, "io-size \(ByteCount.format(size)) larger than image size \(ByteCount.format(imageSize))", errno: 22)
                 }
+                if exclusive { try await image.acquireExclusiveLock() }
                 // A flush first, as rbd bench does: it also ends writethrough-until-flush,
                 // so the cache runs in the mode it is configured for.
                 try await image.flush()

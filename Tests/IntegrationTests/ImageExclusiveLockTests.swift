@@ -154,6 +154,65 @@ struct ImageExclusiveLockTests {
         try Self.expectObjectMapValid(spec)
     } }
 
+    /// A librbd client that writes 4 KiB blocks on request and says how each went
+    /// (`ok`, or the error's class: librbd raises `ReadOnlyImage` when the owner keeps
+    /// the lock).
+    static let politeWriter = """
+    import sys, rados, rbd
+    cluster = rados.Rados(conffile=sys.argv[1])
+    cluster.connect()
+    io = cluster.open_ioctx('rbd')
+    image = rbd.Image(io, sys.argv[2])
+    print('open', flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if not words:
+            break
+        try:
+            image.write(bytes([int(words[1])]) * 4096, int(words[0]))
+            image.flush()
+            print('ok', flush=True)
+        except rbd.Error as error:
+            print('error ' + type(error).__name__, flush=True)
+    image.close()
+    io.close()
+    cluster.shutdown()
+    """
+
+    /// `rbd_lock_acquire` semantics: a lock we took explicitly is kept when librbd asks
+    /// (its write fails with EROFS, as against a librbd owner in that mode), and after
+    /// our release librbd takes it, while our own writes then fail instead of taking it
+    /// back.
+    @Test func anExplicitlyAcquiredLockIsKeptUntilReleased() async throws { try await Self.ours("manual") { spec, image, client in
+        let conf = try #require(ClusterEnvironment.cephConf)
+        try await image.acquireExclusiveLock()
+        #expect(image.ownsExclusiveLock)
+        try await image.write(offset: 0, data: ByteBuffer(repeating: 0x61, count: 4096))
+        let writer = try PythonClient(Self.politeWriter, arguments: [conf, String(spec.dropFirst(4))])
+        defer { writer.finish() }
+        try #require(try await writer.readLine() == "open")
+        try writer.send("8192 98")
+        #expect(try await writer.readLine() == "error ReadOnlyImage", "librbd's write against our kept lock")
+        #expect(image.ownsExclusiveLock, "the lock stayed ours")
+        let lockers = try await ClusterEnvironment.offThreadPool { try Self.lockers(spec).map { $0["locker"] as? String } }
+        #expect(lockers == ["client.\(client.instanceID)"], "\(lockers)")
+
+        try await image.releaseExclusiveLock()
+        #expect(!image.ownsExclusiveLock)
+        try writer.send("8192 98")
+        #expect(try await writer.readLine() == "ok", "librbd writes once we released the lock")
+        let refused = await ClusterEnvironment.refusal("our write after the release") { _ = try await image.write(offset: 4096, data: ByteBuffer(repeating: 0x63, count: 4096)) }
+        #expect(refused?.errno == 30, "\(String(describing: refused))")
+        await #expect(throws: RADOSError.self) { try await image.releaseExclusiveLock() }
+        try await image.close()
+        writer.finish()
+        var model = [UInt8](repeating: 0, count: 16 << 20)
+        Self.fill(&model, 0, 0x61, 4096)
+        Self.fill(&model, 8192, 98, 4096)
+        let exported = try await ClusterEnvironment.offThreadPool { try Self.export(spec) }
+        #expect(ImageIOInteropTests.firstDifference(exported, model) == nil)
+    } }
+
     @Test func librbdAndWeWritingAtOnceBothProgress() async throws { try await Self.shared("both") { spec, writer, image in
 
         // librbd writes 64 blocks in the first 4 MiB while we write 64 in the next object.

@@ -49,6 +49,10 @@ extension Image {
         var phase: Phase = .unlocked
         /// Another client asked for the lock while an operation held it.
         var releaseRequested = false
+        /// The lock is taken and given up only on request of this client
+        /// (``Image/acquireExclusiveLock()``, librbd's `StandardPolicy`): other clients'
+        /// requests are refused (EROFS) and writes never take it by themselves.
+        var manual = false
         /// Maintenance operations running under the lock.
         var operations = 0
         /// Why the last acquisition failed (queued writes fail with it).
@@ -121,15 +125,23 @@ extension Image {
         }
     }
 
-    /// Starts an acquisition unless one runs or the lock is held.
-    func lockWanted() {
-        let start = state.withLockedValue { state -> Bool in
-            guard !state.isClosed, state.lock.phase == .unlocked else { return false }
+    /// Starts an acquisition unless one runs or the lock is held; in manual mode only
+    /// when this client asks (`explicit`), else what waits for the lock fails (EROFS).
+    func lockWanted(explicit: Bool = false) {
+        enum Next { case none, start, refuse }
+        let next = state.withLockedValue { state -> Next in
+            guard !state.isClosed, state.lock.phase == .unlocked else { return .none }
+            if state.lock.manual && !explicit { return .refuse }
             state.lock.phase = .acquiring
             state.lock.failure = nil
-            return true
+            return .start
         }
-        if start { Task { await self.acquireLock() } }
+        switch next {
+        case .none: break
+        case .start: Task { await self.acquireLock() }
+        case .refuse:
+            failAcquire(RADOSError(.permissionDenied, "image \(name): this client released the exclusive lock it had acquired explicitly, so writes do not take it again by themselves: acquire it first", errno: 30))
+        }
     }
 
     /// Whether this client holds the lock now.
@@ -167,6 +179,8 @@ extension Image {
         case .requestLock:
             let (reply, release) = state.withLockedValue { state -> (ByteBuffer, Bool) in
                 guard state.lock.isLocked else { return (ByteBuffer(), false) }
+                // Taken explicitly: kept (`StandardPolicy::lock_requested`).
+                if state.lock.manual { return (ImageNotify.response(-30), false) }
                 if state.lock.operations > 0 {
                     state.lock.releaseRequested = true
                     return (ImageNotify.response(0), false)
@@ -306,7 +320,7 @@ extension Image {
 
     /// The acquisition failed: the writes queued for it and the operations waiting fail
     /// with `error`; the next write tries again.
-    private func failAcquire(_ error: RADOSError) {
+    func failAcquire(_ error: RADOSError) {
         let waiters = state.withLockedValue { state -> [@Sendable (RADOSError?) -> Void] in
             state.lock.phase = .unlocked
             state.lock.failure = error
@@ -431,7 +445,7 @@ extension Image {
         return try await body()
     }
 
-    private func holdLockForOperation() async throws(RADOSError) {
+    func holdLockForOperation(explicit: Bool = false) async throws(RADOSError) {
         let error: RADOSError? = await withCheckedContinuation { (continuation: CheckedContinuation<RADOSError?, Never>) in
             enum Next { case now, wait, start }
             let next = state.withLockedValue { state -> Next in
@@ -445,7 +459,7 @@ extension Image {
             }
             switch next {
             case .now: continuation.resume(returning: nil)
-            case .start: lockWanted()
+            case .start: lockWanted(explicit: explicit)
             case .wait: break
             }
         }
@@ -453,7 +467,7 @@ extension Image {
         try checkOpen()
     }
 
-    private func endLockedOperation() {
+    func endLockedOperation() {
         let release = state.withLockedValue { state -> Bool in
             state.lock.operations -= 1
             guard state.lock.operations == 0, state.lock.releaseRequested, state.lock.isLocked else { return false }
