@@ -140,7 +140,7 @@ struct SnapList: AsyncParsableCommand {
         try ImageCommandSupport.requireNoSnapshot(spec)
         try await ImageCommandSupport.run("failed to list snapshots", spec: spec, cluster: cluster) { _, io, _ in
             let (snapshots, namespaces) = try await ImageCommandSupport.withImage(io, name: spec.image, readOnly: true) { image in
-                all ? (image.snapshots, try await image.snapshotNamespaces()) : (image.snapshots.filter { $0.namespaceType == 0 }, [:])
+                all ? (image.snapshots, image.snapshotNamespaces()) : (image.snapshots.filter { $0.namespaceType == 0 }, [:])
             }
             if all {
                 print(format == .json ? Self.json(snapshots, namespaces: namespaces) : Self.text(snapshots, namespaces: namespaces), terminator: "")

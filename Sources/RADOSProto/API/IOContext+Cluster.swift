@@ -13,9 +13,18 @@ extension IOContext {
     ///
     /// - Throws: ``RADOSError`` `.clusterError` with the monitor's errno when it fails.
     package func monCommand(_ json: String) async throws(RADOSError) -> ByteBuffer {
+        try await objecter.monCommand(json).output
+    }
+}
+
+extension Objecter {
+    /// A monitor command for the cluster of the OSDMap in force: its output and status
+    /// text (``RADOSClient/monCommand(_:input:)`` and ``IOContext/monCommand(_:)``).
+    nonisolated func monCommand(_ json: String, input: ByteBuffer = ByteBuffer()) async throws(RADOSError) -> (output: ByteBuffer, status: String) {
         do {
-            let fsid = await objecter.osdmap.fsidValue
-            return try await objecter.monitor.command([json], fsid: fsid).output
+            let fsid = await osdmap.fsidValue
+            let ack = try await monitor.command([json], fsid: fsid, input: input)
+            return (ack.output, ack.status)
         } catch {
             throw error as? RADOSError ?? RADOSError(.connectionFailed, "the monitor command could not be sent", details: "\(error)")
         }

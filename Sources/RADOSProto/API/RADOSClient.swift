@@ -89,13 +89,7 @@ public final class RADOSClient: Sendable {
     ///
     /// - Throws: ``RADOSError`` `.clusterError` with the monitor's errno when it fails.
     public func monCommand(_ json: String, input: ByteBuffer = ByteBuffer()) async throws(RADOSError) -> (output: ByteBuffer, status: String) {
-        do {
-            let fsid = await fsidOfCluster()
-            let ack = try await monitor.command([json], fsid: fsid, input: input)
-            return (ack.output, ack.status)
-        } catch {
-            throw error as? RADOSError ?? RADOSError(.connectionFailed, "the monitor command could not be sent", details: "\(error)")
-        }
+        try await objecter.monCommand(json, input: input)
     }
 
     /// Closes the OSD and monitor sessions. Pending operations fail.
@@ -105,10 +99,6 @@ public final class RADOSClient: Sendable {
         await objecter.unwatchAll(within: .seconds(5))
         await objecter.shutdown()
         await monitor.close()
-    }
-
-    private func fsidOfCluster() async -> CephFSID {
-        await objecter.osdmap.fsidValue
     }
 }
 

@@ -7,7 +7,7 @@ import RADOSProto
 /// `op_features_set`, `child_attach`, `child_detach`, `children_list`, `add_child`,
 /// `remove_child`, `snapshot_trash_add`, `trash_get`), the methods in
 /// `src/cls/rbd/cls_rbd.cc`, and the types in `src/cls/rbd/cls_rbd_types.cc`
-/// (`ParentImageSpec`, `ChildImageSpec`, `TrashSnapshotNamespace`, `TrashImageSpec`).
+/// (`ParentImageSpec`, `ChildImageSpec`, `TrashImageSpec`).
 ///
 /// Clone format 2 records a child on its parent's header (`child_attach`, keyed by the
 /// parent snapshot) and marks both images with operation features; clone format 1
@@ -141,31 +141,6 @@ extension ClsRBD {
             }
         }
     }
-
-    // MARK: snapshot namespaces
-
-    /// A snapshot's namespace in the detail `rbd snap ls --all` prints: its type and, for
-    /// a trashed snapshot, its name and namespace type before it was trashed.
-    package struct SnapshotNamespace: Hashable, Sendable {
-        package var type: UInt32
-        package var originalName: String?
-        package var originalType: UInt32?
-    }
-
-    /// `snapshot_get` output (`SnapshotInfo`), only the namespace, decoded fully for the
-    /// trash namespace (`TrashSnapshotNamespace`: string original name, u32 original type).
-    package static func decodeSnapshotNamespace(_ output: ByteBuffer) throws -> SnapshotNamespace {
-        var buffer = output
-        return try buffer.readDencVersioned("SnapshotInfo", understands: 1) { body, _ in
-            _ = try body.readDencU64()  // id
-            let namespace = try body.readDencVersioned("SnapshotNamespace", understands: 1) { ns, _ -> SnapshotNamespace in
-                let type = try ns.readDencU32()
-                guard type == SnapshotInfo.trashNamespace else { return SnapshotNamespace(type: type) }
-                return SnapshotNamespace(type: type, originalName: try ns.readDencString(), originalType: try ns.readDencU32())
-            }
-            return namespace  // name, size, timestamp and child count are skipped
-        }
-    }
 }
 
 extension ByteBuffer {
@@ -188,11 +163,16 @@ extension ByteBuffer {
         }
     }
 
+    /// The key of a parent snapshot in `rbd_children` (`get_children`'s input).
+    mutating func writeDencV1ParentKey(poolID: Int64, imageID: String, snapID: UInt64) {
+        writeDencI64(poolID)
+        writeDencString(imageID)
+        writeDencU64(snapID)
+    }
+
     /// The key and value `add_child`/`remove_child` take.
     mutating func writeDencV1ChildKey(_ parent: ClsRBD.ParentSpec, childID: String) {
-        writeDencI64(parent.poolID)
-        writeDencString(parent.imageID)
-        writeDencU64(parent.snapID)
+        writeDencV1ParentKey(poolID: parent.poolID, imageID: parent.imageID, snapID: parent.snapID)
         writeDencString(childID)
     }
 }

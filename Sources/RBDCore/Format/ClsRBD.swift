@@ -232,11 +232,7 @@ package enum ClsRBD {
     /// `get_children` on `rbd_children` (clone format 1): ids of the images cloned from
     /// snapshot `snapID` of image `imageID` in pool `poolID`; ENOENT when there are none.
     package static func getChildren(poolID: Int64, imageID: String, snapID: UInt64) -> OSDOp {
-        call("get_children") {
-            $0.writeDencI64(poolID)
-            $0.writeDencString(imageID)
-            $0.writeDencU64(snapID)
-        }
+        call("get_children") { $0.writeDencV1ParentKey(poolID: poolID, imageID: imageID, snapID: snapID) }
     }
 
     /// `get_children` output: a set of image ids.
@@ -258,19 +254,29 @@ package enum ClsRBD {
         package var imageSize: UInt64
         package var timestamp: UTime
         package var childCount: UInt32
+        /// A trashed snapshot's name and namespace type before it was trashed
+        /// (`TrashSnapshotNamespace`: string original name, u32 original type).
+        package var originalName: String? = nil
+        package var originalNamespaceType: UInt32? = nil
     }
 
     package static func decodeSnapshotInfo(_ output: ByteBuffer) throws -> SnapshotInfo {
         var buffer = output
         return try buffer.readDencVersioned("SnapshotInfo", understands: 1) { body, _ in
             let id = try body.readDencU64()
-            // The namespace's own fields depend on its type; only the type matters here.
-            let namespaceType = try body.readDencVersioned("SnapshotNamespace", understands: 1) { ns, _ in try ns.readDencU32() }
+            // The namespace's own fields depend on its type; only the trash's are read.
+            let namespace = try body.readDencVersioned("SnapshotNamespace", understands: 1) { ns, _ -> (type: UInt32, originalName: String?, originalType: UInt32?) in
+                let type = try ns.readDencU32()
+                guard type == SnapshotInfo.trashNamespace else { return (type, nil, nil) }
+                return (type, try ns.readDencString(), try ns.readDencU32())
+            }
             let name = try body.readDencString()
             let size = try body.readDencU64()
             let timestamp = try body.readDencUTime()
             let children = try body.readDencU32()
-            return SnapshotInfo(id: id, namespaceType: namespaceType, name: name, imageSize: size, timestamp: timestamp, childCount: children)
+            return SnapshotInfo(
+                id: id, namespaceType: namespace.type, name: name, imageSize: size, timestamp: timestamp, childCount: children,
+                originalName: namespace.originalName, originalNamespaceType: namespace.originalType)
         }
     }
 

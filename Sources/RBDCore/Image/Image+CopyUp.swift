@@ -59,6 +59,28 @@ extension Image {
         return (extents, data)
     }
 
+    /// Sends a write-type request to an object that stands for parent bytes, copy-up
+    /// enabled (`AbstractObjectWriteRequest`): copies up at once when the object map
+    /// says the object does not exist; else marks it existing and sends `ops` guarded by
+    /// `stat` (then `hint`, when given), copying up on ENOENT.
+    func sendGuardedForCopyUp(_ view: IOView, _ objectNumber: UInt64, hint: OSDOp? = nil, ops: [OSDOp], isEmptyWrite: Bool = false, retry: @escaping @Sendable () -> Void, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        if state.withLockedValue({ $0.objectMap.map { $0[objectNumber] == .nonexistent } ?? false }) {
+            return copyUp(view, objectNumber, writeOps: ops, headState: .exists, isEmptyWrite: isEmptyWrite, retry: retry, completion: completion)
+        }
+        markObjectExists(objectNumber) { [self] marked in
+            guard case .success = marked else { return completion(marked) }
+            let name = DataObjectName.make(prefix: view.prefix, objectNumber: objectNumber)
+            dataIO.operate(name, [.stat] + (hint.map { [$0] } ?? []) + ops, snapContext: view.snapContext) { [self] outcome in
+                switch outcome {
+                case .failure(let error) where error.code == .notFound:
+                    copyUp(view, objectNumber, writeOps: ops, headState: .exists, isEmptyWrite: isEmptyWrite, retry: retry, completion: completion)
+                default:
+                    completion(outcome.map { _ in () })
+                }
+            }
+        }
+    }
+
     /// Fills object `objectNumber` from the parent and applies `writeOps` (the request's
     /// own ops, unguarded): object maps first (the head's to `headState`), then the
     /// copy-up. A flatten's copy-up (`writeOps` a write of no bytes) is skipped when the

@@ -181,19 +181,6 @@ extension Image {
         case .zero(let offset, let length): ops = [.zero(offset: offset, length: length)]
         }
         let retry: @Sendable () -> Void = { [self] in sendObjectDiscard(view, operation, completion: completion) }
-        if state.withLockedValue({ $0.objectMap.map { $0[objectNumber] == .nonexistent } ?? false }) {
-            return copyUp(view, objectNumber, writeOps: ops, headState: .exists, retry: retry, completion: completion)
-        }
-        markObjectExists(objectNumber) { [self] marked in
-            guard case .success = marked else { return completion(marked) }
-            dataIO.operate(name, [.stat] + ops, snapContext: view.snapContext) { [self] outcome in
-                switch outcome {
-                case .failure(let error) where error.code == .notFound:
-                    copyUp(view, objectNumber, writeOps: ops, headState: .exists, retry: retry, completion: completion)
-                default:
-                    completion(outcome.map { _ in () })
-                }
-            }
-        }
+        sendGuardedForCopyUp(view, objectNumber, ops: ops, retry: retry, completion: completion)
     }
 }

@@ -377,29 +377,15 @@ extension Image {
     private func sendCloneObjectWrite(_ view: IOView, _ objectNumber: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
         let objectSize = view.layout.objectSize
         let whole = offset == 0 && UInt64(data.readableBytes) == objectSize
-        let write: OSDOp = whole ? .writeFull(data) : .write(offset: offset, data: data)
-        let name = DataObjectName.make(prefix: view.prefix, objectNumber: objectNumber)
-        let hint = OSDOp.setAllocHint(expectedObjectSize: objectSize, expectedWriteSize: objectSize, opFlags: [])
-        var plain = view
-        plain.parentOverlap = 0
         if whole && view.snapContext.snaps.isEmpty {
+            var plain = view
+            plain.parentOverlap = 0
             return sendObjectWrite(plain, objectNumber, offset: offset, data: data, completion: completion)
         }
+        let write: OSDOp = whole ? .writeFull(data) : .write(offset: offset, data: data)
+        let hint = OSDOp.setAllocHint(expectedObjectSize: objectSize, expectedWriteSize: objectSize, opFlags: [])
         let retry: @Sendable () -> Void = { [self] in sendObjectWrite(view, objectNumber, offset: offset, data: data, completion: completion) }
-        if state.withLockedValue({ $0.objectMap.map { $0[objectNumber] == .nonexistent } ?? false }) {
-            return copyUp(view, objectNumber, writeOps: [write], headState: .exists, retry: retry, completion: completion)
-        }
-        markObjectExists(objectNumber) { [self] marked in
-            guard case .success = marked else { return completion(marked) }
-            dataIO.operate(name, [.stat, hint, write], snapContext: view.snapContext) { [self] outcome in
-                switch outcome {
-                case .failure(let error) where error.code == .notFound:
-                    copyUp(view, objectNumber, writeOps: [write], headState: .exists, retry: retry, completion: completion)
-                default:
-                    completion(outcome.map { _ in () })
-                }
-            }
-        }
+        sendGuardedForCopyUp(view, objectNumber, hint: hint, ops: [write], retry: retry, completion: completion)
     }
 
     // MARK: flush

@@ -30,6 +30,8 @@ public final class Image: Sendable {
         /// How many bytes of a clone mapped to its parent when the snapshot was taken
         /// (0 when the image was not a clone then, or its snapshots were flattened).
         package var parentOverlap: UInt64 = 0
+        /// For a snapshot in the trash namespace, the name it had before.
+        package var originalName: String?
     }
 
     /// What can change while the image is open, and the bookkeeping that says whether
@@ -312,6 +314,7 @@ public final class Image: Sendable {
                 let overlap = try ImageInfo.decode { try ClsRBD.decodeParentOverlap(outputs[3 * index + 2]) }
                 var snapshot = Snapshot(id: snap.id, name: snap.name, size: snap.imageSize, timestamp: Date(timeIntervalSince1970: snap.timestamp.timeIntervalSince1970), namespaceType: snap.namespaceType, isProtected: protection != .unprotected)
                 snapshot.parentOverlap = overlap ?? 0
+                snapshot.originalName = snap.originalName
                 snapshots.append(snapshot)
             }
         }

@@ -46,17 +46,14 @@ extension Image {
 
     /// The clones of snapshot `snapID`.
     package func children(ofSnapshotID snapID: UInt64) async throws(RADOSError) -> [ImageChild] {
-        let parent = ClsRBD.ParentSpec(poolID: metadataIO.poolID, poolNamespace: metadataIO.namespace, imageID: id, snapID: snapID)
         var specs: [ClsRBD.ChildSpec] = []
         // Format 1: every pool's rbd_children (clones share their parent's namespace).
         for poolID in await metadataIO.poolNames().keys.sorted() {
             guard var io = try? await metadataIO.ioContext(poolID: poolID) else { continue }
             io.namespace = metadataIO.namespace
-            var key = parent
-            key.poolNamespace = ""
             let output: [ByteBuffer]
             do {
-                output = try await io.operate(ClsRBD.childrenObject, [ClsRBD.getChildren(poolID: key.poolID, imageID: key.imageID, snapID: key.snapID)])
+                output = try await io.operate(ClsRBD.childrenObject, [ClsRBD.getChildren(poolID: metadataIO.poolID, imageID: id, snapID: snapID)])
             } catch where error.code == .notFound || error.errno == 95 {
                 continue
             }

@@ -49,22 +49,7 @@ extension Image {
         let mapState = state.withLockedValue { $0.objectMap.map { $0[number] } }
         if mapState == .exists || mapState == .existsClean { return completion(.success(())) }
         guard Self.hasParentData(view.layout, objectNumber: number, overlap: view.parentOverlap) else { return completion(.success(())) }
-        let empty: [OSDOp] = [.write(offset: 0, data: ByteBuffer())]
         let retry: @Sendable () -> Void = { [self] in flattenObject(view, number, completion: completion) }
-        if mapState == .nonexistent {
-            return copyUp(view, number, writeOps: empty, headState: .exists, isEmptyWrite: true, retry: retry, completion: completion)
-        }
-        markObjectExists(number) { [self] marked in
-            guard case .success = marked else { return completion(marked) }
-            let name = DataObjectName.make(prefix: view.prefix, objectNumber: number)
-            dataIO.operate(name, [.stat] + empty, snapContext: view.snapContext) { [self] outcome in
-                switch outcome {
-                case .failure(let error) where error.code == .notFound:
-                    copyUp(view, number, writeOps: empty, headState: .exists, isEmptyWrite: true, retry: retry, completion: completion)
-                default:
-                    completion(outcome.map { _ in () })
-                }
-            }
-        }
+        sendGuardedForCopyUp(view, number, ops: [.write(offset: 0, data: ByteBuffer())], isEmptyWrite: true, retry: retry, completion: completion)
     }
 }

@@ -53,9 +53,6 @@ public struct ImageInfo: Sendable, Hashable {
         return names
     }
 
-    /// `RBD_OPERATION_FEATURE_CLONE_CHILD`: the image is a (v2) clone.
-    static let cloneChildOperation: UInt64 = 1 << 1
-
     /// Names of the operation features, as `rbd info` prints them.
     public var operationFeatureNames: [String] {
         [(1 << 0, "clone-parent"), (1 << 1, "clone-child"), (1 << 2, "group"), (1 << 3, "snap-trash")]

@@ -109,14 +109,14 @@ import Testing
             }
             return output
         }
-        let trashed = try ClsRBD.decodeSnapshotNamespace(info {
+        let trashed = try ClsRBD.decodeSnapshotInfo(info {
             $0.writeDencU32(2)  // trash
             $0.writeDencString("s")  // original name
             $0.writeDencU32(0)  // original namespace: user
         })
-        #expect(trashed == ClsRBD.SnapshotNamespace(type: 2, originalName: "s", originalType: 0))
-        let user = try ClsRBD.decodeSnapshotNamespace(info { $0.writeDencU32(0) })
-        #expect(user == ClsRBD.SnapshotNamespace(type: 0))
+        #expect(trashed.namespaceType == 2 && trashed.originalName == "s" && trashed.originalNamespaceType == 0)
+        let user = try ClsRBD.decodeSnapshotInfo(info { $0.writeDencU32(0) })
+        #expect(user.namespaceType == 0 && user.originalName == nil && user.originalNamespaceType == nil)
     }
 
     @Test func autoPicksFormat2FromMimicOn() {
