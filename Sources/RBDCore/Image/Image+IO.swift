@@ -71,10 +71,10 @@ extension Image {
                 size: $0.info.size, layout: $0.layout, snapContext: $0.info.snapContext, prefix: $0.info.blockNamePrefix,
                 features: $0.info.features, needsAttention: $0.needsAttention,
                 refusesWrites: !$0.info.features.isDisjoint(with: Self.unhonouredWriteFeatures)
-                    || (!hasParent && $0.info.parent != nil)
+                    || (!hasParent && $0.info.parentOverlap != nil)
                     || (usesLock ? !$0.lock.mayWrite : $0.info.features.contains(.exclusiveLock)),
                 objectMap: $0.objectMap,
-                parentOverlap: hasParent && $0.info.parent != nil ? $0.info.parentOverlap : 0)
+                parentOverlap: hasParent ? $0.info.parentOverlap ?? 0 : 0)
         }
         if let parent {
             // The head's overlap as last read (shrinking lowers it, flattening ends it),

@@ -21,19 +21,10 @@ extension Image {
         var overlap: UInt64
     }
 
-    /// The parent of the image (at the snapshot `snapID` of the clone, or its head), opened
-    /// read-only at its snapshot; nil for an image that is not a clone.
-    static func openParent(_ io: IOContext, imageID: String, name: String, snapID: UInt64, depth: Int) async throws(RADOSError) -> ParentLink? {
-        let header = RBDObjectNames.header(imageID: imageID)
-        let outputs = try await io.operate(header, [ClsRBD.getParent(), ClsRBD.parentOverlapGet(snapID: snapID)])
-        let spec: ClsRBD.ParentSpec?
-        let overlap: UInt64?
-        do {
-            spec = try ClsRBD.decodeParent(outputs.first ?? ByteBuffer())
-            overlap = outputs.count > 1 ? try ClsRBD.decodeParentOverlap(outputs[1]) : nil
-        } catch {
-            throw RADOSError(.malformedData, "the parent of image \(name) does not decode", details: "\(error)")
-        }
+    /// The parent of the image, opened read-only at its snapshot: `spec` and `overlap` as
+    /// the header was read (``ImageInfo/parent``, and the overlap of the head or of the
+    /// snapshot being opened); nil when there is none (not a clone, or flattened).
+    static func openParent(_ io: IOContext, name: String, spec: ClsRBD.ParentSpec?, overlap: UInt64?, depth: Int) async throws(RADOSError) -> ParentLink? {
         guard let spec, let overlap else { return nil }
         guard depth < maximumParentDepth else {
             throw RADOSError(.malformedData, "image \(name) has a clone chain deeper than \(maximumParentDepth) images", errno: 22)

@@ -28,8 +28,8 @@ public final class Image: Sendable {
         /// removed). An unprotect in progress counts as protected.
         public var isProtected: Bool = false
         /// How many bytes of a clone mapped to its parent when the snapshot was taken
-        /// (0 when the image was not a clone then, or its snapshots were flattened).
-        package var parentOverlap: UInt64 = 0
+        /// (nil when the image was not a clone then, or its snapshots were flattened).
+        package var parentOverlap: UInt64?
         /// For a snapshot in the trash namespace, the name it had before.
         package var originalName: String?
     }
@@ -205,7 +205,8 @@ public final class Image: Sendable {
             case nil:
                 break
             }
-            let parent = try await openParent(io, imageID: id, name: name, snapID: snapshot?.id ?? MOSDOp.noSnap, depth: depth)
+            let overlap = snapshot.map { $0.parentOverlap } ?? state.info.parentOverlap
+            let parent = try await openParent(io, name: name, spec: state.info.parent, overlap: overlap, depth: depth)
             var dataIO = io
             if let pool = state.info.dataPoolID { dataIO = try await io.ioContext(poolID: pool) }
             let box = NIOLockedValueBox(state)
@@ -290,7 +291,7 @@ public final class Image: Sendable {
         if info.features.contains(.exclusiveLock) && !usesExclusiveLock {
             throw RADOSError(.unsupported, "image \(name) gained the exclusive-lock feature after it was opened: open it again to write", errno: 30)
         }
-        if parent == nil && info.parent != nil {
+        if parent == nil && info.parentOverlap != nil {
             throw RADOSError(.unsupported, "image \(name) became a clone after it was opened: open it again to write", errno: 30)
         }
     }
@@ -313,7 +314,7 @@ public final class Image: Sendable {
                 let protection = try ImageInfo.decode { try ClsRBD.decodeProtectionStatus(outputs[3 * index + 1]) }
                 let overlap = try ImageInfo.decode { try ClsRBD.decodeParentOverlap(outputs[3 * index + 2]) }
                 var snapshot = Snapshot(id: snap.id, name: snap.name, size: snap.imageSize, timestamp: Date(timeIntervalSince1970: snap.timestamp.timeIntervalSince1970), namespaceType: snap.namespaceType, isProtected: protection != .unprotected)
-                snapshot.parentOverlap = overlap ?? 0
+                snapshot.parentOverlap = overlap
                 snapshot.originalName = snap.originalName
                 snapshots.append(snapshot)
             }

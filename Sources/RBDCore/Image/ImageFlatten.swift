@@ -24,7 +24,7 @@ extension Image {
     private func flattenLocked() async throws(RADOSError) {
         try await refresh()
         let view = ioView()
-        guard let parentSpec = info.parent, parent != nil else {
+        guard let parentSpec = info.parent, info.parentOverlap != nil, parent != nil else {
             throw RADOSError(.invalidArgument, "image \(name) has no parent: only a clone can be flattened", errno: 22)
         }
         let count = Striper.objectCount(view.layout, imageSize: view.parentOverlap)

@@ -27,12 +27,13 @@ public struct ImageInfo: Sendable, Hashable {
     public var snapshotCount: Int
     /// The snap context writes to the head carry (`get_snapcontext`).
     package var snapContext: SnapContext = .empty
-    /// A clone's parent snapshot (`parent_get`), nil for an image that is not a clone
-    /// (or no longer is: flattened).
+    /// The parent snapshot the header names (`parent_get`): a clone's, also kept for its
+    /// snapshots once the head was flattened without deep-flatten; nil otherwise.
     package var parent: ClsRBD.ParentSpec?
     /// How many bytes of the head still map to the parent (`parent_overlap_get`): the
-    /// clone's size when it was made, less what shrinking cut since; 0 without a parent.
-    package var parentOverlap: UInt64 = 0
+    /// clone's size when it was made, less what shrinking cut since; nil when the head
+    /// has no parent (not a clone, or flattened).
+    package var parentOverlap: UInt64?
     public var createTimestamp: Date
     public var accessTimestamp: Date
     public var modifyTimestamp: Date
@@ -123,10 +124,8 @@ public struct ImageInfo: Sendable, Hashable {
             accessTimestamp: try decode { Date(timeIntervalSince1970: try ClsRBD.decodeTimestamp(outputs[7]).timeIntervalSince1970) },
             modifyTimestamp: try decode { Date(timeIntervalSince1970: try ClsRBD.decodeTimestamp(outputs[8]).timeIntervalSince1970) }
         )
-        if let parent, let overlap {
-            info.parent = parent
-            info.parentOverlap = overlap
-        }
+        info.parent = parent
+        info.parentOverlap = parent == nil ? nil : overlap
         return info
     }
 

@@ -45,8 +45,7 @@ extension Image {
             }
             try await ImageTrim.trim(image.dataIO, prefix: info.blockNamePrefix, layout: image.layout, from: info.size, to: 0, snapContext: info.snapContext)
             // A clone stops being its parent's child (`RemoveRequest::detach_child`).
-            let output = try await io.operate(RBDObjectNames.header(imageID: image.id), [ClsRBD.getParent()])
-            if let parent = try ImageInfo.decode({ try ClsRBD.decodeParent(output.first ?? ByteBuffer()) }) {
+            if let parent = info.parent {
                 try await detachFromParent(childIO: io, childID: image.id, parent: parent, childOperationFeatures: info.operationFeatures)
             }
         } catch {
