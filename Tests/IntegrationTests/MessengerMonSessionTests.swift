@@ -21,10 +21,10 @@ struct ThrowawayCluster {
         let directory = NSTemporaryDirectory() + "swiftrbd-mon-\(UInt32.random(in: 0...UInt32.max))"
         let cluster = ThrowawayCluster(directory: directory, cephArgs: cephArgs)
         let script = repository.appendingPathComponent("scripts/dev-cluster.sh").path
-        let (status, output) = try shell("OBJECTSTORE='\(objectStore)' CEPH_ARGS='\(cephArgs)' bash '\(script)' up '\(directory)'")
+        let (status, output, errors) = try shell("OBJECTSTORE='\(objectStore)' CEPH_ARGS='\(cephArgs)' bash '\(script)' up '\(directory)'")
         guard status == 0 else {
             cluster.stop()
-            throw ClusterEnvironment.ToolFailure(message: "dev-cluster.sh up failed: \(output)")
+            throw ClusterEnvironment.ToolFailure(message: "dev-cluster.sh up failed: \(output)\(errors)")
         }
         return cluster
     }
@@ -38,10 +38,17 @@ struct ThrowawayCluster {
     /// Process, waited for inside an async test on a 2-core machine, can miss the child's
     /// exit (the dispatch threads that reap it are all busy) and the daemons the script
     /// starts would inherit its pipes.
-    static func shell(_ command: String) throws -> (status: Int32, output: String) {
+    /// Runs `command` with bash; returns its exit status, its standard output, and its
+    /// standard error apart (a Ceph tool's warnings there, such as an admin socket
+    /// another process holds, must not end up in the output a test compares).
+    static func shell(_ command: String) throws -> (status: Int32, output: String, errors: String) {
         let log = NSTemporaryDirectory() + "swiftrbd-mon-shell-\(UInt32.random(in: 0...UInt32.max)).log"
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        let full = "exec </dev/null >'\(log)' 2>&1; \(command)"
+        let errorLog = log + ".err"
+        defer {
+            try? FileManager.default.removeItem(atPath: log)
+            try? FileManager.default.removeItem(atPath: errorLog)
+        }
+        let full = "exec </dev/null >'\(log)' 2>'\(errorLog)'; \(command)"
         var pid: pid_t = 0
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/bash"), strdup("-c"), strdup(full), nil]
         defer { for arg in argv { free(arg) } }
@@ -50,8 +57,9 @@ struct ThrowawayCluster {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let errors = (try? String(contentsOfFile: errorLog, encoding: .utf8)) ?? ""
         // WIFEXITED / WEXITSTATUS
-        return ((status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F), output)
+        return ((status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F), output, errors)
     }
 
     func configuration(_ options: [String: String] = [:]) throws -> RADOSConfiguration {
@@ -63,9 +71,9 @@ struct ThrowawayCluster {
     /// A Ceph CLI (`ceph`, `rados`) against this cluster; its output.
     func tool(_ name: String, _ arguments: [String]) throws -> String {
         let quoted = arguments.map { "'\($0)'" }.joined(separator: " ")
-        let (status, output) = try Self.shell("CEPH_ARGS= \(name) -c '\(conf)' \(quoted)")
+        let (status, output, errors) = try Self.shell("CEPH_ARGS= \(name) -c '\(conf)' \(quoted)")
         guard status == 0 else {
-            throw ClusterEnvironment.ToolFailure(message: "\(name) \(arguments.joined(separator: " ")) exited \(status): \(output)")
+            throw ClusterEnvironment.ToolFailure(message: "\(name) \(arguments.joined(separator: " ")) exited \(status): \(output)\(errors)")
         }
         return output
     }
@@ -149,8 +157,8 @@ struct ThrowawayCluster {
     func startMonitor() throws {
         let tcmalloc = "/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4"
         let preload = FileManager.default.fileExists(atPath: tcmalloc) ? "LD_PRELOAD=\(tcmalloc) " : ""
-        let (status, output) = try Self.shell("CEPH_ARGS='\(cephArgs)' \(preload)ceph-mon -c '\(conf)' -i a")
-        guard status == 0 else { throw ClusterEnvironment.ToolFailure(message: "ceph-mon did not start: \(output)") }
+        let (status, output, errors) = try Self.shell("CEPH_ARGS='\(cephArgs)' \(preload)ceph-mon -c '\(conf)' -i a")
+        guard status == 0 else { throw ClusterEnvironment.ToolFailure(message: "ceph-mon did not start: \(output)\(errors)") }
     }
 }
 
