@@ -236,8 +236,11 @@ struct ImageExclusiveLockTests {
         try await image.write(offset: 0, data: ByteBuffer(repeating: 0x41, count: 1 << 20))
         Self.fill(&model, 0, 0x41, 1 << 20)
         #expect(image.ownsExclusiveLock)
-        // rbd asks us for the lock, snapshots, and gives it back at exit.
+        let holder = try await ClusterEnvironment.offThreadPool { try Self.lockers(spec).map { $0["id"] as? String } }
+        // rbd asks us, the owner, to take the snapshot (the lock does not move).
         _ = try await ClusterEnvironment.offThreadPool { try Self.rbd(["snap", "create", "--no-progress", spec + "@s1"]) }
+        #expect(try await ClusterEnvironment.offThreadPool { try Self.lockers(spec).map { $0["id"] as? String } } == holder)
+        #expect(image.ownsExclusiveLock)
         let atSnapshot = model
         try await image.write(offset: 512 << 10, data: ByteBuffer(repeating: 0x42, count: 1 << 20))
         Self.fill(&model, 512 << 10, 0x42, 1 << 20)

@@ -93,13 +93,15 @@ extension IOContext {
 
     /// Watches `object` with its notifications answered on the client's event loop:
     /// `onNotify` runs there for each notification and returns the reply its ack carries
-    /// (it must not block or wait); `onLost` runs there if the OSD drops the watch (watch
-    /// again). For layers that must answer even while Swift's cooperative pool is busy,
-    /// as an image's header watch must (a notifier gives up after its timeout). Returns
-    /// the watch's cookie; end it with ``unwatch(_:cookie:)``.
+    /// (it must not block or wait), or nil to acknowledge later with
+    /// ``acknowledgeNotify(_:notifyID:cookie:reply:)`` (a reply that is the result of
+    /// some work); `onLost` runs there if the OSD drops the watch (watch again). For
+    /// layers that must answer even while Swift's cooperative pool is busy, as an image's
+    /// header watch must (a notifier gives up after its timeout). Returns the watch's
+    /// cookie; end it with ``unwatch(_:cookie:)``.
     package func watch(
         _ object: String, timeout: UInt32 = 0,
-        onNotify: @escaping @Sendable (WatchNotification) -> ByteBuffer,
+        onNotify: @escaping @Sendable (WatchNotification) -> ByteBuffer?,
         onLost: @escaping @Sendable (RADOSError) -> Void
     ) async throws(RADOSError) -> UInt64 {
         let callbacks = Objecter.WatchCallbacks(
@@ -110,6 +112,13 @@ extension IOContext {
         let cookie = await objecter.registerWatch(pool: poolID, namespace: namespace, object: object, timeout: timeout, callbacks: callbacks)
         try await register(cookie: cookie, on: object, timeout: timeout)
         return cookie
+    }
+
+    /// Acknowledges notification `notifyID` to watch `cookie` on `object` with `reply`,
+    /// for a watcher whose `onNotify` deferred its answer. From any thread; a failure is
+    /// not reported (the notifier then counts this watcher as timed out).
+    package func acknowledgeNotify(_ object: String, notifyID: UInt64, cookie: UInt64, reply: ByteBuffer) {
+        operate(object, [.notifyAck(notifyID: notifyID, cookie: cookie, reply: reply)], snapID: MOSDOp.noSnap) { _ in }
     }
 
     /// Sends the watch op for a watch the Objecter tracks as `cookie`; forgets it if the

@@ -122,7 +122,8 @@ extension Objecter {
                 if let callbacks = watchCallbacks[cookie], let watch = lingers.watches[cookie] {
                     // Answered here, on the loop: the ack goes out before this returns to
                     // the channel (no task, no stream, no cooperative pool in between).
-                    let reply = callbacks.notify(event)
+                    // A watcher that answers only once some work is done acks later itself.
+                    guard let reply = callbacks.notify(event) else { continue }
                     let ack = OSDOp.notifyAck(notifyID: event.notifyID, cookie: cookie, reply: reply)
                     execute(pool: watch.pool, namespace: watch.namespace, object: watch.object, ops: [ack]) { _, _ in }
                 } else {

@@ -86,10 +86,12 @@ package actor Objecter {
     /// between a notification and its ack, so a busy cooperative pool cannot delay it
     /// (librbd's `ImageWatcher` answers from its messenger callbacks the same way).
     package struct WatchCallbacks: Sendable {
-        package var notify: @Sendable (WatchEvent) -> ByteBuffer
+        /// The ack's reply, or nil when the watcher acknowledges later itself
+        /// (``IOContext/acknowledgeNotify(_:notifyID:cookie:reply:)``).
+        package var notify: @Sendable (WatchEvent) -> ByteBuffer?
         package var lost: @Sendable (RADOSError) -> Void
 
-        package init(notify: @escaping @Sendable (WatchEvent) -> ByteBuffer, lost: @escaping @Sendable (RADOSError) -> Void) {
+        package init(notify: @escaping @Sendable (WatchEvent) -> ByteBuffer?, lost: @escaping @Sendable (RADOSError) -> Void) {
             self.notify = notify
             self.lost = lost
         }

@@ -98,7 +98,7 @@ extension Image {
     func setUpExclusiveLock() {
         writes.block {}
         writes.onQueuedWrite { [weak self] in self?.lockWanted() }
-        headerWatcher?.onLockMessage { [weak self] payload in self?.answerAsLockHolder(payload) }
+        headerWatcher?.onLockMessage { [weak self] payload, later in self?.answerAsLockHolder(payload, later: later) ?? .asNonOwner }
         headerWatcher?.onRewatch { [weak self] handle in await self?.lockCookieChanged(handle: handle) }
     }
 
@@ -157,18 +157,21 @@ extension Image {
         .snapUnprotect, .rename, .updateFeatures, .migrate, .sparsify, .metadataUpdate,
     ]
 
-    /// Answers a notify on the header for the exclusive lock's sake; nil for the
-    /// answer of a client that does not own the lock.
+    /// Answers a notify on the header for the exclusive lock's sake (`later` acknowledges
+    /// a notify whose answer is deferred).
     ///
-    /// Lock messages go to ``handleLockMessage(_:)``. A request to perform an operation
-    /// is answered, while we own the lock, with EOPNOTSUPP: librbd then asks for the
-    /// lock (`C_InvokeAsyncRequest::handle_remote_request`), we give it up, and it runs
-    /// the operation itself.
-    func answerAsLockHolder(_ payload: ByteBuffer) -> ByteBuffer? {
-        guard let message = try? ImageNotify.decodeMessage(payload), let op = message.op else { return nil }
-        if let lockMessage = try? ImageNotify.decodeLockMessage(message) { return handleLockMessage(lockMessage) }
-        guard Self.ownerOperations.contains(op), state.withLockedValue({ $0.lock.isLocked }) else { return nil }
-        return ImageNotify.response(-95)
+    /// Lock messages go to ``handleLockMessage(_:)``; requests meant for the owner to
+    /// ``answerOwnerRequest(_:later:)``; the owner's progress and completion messages for
+    /// requests of ours to ``asyncUpdateArrived(_:)``.
+    func answerAsLockHolder(_ payload: ByteBuffer, later: @escaping HeaderWatcher.Responder) -> HeaderWatcher.LockAnswer {
+        guard let message = try? ImageNotify.decodeMessage(payload), let op = message.op else { return .asNonOwner }
+        if let lockMessage = try? ImageNotify.decodeLockMessage(message) { return .reply(handleLockMessage(lockMessage)) }
+        if let update = try? ImageNotify.decodeAsyncUpdate(message) {
+            asyncUpdateArrived(update)
+            return .reply(ByteBuffer())
+        }
+        guard Self.ownerOperations.contains(op) else { return .asNonOwner }
+        return answerOwnerRequest(message, later: later)
     }
 
     /// Answers a lock message from the header's notify channel.
@@ -234,19 +237,30 @@ extension Image {
         }
     }
 
-    /// The lock is held by someone else: ask its owner, or break it if the owner is gone.
-    private func lockIsBusy(_ me: ImageNotify.ClientID) async throws(RADOSError) {
+    /// Who holds the header's lock (librbd's `GetLockerRequest`) and whether its header
+    /// watch is alive; nil when nobody does.
+    ///
+    /// - Throws: EBUSY when the lock is not librbd's exclusive lock (someone took it by
+    ///   hand).
+    func lockHolder() async throws(RADOSError) -> (locker: ClsLock.Locker, client: ImageNotify.ClientID, alive: Bool)? {
         let output = try await metadataIO.operate(headerObject, [ClsLock.getInfo(name: ImageNotify.lockName)]).first ?? ByteBuffer()
         let info: ClsLock.Info
         do { info = try ClsLock.decodeInfo(output) } catch {
             throw RADOSError(.malformedData, "\(headerObject): the lock information does not decode", details: "\(error)")
         }
-        guard let locker = info.lockers.first else { return }  // released meanwhile: try again
+        guard let locker = info.lockers.first else { return nil }
         guard info.type == .exclusive, info.tag == ImageNotify.lockTag, let handle = ImageNotify.handle(inLockCookie: locker.cookie) else {
             throw RADOSError(.clusterError, "image \(name) is locked by \(locker.entity) with cookie '\(locker.cookie)', which is not librbd's exclusive lock: remove that lock ('rbdctl lock rm') to write", errno: 16)
         }
+        let client = ImageNotify.ClientID(globalID: UInt64(bitPattern: Int64(locker.entity.number)), handle: handle)
         let watchers = try await metadataIO.watchers(headerObject)
-        let alive = watchers.contains { UInt64(bitPattern: Int64(locker.entity.number)) == $0.gid && $0.cookie == handle }
+        let alive = watchers.contains { client.globalID == $0.gid && $0.cookie == handle }
+        return (locker, client, alive)
+    }
+
+    /// The lock is held by someone else: ask its owner, or break it if the owner is gone.
+    private func lockIsBusy(_ me: ImageNotify.ClientID) async throws(RADOSError) {
+        guard let (locker, _, alive) = try await lockHolder() else { return }  // released meanwhile: try again
         if alive {
             try await requestLock(from: locker.entity, me: me)
         } else {

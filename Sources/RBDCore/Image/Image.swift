@@ -56,6 +56,8 @@ public final class Image: Sendable {
         var isClosed = false
         /// The exclusive lock (Image+ExclusiveLock.swift).
         var lock = LockState()
+        /// Operations run for other clients, and ours an owner runs (Image+OwnerRequests.swift).
+        var ownerRequests = OwnerRequestState()
         /// The head's object map while this client holds the exclusive lock.
         var objectMap: ObjectMapBits?
         /// Writes waiting for an object map update marking their object as existing, by

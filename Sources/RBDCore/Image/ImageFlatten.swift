@@ -18,10 +18,10 @@ extension Image {
     ///   clone; the errors of ``checkWritable()``.
     public func flatten() async throws(RADOSError) {
         try checkWritable()
-        try await withExclusiveLock { () throws(RADOSError) in try await flattenLocked() }
+        try await withLockOwner({ .flatten($0) }) { () throws(RADOSError) in try await flattenLocked() }
     }
 
-    private func flattenLocked() async throws(RADOSError) {
+    func flattenLocked() async throws(RADOSError) {
         try await refresh()
         let view = ioView()
         guard let parentSpec = info.parent, info.parentOverlap != nil, parent != nil else {

@@ -34,8 +34,21 @@ final class HeaderWatcher: Sendable {
     let io: IOContext
     let object: String
     private let handler = NIOLockedValueBox(Handler.buffering(missed: false))
+    /// How the image answers a notify for the exclusive lock's sake.
+    enum LockAnswer: Sendable {
+        /// Acknowledge with this reply now.
+        case reply(ByteBuffer)
+        /// The image acknowledges later, through the responder it was given.
+        case deferred
+        /// Not the lock's business: answer as a client that does not own the lock.
+        case asNonOwner
+    }
+
+    /// Acknowledges one deferred notify with a reply (from any thread, once).
+    typealias Responder = @Sendable (ByteBuffer) -> Void
+
     /// Who answers lock messages (the image, when it uses the exclusive lock).
-    private let lockHandler = NIOLockedValueBox<(@Sendable (ByteBuffer) -> ByteBuffer?)?>(nil)
+    private let lockHandler = NIOLockedValueBox<(@Sendable (ByteBuffer, @escaping Responder) -> LockAnswer)?>(nil)
     private let registration = NIOLockedValueBox(Registration())
 
     private init(io: IOContext, object: String) {
@@ -70,9 +83,8 @@ final class HeaderWatcher: Sendable {
     }
 
     /// Hands every notify to `answer` first (the exclusive lock's messages, and requests
-    /// meant for the lock owner); its result is the acknowledgement's reply, nil to
-    /// answer as a client that does not own the lock.
-    func onLockMessage(_ answer: @escaping @Sendable (ByteBuffer) -> ByteBuffer?) {
+    /// meant for the lock owner), with a responder for an answer it gives later.
+    func onLockMessage(_ answer: @escaping @Sendable (ByteBuffer, @escaping Responder) -> LockAnswer) {
         lockHandler.withLockedValue { $0 = answer }
     }
 
@@ -106,11 +118,19 @@ final class HeaderWatcher: Sendable {
 
     /// One registration on the OSD, answered on the client's loop.
     private func watch() async throws(RADOSError) -> UInt64 {
-        try await io.watch(
+        let io = self.io, object = self.object
+        return try await io.watch(
             object,
             onNotify: { [weak self] notification in
-                if let answer = self?.lockHandler.withLockedValue({ $0 }), let reply = answer(notification.payload) {
-                    return reply
+                if let answer = self?.lockHandler.withLockedValue({ $0 }) {
+                    let responder: Responder = { reply in
+                        io.acknowledgeNotify(object, notifyID: notification.notifyID, cookie: notification.cookie, reply: reply)
+                    }
+                    switch answer(notification.payload, responder) {
+                    case .reply(let reply): return reply
+                    case .deferred: return nil
+                    case .asNonOwner: break
+                    }
                 }
                 let reaction = ImageNotify.reaction(to: notification.payload)
                 if reaction.refreshRequired { self?.headerChanged() }

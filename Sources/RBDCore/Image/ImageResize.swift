@@ -13,10 +13,16 @@ extension Image {
     ///   the errors of ``checkWritable()`` for a read-only image or unhonoured features.
     public func resize(to newSize: UInt64, allowShrink: Bool = false) async throws(RADOSError) {
         try checkWritable()
-        try await withExclusiveLock { () throws(RADOSError) in try await resizeLocked(to: newSize, allowShrink: allowShrink) }
+        try await refresh()
+        if newSize < info.size && !allowShrink {
+            throw RADOSError(.invalidArgument, "shrinking an image is only allowed with the --allow-shrink flag")
+        }
+        try await withLockOwner({ .resize($0, size: newSize, allowShrink: allowShrink) }) { () throws(RADOSError) in
+            try await resizeLocked(to: newSize, allowShrink: allowShrink)
+        }
     }
 
-    private func resizeLocked(to newSize: UInt64, allowShrink: Bool) async throws(RADOSError) {
+    func resizeLocked(to newSize: UInt64, allowShrink: Bool) async throws(RADOSError) {
         try await refresh()
         let info = self.info
         if newSize < info.size && !allowShrink {

@@ -31,10 +31,12 @@ extension Image {
     /// - Throws: ``RADOSError`` `.alreadyExists` when the name is taken.
     public func createSnapshot(named name: String) async throws(RADOSError) {
         try checkWritable()
-        try await withExclusiveLock { () throws(RADOSError) in try await createSnapshotLocked(named: name) }
+        try await withLockOwner({ .snapCreate($0, name: name, namespace: .user, flags: 0) }) { () throws(RADOSError) in
+            try await createSnapshotLocked(named: name)
+        }
     }
 
-    private func createSnapshotLocked(named name: String) async throws(RADOSError) {
+    func createSnapshotLocked(named name: String) async throws(RADOSError) {
         guard !name.isEmpty else { throw RADOSError(.invalidArgument, "snapshot name was not specified") }
         try await refresh()
         if snapshots.contains(where: { $0.name == name }) {
@@ -88,10 +90,12 @@ extension Image {
     ///   has clones and the OSDs have no snapshot trash).
     public func removeSnapshot(named name: String) async throws(RADOSError) {
         try checkWritable()
-        try await withExclusiveLock { () throws(RADOSError) in try await removeSnapshotLocked(named: name) }
+        try await withLockOwner({ .snapRemove($0, name: name, namespace: .user) }) { () throws(RADOSError) in
+            try await removeSnapshotLocked(named: name)
+        }
     }
 
-    private func removeSnapshotLocked(named name: String) async throws(RADOSError) {
+    func removeSnapshotLocked(named name: String) async throws(RADOSError) {
         let snapshot = try await snapshot(named: name)
         if snapshot.isProtected {
             throw RADOSError(.clusterError, "snapshot '\(name)' is protected from removal.", errno: 16)
@@ -158,6 +162,20 @@ extension Image {
     public func renameSnapshot(named name: String, to newName: String) async throws(RADOSError) {
         guard !isReadOnly else { throw RADOSError(.permissionDenied, "image \(self.name) is open read-only", errno: 30) }
         let snapshot = try await snapshot(named: name)
+        try await renameSnapshot(snapshot, to: newName)
+    }
+
+    /// Renames the snapshot with id `snapID` (a request from another client, which names
+    /// it by id) to `newName`.
+    func renameSnapshot(id snapID: UInt64, to newName: String) async throws(RADOSError) {
+        try await refresh()
+        guard let snapshot = snapshots.first(where: { $0.id == snapID }) else {
+            throw RADOSError(.notFound, "snapshot \(snapID) of image \(self.name) does not exist", errno: 2)
+        }
+        try await renameSnapshot(snapshot, to: newName)
+    }
+
+    private func renameSnapshot(_ snapshot: Snapshot, to newName: String) async throws(RADOSError) {
         if snapshots.contains(where: { $0.name == newName }) {
             throw RADOSError(.alreadyExists, "snapshot \(newName) of image \(self.name) already exists", errno: 17)
         }
