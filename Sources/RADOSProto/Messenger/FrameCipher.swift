@@ -18,6 +18,9 @@ package struct FrameCipher: Sendable, CustomStringConvertible {
     private let key: SymmetricKey
     private var receiveNonce: [UInt8]
     private var sendNonce: [UInt8]
+    /// OpenSSL contexts holding the expanded key, one per direction: a frame sets only
+    /// its nonce, so the key schedule is computed once per connection, not per frame.
+    private let contexts: GCMKeyedContexts
 
     /// Builds the client side from a connection secret.
     package init(connectionSecret secret: [UInt8]) throws(MessengerError) {
@@ -27,13 +30,26 @@ package struct FrameCipher: Sendable, CustomStringConvertible {
         key = SymmetricKey(data: secret[0..<Self.keyLength])
         receiveNonce = Array(secret[Self.keyLength..<(Self.keyLength + Self.nonceLength)])
         sendNonce = Array(secret[(Self.keyLength + Self.nonceLength)..<Self.requiredSecretLength])
+        guard let contexts = GCMKeyedContexts(key: key) else {
+            throw .authenticationFailed("OpenSSL could not set up AES-128-GCM")
+        }
+        self.contexts = contexts
     }
 
-    /// The peer's view (its send is our receive); for tests and loopback peers.
+    /// The peer's view (its send is our receive), with contexts of its own; for tests and
+    /// loopback peers.
     package func mirrored() -> FrameCipher {
         var copy = self
         swap(&copy.receiveNonce, &copy.sendNonce)
+        if let contexts = GCMKeyedContexts(key: key) { copy = FrameCipher(copy, contexts: contexts) }
         return copy
+    }
+
+    private init(_ other: FrameCipher, contexts: GCMKeyedContexts) {
+        key = other.key
+        receiveNonce = other.receiveNonce
+        sendNonce = other.sendNonce
+        self.contexts = contexts
     }
 
     package var description: String { "FrameCipher(AES-128-GCM, key redacted)" }
@@ -55,11 +71,9 @@ package struct FrameCipher: Sendable, CustomStringConvertible {
     /// encryption itself, with no plaintext or ciphertext buffer in between. `length` is
     /// the plaintext's total size (room for it and the tag is reserved once).
     package mutating func seal(length: Int, into out: inout ByteBuffer, _ feed: (inout SealingStream) -> Void) {
-        let context = GCMContext.shared
-        let started = key.withUnsafeBytes { key in
-            sendNonce.withUnsafeBytes { nonce in
-                EVP_EncryptInit_ex(context.pointer, EVP_aes_128_gcm(), nil, key.bindMemory(to: UInt8.self).baseAddress, nonce.bindMemory(to: UInt8.self).baseAddress)
-            }
+        let context = contexts.seal
+        let started = sendNonce.withUnsafeBytes { nonce in
+            EVP_EncryptInit_ex(context.pointer, nil, nil, nil, nonce.bindMemory(to: UInt8.self).baseAddress)
         }
         var sealed = started == 1
         // The ciphertext goes straight into `out`'s free space (reserved here, once).
@@ -128,13 +142,11 @@ package struct FrameCipher: Sendable, CustomStringConvertible {
     package mutating func open(_ sealed: ByteBuffer, what: String) throws(MessengerError) -> ByteBuffer {
         guard sealed.readableBytes >= FrameLayout.gcmTagLength else { throw .badAuthTag(what) }
         let ciphertextLength = sealed.readableBytes - FrameLayout.gcmTagLength
-        let context = GCMContext.shared
+        let context = contexts.open
         var plain = ByteBufferAllocator().buffer(capacity: max(ciphertextLength, 1))
         let opened: Bool = sealed.withUnsafeReadableBytes { raw in
-            let started = key.withUnsafeBytes { key in
-                receiveNonce.withUnsafeBytes { nonce in
-                    EVP_DecryptInit_ex(context.pointer, EVP_aes_128_gcm(), nil, key.bindMemory(to: UInt8.self).baseAddress, nonce.bindMemory(to: UInt8.self).baseAddress)
-                }
+            let started = receiveNonce.withUnsafeBytes { nonce in
+                EVP_DecryptInit_ex(context.pointer, nil, nil, nil, nonce.bindMemory(to: UInt8.self).baseAddress)
             }
             guard started == 1 else { return false }
             let input = raw.bindMemory(to: UInt8.self)
@@ -159,33 +171,38 @@ package struct FrameCipher: Sendable, CustomStringConvertible {
     }
 }
 
-/// An OpenSSL cipher context, reused for every frame sealed or opened on this thread:
-/// each use starts it afresh with its key and nonce, so nothing carries over between
-/// frames or connections. One per thread, because a context is not thread-safe and
-/// every connection's frames are sealed and opened on that connection's event loop.
+/// One OpenSSL cipher context, with a key set up in it.
 final class GCMContext {
     let pointer: OpaquePointer
 
-    private init?() {
+    init?(key: SymmetricKey, encrypting: Bool) {
         guard let pointer = EVP_CIPHER_CTX_new() else { return nil }
         self.pointer = pointer
+        let keyed = key.withUnsafeBytes { key in
+            encrypting
+                ? EVP_EncryptInit_ex(pointer, EVP_aes_128_gcm(), nil, key.bindMemory(to: UInt8.self).baseAddress, nil)
+                : EVP_DecryptInit_ex(pointer, EVP_aes_128_gcm(), nil, key.bindMemory(to: UInt8.self).baseAddress, nil)
+        }
+        guard keyed == 1 else { return nil }
     }
 
     deinit { EVP_CIPHER_CTX_free(pointer) }
+}
 
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key) { if let context = $0 { Unmanaged<GCMContext>.fromOpaque(context).release() } }
-        return key
-    }()
+/// The two keyed contexts of a connection's cipher: sealing and opening. Each frame
+/// starts its context afresh with the frame's nonce (`EVP_*Init_ex` with only the IV),
+/// so nothing but the expanded key carries over between frames.
+///
+/// Unchecked `Sendable`: a connection seals and opens its frames on its event loop only
+/// (its encoder and decoder hold the cipher), so a context is never used by two threads
+/// at once; ``FrameCipher/mirrored()`` gives the peer's view contexts of its own.
+final class GCMKeyedContexts: @unchecked Sendable {
+    let seal: GCMContext
+    let open: GCMContext
 
-    /// This thread's context (made on first use).
-    static var shared: GCMContext {
-        if let existing = pthread_getspecific(key) {
-            return Unmanaged<GCMContext>.fromOpaque(existing).takeUnretainedValue()
-        }
-        guard let context = GCMContext() else { preconditionFailure("OpenSSL could not allocate a cipher context") }
-        pthread_setspecific(key, Unmanaged.passRetained(context).toOpaque())
-        return context
+    init?(key: SymmetricKey) {
+        guard let seal = GCMContext(key: key, encrypting: true), let open = GCMContext(key: key, encrypting: false) else { return nil }
+        self.seal = seal
+        self.open = open
     }
 }
