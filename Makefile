@@ -1,10 +1,13 @@
 # The two entry points; each installs what it needs (Debian packages, as root).
-.PHONY: demo test cluster-up cluster-delete cluster-down bench c-libs
+.PHONY: demo test cluster-up cluster-delete cluster-down bench bench-tools c-libs
 
 demo:   ## a throwaway Ceph cluster plus an rbdctl session against it (images: create, import, bench, snapshot, export, resize, rm)
 	bash scripts/demo.sh
 
-bench:  ## SwiftRBD beside librados and librbd (CPU per op); a throwaway cluster unless CEPH_CONF is set
+bench:  ## the benchmark suite: fio on librbd and on SwiftRBD side by side, plus micro-benchmarks; writes Docs/BENCHMARKS.md (a throwaway cluster unless CEPH_CONF is set)
+	bash scripts/bench.sh
+
+bench-tools:  ## rbdctl beside rbd bench / rados bench, and the cache modes (CPU per op)
 	bash scripts/bench-rados.sh
 	bash scripts/bench-rbd.sh
 	bash scripts/bench-cache.sh

@@ -94,6 +94,7 @@ let package = Package(
             name: "Microbench",
             dependencies: [
                 "RADOSProto",
+                "RBDCore",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict

@@ -1,5 +1,5 @@
 // Micro-benchmarks for the pure layers. Prints numbers; asserts nothing about speed.
-//   swift run -c release Microbench [crc32c|denc]
+//   swift run -c release Microbench [crc32c|denc|crush|frames|striper|all]
 import Foundation
 import NIOCore
 import RADOSProto
@@ -98,11 +98,17 @@ case "denc":
     benchDenc()
 case "crush":
     benchCRUSH()
+case "frames":
+    benchFrames()
+case "striper":
+    benchStriper()
 case "all":
     benchCRC32C()
     benchDenc()
     benchCRUSH()
+    benchFrames()
+    benchStriper()
 default:
-    print("unknown benchmark \(which); known: crc32c, denc, crush, all")
+    print("unknown benchmark \(which); known: crc32c, denc, crush, frames, striper, all")
     exit(2)
 }

@@ -21,6 +21,10 @@ final class BenchWorkload: Sendable {
         /// Chains still issuing.
         var running = 0
         var failure: RADOSError?
+        /// The offsets' and mix's random numbers: one seed from the system, then SplitMix64
+        /// (the system generator costs a `getrandom` call per I/O, which `rbd bench`'s
+        /// `rand()` does not).
+        var random = SplitMix64(seed: UInt64.random(in: 0...UInt64.max))
     }
 
     let image: Image
@@ -58,26 +62,28 @@ final class BenchWorkload: Sendable {
     /// Issues the chain's next I/O (its previous one was at `position`), or ends the chain.
     private func issue(after position: UInt64, slots: UInt64) {
         let size = self.size, total = self.total
-        // nil: issue; true/false: the chain ends (true for the last one to end).
-        let ended: Bool? = counters.withLockedValue { counters in
+        let random = self.random, readShare = self.readShare
+        enum Step { case issue(slot: UInt64, read: Bool), end(last: Bool) }
+        let step: Step = counters.withLockedValue { counters in
             guard counters.failure == nil, counters.issued + size <= total else {
                 counters.running -= 1
-                return counters.running == 0
+                return .end(last: counters.running == 0)
             }
             counters.issued += size
-            return nil
-        }
-        if let ended {
-            if ended, let done = finished.withLockedValue({ $0 }) { done() }
-            return
+            let slot = random ? counters.random.next() % slots : 0
+            let read = readShare == 100 || (readShare > 0 && Int(counters.random.next() % 100) < readShare)
+            return .issue(slot: slot, read: read)
         }
         let next: UInt64
-        if random {
-            next = UInt64.random(in: 0..<slots) * size
-        } else {
-            next = position + 2 * size > image.size ? 0 : position + size
+        let isRead: Bool
+        switch step {
+        case .end(let last):
+            if last, let done = finished.withLockedValue({ $0 }) { done() }
+            return
+        case .issue(let slot, let read):
+            next = random ? slot * size : (position + 2 * size > image.size ? 0 : position + size)
+            isRead = read
         }
-        let isRead = readShare == 100 || (readShare > 0 && Int.random(in: 0..<100) < readShare)
         let completion = IOCompletion { [self] completion in
             counters.withLockedValue { counters in
                 if let error = completion.error {

@@ -1,3 +1,4 @@
+import RADOSProto
 import Testing
 @testable import RBDCore
 

@@ -1,4 +1,5 @@
 import NIOCore
+import RADOSProto
 import Testing
 @testable import RBDCore
 
