@@ -7,9 +7,12 @@
 # Without CEPH_CONF it installs what it needs and starts a throwaway cluster in
 # .cluster-bench (stopped after). Knobs: ROUNDS (3; the median is reported), RUNTIME
 # (seconds per fio run, 2), MODES ("crc secure"), QUICK=1 (one mode, no scaling runs:
-# a smoke test of the script itself), OUT (Docs).
+# a smoke test of the script itself), OUT (Docs), TOOL_TOTAL (bytes per rbd bench /
+# rbdctl bench run, 128M).
 #
-# Each run is one fio process with one job (thread=1, so the client is one process):
+# Each round also runs `rbd bench` beside `rbdctl bench` (4 KiB random read and write,
+# 16 in flight, crc). Each fio run is one fio process with one job (thread=1, so the
+# client is one process):
 # IOPS, MB/s and completion-latency percentiles come from fio's JSON; CPU seconds, peak RSS
 # from /usr/bin/time; the thread count is sampled from /proc while it runs. fio's own
 # share (its main thread and job thread, measured with the null engine) is the same on
@@ -116,6 +119,34 @@ print("%s,%.1f,%.2f,%.1f,%.1f,%.1f,%.3f,%d,%.2f,%s,%s" % (sys.argv[4], ios / sec
 PY
 }
 
+# run_tool WORKLOAD TYPE ROUND: `rbd bench` (librbd) beside `rbdctl bench` (SwiftRBD's own
+# tool, no fio, no C ABI), 4 KiB random at 16 in flight, crc mode, no cache.
+run_tool() {
+  local workload=$1 type=$2 round=$3 client tool conf; conf=$(conf_for crc off)
+  for client in librbd swiftrbd; do
+    tool=rbd; [ "$client" = swiftrbd ] && tool=$bin/rbdctl
+    CEPH_CONF=$conf /usr/bin/time -f "%U %S %M" -o "$work/tool.cpu" "$tool" bench --io-type "$type" --io-size 4096 \
+      --io-threads 16 --io-total "$TOOL_TOTAL" --io-pattern rand "$IMAGE" --rbd_cache=false > "$work/tool.out" 2>"$work/tool.err" &
+    local pid=$!
+    local threads; threads=$(max_threads "$pid")
+    if ! wait "$pid"; then
+      echo "bench: $tool bench failed:" >&2
+      cat "$work/tool.err" >&2
+      return 1
+    fi
+    # "elapsed: N   ops: N   ops/sec: X   bytes/sec: ..."
+    python3 - "$work/tool.out" "$work/tool.cpu" "$threads" "$workload,tools,crc,off,rand$type,4k,16,1,$client,$round" >> "$results" <<'PY'
+import sys
+line = next(l for l in open(sys.argv[1]) if l.startswith("elapsed:")).split()
+ops, rate = int(line[3]), float(line[5])
+user, system, rss = open(sys.argv[2]).read().split()[-3:]
+cpu = float(user) + float(system)
+print("%s,%.1f,%.2f,0,0,0,%.3f,%d,%.2f,%s,%s" % (sys.argv[4], rate, rate * 4096 / 1e6, cpu, ops, cpu / ops * 1e6, rss, sys.argv[3]))
+PY
+  done
+}
+TOOL_TOTAL=${TOOL_TOTAL:-128M}
+
 # The workloads: name group rw bs iodepth jobs cache.
 workloads=()
 for depth in 1 16 32; do
@@ -139,6 +170,8 @@ for round in $(seq 1 "$ROUNDS"); do
       done
     done
   done
+  run_tool rbd-bench-4k-randread read "$round"
+  run_tool rbd-bench-4k-randwrite write "$round"
 done
 echo >&2
 

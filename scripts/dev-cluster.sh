@@ -112,6 +112,12 @@ mon_mgr_digest_period = 1
 mgr_stats_period = 1
 osd_mon_report_interval = 1
 
+[client]
+# One admin socket per client process: tests run Ceph's tools while librbd clients
+# (python3-rbd) of the same name are open, and two processes on one socket path make
+# the second one fail to bind it (Pacific's rbd has then been seen to abort).
+admin_socket = $DIR/run/\$name.\$pid.asok
+
 [client.admin]
 keyring = $DIR/ceph.client.admin.keyring
 

@@ -157,11 +157,11 @@ targets = []
 for mode in modes:
     add(f"## Workloads, {mode} mode")
     add("")
-    add("| workload | librbd IOPS | SwiftRBD IOPS | ratio | librbd CPU µs/IO | SwiftRBD CPU µs/IO | ratio | p50 µs (l / S) | p99 µs (l / S) | p99.9 µs (l / S) | RSS MiB (l / S) | threads (l / S) |")
-    add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    add("| workload | librbd IOPS | SwiftRBD IOPS | ratio | MB/s (l / S) | librbd CPU µs/IO | SwiftRBD CPU µs/IO | ratio | p50 µs (l / S) | p99 µs (l / S) | p99.9 µs (l / S) | RSS MiB (l / S) | threads (l / S) |")
+    add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for k in [k for k in main_keys if k[2] == mode]:
         lib, ours = medians[k].get("librbd", {}), medians[k].get("swiftrbd", {})
-        add(f"| {k[0]} | {fmt(lib.get('iops'))} | {fmt(ours.get('iops'))} | {r(ratio(k, 'iops'))} | "
+        add(f"| {k[0]} | {fmt(lib.get('iops'))} | {fmt(ours.get('iops'))} | {r(ratio(k, 'iops'))} | {fmt(lib.get('mbps'), 1)} / {fmt(ours.get('mbps'), 1)} | "
             f"{fmt(lib.get('cpu_us_per_io'), 1)} | {fmt(ours.get('cpu_us_per_io'), 1)} | {r(ratio(k, 'cpu_us_per_io'))} | "
             f"{fmt(lib.get('p50_us'))} / {fmt(ours.get('p50_us'))} | {fmt(lib.get('p99_us'))} / {fmt(ours.get('p99_us'))} | "
             f"{fmt(lib.get('p999_us'))} / {fmt(ours.get('p999_us'))} | "
@@ -178,6 +178,8 @@ def find(name, mode="crc"):
 
 add("## Against the targets")
 add("")
+add("fio rows compare the libraries under the same program; `rbd bench` rows each library's own tool.")
+add("")
 add("| target | this run |")
 add("|---|---|")
 for name in ["4k-randread-qd16", "4k-randwrite-qd16"]:
@@ -185,6 +187,8 @@ for name in ["4k-randread-qd16", "4k-randwrite-qd16"]:
     if k:
         add(f"| {name}: IOPS ≥ 1.2× librbd | {r(ratio(k, 'iops'))}× |")
         add(f"| {name}: CPU per I/O ≤ 0.5× librbd | {r(ratio(k, 'cpu_us_per_io'))}× |")
+for k in [k for k in order if k[1] == "tools"]:
+    add(f"| {k[0]} (rbdctl bench vs rbd bench), 16 in flight: IOPS ≥ 1.2×, CPU per I/O ≤ 0.5× | {r(ratio(k, 'iops'))}×, {r(ratio(k, 'cpu_us_per_io'))}× |")
 for name in ["4k-randread-qd1", "4k-randwrite-qd1"]:
     k = find(name)
     if k:
@@ -202,6 +206,22 @@ k = find("4k-randread-qd16")
 if k:
     add(f"| ≤ 2 client threads for I/O | SwiftRBD's fio process: {fmt(medians[k]['swiftrbd']['threads'])} threads, of which fio's own {args.null_threads} |")
 add("")
+
+tool_keys = [k for k in order if k[1] == "tools"]
+if tool_keys:
+    add("## `rbd bench` beside `rbdctl bench`")
+    add("")
+    add("Each library's own tool, no fio and no C ABI: 4 KiB random I/O, 16 in flight, crc, no cache (`--io-total` per run in the")
+    add("script), CPU seconds of the tool's process over its I/Os; medians of the rounds.")
+    add("")
+    add("| workload | rbd IOPS | rbdctl IOPS | ratio | rbd CPU µs/IO | rbdctl CPU µs/IO | ratio | RSS MiB (rbd / rbdctl) | threads (rbd / rbdctl) |")
+    add("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for k in tool_keys:
+        lib, ours = medians[k].get("librbd", {}), medians[k].get("swiftrbd", {})
+        add(f"| {k[0]} | {fmt(lib.get('iops'))} | {fmt(ours.get('iops'))} | {r(ratio(k, 'iops'))} | {fmt(lib.get('cpu_us_per_io'), 1)} | "
+            f"{fmt(ours.get('cpu_us_per_io'), 1)} | {r(ratio(k, 'cpu_us_per_io'))} | {fmt(lib.get('rss_kb', 0) / 1024)} / {fmt(ours.get('rss_kb', 0) / 1024)} | "
+            f"{fmt(lib.get('threads'))} / {fmt(ours.get('threads'))} |")
+    add("")
 
 for group, title, column in [("scale-depth", "Cost as in-flight I/Os grow (4 KiB random reads, crc, one image)", "in flight"),
                              ("scale-images", "Cost as open images grow (4 KiB random reads, 4 in flight each, one cluster connection per image as fio opens them)", "images")]:
