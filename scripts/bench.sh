@@ -85,25 +85,32 @@ max_threads() {
   echo "$most"
 }
 
+# measure COMMAND...: runs COMMAND (its output into $work/run.out) under /usr/bin/time
+# (user and system seconds, peak RSS into $work/run.cpu), sampling its threads into
+# THREADS; fails, showing its errors, when it fails.
+measure() {
+  /usr/bin/time -f "%U %S %M" -o "$work/run.cpu" "$@" > "$work/run.out" 2>"$work/run.err" &
+  local pid=$!
+  THREADS=$(max_threads "$pid")
+  if ! wait "$pid"; then
+    echo "bench: failed: $*" >&2
+    cat "$work/run.err" >&2
+    return 1
+  fi
+}
+
 # run WORKLOAD GROUP MODE CACHE RW BS IODEPTH JOBS CLIENT ROUND
 run() {
   local workload=$1 group=$2 mode=$3 cache=$4 rw=$5 bs=$6 depth=$7 jobs=$8 client=$9 round=${10}
   local conf; conf=$(conf_for "$mode" "$cache")
-  local json=$work/run.json cpu=$work/run.cpu prefix=()
-  [ "$client" = swiftrbd ] && prefix=(env LD_LIBRARY_PATH="$libs")
-  CEPH_CONF=$conf "${prefix[@]}" /usr/bin/time -f "%U %S %M" -o "$cpu" \
+  local json=$work/run.json environment=(CEPH_CONF="$conf")
+  [ "$client" = swiftrbd ] && environment+=(LD_LIBRARY_PATH="$libs")
+  measure env "${environment[@]}" \
     fio --name="$workload" --ioengine=rbd --clientname=admin --pool="$pool" --rbdname="$name" \
       --rw="$rw" --bs="$bs" --iodepth="$depth" --numjobs="$jobs" --thread=1 --group_reporting=1 \
       --time_based=1 --runtime="$RUNTIME" --norandommap=1 --randrepeat=0 \
-      --output-format=json --output="$json" >/dev/null 2>"$work/run.err" &
-  local pid=$!
-  local threads; threads=$(max_threads "$pid")
-  if ! wait "$pid"; then
-    echo "bench: fio failed ($workload, $client, $mode):" >&2
-    cat "$work/run.err" >&2
-    return 1
-  fi
-  python3 - "$json" "$cpu" "$threads" "$workload,$group,$mode,$cache,$rw,$bs,$depth,$jobs,$client,$round" >> "$results" <<'PY'
+      --output-format=json --output="$json"
+  python3 - "$json" "$work/run.cpu" "$THREADS" "$workload,$group,$mode,$cache,$rw,$bs,$depth,$jobs,$client,$round" >> "$results" <<'PY'
 import json, sys
 job = json.load(open(sys.argv[1]))["jobs"][0]
 user, system, rss = open(sys.argv[2]).read().split()[-3:]
@@ -125,17 +132,10 @@ run_tool() {
   local workload=$1 type=$2 round=$3 client tool conf; conf=$(conf_for crc off)
   for client in librbd swiftrbd; do
     tool=rbd; [ "$client" = swiftrbd ] && tool=$bin/rbdctl
-    CEPH_CONF=$conf /usr/bin/time -f "%U %S %M" -o "$work/tool.cpu" "$tool" bench --io-type "$type" --io-size 4096 \
-      --io-threads 16 --io-total "$TOOL_TOTAL" --io-pattern rand "$IMAGE" --rbd_cache=false > "$work/tool.out" 2>"$work/tool.err" &
-    local pid=$!
-    local threads; threads=$(max_threads "$pid")
-    if ! wait "$pid"; then
-      echo "bench: $tool bench failed:" >&2
-      cat "$work/tool.err" >&2
-      return 1
-    fi
+    measure env CEPH_CONF="$conf" "$tool" bench --io-type "$type" --io-size 4096 --io-threads 16 \
+      --io-total "$TOOL_TOTAL" --io-pattern rand "$IMAGE" --rbd_cache=false
     # "elapsed: N   ops: N   ops/sec: X   bytes/sec: ..."
-    python3 - "$work/tool.out" "$work/tool.cpu" "$threads" "$workload,tools,crc,off,rand$type,4k,16,1,$client,$round" >> "$results" <<'PY'
+    python3 - "$work/run.out" "$work/run.cpu" "$THREADS" "$workload,tools,crc,off,rand$type,4k,16,1,$client,$round" >> "$results" <<'PY'
 import sys
 line = next(l for l in open(sys.argv[1]) if l.startswith("elapsed:")).split()
 ops, rate = int(line[3]), float(line[5])
@@ -188,11 +188,10 @@ if [ "$QUICK" != 1 ]; then
 fi
 
 # fio's own threads and memory (the null engine), the same on both sides.
-/usr/bin/time -f "%U %S %M" -o "$work/null.cpu" fio --name=null --ioengine=null --rw=randread --bs=4k --size=1g \
-  --thread=1 --time_based=1 --runtime=1 --output-format=json --output="$work/null.json" >/dev/null 2>&1 &
-null_threads=$(max_threads $!)
-wait
-null_rss=$(awk '{print $3}' "$work/null.cpu" | tail -1)
+measure fio --name=null --ioengine=null --rw=randread --bs=4k --size=1g \
+  --thread=1 --time_based=1 --runtime=1 --output-format=json --output="$work/null.json"
+null_threads=$THREADS
+null_rss=$(awk '{print $3}' "$work/run.cpu" | tail -1)
 
 echo "bench: micro-benchmarks" >&2
 "$bin/Microbench" all > "$work/micro.txt" 2>&1 || true  # CRUSH beside crushtool --test
