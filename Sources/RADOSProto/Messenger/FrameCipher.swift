@@ -20,7 +20,7 @@ package struct FrameCipher: Sendable, CustomStringConvertible {
     private var sendNonce: [UInt8]
     /// OpenSSL contexts holding the expanded key, one per direction: a frame sets only
     /// its nonce, so the key schedule is computed once per connection, not per frame.
-    private let contexts: GCMKeyedContexts
+    private var contexts: GCMKeyedContexts
 
     /// Builds the client side from a connection secret.
     package init(connectionSecret secret: [UInt8]) throws(MessengerError) {
@@ -41,15 +41,8 @@ package struct FrameCipher: Sendable, CustomStringConvertible {
     package func mirrored() -> FrameCipher {
         var copy = self
         swap(&copy.receiveNonce, &copy.sendNonce)
-        if let contexts = GCMKeyedContexts(key: key) { copy = FrameCipher(copy, contexts: contexts) }
+        copy.contexts = GCMKeyedContexts(key: key) ?? contexts
         return copy
-    }
-
-    private init(_ other: FrameCipher, contexts: GCMKeyedContexts) {
-        key = other.key
-        receiveNonce = other.receiveNonce
-        sendNonce = other.sendNonce
-        self.contexts = contexts
     }
 
     package var description: String { "FrameCipher(AES-128-GCM, key redacted)" }

@@ -6,6 +6,7 @@ import RADOSProto
 /// (ceph/ceph `src/librbd/object_map/`, `src/librbd/operation/ResizeRequest.cc`).
 /// Writes and discards update the head's map themselves (Image+IO.swift); these run
 /// under the exclusive lock, with the head map loaded (``Image/withExclusiveLock(_:)``).
+/// Loading, locking and invalidating the head's map when the lock is taken are here too.
 extension Image {
     /// Whether the head's object map is loaded (the image has one and we hold the lock).
     var hasObjectMap: Bool { state.withLockedValue { $0.objectMap != nil } }
@@ -113,6 +114,72 @@ extension Image {
             updateObjectMap(number..<number + 1, to: .exists) { [state] outcome in
                 let waiting = state.withLockedValue { $0.existsUpdates.removeValue(forKey: number) } ?? []
                 for waiter in waiting { waiter(outcome) }
+            }
+        }
+    }
+}
+
+extension Image {
+    // MARK: loading, locking and invalidating the head's map
+
+    /// Locks `rbd_object_map.<id>` (breaking a stale holder's lock, as librbd's
+    /// `object_map::LockRequest` does), reads it and sizes it to the image.
+    func openObjectMap() async throws(RADOSError) -> ObjectMapBits? {
+        let object = objectMapObject
+        let lock = ClsLock.lock(name: ImageNotify.lockName, type: .exclusive, cookie: "", tag: "", description: "", duration: UTime(seconds: 0, nanoseconds: 0), flags: [])
+        do {
+            _ = try await metadataIO.operate(object, [lock])
+        } catch where error.errno == 16 {
+            let output = try await metadataIO.operate(object, [ClsLock.getInfo(name: ImageNotify.lockName)]).first ?? ByteBuffer()
+            if let info = try? ClsLock.decodeInfo(output) {
+                for locker in info.lockers {
+                    _ = try? await metadataIO.operate(object, [ClsLock.breakLock(name: ImageNotify.lockName, locker: locker.entity, cookie: locker.cookie)])
+                }
+            }
+            _ = try await metadataIO.operate(object, [lock])
+        } catch where error.errno == 17 {}
+        let stored: ByteBuffer
+        do {
+            stored = try await metadataIO.operate(object, [.read(offset: 0, length: 0)]).first ?? ByteBuffer()
+        } catch where error.code == .notFound {
+            try await invalidateObjectMap()
+            return nil
+        }
+        var map: ObjectMapBits
+        do { map = try ObjectMapBits.decode(stored) } catch {
+            try await invalidateObjectMap()
+            return nil
+        }
+        let expected = Striper.objectCount(layout, imageSize: info.size)
+        if map.count != expected {
+            _ = try await metadataIO.operate(object, [Self.assertObjectMapLocked, ClsRBD.objectMapResize(objectCount: expected, defaultState: .nonexistent)])
+            map.resize(to: expected)
+        }
+        return map
+    }
+
+    /// Flags the head's object map (and fast diff) invalid, as librbd does when it cannot
+    /// trust or update it (`object_map::InvalidateRequest`); `rbd object-map rebuild`
+    /// repairs it.
+    func invalidateObjectMap() async throws(RADOSError) {
+        let flags = ClsRBD.flagObjectMapInvalid | ClsRBD.flagFastDiffInvalid
+        _ = try await metadataIO.operate(headerObject, [ClsRBD.setFlags(flags, mask: flags, snapID: MOSDOp.noSnap)])
+    }
+
+    /// What every change to the head's object map asserts: we hold its lock.
+    static let assertObjectMapLocked = ClsLock.assertLocked(name: ImageNotify.lockName, type: .exclusive, cookie: "", tag: "")
+
+    /// Sets objects `range` to `newState` in the head's object map (only those in
+    /// `current` when given), on disk first, then in memory; `completion` gets the outcome.
+    func updateObjectMap(_ range: Range<UInt64>, to newState: ClsRBD.ObjectState, from current: ClsRBD.ObjectState? = nil, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        let ops = [Self.assertObjectMapLocked, ClsRBD.objectMapUpdate(start: range.lowerBound, end: range.upperBound, state: newState, currentState: current)]
+        metadataIO.operate(objectMapObject, ops) { [state] outcome in
+            switch outcome {
+            case .success:
+                state.withLockedValue { $0.objectMap?.update(range, to: newState, from: current) }
+                completion(.success(()))
+            case .failure(let error):
+                completion(.failure(error))
             }
         }
     }
