@@ -35,6 +35,8 @@ let package = Package(
         // OpenSSL's libcrypto (EVP AES-128-GCM for msgr2 secure mode, streamed over a
         // frame's pieces); Debian's libssl-dev.
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // zlib (raw inflate for qcow2's compressed clusters); Debian's zlib1g-dev.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "RADOSProto",
             dependencies: [
@@ -55,6 +57,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Disk image files rbdctl converts from (raw and qcow2 v2/v3), read without QEMU.
+        .target(
+            name: "DiskImageFormats",
+            dependencies: ["CZlib", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
         .target(
             name: "RBDCore",
             dependencies: [
@@ -67,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "rbdctl",
             dependencies: [
-                "RADOSProto", "RBDCore", "RBDCache",
+                "RADOSProto", "RBDCore", "RBDCache", "DiskImageFormats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -107,6 +115,11 @@ let package = Package(
         .testTarget(
             name: "RBDCacheTests",
             dependencies: ["RBDCache", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DiskImageFormatsTests",
+            dependencies: ["DiskImageFormats", "CZlib", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
         .testTarget(

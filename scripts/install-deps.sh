@@ -15,6 +15,8 @@ PACKAGES=(
   libgoogle-perftools4 valgrind
   # OpenSSL's libcrypto headers (msgr2 secure mode's AES-GCM) and pkg-config to find them.
   libssl-dev pkg-config
+  # zlib's headers: rbdctl convert inflates qcow2's compressed clusters.
+  zlib1g-dev
   # A C compiler for the C ABI's test client (built against librbd-dev's headers).
   gcc libc6-dev
   # The virtual machine test (CABIVirtualMachineTests): QEMU's PC emulator, a Debian

@@ -19,7 +19,7 @@ enum CephOptionArguments {
     }
 
     /// `arguments` (without the program name) with every Ceph option, and its value when
-    /// it is the next word, moved after the other arguments (but before a `--`, after
+    /// it is the next word (joined to it with `=`), moved after the other arguments (but before a `--`, after
     /// which nothing moves).
     static func movedToEnd(_ arguments: [String]) -> [String] {
         var kept: [String] = []
@@ -33,10 +33,13 @@ enum CephOptionArguments {
                 break
             }
             if isCephOption(word) {
-                moved.append(word)
+                // `--opt value` becomes `--opt=value`, so the value cannot be taken for a
+                // positional argument (`rbdctl status --ms_mon_client_mode secure`).
                 if !word.contains("="), index + 1 < arguments.count {
-                    moved.append(arguments[index + 1])
+                    moved.append(word + "=" + arguments[index + 1])
                     index += 1
+                } else {
+                    moved.append(word)
                 }
             } else {
                 kept.append(word)

@@ -84,6 +84,56 @@ enum ImageCommandSupport {
         return ExitCode(1)
     }
 
+    /// Refuses a disk format other than raw (`-f`, as qemu-img's create, resize and info
+    /// take it): an rbd image holds the guest's bytes as they are.
+    static func requireRaw(_ format: String?) throws {
+        if let format, format != "raw" { throw usage("rbd images are raw: -f \(format) is not supported here (convert reads qcow2 files)") }
+    }
+
+    /// The size a create or resize was given: `--size` (rbd's, MiB by default), or after
+    /// the image name in qemu-img's form (left as text: resize allows a sign).
+    enum SizeArgument {
+        case rbd(UInt64)
+        case qemu(String)
+    }
+
+    /// Exactly one of `--size` and a size after the image name; `--size` parsed.
+    static func sizeArgument(option: String?, positional: String?) throws -> SizeArgument {
+        switch (option, positional) {
+        case (nil, nil): throw usage("must specify --size <M/G/T>")
+        case (.some, .some): throw usage("the size was given twice (--size and after the image name)")
+        case (let text?, nil):
+            guard let value = parseBytes(text, defaultUnit: 1 << 20) else { throw invalid(text, for: "--size") }
+            return .rbd(value)
+        case (nil, let text?): return .qemu(text)
+        }
+    }
+
+    /// A size as qemu-img takes it (`qemu_strtosz`): bytes, or a number (decimals
+    /// allowed) with a unit B, K, M, G, T, P or E in powers of 1024.
+    static func parseQemuSize(_ text: String) -> UInt64? {
+        var number = Substring(text)
+        var shift = 0
+        if let last = number.last, !last.isNumber {
+            guard let unit = ["B": 0, "K": 10, "M": 20, "G": 30, "T": 40, "P": 50, "E": 60][String(last).uppercased()] else { return nil }
+            shift = unit
+            number = number.dropLast()
+        }
+        let parts = number.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let whole = parts.first, !whole.isEmpty, whole.allSatisfy({ $0.isASCII && $0.isNumber }), let integer = UInt64(whole) else { return nil }
+        let (scaled, overflow) = integer.multipliedReportingOverflow(by: UInt64(1) << UInt64(shift))
+        guard !overflow else { return nil }
+        guard parts.count == 2 else { return scaled }
+        // A fraction needs a unit and digits; the result is rounded down to a byte.
+        let fraction = parts[1]
+        guard shift > 0, !fraction.isEmpty, fraction.count <= 15, fraction.allSatisfy({ $0.isASCII && $0.isNumber }), let digits = UInt64(fraction) else { return nil }
+        var denominator: UInt64 = 1
+        for _ in 0..<fraction.count { denominator *= 10 }
+        let extra = (Double(digits) / Double(denominator)) * Double(UInt64(1) << UInt64(shift))
+        let (total, overflowed) = scaled.addingReportingOverflow(UInt64(extra))
+        return overflowed ? nil : total
+    }
+
     /// The spec's snapshot name; rbd's usage error when there is none.
     static func snapshotName(_ spec: ImageSpec) throws -> String {
         guard let name = spec.snapshot, !name.isEmpty else { throw usage("snapshot name was not specified") }
@@ -97,18 +147,20 @@ enum ImageCommandSupport {
 
     /// Rows as rbd's `TextTable` prints them: each column as wide as its widest cell,
     /// columns two spaces apart, every cell padded (right-aligned where asked).
-    static func table(_ headers: [String], _ rows: [[String]], rightAligned: Set<Int> = []) -> String {
+    /// `leftAlignedHeaders`: headers stay left even over right-aligned cells, as rbd's
+    /// `TextTable` columns defined LEFT, RIGHT print them (`rbd ls -l`).
+    static func table(_ headers: [String], _ rows: [[String]], rightAligned: Set<Int> = [], leftAlignedHeaders: Bool = false) -> String {
         var widths = headers.map(\.count)
         for row in rows {
             for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
         }
-        func line(_ cells: [String]) -> String {
+        func line(_ cells: [String], right: Set<Int>) -> String {
             cells.enumerated().map { index, cell in
                 let pad = String(repeating: " ", count: widths[index] - cell.count)
-                return rightAligned.contains(index) ? pad + cell : cell + pad
+                return right.contains(index) ? pad + cell : cell + pad
             }.joined(separator: "  ") + "\n"
         }
-        return line(headers) + rows.map(line).joined()
+        return line(headers, right: leftAlignedHeaders ? [] : rightAligned) + rows.map { line($0, right: rightAligned) }.joined()
     }
 
     /// JSON text for a string.
@@ -147,12 +199,23 @@ struct ProgressOptions: ParsableArguments {
     @Flag(name: .customLong("no-progress"), help: "Accepted for rbd compatibility (rbdctl prints no progress).") var noProgress = false
 }
 
-/// `rbdctl create --size SIZE SPEC`: a new format 2 image, like `rbd create`.
+/// `rbdctl create --size SIZE SPEC`: a new format 2 image, like `rbd create`; also in
+/// qemu-img's order, `rbdctl create -f raw rbd:data/foo 10G` (a size after the name counts
+/// bytes unless it has a unit, as qemu-img's does).
 struct CreateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a format 2 image, like rbd create.")
+    static let configuration = CommandConfiguration(
+        commandName: "create", abstract: "Create a format 2 image, like rbd create (or qemu-img create).",
+        discussion: """
+        Examples:
+          rbdctl create --size 10G rbd/foo
+          rbdctl create -f raw rbd:data/foo 10G
+        """
+    )
 
     @Argument(help: "pool/[namespace/]image or rbd:pool/image[:option=value…].") var spec: String
+    @Argument(help: "Size in qemu-img's form (bytes, or with a unit K/M/G/T), instead of --size.") var positionalSize: String?
     @Option(name: [.customShort("s"), .customLong("size")], parsing: .unconditional, help: "Image size (MiB unless a unit M/G/T is given).") var size: String?
+    @Option(name: .customShort("f"), help: "Disk format, as qemu-img takes it (rbd images are raw).") var diskFormat: String?
     @OptionGroup var layout: ImageLayoutOptions
     @Option(name: .customLong("image-format"), help: "Image format (only 2).") var imageFormat: Int = 2
     @OptionGroup var progress: ProgressOptions
@@ -161,9 +224,15 @@ struct CreateCommand: AsyncParsableCommand {
     func run() async throws {
         let spec = try ImageCommandSupport.parseSpec(self.spec)
         guard imageFormat == 2 else { throw ImageCommandSupport.usage("only image format 2 is supported") }
-        guard let sizeText = size else { throw ImageCommandSupport.usage("must specify --size <M/G/T>") }
-        guard let bytes = ImageCommandSupport.parseBytes(sizeText, defaultUnit: 1 << 20) else {
-            throw ImageCommandSupport.invalid(sizeText, for: "--size")
+        try ImageCommandSupport.requireRaw(diskFormat)
+        let bytes: UInt64
+        switch try ImageCommandSupport.sizeArgument(option: size, positional: positionalSize) {
+        case .rbd(let value): bytes = value
+        case .qemu(let text):
+            guard let value = ImageCommandSupport.parseQemuSize(text) else {
+                throw ImageCommandSupport.usage("invalid image size '\(text)': give bytes, or a number with K, M, G, T, P or E")
+            }
+            bytes = value
         }
         let requested = try layout.createOptions()
         try await ImageCommandSupport.run("create error", spec: spec, cluster: cluster) { client, io, configuration in

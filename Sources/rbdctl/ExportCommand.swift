@@ -132,15 +132,19 @@ enum ZeroScan {
     }
 }
 
-/// rbd's progress lines on stderr ("Exporting image: 42% complete...", then "...done.").
+/// rbd's progress lines on stderr ("Exporting image: 42% complete...", then "...done."),
+/// printed only when stderr is a terminal (or when forced, as `convert -p` does), so
+/// scripts and logs get no carriage-return noise.
 final class Progress: @unchecked Sendable {
     let label: String
     let enabled: Bool
     private var last = -1
 
-    init(label: String, enabled: Bool) {
+    /// `enabled` is the command's wish (`--no-progress` turns it off); without a
+    /// terminal on stderr nothing is printed unless `evenWithoutTerminal`.
+    init(label: String, enabled: Bool, evenWithoutTerminal: Bool = false) {
         self.label = label
-        self.enabled = enabled
+        self.enabled = enabled && (evenWithoutTerminal || isatty(STDERR_FILENO) != 0)
     }
 
     func update(_ done: UInt64, of total: UInt64) {

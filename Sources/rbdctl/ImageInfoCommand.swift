@@ -10,9 +10,11 @@ struct ImageInfoCommand: AsyncParsableCommand {
 
     @Argument(help: "pool/[namespace/]image or rbd:pool/image[:option=value…].") var spec: String
     @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @Option(name: .customShort("f"), help: "Disk format, as qemu-img info takes it (rbd images are raw).") var diskFormat: String?
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
+        try ImageCommandSupport.requireRaw(diskFormat)
         try await withImageContext(spec: spec, cluster: cluster) { io, spec in
             var info = try await ImageInfo.load(io, image: spec.image)
             // At a snapshot (`img@snap`), as rbd: the snapshot's size and whether it is
@@ -30,7 +32,8 @@ struct ImageInfoCommand: AsyncParsableCommand {
                 dataPool = (try? await io.ioContext(poolID: id))?.poolName ?? "\(id)"
             }
             let protected = snapshot.map(\.isProtected)
-            print(format == .json ? try Self.json(info, dataPool: dataPool, protected: protected) : Self.text(info, dataPool: dataPool, protected: protected), terminator: "")
+            let parent = try await info.parentName(io)
+            print(format == .json ? try Self.json(info, dataPool: dataPool, protected: protected, parent: parent) : Self.text(info, dataPool: dataPool, protected: protected, parent: parent), terminator: "")
         }
     }
 
@@ -56,7 +59,7 @@ struct ImageInfoCommand: AsyncParsableCommand {
     }
 
     /// `protected` is set for a snapshot (rbd's last line, "protected: True|False").
-    static func text(_ info: ImageInfo, dataPool: String? = nil, protected: Bool? = nil) -> String {
+    static func text(_ info: ImageInfo, dataPool: String? = nil, protected: Bool? = nil, parent: ImageParentName? = nil) -> String {
         var out = "rbd image '\(info.name)':\n"
         out += "\tsize \(bytes(info.size)) in \(info.objectCount) objects\n"
         out += "\torder \(info.order) (\(bytes(info.objectSize)) objects)\n"
@@ -71,6 +74,10 @@ struct ImageInfoCommand: AsyncParsableCommand {
         out += "\tcreate_timestamp: \(ctime(info.createTimestamp))\n"
         out += "\taccess_timestamp: \(ctime(info.accessTimestamp))\n"
         out += "\tmodify_timestamp: \(ctime(info.modifyTimestamp))\n"
+        if let parent {
+            out += "\tparent: \(parent.spec)\(parent.isTrashed ? " (trash \(parent.imageID))" : "")\n"
+            out += "\toverlap: \(bytes(parent.overlap))\n"
+        }
         if info.features.contains(.stripingV2) {
             out += "\tstripe unit: \(bytes(info.stripeUnit))\n"
             out += "\tstripe count: \(info.stripeCount)\n"
@@ -79,7 +86,7 @@ struct ImageInfoCommand: AsyncParsableCommand {
         return out
     }
 
-    static func json(_ info: ImageInfo, dataPool: String? = nil, protected: Bool? = nil) throws -> String {
+    static func json(_ info: ImageInfo, dataPool: String? = nil, protected: Bool? = nil, parent: ImageParentName? = nil) throws -> String {
         var object: [String: Any] = [
             "name": info.name, "id": info.id, "size": info.size, "objects": info.objectCount,
             "order": info.order, "object_size": info.objectSize, "snapshot_count": info.snapshotCount,
@@ -94,28 +101,109 @@ struct ImageInfoCommand: AsyncParsableCommand {
             object["stripe_count"] = info.stripeCount
         }
         if let protected { object["protected"] = protected ? "true" : "false" }
+        if let parent {
+            object["parent"] = [
+                "pool": parent.pool, "pool_namespace": parent.poolNamespace, "image": parent.image, "id": parent.imageID,
+                "snapshot": parent.snapshot, "trash": parent.isTrashed, "overlap": parent.overlap,
+            ] as [String: Any]
+        }
         return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self) + "\n"
     }
 }
 
-/// `rbdctl ls [POOL[/NAMESPACE]]`: the images in a pool's directory, like rbd ls.
+/// `rbdctl ls [-l] [POOL[/NAMESPACE]]`: the images in a pool's directory, like rbd ls;
+/// `-l` adds rbd's long listing (`src/tools/rbd/action/List.cc`): one row per image and
+/// per user snapshot with SIZE, PARENT, FMT, PROT and LOCK.
 struct ImageListCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the images in a pool, like rbd ls.")
+    static let configuration = CommandConfiguration(
+        commandName: "ls", abstract: "List the images in a pool, like rbd ls.",
+        discussion: """
+        Examples:
+          rbdctl ls -l rbd
+          rbdctl ls --format json --pretty-format rbd/ns1
+        """,
+        aliases: ["list"]
+    )
 
-    @Argument(help: "pool[/namespace] (default: rbd).") var pool: String = "rbd"
-    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @Argument(help: "pool[/namespace] (default: rbd).") var pool: String?
+    @Flag(name: [.customShort("l"), .customLong("long")], help: "Long listing: size, parent, format, protection and lock.") var long = false
+    @Option(name: [.customShort("p"), .customLong("pool")], help: "Pool (instead of the argument).") var poolOption: String?
+    @Option(name: .customLong("namespace"), help: "Namespace within the pool.") var namespace: String?
+    @OptionGroup var output: FormatOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
-        let parts = pool.split(separator: "/", maxSplits: 1).map(String.init)
+        let parts = (pool ?? poolOption ?? "rbd").split(separator: "/", maxSplits: 1).map(String.init)
+        let namespace = self.namespace ?? (parts.count > 1 ? parts[1] : "")
         try await withClient(cluster: cluster) { client in
-            let io = try await client.ioContext(pool: parts.first ?? "rbd", namespace: parts.count > 1 ? parts[1] : "")
+            let io = try await client.ioContext(pool: parts.first ?? "rbd", namespace: namespace)
             let names = try await ImageDirectory.list(io)
-            if format == .json {
-                print(String(decoding: try JSONSerialization.data(withJSONObject: names), as: UTF8.self))
-            } else {
-                for name in names { print(name) }
+            guard long else {
+                if let text = output.render(.array("images", names.map { .named("name", .string($0)) })) {
+                    print(text, terminator: "")
+                } else {
+                    for name in names { print(name) }
+                }
+                return
             }
+            var rows: [ListRow] = []
+            for name in names {
+                // As rbd: an image that vanished or cannot be opened meanwhile is skipped.
+                guard let row = try? await ListRow.load(io, name: name) else { continue }
+                rows.append(row)
+            }
+            if let text = output.render(.array("images", rows.flatMap(\.formatted))) {
+                print(text, terminator: "")
+            } else if !rows.isEmpty {
+                print(ImageCommandSupport.table(["NAME", "SIZE", "PARENT", "FMT", "PROT", "LOCK"], rows.flatMap(\.cells), rightAligned: [1, 3], leftAlignedHeaders: true), terminator: "")
+            }
+        }
+    }
+
+    /// One image of the long listing, with its user snapshots.
+    struct ListRow {
+        var info: ImageInfo
+        var parent: ImageParentName?
+        var snapshots: [Image.Snapshot]
+        /// "exclusive", "shared" or nil.
+        var lockType: String?
+
+        static func load(_ io: IOContext, name: String) async throws -> ListRow {
+            let info = try await ImageInfo.load(io, image: name)
+            let snapshots = try await ImageCommandSupport.withImage(io, name: name, readOnly: true) { image in
+                image.snapshots.filter { $0.namespaceType == 0 }
+            }
+            let lockers = try await io.lockers(RBDObjectNames.header(imageID: info.id), name: ImageNotify.lockName)
+            let lockType = lockers.holders.isEmpty ? nil : lockers.isExclusive ? "exclusive" : "shared"
+            return ListRow(info: info, parent: try await info.parentName(io), snapshots: snapshots, lockType: lockType)
+        }
+
+        var cells: [[String]] {
+            let parentText = parent.map(\.spec) ?? ""
+            var rows = [[info.name, ImageInfoCommand.bytes(info.size), parentText, "2", "", lockType == nil ? "" : lockType == "exclusive" ? "excl" : "shr"]]
+            for snapshot in snapshots {
+                rows.append(["\(info.name)@\(snapshot.name)", ImageInfoCommand.bytes(snapshot.size), parentText, "2", snapshot.isProtected ? "yes" : "", ""])
+            }
+            return rows
+        }
+
+        var formatted: [Formatted] {
+            let parentObject: [(String, Formatted)] = parent.map {
+                [("parent", .object("parent", [
+                    ("pool", .string($0.pool)), ("pool_namespace", .string($0.poolNamespace)),
+                    ("image", .string($0.image)), ("snapshot", .string($0.snapshot)),
+                ]))]
+            } ?? []
+            var items: [Formatted] = [.object("image",
+                [("image", .string(info.name)), ("id", .string(info.id)), ("size", .int(info.size))] + parentObject
+                    + [("format", .int(2))] + (lockType.map { [("lock_type", .string($0))] } ?? []))]
+            for snapshot in snapshots {
+                items.append(.object("snapshot",
+                    [("image", .string(info.name)), ("id", .string(info.id)), ("snapshot", .string(snapshot.name)),
+                     ("snapshot_id", .int(snapshot.id)), ("size", .int(snapshot.size))] + parentObject
+                        + [("format", .int(2)), ("protected", .string(snapshot.isProtected ? "true" : "false"))]))
+            }
+            return items
         }
     }
 }

@@ -12,10 +12,9 @@ import RBDCore
 /// image name defaults to the file's name in pool rbd. Unlike rbd, stdin is first
 /// spooled to an unlinked temporary file (rbd grows the image as it reads instead).
 ///
-/// SwiftRBD refuses to write images with exclusive-lock, object-map, fast-diff or
-/// journaling (see `Image.checkWritable`); Pacific's default features include the
-/// first three, so `import` checks the features before creating anything and asks for
-/// e.g. `--image-feature layering` instead of leaving an empty image behind.
+/// SwiftRBD refuses to write images with journaling (see `Image.checkWritable`), so
+/// `import` checks the features before creating anything instead of leaving an empty
+/// image behind.
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "import", abstract: "Import a file or stdin into a new image, like rbd import.")
 

@@ -7,14 +7,14 @@ struct RBDCtl: AsyncParsableCommand {
         commandName: "rbdctl",
         abstract: "Manage Ceph RBD images with SwiftRBD (a pure-Swift librbd).",
         version: "0.1.0",
-        subcommands: [ParseSpecCommand.self, ConfigCommand.self, CrushCommand.self, OSDMapCommand.self, RadosCommand.self, StatusCommand.self, MonCommandCommand.self, ImageInfoCommand.self, ImageListCommand.self, OSDCommand.self, CreateCommand.self, ResizeCommand.self, RemoveCommand.self, RenameCommand.self, SnapCommand.self, CloneCommand.self, ChildrenCommand.self, FlattenCommand.self, ImageMetaCommand.self, ImportCommand.self, ExportCommand.self, BenchCommand.self, LockCommand.self, DiffCommand.self, DiskUsageCommand.self]
+        subcommands: [ParseSpecCommand.self, ConvertCommand.self, ConfigCommand.self, CrushCommand.self, OSDMapCommand.self, RadosCommand.self, StatusCommand.self, ImageStatusCommand.self, MonCommandCommand.self, ImageInfoCommand.self, ImageListCommand.self, OSDCommand.self, CreateCommand.self, ResizeCommand.self, RemoveCommand.self, RenameCommand.self, SnapCommand.self, CloneCommand.self, ChildrenCommand.self, FlattenCommand.self, ImageMetaCommand.self, ImportCommand.self, ExportCommand.self, BenchCommand.self, LockCommand.self, DiffCommand.self, DiskUsageCommand.self]
     )
 
     /// Parses with Ceph options moved after the positional arguments
     /// (``CephOptionArguments``), then runs the command.
     static func main() async {
         do {
-            var command = try parseAsRoot(CephOptionArguments.movedToEnd(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseAsRoot(StatusCommand.routed(ResizeCommand.negativeSizeAsOption(CephOptionArguments.movedToEnd(Array(CommandLine.arguments.dropFirst())))))
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {

@@ -58,15 +58,45 @@ struct ClusterOptions: ParsableArguments {
     }
 }
 
-/// `rbdctl status`: the cluster fsid, monitor quorum and OSDMap epoch, from our own
-/// monitor session (compare with `ceph -s`).
+/// `rbdctl status`: the cluster fsid, monitor quorum and OSDMap epoch from our own
+/// monitor session (compare with `ceph -s`); `rbdctl status IMAGE` shows the image's
+/// watchers like `rbd status` (``ImageStatusCommand``).
 struct StatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the cluster's fsid, monitor quorum and OSDMap epoch.")
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show an image's watchers (like rbd status), or the cluster's fsid, quorum and OSDMap epoch.",
+        discussion: """
+        Examples:
+          rbdctl status rbd/vm1
+          rbdctl status --format json
+        """
+    )
 
+    @OptionGroup var output: FormatOptions
     @OptionGroup var cluster: ClusterOptions
-    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+
+    /// Options of `status` that take a value (so their value is not an image name).
+    static let optionsWithValues: Set<String> = ["--format", "-c", "--conf", "--id"]
+
+    /// `status IMAGE …` is routed to ``ImageStatusCommand`` before parsing: a command
+    /// cannot have both an optional image and the trailing Ceph options.
+    static func routed(_ arguments: [String]) -> [String] {
+        guard arguments.first == "status" else { return arguments }
+        var index = 1
+        while index < arguments.count {
+            let word = arguments[index]
+            if word == "--" { break }
+            if optionsWithValues.contains(word) {
+                index += 2
+                continue
+            }
+            if !word.hasPrefix("-") { return ["image-status"] + arguments.dropFirst() }
+            index += 1
+        }
+        return arguments
+    }
 
     func run() async throws {
+        let format: OutputFormat = output.format == .json ? .json : .text
         try await cluster.withMonitor { monitor, monmap in
             let quorumAck = try await monitor.command(["{\"prefix\": \"quorum_status\", \"format\": \"json\"}"], fsid: monmap.fsid)
             let quorum = (try? JSONSerialization.jsonObject(with: Data(quorumAck.output.readableBytesView)) as? [String: Any])?["quorum_names"] as? [String] ?? []
@@ -85,6 +115,36 @@ struct StatusCommand: AsyncParsableCommand {
                 ]
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
+            }
+        }
+    }
+}
+
+/// `rbdctl status IMAGE`: rbd's "Watchers:" list of the image's header object
+/// (`src/tools/rbd/action/Status.cc`; migration and persistent-cache blocks are not shown).
+struct ImageStatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "image-status", abstract: "Show an image's watchers (rbdctl status IMAGE).", shouldDisplay: false)
+
+    @Argument(help: "pool/[namespace/]image.") var image: String
+    @OptionGroup var output: FormatOptions
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        let spec = try ImageCommandSupport.parseSpec(image)
+        try ImageCommandSupport.requireNoSnapshot(spec)
+        try await ImageCommandSupport.run("show status failed", spec: spec, cluster: cluster) { _, io, _ in
+            let id = try await ImageInfo.imageID(io, name: spec.image)
+            let watchers = try await io.watchers(RBDObjectNames.header(imageID: id)).sorted { ($0.gid, $0.cookie) < ($1.gid, $1.cookie) }
+            let formatted = Formatted.object("status", [("watchers", .array("watchers", watchers.map {
+                .object("watcher", [("address", .string($0.address)), ("client", .int($0.gid)), ("cookie", .int($0.cookie))])
+            }))])
+            if let rendered = output.render(formatted) {
+                print(rendered, terminator: "")
+            } else if watchers.isEmpty {
+                print("Watchers: none")
+            } else {
+                print("Watchers:")
+                for watcher in watchers { print("\twatcher=\(watcher.address) client.\(watcher.gid) cookie=\(watcher.cookie)") }
             }
         }
     }

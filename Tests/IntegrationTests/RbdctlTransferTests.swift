@@ -119,9 +119,24 @@ struct RbdctlTransferTests {
         #expect(!FileManager.default.fileExists(atPath: destination), "the failed export left \(destination) behind")
         let retried = try Self.rbdctl(["export", "rbd/\(name)", destination])
         #expect(retried.status == 0, "\(retried.stderr)")
-        // Progress ends with one "100% complete...done." (100% is not printed twice).
-        #expect(retried.stderr.components(separatedBy: "100% complete").count == 2 && retried.stderr.hasSuffix("100% complete...done.\n"), "\(retried.stderr)")
+        // No terminal, no progress.
+        #expect(retried.stderr.isEmpty, "\(retried.stderr)")
         #expect((try? FileManager.default.attributesOfItem(atPath: destination)[.size] as? Int) == 4 << 20)
+        // On a terminal (script(1) gives it one), progress ends with one
+        // "100% complete...done." (100% is not printed twice); --no-progress silences it.
+        let conf = try #require(ClusterEnvironment.cephConf)
+        for (flags, shown) in [("", true), ("--no-progress", false)] {
+            try? FileManager.default.removeItem(atPath: destination)
+            let command = "\(ClusterEnvironment.rbdctl) export -c \(conf) \(flags) rbd/\(name) \(destination)"
+            let onTerminal = try ClusterEnvironment.run(["script", "-qec", command, "/dev/null"])
+            let text = String(decoding: onTerminal.stdout, as: UTF8.self)
+            #expect(onTerminal.status == 0, "\(text)")
+            if shown {
+                #expect(text.components(separatedBy: "100% complete").count == 2 && text.contains("Exporting image: 100% complete...done."), "\(text)")
+            } else {
+                #expect(!text.contains("complete"), "\(text)")
+            }
+        }
     }
 
     @Test func benchPrintsRbdBenchShape() throws {
