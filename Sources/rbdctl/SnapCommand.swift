@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import RBDCore
 
-/// `rbdctl snap create|ls|rm|rename|rollback|protect|unprotect`, like `rbd snap`.
+/// `rbdctl snap create|ls|rm|rename|rollback|protect|unprotect|limit`, like `rbd snap`.
 struct SnapCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snap", abstract: "Image snapshots, like rbd snap.",
-        subcommands: [SnapCreate.self, SnapList.self, SnapRemove.self, SnapPurge.self, SnapRename.self, SnapRollback.self, SnapProtect.self, SnapUnprotect.self])
+        subcommands: [SnapCreate.self, SnapList.self, SnapRemove.self, SnapPurge.self, SnapRename.self, SnapRollback.self, SnapProtect.self, SnapUnprotect.self, SnapLimit.self])
 }
 
 /// Runs `body` on the image of `spec` (a `pool/[ns/]image@snap` spec) with its snapshot name.
@@ -186,5 +186,47 @@ struct SnapList: AsyncParsableCommand {
             "{\"id\":\(snap.id),\"name\":\(ImageCommandSupport.jsonString(snap.name)),\"size\":\(snap.size),\"protected\":\"\(snap.isProtected)\",\"timestamp\":\(ImageCommandSupport.jsonString(ImageInfoCommand.ctime(snap.timestamp)))}"
         }
         return "[" + items.joined(separator: ",") + "]\n"
+    }
+}
+
+/// `rbdctl snap limit set --limit N SPEC` and `snap limit clear SPEC`, like rbd's: the
+/// header keeps the limit and the OSD refuses snapshots beyond it (EDQUOT).
+struct SnapLimit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "limit", abstract: "Limit the number of snapshots an image may have.",
+        subcommands: [SnapLimitSet.self, SnapLimitClear.self])
+}
+
+struct SnapLimitSet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set", abstract: "Set the snapshot limit.",
+        discussion: "Example:\n  rbdctl snap limit set --limit 10 rbd/vm1")
+    @Argument(help: "pool/[namespace/]image.") var spec: String
+    @Option(help: "The most snapshots the image may have.") var limit: String?
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        guard let text = limit else { throw ImageCommandSupport.usage("must specify --limit <num>") }
+        guard let value = UInt64(text), value < .max else { throw ImageCommandSupport.invalid(text, for: "--limit") }
+        try await withImageOnly(spec, cluster: cluster, failure: "setting snapshot limit failed") { try await $0.setSnapshotLimit(value) }
+    }
+}
+
+struct SnapLimitClear: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "clear", abstract: "Remove the snapshot limit.")
+    @Argument(help: "pool/[namespace/]image.") var spec: String
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        try await withImageOnly(spec, cluster: cluster, failure: "clearing snapshot limit failed") { try await $0.setSnapshotLimit(nil) }
+    }
+}
+
+/// Runs `body` on the image of `spec` (no snapshot allowed).
+private func withImageOnly(_ text: String, cluster: ClusterOptions, failure: String, _ body: @escaping (Image) async throws -> Void) async throws {
+    let spec = try ImageCommandSupport.parseSpec(text)
+    try ImageCommandSupport.requireNoSnapshot(spec)
+    try await ImageCommandSupport.run(failure, spec: spec, cluster: cluster) { _, io, _ in
+        try await ImageCommandSupport.withImage(io, name: spec.image) { try await body($0) }
     }
 }

@@ -22,6 +22,7 @@ extension ClsRBD {
     /// Operation feature bits (`RBD_OPERATION_FEATURE_*`, `src/include/rbd/features.h`).
     package static let operationCloneParent: UInt64 = 1 << 0
     package static let operationCloneChild: UInt64 = 1 << 1
+    package static let operationGroup: UInt64 = 1 << 2
     package static let operationSnapTrash: UInt64 = 1 << 3
 
     /// A clone as its parent's header lists it (`cls::rbd::ChildImageSpec`).

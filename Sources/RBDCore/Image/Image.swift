@@ -183,7 +183,7 @@ public final class Image: Sendable {
         case id(UInt64)
     }
 
-    private static func open(_ io: IOContext, name: String, id: String, snapshot choice: SnapshotChoice?, readOnly: Bool, depth: Int, cache: CachePolicy = .disabled, scheduler: IOScheduler = .none) async throws(RADOSError) -> Image {
+    static func open(_ io: IOContext, name: String, id: String, snapshot choice: SnapshotChoice?, readOnly: Bool, depth: Int, cache: CachePolicy = .disabled, scheduler: IOScheduler = .none) async throws(RADOSError) -> Image {
         let snapshotName: String? = if case .name(let name) = choice { name } else { nil }
         // Watch before reading the header, so no change can slip in between.
         var watcher: HeaderWatcher?

@@ -27,14 +27,20 @@ extension Image {
         } catch where error.code == .notFound {
             // A half-made image (no header) or one whose data pool is gone: as librbd
             // (`RemoveRequest::handle_open_image` on ENOENT), remove what is left.
-            for object in [RBDObjectNames.header(imageID: id), RBDObjectNames.objectMap(imageID: id)] {
-                do {
-                    try await io.remove(object)
-                } catch where error.code == .notFound {}
-            }
+            try await removeHeaderObjects(io, id: id)
             try await removeNames(io, name: name, id: id)
             return
         }
+        try await removeOpened(image, io: io)
+        try await removeNames(io, name: name, id: image.id)
+    }
+
+    /// The part of removal librbd's `RemoveRequest` does by id (what `rbd trash rm`
+    /// runs too): refuses snapshots (ENOTEMPTY) and other watchers (EBUSY), removes the
+    /// data objects, detaches a clone from its parent, closes `image`, and removes its
+    /// header and object map. The names (`rbd_id.<name>`, the directory) are the
+    /// caller's.
+    static func removeOpened(_ image: Image, io: IOContext) async throws(RADOSError) {
         do throws(RADOSError) {
             let info = image.info
             guard image.snapshots.isEmpty else {
@@ -53,12 +59,16 @@ extension Image {
             throw error
         }
         try await image.close()
-        for object in [RBDObjectNames.header(imageID: image.id), RBDObjectNames.objectMap(imageID: image.id)] {
+        try await removeHeaderObjects(io, id: image.id)
+    }
+
+    /// Removes `rbd_header.<id>` and `rbd_object_map.<id>`, each if present.
+    static func removeHeaderObjects(_ io: IOContext, id: String) async throws(RADOSError) {
+        for object in [RBDObjectNames.header(imageID: id), RBDObjectNames.objectMap(imageID: id)] {
             do {
                 try await io.remove(object)
             } catch where error.code == .notFound {}
         }
-        try await removeNames(io, name: name, id: image.id)
     }
 
     /// Removes `rbd_id.<name>` and the directory entry, each if present.
