@@ -283,9 +283,10 @@ struct ImageLayoutOptions: ParsableArguments {
 
     /// `options` completed from the cluster: `rbd_default_features` when no feature was
     /// given, and the data pool's id.
-    func resolve(_ options: ImageCreateOptions, client: RADOSClient, configuration: RADOSConfiguration) async throws -> ImageCreateOptions {
+    /// `inheritDefaults` false leaves unset features unset (a copy takes its source's).
+    func resolve(_ options: ImageCreateOptions, client: RADOSClient, configuration: RADOSConfiguration, inheritDefaults: Bool = true) async throws -> ImageCreateOptions {
         var options = options
-        if options.features == nil, let text = try configuration.string("rbd_default_features") {
+        if inheritDefaults, options.features == nil, let text = try configuration.string("rbd_default_features") {
             guard let features = RBDFeatures(parsing: text) else {
                 throw RADOSError(.invalidConfiguration, "rbd_default_features '\(text)' is not a feature list")
             }

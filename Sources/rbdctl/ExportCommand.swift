@@ -117,19 +117,7 @@ struct ExportCommand: AsyncParsableCommand {
 
 /// Finds all-zero blocks (what rbd import and export skip).
 enum ZeroScan {
-    static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        var index = 0
-        let count = bytes.count
-        while index + 8 <= count {
-            if bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self) != 0 { return false }
-            index += 8
-        }
-        while index < count {
-            if bytes[index] != 0 { return false }
-            index += 1
-        }
-        return true
-    }
+    static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool { Image.isZero(bytes) }
 }
 
 /// rbd's progress lines on stderr ("Exporting image: 42% complete...", then "...done."),

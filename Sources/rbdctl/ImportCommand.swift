@@ -90,22 +90,7 @@ struct ImportCommand: AsyncParsableCommand {
 
     /// The byte ranges of `buffer` made of blocks that are not all zeros, merged.
     static func dataRuns(_ buffer: ByteBuffer, block: Int) -> [Range<Int>] {
-        buffer.withUnsafeReadableBytes { bytes in
-            var runs: [Range<Int>] = []
-            var start = 0
-            while start < bytes.count {
-                let end = min(start + block, bytes.count)
-                if !ZeroScan.isZero(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) {
-                    if let last = runs.last, last.upperBound == start {
-                        runs[runs.count - 1] = last.lowerBound..<end
-                    } else {
-                        runs.append(start..<end)
-                    }
-                }
-                start = end
-            }
-            return runs
-        }
+        Image.nonZeroRuns(buffer, block: block)
     }
 
     /// `length` bytes at `offset`, read straight into a new buffer.
