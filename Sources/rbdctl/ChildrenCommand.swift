@@ -9,7 +9,7 @@ struct ChildrenCommand: AsyncParsableCommand {
 
     @Argument(help: "pool/[namespace/]image[@snapshot].") var spec: String
     @Flag(name: [.customShort("a"), .customLong("all")], help: "Also list clones in the image trash.") var all = false
-    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var output: FormatOptions
     @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
@@ -19,7 +19,7 @@ struct ChildrenCommand: AsyncParsableCommand {
             let children = try await ImageCommandSupport.withImage(io, name: spec.image, readOnly: true) { image in
                 if let snapshot = spec.snapshot { try await image.children(ofSnapshot: snapshot) } else { try await image.children() }
             }.filter { all || !$0.isTrashed }
-            print(format == .json ? Self.json(children, all: all) : Self.text(children), terminator: "")
+            print(output.render(Self.formatted(children, all: all)) ?? Self.text(children), terminator: "")
         }
     }
 
@@ -31,12 +31,11 @@ struct ChildrenCommand: AsyncParsableCommand {
     }
 
     /// rbd's fields in its order: pool, pool_namespace, image, and with `--all` id, trash.
-    static func json(_ children: [ImageChild], all: Bool) -> String {
-        let items = children.map { child in
-            var fields = ["\"pool\":\(ImageCommandSupport.jsonString(child.poolName))", "\"pool_namespace\":\(ImageCommandSupport.jsonString(child.poolNamespace))", "\"image\":\(ImageCommandSupport.jsonString(child.imageName))"]
-            if all { fields += ["\"id\":\(ImageCommandSupport.jsonString(child.imageID))", "\"trash\":\(child.isTrashed)"] }
-            return "{" + fields.joined(separator: ",") + "}"
-        }
-        return "[" + items.joined(separator: ",") + "]\n"
+    static func formatted(_ children: [ImageChild], all: Bool) -> Formatted {
+        .array("children", children.map { child in
+            var fields: [(String, Formatted)] = [("pool", .string(child.poolName)), ("pool_namespace", .string(child.poolNamespace)), ("image", .string(child.imageName))]
+            if all { fields += [("id", .string(child.imageID)), ("trash", .bool(child.isTrashed))] }
+            return .object("child", fields)
+        })
     }
 }

@@ -13,8 +13,7 @@ struct DiffCommand: AsyncParsableCommand {
     @Argument(help: "pool/[namespace/]image[@snapshot].") var spec: String
     @Option(name: .customLong("from-snap"), help: "The snapshot to compare with.") var fromSnapshot: String?
     @Flag(name: .customLong("whole-object"), help: "Compare whole objects (fast, with fast-diff).") var wholeObject = false
-    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
-    @Flag(name: .customLong("pretty-format"), help: "Indent JSON output.") var prettyFormat = false
+    @OptionGroup var output: FormatOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
@@ -23,16 +22,13 @@ struct DiffCommand: AsyncParsableCommand {
             let extents = try await ImageCommandSupport.withImage(io, name: spec.image, snapshot: spec.snapshot, readOnly: true) { image in
                 try await image.diff(fromSnapshot: fromSnapshot, wholeObject: wholeObject)
             }
-            switch format {
-            case .json:
-                if prettyFormat {
-                    // rbd's pretty JSON: four-space indents, keys in its order.
-                    let body = extents.map { "    {\n        \"offset\": \($0.offset),\n        \"length\": \($0.length),\n        \"exists\": \"\($0.exists)\"\n    }" }
-                    print(body.isEmpty ? "[]\n" : "[\n" + body.joined(separator: ",\n") + "\n]\n")
-                } else {
-                    print("[" + extents.map { "{\"offset\":\($0.offset),\"length\":\($0.length),\"exists\":\"\($0.exists)\"}" }.joined(separator: ",") + "]")
-                }
-            case .text:
+            // rbd dumps `exists` as a string ("true"/"false").
+            let formatted = Formatted.array("extents", extents.map {
+                .object("extent", [("offset", .int($0.offset)), ("length", .int($0.length)), ("exists", .string($0.exists ? "true" : "false"))])
+            })
+            if let text = output.render(formatted) {
+                print(text, terminator: "")
+            } else {
                 guard !extents.isEmpty else { return }
                 let rows = extents.map { [String($0.offset), String($0.length), $0.exists ? "data" : "zero"] }
                 print(ImageCommandSupport.table(["Offset", "Length", "Type"], rows), terminator: "")

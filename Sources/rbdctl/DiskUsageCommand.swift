@@ -13,7 +13,7 @@ struct DiskUsageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "disk-usage", abstract: "Show the provisioned and used size of an image and its snapshots.", aliases: ["du"])
 
     @Argument(help: "pool/[namespace/]image[@snapshot].") var spec: String
-    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var output: FormatOptions
     @OptionGroup var cluster: ClusterOptions
 
     struct Row {
@@ -50,7 +50,7 @@ struct DiskUsageCommand: AsyncParsableCommand {
                 rows = Array(rows[...last])
                 totalProvisioned = rows.reduce(0) { $0 + $1.provisioned }
             }
-            print(format == .json ? Self.json(rows) : Self.text(rows, totalProvisioned: totalProvisioned), terminator: "")
+            print(output.render(Self.formatted(rows)) ?? Self.text(rows, totalProvisioned: totalProvisioned), terminator: "")
             }
         }
     }
@@ -60,16 +60,15 @@ struct DiskUsageCommand: AsyncParsableCommand {
         try await image.diff(fromSnapshot: snapshot, wholeObject: true).filter(\.exists).reduce(0) { $0 + $1.length }
     }
 
-    static func json(_ rows: [Row]) -> String {
-        let items = rows.map { row -> String in
-            var fields = ["\"name\":\(ImageCommandSupport.jsonString(row.name))", "\"id\":\(ImageCommandSupport.jsonString(row.id))"]
-            if let snapshot = row.snapshot {
-                fields += ["\"snapshot\":\(ImageCommandSupport.jsonString(snapshot.name))", "\"snapshot_id\":\(snapshot.id)"]
-            }
-            fields += ["\"provisioned_size\":\(row.provisioned)", "\"used_size\":\(row.used)"]
-            return "{" + fields.joined(separator: ",") + "}"
-        }
-        return "{\"images\":[" + items.joined(separator: ",") + "]}\n"
+    /// rbd's fields in its order (`images`, each with name, id, [snapshot, snapshot_id],
+    /// provisioned_size, used_size).
+    static func formatted(_ rows: [Row]) -> Formatted {
+        .object("stats", [("images", .array("images", rows.map { row in
+            var fields: [(String, Formatted)] = [("name", .string(row.name)), ("id", .string(row.id))]
+            if let snapshot = row.snapshot { fields += [("snapshot", .string(snapshot.name)), ("snapshot_id", .int(snapshot.id))] }
+            fields += [("provisioned_size", .int(row.provisioned)), ("used_size", .int(row.used))]
+            return .object("image", fields)
+        }))])
     }
 
     /// rbd's table: names left, sizes right-aligned under left-aligned headers.

@@ -11,6 +11,7 @@ indirect enum Formatted {
     case string(String)
     case signed(Int64)
     case uint(UInt64)
+    case bool(Bool)
     /// An array item dumped under a name (`dump_string("name", …)` in an array
     /// section): JSON shows the value, XML the name as its element.
     case named(String, Formatted)
@@ -42,6 +43,7 @@ indirect enum Formatted {
         case .string(let text): out += Self.quoted(text)
         case .signed(let value): out += String(value)
         case .uint(let value): out += String(value)
+        case .bool(let value): out += value ? "true" : "false"
         case .object(_, let members):
             guard !members.isEmpty else { out += "{}"; return }
             out += pretty ? "{\n" : "{"
@@ -69,7 +71,7 @@ indirect enum Formatted {
         switch self {
         case .named(let element, let value):
             value.renderXML(name: element, into: &out, pretty: pretty, depth: depth)
-        case .string, .signed, .uint:
+        case .string, .signed, .uint, .bool:
             let element = name ?? "value"
             out += "\(indent)<\(element)>\(Self.escapedXML(scalarText))</\(element)>\(newline)"
         case .object(let section, let members):
@@ -90,6 +92,7 @@ indirect enum Formatted {
         case .string(let text): text
         case .signed(let value): String(value)
         case .uint(let value): String(value)
+        case .bool(let value): value ? "true" : "false"
         case .object, .array: ""
         case .named(_, let value): value.scalarText
         }

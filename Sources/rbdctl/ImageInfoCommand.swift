@@ -9,7 +9,7 @@ struct ImageInfoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "info", abstract: "Show an image's size, layout, features and timestamps, like rbd info.")
 
     @Argument(help: "pool/[namespace/]image or rbd:pool/image[:option=value…].") var spec: String
-    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var output: FormatOptions
     @Option(name: .customShort("f"), help: "Disk format, as qemu-img info takes it (rbd images are raw).") var diskFormat: String?
     @OptionGroup var cluster: ClusterOptions
 
@@ -33,7 +33,7 @@ struct ImageInfoCommand: AsyncParsableCommand {
             }
             let protected = snapshot.map(\.isProtected)
             let parent = try await info.parentName(io)
-            print(format == .json ? try Self.json(info, dataPool: dataPool, protected: protected, parent: parent) : Self.text(info, dataPool: dataPool, protected: protected, parent: parent), terminator: "")
+            print(output.render(Self.formatted(info, dataPool: dataPool, protected: protected, parent: parent)) ?? Self.text(info, dataPool: dataPool, protected: protected, parent: parent), terminator: "")
         }
     }
 
@@ -74,6 +74,7 @@ struct ImageInfoCommand: AsyncParsableCommand {
         out += "\tcreate_timestamp: \(ctime(info.createTimestamp))\n"
         out += "\taccess_timestamp: \(ctime(info.accessTimestamp))\n"
         out += "\tmodify_timestamp: \(ctime(info.modifyTimestamp))\n"
+        if let protected { out += "\tprotected: \(protected ? "True" : "False")\n" }
         if let parent {
             out += "\tparent: \(parent.spec)\(parent.isTrashed ? " (trash \(parent.imageID))" : "")\n"
             out += "\toverlap: \(bytes(parent.overlap))\n"
@@ -82,32 +83,36 @@ struct ImageInfoCommand: AsyncParsableCommand {
             out += "\tstripe unit: \(bytes(info.stripeUnit))\n"
             out += "\tstripe count: \(info.stripeCount)\n"
         }
-        if let protected { out += "\tprotected: \(protected ? "True" : "False")\n" }
         return out
     }
 
-    static func json(_ info: ImageInfo, dataPool: String? = nil, protected: Bool? = nil, parent: ImageParentName? = nil) throws -> String {
-        var object: [String: Any] = [
-            "name": info.name, "id": info.id, "size": info.size, "objects": info.objectCount,
-            "order": info.order, "object_size": info.objectSize, "snapshot_count": info.snapshotCount,
-            "block_name_prefix": info.blockNamePrefix, "format": 2, "features": info.features.names,
-            "op_features": info.operationFeatureNames, "flags": info.flagNames,
-            "create_timestamp": ctime(info.createTimestamp), "access_timestamp": ctime(info.accessTimestamp),
-            "modify_timestamp": ctime(info.modifyTimestamp),
+    /// rbd's fields in its order (`src/tools/rbd/action/Info.cc`).
+    static func formatted(_ info: ImageInfo, dataPool: String? = nil, protected: Bool? = nil, parent: ImageParentName? = nil) -> Formatted {
+        var fields: [(String, Formatted)] = [
+            ("name", .string(info.name)), ("id", .string(info.id)), ("size", .int(info.size)), ("objects", .int(info.objectCount)),
+            ("order", .int(info.order)), ("object_size", .int(info.objectSize)), ("snapshot_count", .int(info.snapshotCount)),
         ]
-        if let dataPool { object["data_pool"] = dataPool }
-        if info.features.contains(.stripingV2) {
-            object["stripe_unit"] = info.stripeUnit
-            object["stripe_count"] = info.stripeCount
-        }
-        if let protected { object["protected"] = protected ? "true" : "false" }
+        if let dataPool { fields.append(("data_pool", .string(dataPool))) }
+        fields += [
+            ("block_name_prefix", .string(info.blockNamePrefix)), ("format", .int(2)),
+            ("features", .array("features", info.features.names.map { .named("feature", .string($0)) })),
+            ("op_features", .array("op_features", info.operationFeatureNames.map { .named("op_feature", .string($0)) })),
+            ("flags", .array("flags", info.flagNames.map { .named("flag", .string($0)) })),
+            ("create_timestamp", .string(ctime(info.createTimestamp))), ("access_timestamp", .string(ctime(info.accessTimestamp))),
+            ("modify_timestamp", .string(ctime(info.modifyTimestamp))),
+        ]
+        if let protected { fields.append(("protected", .string(protected ? "true" : "false"))) }
         if let parent {
-            object["parent"] = [
-                "pool": parent.pool, "pool_namespace": parent.poolNamespace, "image": parent.image, "id": parent.imageID,
-                "snapshot": parent.snapshot, "trash": parent.isTrashed, "overlap": parent.overlap,
-            ] as [String: Any]
+            fields.append(("parent", .object("parent", [
+                ("pool", .string(parent.pool)), ("pool_namespace", .string(parent.poolNamespace)), ("image", .string(parent.image)),
+                ("id", .string(parent.imageID)), ("snapshot", .string(parent.snapshot)), ("trash", .bool(parent.isTrashed)),
+                ("overlap", .int(parent.overlap)),
+            ])))
         }
-        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self) + "\n"
+        if info.features.contains(.stripingV2) {
+            fields += [("stripe_unit", .int(info.stripeUnit)), ("stripe_count", .int(info.stripeCount))]
+        }
+        return .object("image", fields)
     }
 }
 

@@ -13,7 +13,7 @@ struct ImageMetaList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the image's metadata.", aliases: ["ls"])
 
     @Argument(help: "pool/[namespace/]image.") var spec: String
-    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var output: FormatOptions
     @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
@@ -22,9 +22,9 @@ struct ImageMetaList: AsyncParsableCommand {
         try await ImageCommandSupport.run("listing metadata failed", spec: spec, cluster: cluster) { _, io, _ in
             let pairs = try await ImageCommandSupport.withImage(io, name: spec.image, readOnly: true) { try await $0.metadata() }
             let keys = pairs.keys.sorted()
-            if format == .json {
-                let body = keys.map { ImageCommandSupport.jsonString($0) + ":" + ImageCommandSupport.jsonString(pairs[$0] ?? "") }
-                print("{" + body.joined(separator: ",") + "}")
+            if let text = output.render(.object("metadatas", keys.map { ($0, .string(pairs[$0] ?? "")) })) {
+                // As rbd: nothing at all when there is no metadata.
+                if !keys.isEmpty { print(text, terminator: "") }
             } else if keys.isEmpty {
                 print("There are 0 metadata on this image.")
             } else {

@@ -22,7 +22,7 @@ struct LockList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "Show the locks held on an image.", aliases: ["ls"])
 
     @Argument(help: "pool/[namespace/]image.") var spec: String
-    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var output: FormatOptions
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
@@ -30,9 +30,11 @@ struct LockList: AsyncParsableCommand {
         try await ImageCommandSupport.run("listing locks failed", spec: spec, cluster: cluster) { _, io, _ in
             let lockers = try await io.lockers(try await LockCommand.header(io, spec), name: ImageNotify.lockName)
             let rows = lockers.holders.map { [$0.client, $0.cookie, $0.address] }
-            if format == .json {
-                let items = rows.map { "{\"id\":\(ImageCommandSupport.jsonString($0[1])),\"locker\":\(ImageCommandSupport.jsonString($0[0])),\"address\":\(ImageCommandSupport.jsonString($0[2]))}" }
-                print("[" + items.joined(separator: ",") + "]")
+            let formatted = Formatted.array("locks", rows.map {
+                .object("lock", [("id", .string($0[1])), ("locker", .string($0[0])), ("address", .string($0[2]))])
+            })
+            if let text = output.render(formatted) {
+                print(text, terminator: "")
                 return
             }
             guard !rows.isEmpty else { return }

@@ -131,7 +131,7 @@ struct SnapList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ls", abstract: "List an image's snapshots.", aliases: ["list"])
     @Argument(help: "pool/[namespace/]image.") var spec: String
     @Flag(name: [.customShort("a"), .customLong("all")], help: "List snapshots of every namespace.") var all = false
-    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var output: FormatOptions
     @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
 
@@ -142,10 +142,10 @@ struct SnapList: AsyncParsableCommand {
             let (snapshots, namespaces) = try await ImageCommandSupport.withImage(io, name: spec.image, readOnly: true) { image in
                 all ? (image.snapshots, image.snapshotNamespaces()) : (image.snapshots.filter { $0.namespaceType == 0 }, [:])
             }
-            if all {
-                print(format == .json ? Self.json(snapshots, namespaces: namespaces) : Self.text(snapshots, namespaces: namespaces), terminator: "")
+            if let text = output.render(Self.formatted(snapshots, namespaces: all ? namespaces : nil)) {
+                print(text, terminator: "")
             } else {
-                print(format == .json ? Self.json(snapshots) : Self.text(snapshots), terminator: "")
+                print(all ? Self.text(snapshots, namespaces: namespaces) : Self.text(snapshots), terminator: "")
             }
         }
     }
@@ -163,29 +163,28 @@ struct SnapList: AsyncParsableCommand {
         return ImageCommandSupport.table(["SNAPID", "NAME", "SIZE", "PROTECTED", "TIMESTAMP", "NAMESPACE"], rows, rightAligned: [0])
     }
 
-    /// rbd's fields, then `namespace`: its type and, for the trash, `original_name`.
-    static func json(_ snapshots: [Image.Snapshot], namespaces: [UInt64: Image.SnapshotNamespaceDescription]) -> String {
-        let items = snapshots.map { snap in
-            let namespace = namespaces[snap.id]
-            var detail = "\"type\":\(ImageCommandSupport.jsonString(namespace?.type ?? "unknown"))"
-            if let original = namespace?.originalName { detail += ",\"original_name\":\(ImageCommandSupport.jsonString(original))" }
-            return "{\"id\":\(snap.id),\"name\":\(ImageCommandSupport.jsonString(snap.name)),\"size\":\(snap.size),\"protected\":\"\(snap.isProtected)\",\"timestamp\":\(ImageCommandSupport.jsonString(ImageInfoCommand.ctime(snap.timestamp))),\"namespace\":{\(detail)}}"
-        }
-        return "[" + items.joined(separator: ",") + "]\n"
-    }
-
     static func text(_ snapshots: [Image.Snapshot]) -> String {
         guard !snapshots.isEmpty else { return "" }
         let rows = snapshots.map { [String($0.id), $0.name, ImageInfoCommand.bytes($0.size), $0.isProtected ? "yes" : "", ImageInfoCommand.ctime($0.timestamp)] }
         return ImageCommandSupport.table(["SNAPID", "NAME", "SIZE", "PROTECTED", "TIMESTAMP"], rows, rightAligned: [0])
     }
 
-    /// rbd's field order: id, name, size, protected ("true"/"false"), timestamp.
-    static func json(_ snapshots: [Image.Snapshot]) -> String {
-        let items = snapshots.map { snap in
-            "{\"id\":\(snap.id),\"name\":\(ImageCommandSupport.jsonString(snap.name)),\"size\":\(snap.size),\"protected\":\"\(snap.isProtected)\",\"timestamp\":\(ImageCommandSupport.jsonString(ImageInfoCommand.ctime(snap.timestamp)))}"
-        }
-        return "[" + items.joined(separator: ",") + "]\n"
+    /// rbd's field order: id, name, size, protected ("true"/"false"), timestamp, and
+    /// with `--all` the namespace: its type and, for the trash, `original_name`.
+    static func formatted(_ snapshots: [Image.Snapshot], namespaces: [UInt64: Image.SnapshotNamespaceDescription]?) -> Formatted {
+        .array("snapshots", snapshots.map { snap in
+            var fields: [(String, Formatted)] = [
+                ("id", .int(snap.id)), ("name", .string(snap.name)), ("size", .int(snap.size)),
+                ("protected", .string(snap.isProtected ? "true" : "false")), ("timestamp", .string(ImageInfoCommand.ctime(snap.timestamp))),
+            ]
+            if let namespaces {
+                let namespace = namespaces[snap.id]
+                var detail: [(String, Formatted)] = [("type", .string(namespace?.type ?? "unknown"))]
+                if let original = namespace?.originalName { detail.append(("original_name", .string(original))) }
+                fields.append(("namespace", .object("namespace", detail)))
+            }
+            return .object("snapshot", fields)
+        })
     }
 }
 
