@@ -104,8 +104,9 @@ public func rados_conf_read_file(_ cluster: rados_t?, _ path: UnsafePointer<CCha
     }
 }
 
-/// `rados_conf_set`: sets an option (any name; known options are checked) above the
-/// file's value. -EINVAL for a value the option does not accept.
+/// `rados_conf_set`: sets one of Ceph's options above the file's value. -ENOENT for a
+/// name that is not a Ceph option (as librados), -EINVAL for a value the option does
+/// not accept.
 @_cdecl("rados_conf_set")
 public func rados_conf_set(_ cluster: rados_t?, _ option: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?) -> Int32 {
     guard let handle = Handle.object(cluster, as: ClusterHandle.self),
@@ -118,7 +119,7 @@ public func rados_conf_set(_ cluster: rados_t?, _ option: UnsafePointer<CChar>?,
                 try QEMUCacheMode.apply(state.qemuCacheValues, to: &state.configuration)
                 return 0
             }
-            try state.configuration.set(option, to: value, source: .override)
+            try state.configuration.setKnown(option, to: value, source: .override)
             return 0
         } catch {
             return Bridge.code(error)

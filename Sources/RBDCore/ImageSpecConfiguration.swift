@@ -4,11 +4,12 @@ import RBDCache
 extension ImageSpec {
     /// Applies the spec to a configuration as QEMU does: `conf=` is read into the file
     /// layer, `id=` is honoured by ``configuration(environment:cacheMode:)``, and every
-    /// other option is set in the caller (override) layer, in order.
+    /// other option is set in the caller (override) layer, in order; a name that is not
+    /// a Ceph option fails with ENOENT, as QEMU's driver fails on it.
     public func apply(to configuration: inout RADOSConfiguration) throws(RADOSError) {
         if let configFile { try configuration.readFile(configFile) }
         for option in cephOptions {
-            try configuration.set(option.key, to: option.value, source: .override)
+            try configuration.setKnown(option.key, to: option.value, source: .override)
         }
     }
 
@@ -24,7 +25,7 @@ extension ImageSpec {
         var config = try RADOSConfiguration.load(configFile: configFile, arguments: arguments, environment: environment)
         if let cacheMode { try config.applyCacheMode(cacheMode) }
         for option in cephOptions {
-            try config.set(option.key, to: option.value, source: .override)
+            try config.setKnown(option.key, to: option.value, source: .override)
         }
         return config
     }

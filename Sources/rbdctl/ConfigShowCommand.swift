@@ -48,7 +48,7 @@ struct ConfigShowCommand: ParsableCommand {
             if let file = conf ?? spec?.configFile { arguments += ["-c", file] }
             if let user = id ?? spec?.user { arguments += ["--id", user] }
             if let name { arguments += ["--name", name] }
-            arguments += cephOptions
+            arguments += cephOptions + CephOptionArguments.commandLine
             var config = try RADOSConfiguration.load(arguments: arguments)
             if let cache { try config.applyCacheMode(cache.mode) }
             for option in spec?.cephOptions ?? [] {

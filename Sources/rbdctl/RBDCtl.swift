@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `rbdctl`: SwiftRBD's command-line tool, shaped after Ceph's `rbd` and `rados`.
 @main
@@ -13,8 +14,15 @@ struct RBDCtl: AsyncParsableCommand {
     /// Parses with Ceph options moved after the positional arguments
     /// (``CephOptionArguments``), then runs the command.
     static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let unknown = CephOptionArguments.firstUnknown(arguments) {
+            FileHandle.standardError.write(Data("rbdctl: unrecognised option '\(unknown)'\n".utf8))
+            exit(withError: ExitCode(1))
+        }
+        let (rest, cephOptions) = CephOptionArguments.split(arguments)
+        CephOptionArguments.commandLine = cephOptions
         do {
-            var command = try parseAsRoot(StatusCommand.routed(ResizeCommand.negativeSizeAsOption(CephOptionArguments.movedToEnd(Array(CommandLine.arguments.dropFirst())))))
+            var command = try parseAsRoot(StatusCommand.routed(ResizeCommand.negativeSizeAsOption(rest)))
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {

@@ -19,7 +19,7 @@ struct ClusterOptions: ParsableArguments {
         var arguments: [String] = []
         if let conf { arguments += ["-c", conf] }
         if let id { arguments += ["--id", id] }
-        return try RADOSConfiguration.load(arguments: arguments + cephOptions)
+        return try RADOSConfiguration.load(arguments: arguments + cephOptions + CephOptionArguments.commandLine)
     }
 
     /// The configuration for an image spec, as QEMU's driver builds it from an `rbd:`
@@ -29,9 +29,9 @@ struct ClusterOptions: ParsableArguments {
         var arguments: [String] = []
         if let file = spec.configFile ?? conf { arguments += ["-c", file] }
         if let user = spec.user ?? id { arguments += ["--id", user] }
-        var configuration = try RADOSConfiguration.load(arguments: arguments + cephOptions)
+        var configuration = try RADOSConfiguration.load(arguments: arguments + cephOptions + CephOptionArguments.commandLine)
         for option in spec.cephOptions {
-            try configuration.set(option.key, to: option.value, source: .override)
+            try configuration.setKnown(option.key, to: option.value, source: .override)
         }
         return configuration
     }

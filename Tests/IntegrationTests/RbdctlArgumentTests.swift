@@ -42,4 +42,26 @@ struct RbdctlArgumentTests {
         let bogus = try ClusterEnvironment.run([ClusterEnvironment.rbdctl, "info", "--ms-client-mode", "bogus", "-c", conf, "rbd/\(name)"])
         #expect(bogus.status != 0 && bogus.stderr.contains("bogus"), "the option was not applied: \(bogus.stderr)")
     }
+
+    /// An option Ceph does not have is refused as rbd refuses it ("unrecognised option",
+    /// exit 1), and in an `rbd:` name as QEMU's driver refuses it (ENOENT, "invalid conf
+    /// option"), checked against both tools; a real option in the name takes effect.
+    @Test func unknownCephOptionsAreRefused() throws {
+        let conf = try #require(ClusterEnvironment.cephConf)
+        let name = "args-unknown-\(UInt32.random(in: 0...UInt32.max))"
+        _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "1M"])
+        defer { ClusterEnvironment.removeImage("rbd/\(name)") }
+        let theirs = try ClusterEnvironment.run(["rbd", "-c", conf, "info", "--rbd_no_such_option", "1", "rbd/\(name)"])
+        for form in [["--rbd_no_such_option", "1"], ["--rbd-no-such-option=1"]] {
+            let ours = try ClusterEnvironment.run([ClusterEnvironment.rbdctl, "info"] + form + ["-c", conf, "rbd/\(name)"])
+            #expect(ours.status == theirs.status && ours.status == 1, "\(form): \(ours.stderr) / rbd: \(theirs.stderr)")
+            #expect(ours.stderr.contains("unrecognised option '--rbd_no_such_option'") || ours.stderr.contains("unrecognised option '--rbd-no-such-option'"), "\(ours.stderr)")
+        }
+        let qemu = try ClusterEnvironment.run(["qemu-img", "info", "rbd:rbd/\(name):no_such_option=1:conf=\(conf)"])
+        #expect(qemu.status != 0 && qemu.stderr.contains("invalid conf option no_such_option"), "\(qemu.stderr)")
+        let ours = try ClusterEnvironment.run([ClusterEnvironment.rbdctl, "info", "rbd:rbd/\(name):no_such_option=1:conf=\(conf)"])
+        #expect(ours.status == 2 && ours.stderr.contains("invalid conf option no_such_option"), "\(ours.stderr)")
+        let known = try ClusterEnvironment.run([ClusterEnvironment.rbdctl, "info", "rbd:rbd/\(name):rbd_cache=false:conf=\(conf)"])
+        #expect(known.status == 0, "\(known.stderr)")
+    }
 }

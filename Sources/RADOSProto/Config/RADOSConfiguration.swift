@@ -153,6 +153,22 @@ public struct RADOSConfiguration: Sendable {
         layers[key, default: [:]][source] = value
     }
 
+    /// Whether `name` (dashes or underscores) is one of Ceph's configuration options:
+    /// those of Ceph 16.2 (``CephOptionNames``) and the ones this client defines.
+    public static func isCephOption(_ name: String) -> Bool {
+        let key = normalize(name)
+        return CephOptionNames.all.contains(key) || ConfigOptionCatalog.byName[key] != nil
+    }
+
+    /// ``set(_:to:source:)`` for a name that must be one of Ceph's options, as
+    /// `rados_conf_set` requires: ENOENT ("invalid conf option …") otherwise.
+    public mutating func setKnown(_ name: String, to value: String, source: Source = .override) throws(RADOSError) {
+        guard Self.isCephOption(name) else {
+            throw RADOSError(.notFound, "invalid conf option \(name): no such Ceph option", errno: 2)
+        }
+        try set(name, to: value, source: source)
+    }
+
     /// Removes what `source` set for `name`, so lower layers show through again.
     public mutating func unset(_ name: String, source: Source) {
         layers[RADOSConfiguration.normalize(name)]?[source] = nil
