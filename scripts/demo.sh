@@ -65,6 +65,22 @@ echo; echo "\$ rbdctl export rbd/demo-io@after-bench - | cmp - <(rbd export rbd/
   && echo "demo: rbdctl and rbd export the snapshot identically"
 run "$RBDCTL" resize --size 128M rbd/demo-io
 run "$RBDCTL" info rbd/demo-io
+
+# The "QEMU and RBD" guide's image work, rbdctl in qemu-img's place.
+qemu-img create -q -f qcow2 /tmp/swiftrbd-demo.qcow2 64M
+qemu-io -f qcow2 -c "write -P 0x5a 0 4M" -c "write -z 8M 1M" -c "write -P 0x11 60M 1M" /tmp/swiftrbd-demo.qcow2 >/dev/null
+run "$RBDCTL" create -f raw rbd:rbd/demo-guide 1G
+run "$RBDCTL" resize rbd:rbd/demo-guide 2G
+run "$RBDCTL" info -f raw rbd:rbd/demo-guide
+run "$RBDCTL" convert -f qcow2 -O raw /tmp/swiftrbd-demo.qcow2 rbd:rbd/demo-squeeze
+run qemu-img compare -f raw -F qcow2 "rbd:rbd/demo-squeeze:conf=$CEPH_CONF" /tmp/swiftrbd-demo.qcow2
+run "$RBDCTL" ls -l rbd
+run "$RBDCTL" trash mv rbd/demo-guide
+run "$RBDCTL" trash ls -l rbd
+run "$RBDCTL" trash purge rbd
+run "$RBDCTL" rm rbd/demo-squeeze
+rm -f /tmp/swiftrbd-demo.qcow2
+
 run "$RBDCTL" snap purge rbd/demo-io
 run "$RBDCTL" rm rbd/demo-io
 run "$RBDCTL" rm rbd/demo-file

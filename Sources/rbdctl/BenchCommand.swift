@@ -11,7 +11,7 @@ import RBDCore
 /// `elapsed: … ops: … ops/sec: … bytes/sec: …` summary, with read/write lines for
 /// readwrite. `--io-threads` asynchronous I/Os are kept in flight (``BenchWorkload``).
 struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark image I/O, like rbd bench.")
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark image I/O, like rbd bench.", discussion: "Example:\n  rbdctl bench --io-type write --io-size 4K --io-threads 16 --io-total 1G rbd/vm1")
 
     enum IOType: String, ExpressibleByArgument { case read, write, readwrite, rw }
     enum Pattern: String, ExpressibleByArgument { case seq, rand }

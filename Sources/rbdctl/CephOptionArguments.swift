@@ -8,7 +8,11 @@ import RADOSProto
 /// command line, in order, and applied by ``ClusterOptions``. A word is a Ceph option when its name has a prefix of Ceph's option
 /// families (`rbd_`, `ms_`, `client_`, …); none of rbdctl's own options has one.
 enum CephOptionArguments {
-    static let families = ["rbd_", "ms_", "client_", "mon_", "osd_", "auth_", "log_", "debug_", "rados_", "objecter_", "keyring", "keyfile", "key"]
+    static let families = ["rbd_", "ms_", "client_", "mon_", "osd_", "auth_", "log_", "debug_", "rados_", "objecter_", "keyring", "keyfile", "key", "name"]
+
+    /// The short forms Ceph's tools take: `-m` monitors, `-n` the entity name, `-k`
+    /// a keyring, `-K` a key file (`src/common/ceph_argparse.cc`).
+    static let shortForms = ["-m": "mon_host", "-n": "name", "-k": "keyring", "-K": "keyfile"]
 
     /// Whether `word` (`--name` or `--name=value`) names a Ceph option.
     static func isCephOption(_ word: String) -> Bool {
@@ -48,6 +52,11 @@ enum CephOptionArguments {
             if word == "--" {
                 kept += arguments[index...]
                 break
+            }
+            if let long = shortForms[word], index + 1 < arguments.count {
+                options.append("--\(long)=" + arguments[index + 1])
+                index += 2
+                continue
             }
             if isCephOption(word) {
                 if !word.contains("="), index + 1 < arguments.count {

@@ -5,7 +5,7 @@ import RBDCore
 /// `pool/[namespace/]image` per clone, trashed clones (with `--all`) followed by
 /// `(trash <id>)`; without a snapshot, the clones of every snapshot.
 struct ChildrenCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "children", abstract: "List the clones of a snapshot, like rbd children.")
+    static let configuration = CommandConfiguration(commandName: "children", abstract: "List the clones of a snapshot, like rbd children.", discussion: "Example:\n  rbdctl children rbd/golden@base")
 
     @Argument(help: "pool/[namespace/]image[@snapshot].") var spec: String
     @Flag(name: [.customShort("a"), .customLong("all")], help: "Also list clones in the image trash.") var all = false

@@ -6,7 +6,7 @@ import RBDCore
 /// `rbd_default_clone_format` (`--rbd-default-clone-format 1|2|auto`); unset layout and
 /// features come from the parent, as librbd's clone takes them.
 struct CloneCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "clone", abstract: "Clone a snapshot into a copy-on-write child image, like rbd clone.")
+    static let configuration = CommandConfiguration(commandName: "clone", abstract: "Clone a snapshot into a copy-on-write child image, like rbd clone.", discussion: "Example:\n  rbdctl clone rbd/golden@base rbd/vm1")
 
     @Argument(help: "Parent: pool/[namespace/]image@snapshot.") var parent: String
     @Argument(help: "Child: pool/[namespace/]image.") var child: String

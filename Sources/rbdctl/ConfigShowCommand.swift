@@ -16,6 +16,9 @@ struct ConfigShowCommand: ParsableCommand {
             QEMU's cache= does), file (the configuration file), override (CEPH_ARGS, the \
             command line and the options of an --image name). Any other --option value \
             sets a Ceph option.
+
+            Example:
+              rbdctl config show --image rbd:rbd/vm1:rbd_cache=false --cache writeback
             """
     )
 

@@ -14,7 +14,8 @@ struct CrushCommand: ParsableCommand {
     /// `rbdctl crush test`: the `crushtool --test --show-mappings` lines, computed by SwiftRBD's mapper.
     struct Test: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Map inputs through the map's rules and print crushtool's 'CRUSH rule R x X [..]' lines."
+            abstract: "Map inputs through the map's rules and print crushtool's 'CRUSH rule R x X [..]' lines.",
+            discussion: "Example:\n  rbdctl crush test -i crush.bin --rule 0 --num-rep 3 --min-x 0 --max-x 9"
         )
 
         @Option(name: [.customShort("i"), .customLong("infn")], help: "Binary CRUSH map (crushtool -c / --build output).")

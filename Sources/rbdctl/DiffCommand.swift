@@ -8,7 +8,7 @@ import RBDCore
 /// `src/tools/rbd/action/Diff.cc` prints them (a table, or JSON with `exists` as a
 /// string).
 struct DiffCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "diff", abstract: "Print the extents that differ since a snapshot (or since creation).")
+    static let configuration = CommandConfiguration(commandName: "diff", abstract: "Print the extents that differ since a snapshot (or since creation).", discussion: "Example:\n  rbdctl diff --from-snap monday --format json rbd/vm1")
 
     @Argument(help: "pool/[namespace/]image[@snapshot].") var spec: String
     @Option(name: .customLong("from-snap"), help: "The snapshot to compare with.") var fromSnapshot: String?

@@ -10,7 +10,7 @@ import RBDCore
 /// as ceph/ceph `src/tools/rbd/action/DiskUsage.cc` computes and prints them. Images
 /// without fast diff are measured object by object (rbd's warning says so).
 struct DiskUsageCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "disk-usage", abstract: "Show the provisioned and used size of an image and its snapshots.", aliases: ["du"])
+    static let configuration = CommandConfiguration(commandName: "disk-usage", abstract: "Show the provisioned and used size of an image and its snapshots.", discussion: "Example:\n  rbdctl du rbd/vm1", aliases: ["du"])
 
     @Argument(help: "pool/[namespace/]image[@snapshot].") var spec: String
     @OptionGroup var output: FormatOptions

@@ -12,7 +12,7 @@ import RBDCore
 /// file is finally cut to the image size. Stdout gets every byte. Reads go out a period
 /// (object size × stripe count) at a time, `rbd_concurrent_management_ops` (10) at once.
 struct ExportCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "export", abstract: "Export an image (or a snapshot) to a file or stdout, like rbd export.")
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Export an image (or a snapshot) to a file or stdout, like rbd export.", discussion: "Example:\n  rbdctl export rbd/vm1@monday vm1-monday.raw")
 
     @Argument(help: "pool/[namespace/]image[@snap] or rbd:….") var spec: String
     @Argument(help: "Destination file, or - for stdout.") var path: String

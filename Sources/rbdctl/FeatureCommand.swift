@@ -36,7 +36,7 @@ struct FeatureCommand: AsyncParsableCommand {
 }
 
 struct FeatureEnable: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "enable", abstract: "Enable features (exclusive-lock, object-map, fast-diff).")
+    static let configuration = CommandConfiguration(commandName: "enable", abstract: "Enable features (exclusive-lock, object-map, fast-diff).", discussion: "Example:\n  rbdctl feature enable rbd/vm1 exclusive-lock object-map")
     @Argument(help: "pool/[namespace/]image, then the features to enable.") var spec: String
     @OptionGroup var cluster: ClusterOptions
 
@@ -44,7 +44,7 @@ struct FeatureEnable: AsyncParsableCommand {
 }
 
 struct FeatureDisable: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "disable", abstract: "Disable features (exclusive-lock, object-map, fast-diff, deep-flatten).")
+    static let configuration = CommandConfiguration(commandName: "disable", abstract: "Disable features (exclusive-lock, object-map, fast-diff, deep-flatten).", discussion: "Example:\n  rbdctl feature disable rbd/vm1 object-map")
     @Argument(help: "pool/[namespace/]image, then the features to disable.") var spec: String
     @OptionGroup var cluster: ClusterOptions
 

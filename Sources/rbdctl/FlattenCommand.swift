@@ -4,7 +4,7 @@ import RBDCore
 /// `rbdctl flatten SPEC`, like `rbd flatten`: the clone gets every byte it still reads
 /// from its parent and stops depending on it.
 struct FlattenCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "flatten", abstract: "Copy a clone's parent data into it and detach it from the parent, like rbd flatten.")
+    static let configuration = CommandConfiguration(commandName: "flatten", abstract: "Copy a clone's parent data into it and detach it from the parent, like rbd flatten.", discussion: "Example:\n  rbdctl flatten rbd/vm1")
 
     @Argument(help: "pool/[namespace/]image or rbd:pool/image[:option=value…].") var spec: String
     @OptionGroup var progress: ProgressOptions

@@ -6,7 +6,7 @@ import RBDCore
 
 /// `rbdctl info SPEC`: an image's header as `rbd info` shows it, read through our own stack.
 struct ImageInfoCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "info", abstract: "Show an image's size, layout, features and timestamps, like rbd info.")
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Show an image's size, layout, features and timestamps, like rbd info.", discussion: "Example:\n  rbdctl info rbd/vm1   (or: rbdctl info -f raw rbd:rbd/vm1)")
 
     @Argument(help: "pool/[namespace/]image or rbd:pool/image[:option=value…].") var spec: String
     @OptionGroup var output: FormatOptions

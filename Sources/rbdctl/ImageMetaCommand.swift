@@ -10,7 +10,7 @@ struct ImageMetaCommand: AsyncParsableCommand {
 }
 
 struct ImageMetaList: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the image's metadata.", aliases: ["ls"])
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the image's metadata.", discussion: "Example:\n  rbdctl image-meta list rbd/vm1", aliases: ["ls"])
 
     @Argument(help: "pool/[namespace/]image.") var spec: String
     @OptionGroup var output: FormatOptions
@@ -36,7 +36,7 @@ struct ImageMetaList: AsyncParsableCommand {
 }
 
 struct ImageMetaGet: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "get", abstract: "Print the value of a metadata key.")
+    static let configuration = CommandConfiguration(commandName: "get", abstract: "Print the value of a metadata key.", discussion: "Example:\n  rbdctl image-meta get rbd/vm1 owner")
 
     @Argument(help: "pool/[namespace/]image.") var spec: String
     @Argument(help: "The key.") var key: String
@@ -52,7 +52,7 @@ struct ImageMetaGet: AsyncParsableCommand {
 }
 
 struct ImageMetaSet: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "set", abstract: "Set a metadata key.")
+    static let configuration = CommandConfiguration(commandName: "set", abstract: "Set a metadata key.", discussion: "Example:\n  rbdctl image-meta set rbd/vm1 owner alice")
 
     @Argument(help: "pool/[namespace/]image.") var spec: String
     @Argument(help: "The key.") var key: String
@@ -69,7 +69,7 @@ struct ImageMetaSet: AsyncParsableCommand {
 }
 
 struct ImageMetaRemove: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a metadata key.", aliases: ["rm"])
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a metadata key.", discussion: "Example:\n  rbdctl image-meta remove rbd/vm1 owner", aliases: ["rm"])
 
     @Argument(help: "pool/[namespace/]image.") var spec: String
     @Argument(help: "The key.") var key: String

@@ -16,7 +16,7 @@ import RBDCore
 /// `import` checks the features before creating anything instead of leaving an empty
 /// image behind.
 struct ImportCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "import", abstract: "Import a file or stdin into a new image, like rbd import.")
+    static let configuration = CommandConfiguration(commandName: "import", abstract: "Import a file or stdin into a new image, like rbd import.", discussion: "Example:\n  rbdctl import --image-feature layering disk.raw rbd/vm1")
 
     @Argument(help: "Source file, or - for stdin.") var path: String
     @Argument(help: "Destination pool/[namespace/]image (default: the file's name in pool rbd).") var spec: String?

@@ -19,7 +19,7 @@ struct LockCommand: AsyncParsableCommand {
 }
 
 struct LockList: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "Show the locks held on an image.", aliases: ["ls"])
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Show the locks held on an image.", discussion: "Example:\n  rbdctl lock ls rbd/vm1", aliases: ["ls"])
 
     @Argument(help: "pool/[namespace/]image.") var spec: String
     @OptionGroup var output: FormatOptions
@@ -47,7 +47,7 @@ struct LockList: AsyncParsableCommand {
 }
 
 struct LockAdd: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "add", abstract: "Take a lock on an image (exclusive, or shared with --shared TAG).")
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Take a lock on an image (exclusive, or shared with --shared TAG).", discussion: "Example:\n  rbdctl lock add rbd/vm1 my-lock")
 
     @Argument(help: "pool/[namespace/]image.") var spec: String
     @Argument(help: "The lock id (its cookie).") var lockID: String?
@@ -85,7 +85,7 @@ struct LockAdd: AsyncParsableCommand {
 }
 
 struct LockRemove: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Break a lock held on an image.", aliases: ["rm"])
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Break a lock held on an image.", discussion: "Example:\n  rbdctl lock rm rbd/vm1 my-lock client.4235", aliases: ["rm"])
 
     @Argument(help: "pool/[namespace/]image.") var spec: String
     @Argument(help: "The lock id (its cookie).") var lockID: String?

@@ -38,7 +38,7 @@ struct NamespaceTarget: ParsableArguments {
 }
 
 struct NamespaceCreate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a namespace.")
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a namespace.", discussion: "Example:\n  rbdctl namespace create rbd/tenant1")
     @OptionGroup var target: NamespaceTarget
     @OptionGroup var cluster: ClusterOptions
 
@@ -48,7 +48,7 @@ struct NamespaceCreate: AsyncParsableCommand {
 }
 
 struct NamespaceRemove: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove an empty namespace.", aliases: ["rm"])
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove an empty namespace.", discussion: "Example:\n  rbdctl namespace rm rbd/tenant1", aliases: ["rm"])
     @OptionGroup var target: NamespaceTarget
     @OptionGroup var cluster: ClusterOptions
 
@@ -58,7 +58,7 @@ struct NamespaceRemove: AsyncParsableCommand {
 }
 
 struct NamespaceList: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List a pool's namespaces.", aliases: ["ls"])
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List a pool's namespaces.", discussion: "Example:\n  rbdctl namespace ls --format json rbd", aliases: ["ls"])
     @Argument(help: "pool (default: rbd).") var pool: String?
     @Option(name: [.customShort("p"), .customLong("pool")], help: "Pool.") var poolOption: String?
     @OptionGroup var output: FormatOptions

@@ -14,7 +14,7 @@ struct OSDCommand: AsyncParsableCommand {
 /// `rbdctl osd map POOL OBJECT [NAMESPACE]`: where an object lives, computed by our own
 /// CRUSH from the map the monitor sent us, printed as `ceph osd map` prints it.
 struct OSDMapObjectCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "map", abstract: "Show an object's PG and OSDs, like ceph osd map.")
+    static let configuration = CommandConfiguration(commandName: "map", abstract: "Show an object's PG and OSDs, like ceph osd map.", discussion: "Example:\n  rbdctl osd map rbd rbd_header.10276b8b4567")
 
     @Argument(help: "Pool name.") var pool: String
     @Argument(help: "Object name.") var object: String

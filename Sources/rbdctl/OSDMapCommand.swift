@@ -34,7 +34,7 @@ struct OSDMapCommand: ParsableCommand {
     struct TestMapPGs: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "test-map-pgs",
-            abstract: "Map every PG and print osdmaptool's --test-map-pgs-dump lines."
+            abstract: "Map every PG and print osdmaptool's --test-map-pgs-dump lines.", discussion: "Example:\n  rbdctl osdmap test-map-pgs --pool 2 osdmap.bin"
         )
 
         @OptionGroup var options: MapOptions
@@ -61,7 +61,7 @@ struct OSDMapCommand: ParsableCommand {
     struct TestMapObject: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "test-map-object",
-            abstract: "Map one object name to its PG and acting set."
+            abstract: "Map one object name to its PG and acting set.", discussion: "Example:\n  rbdctl osdmap test-map-object --pool 2 rbd_header.10276b8b4567 osdmap.bin"
         )
 
         @OptionGroup var options: MapOptions

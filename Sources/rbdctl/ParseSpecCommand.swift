@@ -7,7 +7,7 @@ import RBDCore
 struct ParseSpecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parse-spec",
-        abstract: "Parse an image name (rbd:pool/[ns/]image[@snap][:key=value...] or pool/[ns/]image[@snap])."
+        abstract: "Parse an image name (rbd:pool/[ns/]image[@snap][:key=value...] or pool/[ns/]image[@snap]).", discussion: "Example:\n  rbdctl parse-spec \"rbd:data/vm1:id=qemu:conf=/etc/ceph/ceph.conf\""
     )
 
     @Argument(help: "The image name.")

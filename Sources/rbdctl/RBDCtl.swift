@@ -22,7 +22,7 @@ struct RBDCtl: AsyncParsableCommand {
         let (rest, cephOptions) = CephOptionArguments.split(arguments)
         CephOptionArguments.commandLine = cephOptions
         do {
-            var command = try parseAsRoot(StatusCommand.routed(ResizeCommand.negativeSizeAsOption(rest)))
+            var command = try parseAsRoot(StatusCommand.routed(ResizeCommand.negativeSizeAsOption(SpecOptionArguments.folded(rest))))
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {

@@ -7,7 +7,7 @@ import RADOSProto
 /// plus the client's CPU time per op (user + system of the whole process), the number that
 /// matters against librados.
 struct RadosBench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark object writes or reads, like rados bench.")
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark object writes or reads, like rados bench.", discussion: "Example:\n  rbdctl rados bench -p rbd 10 write")
 
     enum Mode: String, ExpressibleByArgument { case write, seq, rand }
 

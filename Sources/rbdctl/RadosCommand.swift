@@ -80,7 +80,7 @@ struct RadosOptions: ParsableArguments {
 }
 
 struct RadosPut: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "put", abstract: "Write a file (or - for stdin) as an object.")
+    static let configuration = CommandConfiguration(commandName: "put", abstract: "Write a file (or - for stdin) as an object.", discussion: "Example:\n  rbdctl rados put -p rbd greeting hello.txt")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }
@@ -107,7 +107,7 @@ struct RadosPut: AsyncParsableCommand {
 }
 
 struct RadosGet: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "get", abstract: "Read an object into a file (or - for stdout).")
+    static let configuration = CommandConfiguration(commandName: "get", abstract: "Read an object into a file (or - for stdout).", discussion: "Example:\n  rbdctl rados get -p rbd greeting -")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }
@@ -135,7 +135,7 @@ struct RadosGet: AsyncParsableCommand {
 }
 
 struct RadosStat: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stat", abstract: "Show an object's size and modification time.")
+    static let configuration = CommandConfiguration(commandName: "stat", abstract: "Show an object's size and modification time.", discussion: "Example:\n  rbdctl rados stat -p rbd greeting")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }
@@ -157,7 +157,7 @@ struct RadosStat: AsyncParsableCommand {
 }
 
 struct RadosRemove: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove an object.")
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove an object.", discussion: "Example:\n  rbdctl rados rm -p rbd greeting")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }

@@ -6,7 +6,7 @@ import RADOSProto
 /// line, in PG order; with `--all` (and no `-N`) every namespace, each line prefixed by
 /// the namespace and a tab; a locator key, if any, after a tab.
 struct RadosList: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the objects in a pool (or namespace).")
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the objects in a pool (or namespace).", discussion: "Example:\n  rbdctl rados ls -p rbd")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }

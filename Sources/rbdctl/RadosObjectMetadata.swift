@@ -56,7 +56,7 @@ private func writeOut(_ buffer: ByteBuffer, to file: String) throws {
 }
 
 struct RadosListXattr: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "listxattr", abstract: "List an object's extended attributes.")
+    static let configuration = CommandConfiguration(commandName: "listxattr", abstract: "List an object's extended attributes.", discussion: "Example:\n  rbdctl rados listxattr -p rbd greeting")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }
@@ -71,7 +71,7 @@ struct RadosListXattr: AsyncParsableCommand {
 }
 
 struct RadosGetXattr: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "getxattr", abstract: "Print an extended attribute's value.")
+    static let configuration = CommandConfiguration(commandName: "getxattr", abstract: "Print an extended attribute's value.", discussion: "Example:\n  rbdctl rados getxattr -p rbd greeting lang")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }
@@ -87,7 +87,7 @@ struct RadosGetXattr: AsyncParsableCommand {
 }
 
 struct RadosSetXattr: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "setxattr", abstract: "Set an extended attribute (value from the argument or stdin).")
+    static let configuration = CommandConfiguration(commandName: "setxattr", abstract: "Set an extended attribute (value from the argument or stdin).", discussion: "Example:\n  rbdctl rados setxattr -p rbd greeting lang en")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }
@@ -104,7 +104,7 @@ struct RadosSetXattr: AsyncParsableCommand {
 }
 
 struct RadosRemoveXattr: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rmxattr", abstract: "Remove an extended attribute.")
+    static let configuration = CommandConfiguration(commandName: "rmxattr", abstract: "Remove an extended attribute.", discussion: "Example:\n  rbdctl rados rmxattr -p rbd greeting lang")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }
@@ -119,7 +119,7 @@ struct RadosRemoveXattr: AsyncParsableCommand {
 }
 
 struct RadosListOmapKeys: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "listomapkeys", abstract: "List the keys in an object's omap.")
+    static let configuration = CommandConfiguration(commandName: "listomapkeys", abstract: "List the keys in an object's omap.", discussion: "Example:\n  rbdctl rados listomapkeys -p rbd rbd_directory")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }
@@ -139,7 +139,7 @@ struct RadosListOmapKeys: AsyncParsableCommand {
 }
 
 struct RadosListOmapValues: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "listomapvals", abstract: "List the keys and values in an object's omap.")
+    static let configuration = CommandConfiguration(commandName: "listomapvals", abstract: "List the keys and values in an object's omap.", discussion: "Example:\n  rbdctl rados listomapvals -p rbd rbd_directory")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }
@@ -157,7 +157,7 @@ struct RadosListOmapValues: AsyncParsableCommand {
 }
 
 struct RadosGetOmapValue: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "getomapval", abstract: "Show the value of one omap key (or write it to a file).")
+    static let configuration = CommandConfiguration(commandName: "getomapval", abstract: "Show the value of one omap key (or write it to a file).", discussion: "Example:\n  rbdctl rados getomapval -p rbd rbd_directory name_vm1")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }
@@ -183,7 +183,7 @@ struct RadosGetOmapValue: AsyncParsableCommand {
 }
 
 struct RadosSetOmapValue: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "setomapval", abstract: "Set an omap key (value from the argument or stdin).")
+    static let configuration = CommandConfiguration(commandName: "setomapval", abstract: "Set an omap key (value from the argument or stdin).", discussion: "Example:\n  rbdctl rados setomapval -p rbd notes k v")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }
@@ -200,7 +200,7 @@ struct RadosSetOmapValue: AsyncParsableCommand {
 }
 
 struct RadosRemoveOmapKey: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rmomapkey", abstract: "Remove an omap key.")
+    static let configuration = CommandConfiguration(commandName: "rmomapkey", abstract: "Remove an omap key.", discussion: "Example:\n  rbdctl rados rmomapkey -p rbd notes k")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }
@@ -215,7 +215,7 @@ struct RadosRemoveOmapKey: AsyncParsableCommand {
 }
 
 struct RadosClearOmap: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "clearomap", abstract: "Remove every omap key of the objects.")
+    static let configuration = CommandConfiguration(commandName: "clearomap", abstract: "Remove every omap key of the objects.", discussion: "Example:\n  rbdctl rados clearomap -p rbd notes")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }
@@ -238,7 +238,7 @@ struct RadosClearOmap: AsyncParsableCommand {
 }
 
 struct RadosGetOmapHeader: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "getomapheader", abstract: "Show an object's omap header (or write it to a file).")
+    static let configuration = CommandConfiguration(commandName: "getomapheader", abstract: "Show an object's omap header (or write it to a file).", discussion: "Example:\n  rbdctl rados getomapheader -p rbd notes")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }
@@ -259,7 +259,7 @@ struct RadosGetOmapHeader: AsyncParsableCommand {
 }
 
 struct RadosSetOmapHeader: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "setomapheader", abstract: "Set an object's omap header.")
+    static let configuration = CommandConfiguration(commandName: "setomapheader", abstract: "Set an object's omap header.", discussion: "Example:\n  rbdctl rados setomapheader -p rbd notes header")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }
@@ -274,7 +274,7 @@ struct RadosSetOmapHeader: AsyncParsableCommand {
 }
 
 struct RadosListWatchers: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "listwatchers", abstract: "List the watchers of an object.")
+    static let configuration = CommandConfiguration(commandName: "listwatchers", abstract: "List the watchers of an object.", discussion: "Example:\n  rbdctl rados listwatchers -p rbd rbd_header.10276b8b4567")
     @ParentCommand var parent: RadosCommand
     @OptionGroup var local: RadosOptions
     var options: RadosOptions { local.merged(with: parent.options) }

@@ -3,7 +3,7 @@ import RBDCore
 
 /// `rbdctl rm SPEC`, like `rbd rm`.
 struct RemoveCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove an image and its data, like rbd rm.", aliases: ["remove"])
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove an image and its data, like rbd rm.", discussion: "Example:\n  rbdctl rm rbd/vm1", aliases: ["remove"])
 
     @Argument(help: "pool/[namespace/]image or rbd:pool/image[:option=value…].") var spec: String
     @OptionGroup var progress: ProgressOptions

@@ -3,7 +3,7 @@ import RBDCore
 
 /// `rbdctl rename SRC DST`, like `rbd rename` (same pool and namespace).
 struct RenameCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rename", abstract: "Rename an image within its pool, like rbd rename.", aliases: ["mv"])
+    static let configuration = CommandConfiguration(commandName: "rename", abstract: "Rename an image within its pool, like rbd rename.", discussion: "Example:\n  rbdctl rename rbd/vm1 rbd/vm2", aliases: ["mv"])
 
     @Argument(help: "Source: pool/[namespace/]image.") var source: String
     @Argument(help: "Destination: [pool/[namespace/]]image.") var destination: String

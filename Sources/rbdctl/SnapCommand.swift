@@ -19,7 +19,7 @@ private func withSnapshot(_ text: String, cluster: ClusterOptions, failure: Stri
 }
 
 struct SnapCreate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create", abstract: "Take a snapshot.", aliases: ["add"])
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Take a snapshot.", discussion: "Example:\n  rbdctl snap create rbd/vm1@monday", aliases: ["add"])
     @Argument(help: "pool/[namespace/]image@snapshot.") var spec: String
     @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
@@ -32,7 +32,7 @@ struct SnapCreate: AsyncParsableCommand {
 }
 
 struct SnapRemove: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a snapshot.", aliases: ["remove"])
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a snapshot.", discussion: "Example:\n  rbdctl snap rm rbd/vm1@monday", aliases: ["remove"])
     @Argument(help: "pool/[namespace/]image@snapshot.") var spec: String
     @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
@@ -47,7 +47,7 @@ struct SnapRemove: AsyncParsableCommand {
 /// `rbdctl snap purge SPEC`: removes the unprotected snapshots; protected ones are
 /// reported and kept, and (as with rbd) that is not a failure.
 struct SnapPurge: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "purge", abstract: "Remove all unprotected snapshots.")
+    static let configuration = CommandConfiguration(commandName: "purge", abstract: "Remove all unprotected snapshots.", discussion: "Example:\n  rbdctl snap purge rbd/vm1")
     @Argument(help: "pool/[namespace/]image.") var spec: String
     @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
@@ -67,7 +67,7 @@ struct SnapPurge: AsyncParsableCommand {
 }
 
 struct SnapRollback: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rollback", abstract: "Roll the image back to a snapshot.", aliases: ["revert"])
+    static let configuration = CommandConfiguration(commandName: "rollback", abstract: "Roll the image back to a snapshot.", discussion: "Example:\n  rbdctl snap rollback rbd/vm1@monday", aliases: ["revert"])
     @Argument(help: "pool/[namespace/]image@snapshot.") var spec: String
     @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
@@ -80,7 +80,7 @@ struct SnapRollback: AsyncParsableCommand {
 }
 
 struct SnapProtect: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "protect", abstract: "Protect a snapshot from removal.")
+    static let configuration = CommandConfiguration(commandName: "protect", abstract: "Protect a snapshot from removal.", discussion: "Example:\n  rbdctl snap protect rbd/golden@base")
     @Argument(help: "pool/[namespace/]image@snapshot.") var spec: String
     @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
@@ -93,7 +93,7 @@ struct SnapProtect: AsyncParsableCommand {
 }
 
 struct SnapUnprotect: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "unprotect", abstract: "Allow a snapshot to be removed.")
+    static let configuration = CommandConfiguration(commandName: "unprotect", abstract: "Allow a snapshot to be removed.", discussion: "Example:\n  rbdctl snap unprotect rbd/golden@base")
     @Argument(help: "pool/[namespace/]image@snapshot.") var spec: String
     @OptionGroup var progress: ProgressOptions
     @OptionGroup var cluster: ClusterOptions
@@ -106,7 +106,7 @@ struct SnapUnprotect: AsyncParsableCommand {
 }
 
 struct SnapRename: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rename", abstract: "Rename a snapshot.")
+    static let configuration = CommandConfiguration(commandName: "rename", abstract: "Rename a snapshot.", discussion: "Example:\n  rbdctl snap rename rbd/vm1@monday rbd/vm1@tuesday")
     @Argument(help: "Source: pool/[namespace/]image@snapshot.") var source: String
     @Argument(help: "Destination: [pool/[namespace/]image@]snapshot.") var destination: String
     @OptionGroup var progress: ProgressOptions
@@ -128,7 +128,7 @@ struct SnapRename: AsyncParsableCommand {
 /// `rbdctl snap ls [--all] SPEC`: SNAPID NAME SIZE PROTECTED TIMESTAMP, as `rbd snap ls`
 /// prints them; `--all` lists every namespace (the trash's too) with a NAMESPACE column.
 struct SnapList: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List an image's snapshots.", aliases: ["list"])
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List an image's snapshots.", discussion: "Example:\n  rbdctl snap ls --format json rbd/vm1", aliases: ["list"])
     @Argument(help: "pool/[namespace/]image.") var spec: String
     @Flag(name: [.customShort("a"), .customLong("all")], help: "List snapshots of every namespace.") var all = false
     @OptionGroup var output: FormatOptions
@@ -212,7 +212,7 @@ struct SnapLimitSet: AsyncParsableCommand {
 }
 
 struct SnapLimitClear: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "clear", abstract: "Remove the snapshot limit.")
+    static let configuration = CommandConfiguration(commandName: "clear", abstract: "Remove the snapshot limit.", discussion: "Example:\n  rbdctl snap limit clear rbd/vm1")
     @Argument(help: "pool/[namespace/]image.") var spec: String
     @OptionGroup var cluster: ClusterOptions
 

@@ -154,7 +154,7 @@ struct ImageStatusCommand: AsyncParsableCommand {
 /// `ceph` does for the same JSON; the status string goes to stderr, a failure exits
 /// with its errno.
 struct MonCommandCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "mon-command", abstract: "Run a monitor command given as JSON.")
+    static let configuration = CommandConfiguration(commandName: "mon-command", abstract: "Run a monitor command given as JSON.", discussion: "Example:\n  rbdctl mon-command '{\"prefix\": \"osd pool ls\", \"format\": \"json\"}'")
 
     @Argument(help: "The command, e.g. '{\"prefix\": \"osd pool ls\", \"format\": \"json\"}'.")
     var command: String

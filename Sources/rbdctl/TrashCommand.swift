@@ -58,7 +58,7 @@ struct TrashCommand: AsyncParsableCommand {
 }
 
 struct TrashMove: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "move", abstract: "Move an image to the trash.", aliases: ["mv"])
+    static let configuration = CommandConfiguration(commandName: "move", abstract: "Move an image to the trash.", discussion: "Example:\n  rbdctl trash mv --expires-at 2027-01-31 rbd/vm1", aliases: ["mv"])
     @Argument(help: "pool/[namespace/]image.") var spec: String
     @Option(name: .customLong("expires-at"), help: "Keep it at least until this time (YYYY-MM-DD [HH:MM:SS]; default now).") var expiresAt: String = "now"
     @OptionGroup var cluster: ClusterOptions
@@ -76,7 +76,7 @@ struct TrashMove: AsyncParsableCommand {
 }
 
 struct TrashList: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the images in the trash.", aliases: ["ls"])
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the images in the trash.", discussion: "Example:\n  rbdctl trash ls -l rbd", aliases: ["ls"])
     @Argument(help: "pool[/namespace] (default: rbd).") var place: String?
     @Option(name: [.customShort("p"), .customLong("pool")], help: "Pool.") var pool: String?
     @Option(name: .customLong("namespace"), help: "Namespace.") var namespace: String?
@@ -155,7 +155,7 @@ struct TrashedImage: ParsableArguments {
 }
 
 struct TrashRestore: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "restore", abstract: "Give a trashed image its name back.")
+    static let configuration = CommandConfiguration(commandName: "restore", abstract: "Give a trashed image its name back.", discussion: "Example:\n  rbdctl trash restore rbd/10276b8b4567")
     @OptionGroup var image: TrashedImage
     @Option(name: .customLong("image"), help: "Restore under this name.") var newName: String?
     @OptionGroup var cluster: ClusterOptions
@@ -166,7 +166,7 @@ struct TrashRestore: AsyncParsableCommand {
 }
 
 struct TrashRemove: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a trashed image and its data.", aliases: ["rm"])
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a trashed image and its data.", discussion: "Example:\n  rbdctl trash rm rbd/10276b8b4567", aliases: ["rm"])
     @OptionGroup var image: TrashedImage
     @Flag(help: "Remove it even before its expiration time.") var force = false
     @OptionGroup var progress: ProgressOptions
@@ -178,7 +178,7 @@ struct TrashRemove: AsyncParsableCommand {
 }
 
 struct TrashPurge: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "purge", abstract: "Remove every expired image from the trash.")
+    static let configuration = CommandConfiguration(commandName: "purge", abstract: "Remove every expired image from the trash.", discussion: "Example:\n  rbdctl trash purge rbd")
     @Argument(help: "pool[/namespace] (default: rbd).") var place: String?
     @Option(name: [.customShort("p"), .customLong("pool")], help: "Pool.") var pool: String?
     @Option(name: .customLong("namespace"), help: "Namespace.") var namespace: String?
