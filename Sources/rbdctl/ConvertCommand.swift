@@ -89,7 +89,7 @@ struct ConvertCommand: AsyncParsableCommand {
             ImageCommandSupport.report(error, failure: "convert error")
             throw ExitCode(error.errno)
         } catch let error as DiskImageError {
-            FileHandle.standardError.write(Data("rbdctl: convert error: \(source): \(error.message) (\(error.errno)) \(String(cString: strerror(error.errno)))\n".utf8))
+            ErrorReport.print("\(source): \(error.message)", errno: error.errno, fallback: "convert")
             throw ExitCode(error.errno)
         }
     }

@@ -36,10 +36,7 @@ struct CopyCommand: AsyncParsableCommand {
             let destinationIO = try await client.ioContext(pool: destination.pool, namespace: destination.namespace)
             let options = try await layout.resolve(requested, client: client, configuration: configuration, inheritDefaults: false)
             try await ImageCommandSupport.withImage(io, name: source.image, snapshot: source.snapshot, readOnly: true) { image in
-                if deep, !flatten, image.info.parent != nil {
-                    throw RADOSError(.unsupported, "a deep copy that keeps the clone's parent is not supported yet: add --flatten to copy it as an independent image", errno: 95)
-                }
-                try await Image.copy(from: image, to: destinationIO, name: destination.image, options: options, deep: deep) { done, total in
+                try await Image.copy(from: image, to: destinationIO, name: destination.image, options: options, deep: deep, flatten: flatten) { done, total in
                     progress.update(done, of: total)
                 }
             }
@@ -48,7 +45,8 @@ struct CopyCommand: AsyncParsableCommand {
     }
 }
 
-/// `rbdctl deep cp SRC DST` (`rbd deep cp`): the copy keeps the source's snapshots.
+/// `rbdctl deep cp SRC DST` (`rbd deep cp`): the copy keeps the source's snapshots, and
+/// a clone's copy is a clone of the same parent snapshot unless `--flatten`.
 struct DeepCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "deep", abstract: "Deep copy, like rbd deep.", subcommands: [DeepCopyCommand.self])
 }

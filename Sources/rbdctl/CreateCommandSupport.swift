@@ -13,7 +13,7 @@ enum ImageCommandSupport {
         do {
             return try ImageSpec.parse(text)
         } catch {
-            FileHandle.standardError.write(Data("rbdctl: \(error.message)\n".utf8))
+            ErrorReport.print(error.message, errno: error.errno)
             throw ExitCode(error.errno)
         }
     }
@@ -59,15 +59,11 @@ enum ImageCommandSupport {
         return result
     }
 
-    /// Prints `error` in one line: what failed (`failure`, e.g. "create error"), what
-    /// happened, and the errno as rbd reports it ("(17) File exists") unless the message
-    /// already says it all (rbd's own one-line refusals, a missing image).
+    /// Prints `error` in one line (``ErrorReport``): the verb, what happened, the errno's
+    /// name; `failure` (rbd's words for it, e.g. "create error") stands in for the verb
+    /// when that is unknown.
     static func report(_ error: RADOSError, failure: String) {
-        let errno = "(\(error.errno)) \(String(cString: strerror(error.errno)))"
-        let text = error.message.hasPrefix("error opening image") || error.code == .invalidArgument
-            ? "rbdctl: \(error.message)\n"
-            : "rbdctl: \(failure): \(error.message) \(errno)\n"
-        FileHandle.standardError.write(Data(text.utf8))
+        ErrorReport.print(error.message, errno: error.errno, fallback: failure)
     }
 
     /// Fails the command with rbd's one-line usage error (exit 22, EINVAL).
@@ -193,10 +189,11 @@ enum ImageCommandSupport {
     }
 }
 
-/// `--no-progress`, which rbd takes on every command. rbdctl prints no progress, so the
-/// flag only keeps scripts written for rbd working.
+/// `--no-progress`, which rbd takes on every command: commands that show progress on a
+/// terminal (rm, flatten, trash rm, …) stop showing it; the others accept it, so scripts
+/// written for rbd keep working.
 struct ProgressOptions: ParsableArguments {
-    @Flag(name: .customLong("no-progress"), help: "Accepted for rbd compatibility (rbdctl prints no progress).") var noProgress = false
+    @Flag(name: .customLong("no-progress"), help: "Do not print progress.") var noProgress = false
 }
 
 /// `rbdctl create --size SIZE SPEC`: a new format 2 image, like `rbd create`; also in

@@ -13,10 +13,12 @@ struct FlattenCommand: AsyncParsableCommand {
     func run() async throws {
         let spec = try ImageCommandSupport.parseSpec(self.spec)
         try ImageCommandSupport.requireNoSnapshot(spec)
+        let shown = Progress(label: "Image flatten", enabled: !progress.noProgress)
         try await ImageCommandSupport.run("flatten error", spec: spec, cluster: cluster) { _, io, _ in
             try await ImageCommandSupport.withImage(io, name: spec.image) { image in
-                try await image.flatten()
+                try await image.flatten { shown.update($0, of: $1) }
             }
+            shown.done()
         }
     }
 }

@@ -226,7 +226,7 @@ func withClient(cluster: ClusterOptions, spec: ImageSpec? = nil, _ body: (RADOSC
         }
         await client.shutdown()
     } catch let error as RADOSError {
-        FileHandle.standardError.write(Data("rbdctl: \(error.message)\n".utf8))
+        ErrorReport.print(error.message, errno: error.errno)
         throw ExitCode(error.errno)
     }
 }
@@ -237,7 +237,7 @@ func withImageContext(spec text: String, cluster: ClusterOptions, _ body: (IOCon
     do {
         spec = try ImageSpec.parse(text)
     } catch {
-        FileHandle.standardError.write(Data("rbdctl: \(error.message)\n".utf8))
+        ErrorReport.print(error.message, errno: error.errno)
         throw ExitCode(error.errno)
     }
     try await withClient(cluster: cluster, spec: spec) { client in

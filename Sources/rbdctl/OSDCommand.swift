@@ -27,7 +27,7 @@ struct OSDMapObjectCommand: AsyncParsableCommand {
         let namespace = namespaceOption ?? namespacePositional ?? ""
         let configuration: RADOSConfiguration
         do { configuration = try cluster.configuration() } catch {
-            FileHandle.standardError.write(Data("rbdctl: \(error.message)\n".utf8))
+            ErrorReport.print(error.message, errno: error.errno)
             throw ExitCode(error.errno)
         }
         do {
@@ -39,7 +39,7 @@ struct OSDMapObjectCommand: AsyncParsableCommand {
             }
             print(Self.render(pool: pool, poolID: poolID, object: object, namespace: namespace, placement: placement, format: format))
         } catch let error as RADOSError {
-            FileHandle.standardError.write(Data("rbdctl: \(error.message)\n".utf8))
+            ErrorReport.print(error.message, errno: error.errno)
             throw ExitCode(error.errno)
         }
     }

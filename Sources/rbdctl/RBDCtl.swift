@@ -21,6 +21,7 @@ struct RBDCtl: AsyncParsableCommand {
         }
         let (rest, cephOptions) = CephOptionArguments.split(arguments)
         CephOptionArguments.commandLine = cephOptions
+        ErrorReport.verb = ErrorReport.verbPath(rest, root: RBDCtl.self)
         do {
             var command = try parseAsRoot(StatusCommand.routed(ResizeCommand.negativeSizeAsOption(SpecOptionArguments.folded(rest))))
             if var command = command as? any AsyncParsableCommand {

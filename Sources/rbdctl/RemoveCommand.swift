@@ -12,8 +12,10 @@ struct RemoveCommand: AsyncParsableCommand {
     func run() async throws {
         let spec = try ImageCommandSupport.parseSpec(self.spec)
         try ImageCommandSupport.requireNoSnapshot(spec)
+        let shown = Progress(label: "Removing image", enabled: !progress.noProgress)
         try await ImageCommandSupport.run("delete error", spec: spec, cluster: cluster) { _, io, _ in
-            try await Image.remove(io, name: spec.image)
+            try await Image.remove(io, name: spec.image) { shown.update($0, of: $1) }
+            shown.done()
         }
     }
 }

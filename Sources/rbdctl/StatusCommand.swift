@@ -52,7 +52,7 @@ struct ClusterOptions: ParsableArguments {
             }
             await monitor.close()
         } catch let error as RADOSError {
-            FileHandle.standardError.write(Data("rbdctl: \(error.message)\n".utf8))
+            ErrorReport.print(error.message, errno: error.errno)
             throw ExitCode(error.errno)
         }
     }

@@ -64,4 +64,25 @@ struct RbdctlArgumentTests {
         let known = try ClusterEnvironment.run([ClusterEnvironment.rbdctl, "info", "rbd:rbd/\(name):rbd_cache=false:conf=\(conf)"])
         #expect(known.status == 0, "\(known.stderr)")
     }
+
+    /// A failure is one line, `rbdctl: <verb>: <what> (<ERRNO>)`, with rbd's exit status.
+    @Test func failuresAreOneLineWithTheVerbAndTheErrno() throws {
+        let conf = try #require(ClusterEnvironment.cephConf)
+        let name = "args-errors-\(UInt32.random(in: 0...UInt32.max))"
+        _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "1M"])
+        defer { ClusterEnvironment.removeImage("rbd/\(name)") }
+        _ = try ClusterEnvironment.ceph("rbd", ["snap", "create", "--no-progress", "rbd/\(name)@s"])
+        let cases: [([String], Int32, String)] = [
+            (["snap", "create", "rbd/\(name)@s"], 17, "rbdctl: snap create: snapshot s of image \(name) already exists (EEXIST)\n"),
+            (["info", "rbd/\(name)-missing"], 2, "rbdctl: info: error opening image \(name)-missing: no such image in rbd (ENOENT)\n"),
+            (["rm", "rbd/\(name)"], 39, "rbdctl: rm: image has snapshots"),
+            (["trash", "restore", "rbd/nosuchid"], 2, "rbdctl: trash restore: image nosuchid is not in the trash (ENOENT)\n"),
+        ]
+        for (arguments, status, text) in cases {
+            let result = try ClusterEnvironment.run([ClusterEnvironment.rbdctl] + arguments + ["--conf", conf])
+            let theirs = try ClusterEnvironment.run(["rbd", "-c", conf] + arguments)
+            #expect(result.status == status && theirs.status == status, "\(arguments): \(result.status) (rbd \(theirs.status)) \(result.stderr)")
+            #expect(result.stderr.hasPrefix(text) && result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+        }
+    }
 }

@@ -39,7 +39,7 @@ struct RbdctlCopyFeatureTests {
     @Test func copiesAndDeepCopiesReadBackEqual() async throws {
         let source = Self.unique("cpsrc")
         defer {
-            for image in [source + "-cp", source + "-cpsnap", source + "-deep", source + "-child", source + "-flat", source + "-striped"] {
+            for image in [source + "-cp", source + "-cpsnap", source + "-deep", source + "-deepclone", source + "-child", source + "-flat", source + "-striped"] {
                 ClusterEnvironment.removeImage("rbd/\(image)")
             }
             _ = try? Self.rbd(["snap", "unprotect", "rbd/\(source)@two"])
@@ -74,12 +74,22 @@ struct RbdctlCopyFeatureTests {
             let check = try ClusterEnvironment.run(["rbd", "-c", try #require(ClusterEnvironment.cephConf), "object-map", "check", "--no-progress", "rbd/\(source)-deep"])
             #expect(check.status == 0, "\(check.stderr)")
 
-            // A clone: kept as a clone is not done yet (said so); flattened it copies.
+            // A clone with writes, a snapshot and a shrink: its deep copy is a clone of
+            // the same parent snapshot, equal at every point; flattened, it has no parent.
             _ = try Self.rbd(["clone", "rbd/\(source)@two", "rbd/\(source)-child"])
-            let refused = try Self.ours(["deep", "cp", "rbd/\(source)-child", "rbd/\(source)-flat"])
-            #expect(refused.status == 95 && refused.stderr.contains("--flatten"), "\(refused.stderr)")
+            _ = try Self.rbd(["bench", "--io-type", "write", "--io-size", "4K", "--io-total", "128K", "--io-pattern", "rand", "rbd/\(source)-child"])
+            _ = try Self.rbd(["snap", "create", "--no-progress", "rbd/\(source)-child@c1"])
+            _ = try Self.rbd(["resize", "--no-progress", "--allow-shrink", "--size", "10M", "rbd/\(source)-child"])
+            _ = try Self.rbd(["resize", "--no-progress", "--size", "16M", "rbd/\(source)-child"])
+            #expect(try Self.ours(["deep", "cp", "rbd/\(source)-child", "rbd/\(source)-deepclone"]).status == 0)
+            for suffix in ["@c1", ""] {
+                #expect(try Self.export("rbd/\(source)-deepclone\(suffix)") == Self.export("rbd/\(source)-child\(suffix)"), "clone\(suffix)")
+            }
+            let parent = try Self.info("rbd/\(source)-deepclone")["parent"] as? [String: Any]
+            #expect(parent?["image"] as? String == source && parent?["snapshot"] as? String == "two" && parent?["overlap"] as? Int == 10 << 20, "\(parent ?? [:])")
+            #expect(try Self.rbd(["children", "rbd/\(source)@two"]).contains("\(source)-deepclone"))
             #expect(try Self.ours(["deep", "cp", "--flatten", "rbd/\(source)-child", "rbd/\(source)-flat"]).status == 0)
-            #expect(try Self.export("rbd/\(source)-flat") == Self.export("rbd/\(source)@two"))
+            #expect(try Self.export("rbd/\(source)-flat") == Self.export("rbd/\(source)-child"))
             #expect(try Self.info("rbd/\(source)-flat")["parent"] == nil)
             // Layout options apply to the copy.
             #expect(try Self.ours(["cp", "--object-size", "1M", "--stripe-unit", "64K", "--stripe-count", "4", "--image-feature", "layering,striping", "rbd/\(source)", "rbd/\(source)-striped"]).status == 0)

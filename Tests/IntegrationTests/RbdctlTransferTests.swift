@@ -139,6 +139,37 @@ struct RbdctlTransferTests {
         }
     }
 
+    /// rm, cp and flatten show rbd's progress on a terminal, once at 100%; `convert -p`
+    /// shows it without one, as `qemu-img convert -p` does.
+    @Test func progressOnATerminal() throws {
+        let conf = try #require(ClusterEnvironment.cephConf)
+        let name = "xfer-progress-\(UInt32.random(in: 0...UInt32.max))"
+        _ = try Self.rbd(["create", "rbd/\(name)", "--size", "8M"])
+        _ = try Self.rbd(["bench", "--io-type", "write", "--io-size", "64K", "--io-total", "1M", "rbd/\(name)"])
+        _ = try Self.rbd(["snap", "create", "--no-progress", "rbd/\(name)@s"])
+        _ = try Self.rbd(["snap", "protect", "rbd/\(name)@s"])
+        _ = try Self.rbd(["clone", "rbd/\(name)@s", "rbd/\(name)-clone"])
+        defer {
+            for image in [name + "-clone", name + "-copy", name + "-conv"] { ClusterEnvironment.removeImage("rbd/\(image)") }
+            _ = try? Self.rbd(["snap", "unprotect", "rbd/\(name)@s"])
+            ClusterEnvironment.removeImage("rbd/\(name)")
+        }
+        for (command, label) in [
+            ("cp rbd/\(name) rbd/\(name)-copy", "Image copy"), ("flatten rbd/\(name)-clone", "Image flatten"),
+            ("rm rbd/\(name)-copy", "Removing image"),
+        ] {
+            let onTerminal = try ClusterEnvironment.run(["script", "-qec", "\(ClusterEnvironment.rbdctl) \(command) --conf \(conf)", "/dev/null"])
+            let text = String(decoding: onTerminal.stdout, as: UTF8.self)
+            #expect(onTerminal.status == 0, "\(command): \(text)")
+            #expect(text.contains("\(label): 100% complete...done.") && text.components(separatedBy: "100% complete").count == 2, "\(command): \(text)")
+        }
+        let raw = Self.temporaryFile("progress")
+        try Data(repeating: 1, count: 1 << 20).write(to: URL(fileURLWithPath: raw))
+        defer { try? FileManager.default.removeItem(atPath: raw) }
+        let converted = try ClusterEnvironment.run([ClusterEnvironment.rbdctl, "convert", "-p", raw, "rbd:rbd/\(name)-conv", "--conf", conf])
+        #expect(converted.status == 0 && converted.stderr.hasSuffix("Converting image: 100% complete...done.\n"), "\(converted.stderr)")
+    }
+
     @Test func benchPrintsRbdBenchShape() throws {
         let name = "xfer-bench-\(UInt32.random(in: 0...UInt32.max))"
         _ = try Self.rbd(["create", "rbd/\(name)", "--size", "16M", "--image-feature", "layering"])

@@ -14,9 +14,13 @@ extension Image {
     /// Copies `source` into a new image `name` in `io`. `options` fields left unset
     /// (order, features, stripe unit and count) are the source's, as librbd fills
     /// them. `progress` is called with bytes done and total.
+    ///
+    /// A deep copy of a clone is a clone of the same parent snapshot holding what the
+    /// source's own objects hold (its overlap kept), unless `flatten`, which copies the
+    /// parent's bytes in and leaves no parent. A plain copy is always flat.
     public static func copy(
         from source: Image, to io: IOContext, name: String, options: ImageCreateOptions = ImageCreateOptions(),
-        deep: Bool = false, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
+        deep: Bool = false, flatten: Bool = false, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
     ) async throws(RADOSError) {
         let info = source.info
         var options = options
@@ -28,7 +32,14 @@ extension Image {
         }
         let userSnapshots = deep && source.snapshot == nil ? source.snapshots.filter { $0.namespaceType == 0 } : []
         let firstSize = userSnapshots.first?.size ?? source.size
-        try await create(io, name: name, size: firstSize, options: options)
+        let keepsParent = deep && !flatten && source.snapshot == nil && info.parent != nil
+        if keepsParent, let parent = try await info.parentName(source.metadataIO), let spec = info.parent {
+            var parentIO = try await source.metadataIO.ioContext(poolID: spec.poolID)
+            parentIO.namespace = spec.poolNamespace
+            _ = try await clone(parentIO: parentIO, parentName: parent.image, snapshot: parent.snapshot, childIO: io, childName: name, options: options)
+        } else {
+            try await create(io, name: name, size: firstSize, options: options)
+        }
         let destination: Image
         do {
             destination = try await open(io, name: name)
@@ -40,10 +51,11 @@ extension Image {
             let total = userSnapshots.reduce(source.size) { $0 + $1.size }
             var done: UInt64 = 0
             var previous: String?
+            var previousOverlap: UInt64?
             for snapshot in userSnapshots {
                 let atSnapshot = try await open(source.metadataIO, name: source.name, snapshot: snapshot.name, readOnly: true)
                 do throws(RADOSError) {
-                    try await destination.copyChanges(from: atSnapshot, since: previous)
+                    try await destination.copyChanges(from: atSnapshot, since: previous, ownObjectsOnly: keepsParent, overlap: snapshot.parentOverlap, previousOverlap: previousOverlap)
                 } catch {
                     try? await atSnapshot.close()
                     throw error
@@ -52,10 +64,11 @@ extension Image {
                 try await destination.createSnapshot(named: snapshot.name)
                 if snapshot.isProtected { try await destination.protectSnapshot(named: snapshot.name) }
                 previous = snapshot.name
+                previousOverlap = snapshot.parentOverlap
                 done += snapshot.size
                 progress?(done, total)
             }
-            try await destination.copyChanges(from: source, since: previous)
+            try await destination.copyChanges(from: source, since: previous, ownObjectsOnly: keepsParent, overlap: info.parentOverlap, previousOverlap: previousOverlap)
             try await destination.flush()
             progress?(total, total)
         } catch {
@@ -77,11 +90,26 @@ extension Image {
     /// Makes this image's bytes equal `source`'s (at the head or the snapshot it is
     /// open at): the size first, then everything (`since` nil: every non-zero block) or
     /// only what changed since snapshot `since` of the source (discarded ranges too).
-    func copyChanges(from source: Image, since: String?) async throws(RADOSError) {
+    ///
+    /// With `ownObjectsOnly` (this image is a clone of the source's parent), only what the
+    /// source's own objects hold is copied, and this image's parent overlap is first cut
+    /// to the source's `overlap` when that is smaller (the source reads zeros there).
+    /// Copying a clone flat, what the source read from its parent until its overlap
+    /// shrank from `previousOverlap` to `overlap` is zeroed here (no object of the
+    /// source's says so).
+    func copyChanges(from source: Image, since: String?, ownObjectsOnly: Bool = false, overlap: UInt64? = nil, previousOverlap: UInt64? = nil) async throws(RADOSError) {
         let size = source.size
+        if ownObjectsOnly, let overlap, let current = info.parentOverlap, overlap < current {
+            try await resize(to: overlap, allowShrink: true)
+        }
         if self.size != size { try await resize(to: size, allowShrink: true) }
+        if !ownObjectsOnly, since != nil, let previousOverlap, previousOverlap > (overlap ?? 0) {
+            let start = overlap ?? 0
+            let end = min(previousOverlap, size)
+            if start < end { _ = try await writeZeroes(offset: start, length: end - start) }
+        }
         let chunk = max(source.layout.objectSize * source.layout.stripeCount, 4096)
-        if let since {
+        if since != nil || ownObjectsOnly {
             for extent in try await source.diff(fromSnapshot: since) {
                 if extent.exists {
                     var offset = extent.offset

@@ -16,19 +16,20 @@ extension Image {
     ///
     /// - Throws: ``RADOSError`` `.invalidArgument` (EINVAL) when the image is not a
     ///   clone; the errors of ``checkWritable()``.
-    public func flatten() async throws(RADOSError) {
+    /// `progress` hears objects done, of how many (when it runs here, not at the owner).
+    public func flatten(progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) async throws(RADOSError) {
         try checkWritable()
-        try await withLockOwner({ .flatten($0) }) { () throws(RADOSError) in try await flattenLocked() }
+        try await withLockOwner({ .flatten($0) }) { () throws(RADOSError) in try await flattenLocked(progress: progress) }
     }
 
-    func flattenLocked() async throws(RADOSError) {
+    func flattenLocked(progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) async throws(RADOSError) {
         try await refresh()
         let view = ioView()
         guard let parentSpec = info.parent, info.parentOverlap != nil, parent != nil else {
             throw RADOSError(.invalidArgument, "image \(name) has no parent: only a clone can be flattened", errno: 22)
         }
         let count = Striper.objectCount(view.layout, imageSize: view.parentOverlap)
-        try await ImageTrim.forEach(0..<count) { number in
+        try await ImageTrim.forEach(0..<count, progress: progress) { number in
             try await Self.awaiting { self.flattenObject(view, number, completion: $0) }
         }
         if info.features.contains(.deepFlatten) || snapshots.isEmpty {

@@ -19,7 +19,8 @@ extension Image {
     /// does: its header, object map, id object and directory entry are removed.
     ///
     /// - Throws: ``RADOSError`` `.notFound` when there is no such image.
-    public static func remove(_ io: IOContext, name: String) async throws(RADOSError) {
+    /// `progress` hears objects removed so far, of how many.
+    public static func remove(_ io: IOContext, name: String, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) async throws(RADOSError) {
         let id = try await ImageInfo.imageID(io, name: name)
         let image: Image
         do {
@@ -31,7 +32,7 @@ extension Image {
             try await removeNames(io, name: name, id: id)
             return
         }
-        try await removeOpened(image, io: io)
+        try await removeOpened(image, io: io, progress: progress)
         try await removeNames(io, name: name, id: image.id)
     }
 
@@ -40,7 +41,7 @@ extension Image {
     /// data objects, detaches a clone from its parent, closes `image`, and removes its
     /// header and object map. The names (`rbd_id.<name>`, the directory) are the
     /// caller's.
-    static func removeOpened(_ image: Image, io: IOContext) async throws(RADOSError) {
+    static func removeOpened(_ image: Image, io: IOContext, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) async throws(RADOSError) {
         do throws(RADOSError) {
             let info = image.info
             guard image.snapshots.isEmpty else {
@@ -49,7 +50,7 @@ extension Image {
             guard try await image.otherWatchers().isEmpty else {
                 throw RADOSError(.clusterError, "image has watchers - not removing: it is still open, or a client that had it open crashed (retry after closing or unmapping it, or after 30 s)", errno: 16)
             }
-            try await ImageTrim.trim(image.dataIO, prefix: info.blockNamePrefix, layout: image.layout, from: info.size, to: 0, snapContext: info.snapContext)
+            try await ImageTrim.trim(image.dataIO, prefix: info.blockNamePrefix, layout: image.layout, from: info.size, to: 0, snapContext: info.snapContext, progress: progress)
             // A clone stops being its parent's child (`RemoveRequest::detach_child`).
             if let parent = info.parent {
                 try await detachFromParent(childIO: io, childID: image.id, parent: parent, childOperationFeatures: info.operationFeatures)

@@ -50,11 +50,12 @@ enum ImageTrim {
 
     static func trim(
         _ dataIO: IOContext, prefix: String, layout: StripeLayout,
-        from oldSize: UInt64, to newSize: UInt64, snapContext: SnapContext
+        from oldSize: UInt64, to newSize: UInt64, snapContext: SnapContext,
+        progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
     ) async throws(RADOSError) {
         let plan = plan(layout, from: oldSize, to: newSize)
         if !plan.removed.isEmpty {
-            try await forEach(plan.removed) { number in
+            try await forEach(plan.removed, progress: progress) { number in
                 try await removeObject(dataIO, RBDObjectNames.data(prefix: prefix, objectNumber: number), snapContext: snapContext)
             }
         }
@@ -87,14 +88,17 @@ enum ImageTrim {
 
     /// Runs `body` for each number in `numbers`, at most `limit` at once; the first
     /// failure cancels the rest and is thrown.
+    /// `progress` hears how many are done, of how many, after each.
     static func forEach(
         _ numbers: Range<UInt64>, limit: Int = maximumConcurrentOps,
+        progress: (@Sendable (UInt64, UInt64) -> Void)? = nil,
         _ body: @escaping @Sendable (UInt64) async throws -> Void
     ) async throws(RADOSError) {
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var next = numbers.lowerBound
                 var running = 0
+                var done: UInt64 = 0
                 while next < numbers.upperBound || running > 0 {
                     while running < limit, next < numbers.upperBound {
                         let number = next
@@ -104,6 +108,8 @@ enum ImageTrim {
                     }
                     try await group.next()
                     running -= 1
+                    done += 1
+                    progress?(done, UInt64(numbers.count))
                 }
             }
         } catch {
