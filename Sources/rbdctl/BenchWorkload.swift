@@ -42,7 +42,8 @@ final class BenchWorkload: Sendable {
         self.total = total
         self.random = random
         self.readShare = readShare
-        self.payload = ByteBuffer(repeating: UInt8.random(in: 0...255), count: Int(ioSize))
+        // Never zeros: written data must be told from a hole.
+        self.payload = ByteBuffer(repeating: UInt8.random(in: 1...255), count: Int(ioSize))
     }
 
     /// Runs `depth` chains until `total` bytes were issued and every I/O completed.

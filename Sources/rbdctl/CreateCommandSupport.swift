@@ -243,7 +243,7 @@ struct CreateCommand: AsyncParsableCommand {
 /// The layout and feature options `rbd create` and `rbd import` share.
 struct ImageLayoutOptions: ParsableArguments {
     @Option(help: "Object order, 12…25.") var order: UInt8?
-    @Option(name: .customLong("object-size"), help: "Object size in bytes (B/K/M), a power of two.") var objectSize: String?
+    @Option(name: .customLong("object-size"), help: "Object size in bytes (B/K/M; rounded to the nearest power of two, 4K...32M).") var objectSize: String?
     @Option(name: .customLong("stripe-unit"), help: "Stripe unit in bytes (B/K/M).") var stripeUnit: String?
     @Option(name: .customLong("stripe-count"), help: "Objects per stripe.") var stripeCount: UInt64?
     @Option(name: .customLong("image-feature"), help: "Image feature to enable (repeatable, or comma-separated).") var imageFeatures: [String] = []
@@ -251,12 +251,15 @@ struct ImageLayoutOptions: ParsableArguments {
 
     /// The options as given, checked the way rbd checks them (usage errors).
     func createOptions() throws -> ImageCreateOptions {
+        if let order, !(12...25).contains(order) { throw ImageCommandSupport.invalid(String(order), for: "--order") }
         var options = ImageCreateOptions(order: order)
         if let objectSize {
-            guard let value = ImageCommandSupport.parseBytes(objectSize), value >= 4096, value & (value - 1) == 0 else {
+            // As rbd (`src/tools/rbd/ArgumentTypes.cc`): the nearest power of two, so
+            // 3M means 4 MiB objects; one that is out of range fails at create (EDOM).
+            guard let value = ImageCommandSupport.parseBytes(objectSize), value > 0 else {
                 throw ImageCommandSupport.invalid(objectSize, for: "--object-size")
             }
-            options.order = UInt8(value.trailingZeroBitCount)
+            options.order = UInt8(min(63, max(0, log2(Double(value)).rounded())))
         }
         if let stripeUnit {
             guard let value = ImageCommandSupport.parseBytes(stripeUnit) else {

@@ -13,6 +13,8 @@ struct RbdctlArgumentTests {
         (["bench", "--io-type", "write", "--io-size", "abc"], "'abc') for option '--io-size'"),
         (["bench", "--io-type", "write", "--io-size", "0"], "--io-size should be greater than zero"),
         (["bench", "--io-type", "write", "--io-total", "lots"], "'lots') for option '--io-total'"),
+        (["create", "--size", "1M", "--order", "40"], "'40') for option '--order'"),
+        (["create", "--size", "1M", "--image-feature", "no-such-feature"], "'no-such-feature') for option '--image-feature'"),
     ])
     func badValuesFailAsInRbd(arguments: [String], message: String) throws {
         let conf = try #require(ClusterEnvironment.cephConf)
@@ -83,6 +85,29 @@ struct RbdctlArgumentTests {
             let theirs = try ClusterEnvironment.run(["rbd", "-c", conf] + arguments)
             #expect(result.status == status && theirs.status == status, "\(arguments): \(result.status) (rbd \(theirs.status)) \(result.stderr)")
             #expect(result.stderr.hasPrefix(text) && result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+        }
+    }
+
+    /// Layout options as rbd takes them: an object size rounds to the nearest power of
+    /// two; one out of range, or a stripe unit that does not divide the object size,
+    /// fails as rbd's does (EDOM, EINVAL) and creates nothing.
+    @Test func layoutOptionsAsRbdTakesThem() throws {
+        let conf = try #require(ClusterEnvironment.cephConf)
+        for options in [["--object-size", "3M"], ["--object-size", "6K"], ["--object-size", "3000"], ["--object-size", "64M"],
+                        ["--stripe-unit", "3K", "--stripe-count", "2"], ["--stripe-count", "2"]] {
+            let stem = "args-layout-\(UInt32.random(in: 0...UInt32.max))"
+            defer { for suffix in ["-ours", "-theirs"] { ClusterEnvironment.removeImage("rbd/\(stem)\(suffix)") } }
+            let ours = try ClusterEnvironment.run([ClusterEnvironment.rbdctl, "create", "--size", "1M"] + options + ["-c", conf, "rbd/\(stem)-ours"])
+            let theirs = try ClusterEnvironment.run(["rbd", "-c", conf, "create", "--size", "1M"] + options + ["rbd/\(stem)-theirs"])
+            #expect(ours.status == theirs.status, "\(options): rbdctl \(ours.status) \(ours.stderr), rbd \(theirs.status)")
+            if theirs.status == 0 {
+                let order = { (name: String) throws -> Int? in
+                    (try JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("rbd", ["info", "--format", "json", "rbd/\(name)"])) as? [String: Any])?["order"] as? Int
+                }
+                #expect(try order(stem + "-ours") == order(stem + "-theirs"), "\(options)")
+            } else {
+                #expect(ours.stderr.split(separator: "\n").count == 1, "\(ours.stderr)")
+            }
         }
     }
 }
