@@ -172,7 +172,10 @@ struct ImageLifecycleInteropTests {
         let cases: [([String], Int32, String)] = [
             (["--image-feature", "object-map"], 22, "object map without exclusive lock"),
             (["--stripe-unit", "3000", "--stripe-count", "2"], 22, "stripe unit is not a factor"),
-            (["--order", "26"], 33, "order must be in the range"),
+            // As rbd: an --order out of range is a usage error; an object size that
+            // rounds out of range reaches create, which refuses it (EDOM).
+            (["--order", "26"], 1, "for option '--order' is invalid"),
+            (["--object-size", "64M"], 33, "order must be in the range"),
             (["--data-pool", "swiftrbd-no-such-pool"], 2, "data pool"),
         ]
         for (options, status, text) in cases {
