@@ -8,7 +8,7 @@ struct RBDCtl: AsyncParsableCommand {
         commandName: "rbdctl",
         abstract: "Manage Ceph RBD images with SwiftRBD (a pure-Swift librbd).",
         version: "0.1.0",
-        subcommands: [ParseSpecCommand.self, ConvertCommand.self, ConfigCommand.self, CrushCommand.self, OSDMapCommand.self, RadosCommand.self, StatusCommand.self, ImageStatusCommand.self, MonCommandCommand.self, ImageInfoCommand.self, ImageListCommand.self, OSDCommand.self, CreateCommand.self, ResizeCommand.self, RemoveCommand.self, RenameCommand.self, SnapCommand.self, CloneCommand.self, ChildrenCommand.self, FlattenCommand.self, ImageMetaCommand.self, ImportCommand.self, ExportCommand.self, BenchCommand.self, LockCommand.self, DiffCommand.self, DiskUsageCommand.self, TrashCommand.self, NamespaceCommand.self, PoolCommand.self, CopyCommand.self, DeepCommand.self, FeatureCommand.self, SparsifyCommand.self]
+        subcommands: [ParseSpecCommand.self, ConvertCommand.self, ConfigCommand.self, CrushCommand.self, OSDMapCommand.self, RadosCommand.self, StatusCommand.self, MonCommandCommand.self, ImageInfoCommand.self, ImageListCommand.self, OSDCommand.self, CreateCommand.self, ResizeCommand.self, RemoveCommand.self, RenameCommand.self, SnapCommand.self, CloneCommand.self, ChildrenCommand.self, FlattenCommand.self, ImageMetaCommand.self, ImportCommand.self, ExportCommand.self, BenchCommand.self, LockCommand.self, DiffCommand.self, DiskUsageCommand.self, TrashCommand.self, NamespaceCommand.self, PoolCommand.self, CopyCommand.self, DeepCommand.self, FeatureCommand.self, SparsifyCommand.self]
     )
 
     /// Parses with Ceph options moved after the positional arguments
@@ -23,7 +23,7 @@ struct RBDCtl: AsyncParsableCommand {
         CephOptionArguments.commandLine = cephOptions
         ErrorReport.verb = ErrorReport.verbPath(rest, root: RBDCtl.self)
         do {
-            var command = try parseAsRoot(StatusCommand.routed(ResizeCommand.negativeSizeAsOption(SpecOptionArguments.folded(rest))))
+            var command = try parseAsRoot(ResizeCommand.negativeSizeAsOption(SpecOptionArguments.folded(rest)))
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {

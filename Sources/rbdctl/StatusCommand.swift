@@ -60,7 +60,7 @@ struct ClusterOptions: ParsableArguments {
 
 /// `rbdctl status`: the cluster fsid, monitor quorum and OSDMap epoch from our own
 /// monitor session (compare with `ceph -s`); `rbdctl status IMAGE` shows the image's
-/// watchers like `rbd status` (``ImageStatusCommand``).
+/// watchers like `rbd status`.
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Show an image's watchers (like rbd status), or the cluster's fsid, quorum and OSDMap epoch.",
@@ -71,31 +71,12 @@ struct StatusCommand: AsyncParsableCommand {
         """
     )
 
+    @Argument(help: "pool/[namespace/]image: show who watches it (has it open).") var image: String?
     @OptionGroup var output: FormatOptions
     @OptionGroup var cluster: ClusterOptions
 
-    /// Options of `status` that take a value (so their value is not an image name).
-    static let optionsWithValues: Set<String> = ["--format", "-c", "--conf", "--id"]
-
-    /// `status IMAGE …` is routed to ``ImageStatusCommand`` before parsing: a command
-    /// cannot have both an optional image and the trailing Ceph options.
-    static func routed(_ arguments: [String]) -> [String] {
-        guard arguments.first == "status" else { return arguments }
-        var index = 1
-        while index < arguments.count {
-            let word = arguments[index]
-            if word == "--" { break }
-            if optionsWithValues.contains(word) {
-                index += 2
-                continue
-            }
-            if !word.hasPrefix("-") { return ["image-status"] + arguments.dropFirst() }
-            index += 1
-        }
-        return arguments
-    }
-
     func run() async throws {
+        if let image { return try await imageStatus(image) }
         let format: OutputFormat = output.format == .json ? .json : .text
         try await cluster.withMonitor { monitor, monmap in
             let quorumAck = try await monitor.command(["{\"prefix\": \"quorum_status\", \"format\": \"json\"}"], fsid: monmap.fsid)
@@ -120,16 +101,10 @@ struct StatusCommand: AsyncParsableCommand {
     }
 }
 
-/// `rbdctl status IMAGE`: rbd's "Watchers:" list of the image's header object
-/// (`src/tools/rbd/action/Status.cc`; migration and persistent-cache blocks are not shown).
-struct ImageStatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "image-status", abstract: "Show an image's watchers (rbdctl status IMAGE).", shouldDisplay: false)
-
-    @Argument(help: "pool/[namespace/]image.") var image: String
-    @OptionGroup var output: FormatOptions
-    @OptionGroup var cluster: ClusterOptions
-
-    func run() async throws {
+extension StatusCommand {
+    /// `rbdctl status IMAGE`: rbd's "Watchers:" list of the image's header object
+    /// (`src/tools/rbd/action/Status.cc`; migration and persistent-cache blocks are not shown).
+    func imageStatus(_ image: String) async throws {
         let spec = try ImageCommandSupport.parseSpec(image)
         try ImageCommandSupport.requireNoSnapshot(spec)
         try await ImageCommandSupport.run("show status failed", spec: spec, cluster: cluster) { _, io, _ in
