@@ -105,7 +105,7 @@ struct ConvertCommand: AsyncParsableCommand {
             while offset < size {
                 let length = min(step, size - offset)
                 for segment in try await input.segments(at: offset, length: length) {
-                    let runs = sparse == 0 ? [0..<segment.bytes.readableBytes] : ImportCommand.dataRuns(segment.bytes, block: sparse)
+                    let runs = sparse == 0 ? [0..<segment.bytes.readableBytes] : Image.nonZeroRuns(segment.bytes, block: sparse)
                     for run in runs {
                         let slice = segment.bytes.getSlice(at: segment.bytes.readerIndex + run.lowerBound, length: run.count) ?? ByteBuffer()
                         let at = segment.offset + UInt64(run.lowerBound)

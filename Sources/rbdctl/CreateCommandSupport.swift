@@ -159,12 +159,6 @@ enum ImageCommandSupport {
         return line(headers, right: leftAlignedHeaders ? [] : rightAligned) + rows.map { line($0, right: rightAligned) }.joined()
     }
 
-    /// JSON text for a string.
-    static func jsonString(_ text: String) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
-        return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
-    }
-
     /// A byte count as rbd's options take it (`strict_iecstrtoll`, `src/common/strtol.cc`):
     /// digits, then an optional unit B, K, M, G, T, P or E (powers of 1024), optionally
     /// followed by "i" and/or "B". With no unit the value is in `defaultUnit`

@@ -88,7 +88,7 @@ struct ExportCommand: AsyncParsableCommand {
             while start < bytes.count {
                 let end = min(start + sparseBlock, bytes.count)
                 let block = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
-                if !ZeroScan.isZero(block), let error = writeAll(fd, block, at: off_t(offset) + off_t(start)) { return error }
+                if !Image.isZero(block), let error = writeAll(fd, block, at: off_t(offset) + off_t(start)) { return error }
                 start = end
             }
             return nil
@@ -113,11 +113,6 @@ struct ExportCommand: AsyncParsableCommand {
         }
         return nil
     }
-}
-
-/// Finds all-zero blocks (what rbd import and export skip).
-enum ZeroScan {
-    static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool { Image.isZero(bytes) }
 }
 
 /// rbd's progress lines on stderr ("Exporting image: 42% complete...", then "...done."),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DiskImageFormats
 import Foundation
 import NIOCore
 import RADOSProto
@@ -46,9 +47,14 @@ struct ImportCommand: AsyncParsableCommand {
             throw ExitCode(code)
         }
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw ExitCode(errno) }
-        let size = UInt64(info.st_size)
+        let source: FileSource
+        do throws(DiskImageError) {
+            source = try FileSource(descriptor: fd, path: path)
+        } catch {
+            FileHandle.standardError.write(Data("rbdctl: \(error.message)\n".utf8))
+            throw ExitCode(error.errno)
+        }
+        let size = source.size
         let progress = Progress(label: "Importing image", enabled: !noProgress)
 
         try await ImageCommandSupport.run("import", spec: spec, cluster: cluster) { client, io, configuration in
@@ -66,8 +72,13 @@ struct ImportCommand: AsyncParsableCommand {
                     var offset: UInt64 = 0
                     while offset < size {
                         let length = Int(min(UInt64(chunk), size - offset))
-                        let buffer = try Self.readChunk(fd, at: offset, length: length, path: path)
-                        for run in Self.dataRuns(buffer, block: Int(sparse)) {
+                        let buffer: ByteBuffer
+                        do throws(DiskImageError) {
+                            buffer = try source.read(at: offset, count: length)
+                        } catch {
+                            throw RADOSError(.invalidArgument, error.message, errno: error.errno)
+                        }
+                        for run in Image.nonZeroRuns(buffer, block: Int(sparse)) {
                             if inFlight >= Self.concurrency {
                                 try await group.next()
                                 inFlight -= 1
@@ -86,31 +97,6 @@ struct ImportCommand: AsyncParsableCommand {
                 progress.done()
             }
         }
-    }
-
-    /// The byte ranges of `buffer` made of blocks that are not all zeros, merged.
-    static func dataRuns(_ buffer: ByteBuffer, block: Int) -> [Range<Int>] {
-        Image.nonZeroRuns(buffer, block: block)
-    }
-
-    /// `length` bytes at `offset`, read straight into a new buffer.
-    static func readChunk(_ fd: Int32, at offset: UInt64, length: Int, path: String) throws(RADOSError) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(length)
-        var failure: Int32 = 0
-        while buffer.readableBytes < length, failure == 0 {
-            let want = length - buffer.readableBytes
-            let position = off_t(offset) + off_t(buffer.readableBytes)
-            let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { target in
-                let count = pread(fd, target.baseAddress!, want, position)
-                return count > 0 ? count : 0
-            }
-            if got == 0 { failure = errno == 0 ? EIO : errno }
-        }
-        guard buffer.readableBytes == length else {
-            throw RADOSError(.invalidArgument, "cannot read \(path): \(String(cString: strerror(failure)))", errno: failure)
-        }
-        return buffer
     }
 
     /// Copies stdin into an unlinked temporary file and returns its descriptor.

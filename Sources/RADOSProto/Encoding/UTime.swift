@@ -27,6 +27,13 @@ package struct UTime: Hashable, Sendable, Comparable, CustomStringConvertible {
         self.nanoseconds = overflow ? 999_999_999 : nanoseconds % 1_000_000_000
     }
 
+    /// The time `seconds` after the epoch (a `Date`'s `timeIntervalSince1970`), clamped
+    /// to what the u32 seconds can hold.
+    package init(timeIntervalSince1970 seconds: Double) {
+        let clamped = min(max(0, seconds), Double(UInt32.max))
+        self.init(seconds: UInt32(clamped), nanoseconds: UInt32((clamped - clamped.rounded(.down)) * 1e9))
+    }
+
     /// Seconds since the epoch as a floating-point value.
     package var timeIntervalSince1970: Double {
         Double(seconds) + Double(nanoseconds) / 1e9

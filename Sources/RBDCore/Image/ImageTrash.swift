@@ -218,8 +218,5 @@ public enum ImageTrash {
         }
     }
 
-    static func utime(_ date: Date) -> UTime {
-        let seconds = max(0, date.timeIntervalSince1970)
-        return UTime(seconds: UInt32(min(seconds, Double(UInt32.max))), nanoseconds: UInt32((seconds - seconds.rounded(.down)) * 1e9))
-    }
+    static func utime(_ date: Date) -> UTime { UTime(timeIntervalSince1970: date.timeIntervalSince1970) }
 }
