@@ -12,6 +12,9 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// libFuzzer's driver exists only in fuzz builds (scripts/fuzz.sh): libFuzzer supplies its `main`.
+let fuzzBuild = Context.environment["SWIFTRBD_FUZZ"] == "1"
+
 let package = Package(
     name: "SwiftRBD",
     platforms: [.macOS(.v14)],
@@ -127,11 +130,39 @@ let package = Package(
             dependencies: ["RBDCore", "RADOSProto", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
+        // The decoders of untrusted input as fuzz targets (Fuzz/README.md); the corpus is replayed by FuzzTargetsTests.
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["RADOSProto", "RBDCore", "DiskImageFormats", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/Targets",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "FuzzTargetsTests",
+            dependencies: ["FuzzTargets"],
+            swiftSettings: strict
+        ),
+        // Self-checking blocks for the durability tests, and the writer the writeback
+        // crash test kills (IntegrationTests runs it as a process of its own).
+        .target(name: "CheckedBlocks", path: "Tests/Tools/CheckedBlocks", swiftSettings: strict),
+        .executableTarget(
+            name: "swiftrbd-crash-writer",
+            dependencies: ["CheckedBlocks", "RADOSProto", "RBDCore", "RBDCache", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/Tools/CrashWriter",
+            swiftSettings: strict
+        ),
         // Against a real cluster (CEPH_CONF) and Ceph's own tools; skips without them.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["RADOSProto", "RBDCore", "RBDCache", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["CheckedBlocks", "RADOSProto", "RBDCore", "RBDCache", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: strict
         ),
-    ]
+    ] + (fuzzBuild ? [
+        .executableTarget(
+            name: "swiftrbd-fuzz",
+            dependencies: ["FuzzTargets"],
+            path: "Fuzz/Driver",
+            swiftSettings: strict
+        ),
+    ] : [])
 )

@@ -11,6 +11,7 @@
 # DIR defaults to .cluster (relative to the current directory). Environment:
 #   OBJECTSTORE=memstore|bluestore   (default memstore: quickest; bluestore survives kill -9)
 #   NUM_OSDS=3                       how many OSDs
+#   NUM_MONS=1                       how many monitors (a, b, c, …; 3 for a quorum that survives one loss)
 # Several clusters can run at once in different DIRs: each picks free ports.
 set -Eeuo pipefail
 # Every command below names this cluster's file with -c; tools run without -c
@@ -28,6 +29,9 @@ DIR=$(cd "$DIR" && pwd)
 CONF="$DIR/ceph.conf"
 OBJECTSTORE=${OBJECTSTORE:-memstore}
 NUM_OSDS=${NUM_OSDS:-3}
+NUM_MONS=${NUM_MONS:-1}
+MON_NAMES=(a b c d e)
+[ "$NUM_MONS" -ge 1 ] && [ "$NUM_MONS" -le 5 ] || { echo "dev-cluster: error: NUM_MONS must be 1 to 5" >&2; exit 1; }
 TCMALLOC=/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4
 
 log() { echo "dev-cluster: $*" >&2; }
@@ -44,7 +48,7 @@ print_env() {
 # Daemons started by this script, in the order they must stop: OSDs, then mgr, then mon.
 stop_all() {
   local pidfile pid
-  for pidfile in "$DIR"/run/osd.*.pid "$DIR/run/mgr.x.pid" "$DIR/run/mon.a.pid"; do
+  for pidfile in "$DIR"/run/osd.*.pid "$DIR/run/mgr.x.pid" "$DIR"/run/mon.*.pid; do
     [ -f "$pidfile" ] || continue
     pid=$(cat "$pidfile")
     if kill -0 "$pid" 2>/dev/null; then
@@ -77,19 +81,25 @@ pick_ports() { # [SKIP]
   die "no free block of 100 TCP ports found between 10000 and $low"
 }
 
+# Monitor i listens on base + 2i (v2) and base + 2i + 1 (v1).
+mon_addrs() { # BASE INDEX
+  echo "[v2:127.0.0.1:$(( $1 + 2 * $2 )),v1:127.0.0.1:$(( $1 + 2 * $2 + 1 ))]"
+}
+
 write_conf() {
-  local fsid=$1 base=$2
+  local fsid=$1 base=$2 i hosts=""
+  for i in $(seq 0 $((NUM_MONS - 1))); do hosts="$hosts${hosts:+ }$(mon_addrs "$base" "$i")"; done
   cat > "$CONF" <<CONF
 ; Written by scripts/dev-cluster.sh: a throwaway test cluster. Do not reuse.
 [global]
 fsid = $fsid
-mon_host = [v2:127.0.0.1:$base,v1:127.0.0.1:$((base + 1))]
+mon_host = $hosts
 public_addr = 127.0.0.1
 auth_cluster_required = cephx
 auth_service_required = cephx
 auth_client_required = cephx
 ms_bind_msgr2 = true
-ms_bind_port_min = $((base + 2))
+ms_bind_port_min = $((base + 2 * NUM_MONS))
 ms_bind_port_max = $((base + 99))
 run_dir = $DIR/run
 pid_file = $DIR/run/\$name.pid
@@ -200,12 +210,22 @@ up() {
   for attempt in 1 2 3; do
     base=$(pick_ports $(( (attempt - 1) * 7 )))
     write_conf "$fsid" "$base"
-    rm -rf "$DIR/mon.a" && mkdir -p "$DIR/mon.a"
-    monmaptool --create --clobber --fsid "$fsid" --addv a "[v2:127.0.0.1:$base,v1:127.0.0.1:$((base + 1))]" "$DIR/monmap" >/dev/null
-    ceph-mon -c "$CONF" --mkfs -i a --monmap "$DIR/monmap" --keyring "$keyring" >"$DIR/log/mkfs-mon.log" 2>&1 \
-      || die "ceph-mon --mkfs failed: $(tail -3 "$DIR/log/mkfs-mon.log")"
-    if LD_PRELOAD=$TCMALLOC ceph-mon -c "$CONF" -i a 2>>"$DIR/log/mon.a.stderr"; then started=yes; break; fi
-    log "ceph-mon did not start on ports $base/$((base + 1)) (try $attempt of 3): $( { tail -q -n 3 "$DIR/log/mon.a.stderr" "$DIR/log/mon.a.log" 2>/dev/null || true; } | tr '\n' ' ')"
+    local monmap_args=() name
+    for i in $(seq 0 $((NUM_MONS - 1))); do monmap_args+=(--addv "${MON_NAMES[$i]}" "$(mon_addrs "$base" "$i")"); done
+    monmaptool --create --clobber --fsid "$fsid" "${monmap_args[@]}" "$DIR/monmap" >/dev/null
+    started=yes
+    for i in $(seq 0 $((NUM_MONS - 1))); do
+      name=${MON_NAMES[$i]}
+      rm -rf "$DIR/mon.$name" && mkdir -p "$DIR/mon.$name"
+      ceph-mon -c "$CONF" --mkfs -i "$name" --monmap "$DIR/monmap" --keyring "$keyring" >"$DIR/log/mkfs-mon.$name.log" 2>&1 \
+        || die "ceph-mon --mkfs for mon.$name failed: $(tail -3 "$DIR/log/mkfs-mon.$name.log")"
+      if ! LD_PRELOAD=$TCMALLOC ceph-mon -c "$CONF" -i "$name" 2>>"$DIR/log/mon.$name.stderr"; then
+        log "ceph-mon $name did not start on $(mon_addrs "$base" "$i") (try $attempt of 3): $( { tail -q -n 3 "$DIR/log/mon.$name.stderr" "$DIR/log/mon.$name.log" 2>/dev/null || true; } | tr '\n' ' ')"
+        started=""
+        break
+      fi
+    done
+    [ -n "$started" ] && break
     stop_all
   done
   [ -n "$started" ] || die "ceph-mon did not start in three tries (logs in $DIR/log)"
@@ -230,7 +250,7 @@ up() {
   wait_for 60 "pool rbd's application" ceph -c "$CONF" osd pool application enable rbd rbd
   wait_for 60 "rbd pool init" rbd -c "$CONF" pool init rbd
   wait_for 60 "every PG active+clean" all_pgs_active
-  log "up in $(( $(date +%s) - start ))s: mon v2 127.0.0.1:$base, $NUM_OSDS $OBJECTSTORE OSDs, pool rbd (size 2)"
+  log "up in $(( $(date +%s) - start ))s: $NUM_MONS mon (v2 127.0.0.1:$base…), $NUM_OSDS $OBJECTSTORE OSDs, pool rbd (size 2)"
   print_env
 }
 

@@ -3,7 +3,10 @@
 # own folder, builds (failing on any warning in our code), runs unit and integration
 # tests with CEPH_CONF pointing at the cluster, and stops the cluster.
 # Nothing may skip: SWIFTRBD_REQUIRE_CLUSTER=1 turns a missing prerequisite into a
-# failure, and any skipped test other than the fixture recorders fails the run.
+# failure, and any skipped test other than the fixture recorders fails the run. Then
+# the fuzz targets run for a short smoke each (scripts/fuzz.sh).
+# Longer runs: SWIFTRBD_FAULT_SECONDS (fault injection workload, default 60),
+# SWIFTRBD_CRASH_KILLS (writeback crash test, default 6), SWIFTRBD_FUZZ_SECONDS (30).
 #   scripts/test.sh            (what `make test` and CI run)
 #   CLUSTER_DIR=/abs/or/rel/dir scripts/test.sh
 set -euo pipefail
@@ -43,7 +46,7 @@ if grep -q "error:" "$build_log"; then
   exit 1
 fi
 # Our own code must build without warnings (dependencies' warnings are not ours).
-if grep -E "^$PWD/(Sources|Tests)/.*warning:" "$build_log" >/dev/null; then
+if grep -E "^$PWD/(Sources|Tests|Fuzz)/.*warning:" "$build_log" >/dev/null; then
   echo "test: warnings in our code (see above); fix them" >&2
   exit 1
 fi
@@ -67,4 +70,10 @@ if [ -n "$skipped" ]; then
   echo "$skipped" >&2
   exit 1
 fi
-exit "$status"
+[ "$status" -eq 0 ] || exit "$status"
+
+# The fuzz smoke: every libFuzzer target (Fuzz/README.md) for SWIFTRBD_FUZZ_SECONDS
+# (default 30) from the committed corpus; a crash, hang or memory blow-up fails the run.
+bash scripts/dev-cluster.sh down "$CLUSTER_DIR" >/dev/null 2>&1 || true
+echo "test: fuzz smoke, ${SWIFTRBD_FUZZ_SECONDS:-30} s per target"
+bash scripts/fuzz.sh "${SWIFTRBD_FUZZ_SECONDS:-30}"

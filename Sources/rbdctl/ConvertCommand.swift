@@ -143,7 +143,7 @@ enum ConvertInput {
 
     static func open(_ path: String?, image spec: ImageSpec?, format: DiskImageFormat?, cluster: ClusterOptions) async throws -> ConvertInput {
         if let spec {
-            let client = try await RADOSClient.connect(try cluster.configuration(for: spec))
+            let client = try await RADOSClient.connectReportingHunts(try cluster.configuration(for: spec))
             do {
                 let io = try await client.ioContext(pool: spec.pool, namespace: spec.namespace)
                 return .image(try await Image.open(io, name: spec.image, snapshot: spec.snapshot, readOnly: true), client)
@@ -205,7 +205,7 @@ enum ConvertOutput {
     static func create(file path: String?, image spec: ImageSpec?, size: UInt64, layout: ImageLayoutOptions, requested: ImageCreateOptions, cluster: ClusterOptions) async throws -> ConvertOutput {
         if let spec {
             let configuration = try cluster.configuration(for: spec)
-            let client = try await RADOSClient.connect(configuration)
+            let client = try await RADOSClient.connectReportingHunts(configuration)
             do {
                 let io = try await client.ioContext(pool: spec.pool, namespace: spec.namespace)
                 let options = try await layout.resolve(requested, client: client, configuration: configuration)

@@ -28,7 +28,7 @@ enum ImageCommandSupport {
     ) async throws {
         do {
             let configuration = try cluster.configuration(for: spec)
-            let client = try await RADOSClient.connect(configuration)
+            let client = try await RADOSClient.connectReportingHunts(configuration)
             do {
                 let io = try await client.ioContext(pool: spec.pool, namespace: spec.namespace)
                 try await body(client, io, configuration)

@@ -217,7 +217,7 @@ struct ImageListCommand: AsyncParsableCommand {
 func withClient(cluster: ClusterOptions, spec: ImageSpec? = nil, _ body: (RADOSClient) async throws -> Void) async throws {
     do {
         let configuration = try spec.map { spec throws(RADOSError) in try cluster.configuration(for: spec) } ?? cluster.configuration()
-        let client = try await RADOSClient.connect(configuration)
+        let client = try await RADOSClient.connectReportingHunts(configuration)
         do {
             try await body(client)
         } catch {

@@ -60,7 +60,7 @@ struct RadosOptions: ParsableArguments {
         if let conf { arguments += ["-c", conf] }
         if let id { arguments += ["--id", id] }
         do {
-            let client = try await RADOSClient.connect(try RADOSConfiguration.load(arguments: arguments))
+            let client = try await RADOSClient.connectReportingHunts(try RADOSConfiguration.load(arguments: arguments))
             defer { Task { await client.shutdown() } }
             guard await client.poolID(named: pool) != nil else {
                 FileHandle.standardError.write(Data("error opening pool \(pool): (2) No such file or directory\n".utf8))

@@ -27,7 +27,7 @@ struct TrashCommand: AsyncParsableCommand {
     /// Runs `body` with the I/O context of a pool (and namespace); failures print one line.
     static func inPool(_ place: (pool: String, namespace: String), failure: String, cluster: ClusterOptions, _ body: (RADOSClient, IOContext) async throws -> Void) async throws {
         do {
-            let client = try await RADOSClient.connect(try cluster.configuration())
+            let client = try await RADOSClient.connectReportingHunts(try cluster.configuration())
             do {
                 let io = try await client.ioContext(pool: place.pool, namespace: place.namespace)
                 try await body(client, io)

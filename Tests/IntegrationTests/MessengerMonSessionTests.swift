@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 @testable import RADOSProto
@@ -17,11 +18,12 @@ struct ThrowawayCluster {
 
     /// `objectStore` is the OSDs' backend (`memstore`, or `bluestore` for what memstore
     /// refuses, such as erasure-coded pools with overwrites).
-    static func start(cephArgs: String = "", objectStore: String = "memstore") throws -> ThrowawayCluster {
+    /// `monitors` is how many monitors (a, b, c…) form the quorum.
+    static func start(cephArgs: String = "", objectStore: String = "memstore", monitors: Int = 1) throws -> ThrowawayCluster {
         let directory = NSTemporaryDirectory() + "swiftrbd-mon-\(UInt32.random(in: 0...UInt32.max))"
         let cluster = ThrowawayCluster(directory: directory, cephArgs: cephArgs)
         let script = repository.appendingPathComponent("scripts/dev-cluster.sh").path
-        let (status, output, errors) = try shell("OBJECTSTORE='\(objectStore)' CEPH_ARGS='\(cephArgs)' bash '\(script)' up '\(directory)'")
+        let (status, output, errors) = try shell("NUM_MONS=\(monitors) OBJECTSTORE='\(objectStore)' CEPH_ARGS='\(cephArgs)' bash '\(script)' up '\(directory)'")
         guard status == 0 else {
             cluster.stop()
             throw ClusterEnvironment.ToolFailure(message: "dev-cluster.sh up failed: \(output)\(errors)")
@@ -114,9 +116,14 @@ struct ThrowawayCluster {
         return !stat[afterName.upperBound...].hasPrefix("Z")
     }
 
-    /// This process's TCP sockets to any of `ports` (by inode, from /proc/self/fd and
-    /// /proc/self/net/tcp{,6}): a new one is a new connection attempt.
+    /// This process's TCP sockets to any of `ports` (by inode): a new one is a new
+    /// connection attempt.
     static func socketsOfThisProcess(toPorts ports: Set<Int>) -> Set<String> {
+        Set(tcpSocketsOfThisProcess().filter { ports.contains($0.remotePort) }.map(\.inode))
+    }
+
+    /// This process's TCP sockets (from /proc/self/fd and /proc/self/net/tcp{,6}).
+    static func tcpSocketsOfThisProcess() -> [(inode: String, localPort: Int, remotePort: Int)] {
         var ours: Set<String> = []
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
         for fd in fds {
@@ -124,16 +131,17 @@ struct ThrowawayCluster {
                   target.hasPrefix("socket:[") else { continue }
             ours.insert(String(target.dropFirst("socket:[".count).dropLast()))
         }
-        var matching: Set<String> = []
+        var sockets: [(inode: String, localPort: Int, remotePort: Int)] = []
         for table in ["/proc/self/net/tcp", "/proc/self/net/tcp6"] {
             for line in readProcFile(table).split(separator: "\n").dropFirst() {
                 let fields = line.split(separator: " ")
-                guard fields.count > 9, let portHex = fields[2].split(separator: ":").last,
-                      let port = Int(portHex, radix: 16), ports.contains(port), ours.contains(String(fields[9])) else { continue }
-                matching.insert(String(fields[9]))
+                guard fields.count > 9, ours.contains(String(fields[9])),
+                      let localHex = fields[1].split(separator: ":").last, let local = Int(localHex, radix: 16),
+                      let remoteHex = fields[2].split(separator: ":").last, let remote = Int(remoteHex, radix: 16) else { continue }
+                sockets.append((String(fields[9]), local, remote))
             }
         }
-        return matching
+        return sockets
     }
 
     /// A /proc file whole (it reports size 0, and a busy machine's TCP table is long:
@@ -358,5 +366,28 @@ struct MessengerMonSessionTests {
         // The message stream ends (after anything already queued).
         while try await quitter.nextMessage() != nil {}
         await client.shutdown()
+
+        // First contact while the monitor is down (a VM started during a monitor
+        // restart): the client hunts like librados, reports each round (rbdctl prints
+        // them on stderr), and comes up once the monitor is back; the monitor is started
+        // only after a round was reported, so the client really was hunting.
+        let rounds = NIOLockedValueBox<[String]>([])
+        let late = Task {
+            try await RADOSClient.connect(try cluster.configuration(["client_mount_timeout": "120", "mon_client_hunt_interval": "0.5"])) { line in
+                rounds.withLockedValue { $0.append(line) }
+            }
+        }
+        let hunting = try await pollUntil(every: .milliseconds(100)) { !rounds.withLockedValue { $0.isEmpty } }
+        try #require(hunting, "no hunting round was reported within 60 s")
+        try cluster.startMonitor()
+        let lateClient = try await late.value
+        let lines = rounds.withLockedValue { $0 }
+        let monitor = try #require(try ClusterConnection.monitorEndpoints(configuration).first)
+        #expect(lines.allSatisfy { $0.contains("\(monitor.host):\(monitor.port)") && $0.contains("connection refused") }, "\(lines)")
+        let lateIO = try await lateClient.ioContext(pool: "rbd")
+        try await lateIO.writeFull(name, ByteBuffer(string: "after the hunt"))
+        #expect(try cluster.tool("rados", ["-p", "rbd", "get", name, "-"]) == "after the hunt")
+        print("first contact during a monitor outage: \(lines.count) rounds reported, then connected")
+        await lateClient.shutdown()
     }
 }

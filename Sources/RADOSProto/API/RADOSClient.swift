@@ -25,12 +25,16 @@ public final class RADOSClient: Sendable {
 
     /// Connects to the cluster `configuration` describes (monitors, identity, key, modes).
     ///
+    /// When no monitor answers, it keeps trying all of them, round after round, until
+    /// `client_mount_timeout` (as librados), and calls `onHunting` after each round with
+    /// one line naming the monitors tried and the last error.
+    ///
     /// - Throws: ``RADOSError`` with `.authenticationFailed` for a wrong key,
-    ///   `.connectionFailed` when no monitor answers, `.invalidConfiguration` for a bad
+    ///   `.timedOut` when no monitor answers within `client_mount_timeout`, `.invalidConfiguration` for a bad
     ///   configuration.
-    public static func connect(_ configuration: RADOSConfiguration) async throws(RADOSError) -> RADOSClient {
+    public static func connect(_ configuration: RADOSConfiguration, onHunting: (@Sendable (String) -> Void)? = nil) async throws(RADOSError) -> RADOSClient {
         do {
-            let (monitor, objecter) = try await ClusterConnection.connect(configuration)
+            let (monitor, objecter) = try await ClusterConnection.connect(configuration, onHunting: onHunting)
             return RADOSClient(monitor: monitor, objecter: objecter)
         } catch let error as RADOSError {
             throw error

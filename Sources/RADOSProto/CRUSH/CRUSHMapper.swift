@@ -29,6 +29,16 @@ package final class CRUSHMapper {
     package static let itemUndefined: Int32 = 0x7fff_fffe
     /// Cap on any tries/retries count taken from a map or a rule step.
     package static let maxTries: UInt32 = 10_000
+    /// Cap on the bucket choices of one ``doRule(_:x:resultMax:weights:chooseArgs:into:)``
+    /// call. Capped tries still multiply (total × local × leaf tries) and a firstn step
+    /// may ask for billions of replicas of a type that does not exist: a hostile map
+    /// would spin for hours (both found by the crush-map fuzz target). Real maps make a
+    /// few thousand choices per call at most (an erasure-coded rule with 100 tries
+    /// included); past the budget the replicas not yet placed are left out, like a rule
+    /// that runs out of tries.
+    package static let choiceBudget = 100_000
+    /// Bucket choices left in the current call.
+    private var choicesLeft = 0
 
     package let map: CRUSHMap
     /// The largest result a call may ask for.
@@ -117,6 +127,7 @@ package final class CRUSHMapper {
     ) -> Int {
         result.removeAll(keepingCapacity: true)
         let resultMax = min(requested, maxResult)
+        choicesLeft = Self.choiceBudget
         guard resultMax > 0, ruleID >= 0, ruleID < map.rules.count, let rule = map.rules[ruleID] else { return 0 }
         let args = chooseArgs.map { $0.args }
 
@@ -413,7 +424,7 @@ package final class CRUSHMapper {
         var outpos = startPos
         var count = outSize
         var rep = stable ? 0 : outpos
-        while rep < numrep && count > 0 {
+        while rep < numrep && count > 0 && choicesLeft > 0 {
             defer { rep += 1 }
             var ftotal: UInt32 = 0
             var skipRep = false
@@ -431,7 +442,8 @@ package final class CRUSHMapper {
                     var reject = false
                     let r = Int32(truncatingIfNeeded: rep) &+ parentR &+ Int32(bitPattern: ftotal)
                     // `inIndex` always names an existing bucket (checked before descending).
-                    guard let bucket = nodes[inIndex] else { skipRep = true; break }
+                    guard let bucket = nodes[inIndex], choicesLeft > 0 else { skipRep = true; break }
+                    choicesLeft -= 1
                     var itemType: Int32 = 0
                     if bucket.items.isEmpty {
                         reject = true
@@ -531,7 +543,7 @@ package final class CRUSHMapper {
         }
         var ftotal: UInt32 = 0
         let numrep32 = Int32(truncatingIfNeeded: numrep)
-        while left > 0 && ftotal < tries {
+        while left > 0 && ftotal < tries && choicesLeft > 0 {
             for rep in outpos..<endpos where out[rep] == Self.itemUndefined {
                 var inIndex = start
                 var depth = 0
@@ -551,7 +563,8 @@ package final class CRUSHMapper {
                     } else {
                         r = r &+ numrep32 &* Int32(bitPattern: ftotal)
                     }
-                    if bucket.items.isEmpty { break }
+                    if bucket.items.isEmpty || choicesLeft <= 0 { break }
+                    choicesLeft -= 1
                     let item = bucketChoose(inIndex, bucket, x: x, r: r, args: args, position: outpos)
                     if item >= map.maxDevices {
                         out[rep] = Self.itemNone

@@ -41,4 +41,29 @@ extension RADOSConfiguration {
         }
         return secret
     }
+
+    /// A warning for each file holding this entity's secret (the keyring or keyfile
+    /// ``secret()`` reads) that other users can read or write, as ssh warns of an open
+    /// private key: `keyring /etc/ceph/x.keyring can be read by other users (mode 0644);
+    /// chmod 600 it`. Empty when the key comes from the `key` option or files are private.
+    package func secretFileWarnings() -> [String] {
+        if let key = try? string("key"), !key.isEmpty { return [] }
+        let path: String
+        let what: String
+        if let keyfile = try? string("keyfile"), !keyfile.isEmpty {
+            (path, what) = (keyfile, "key file")
+        } else if let found = (try? keyringCandidates())?.first(where: { FileManager.default.fileExists(atPath: $0) }) {
+            (path, what) = (found, "keyring")
+        } else {
+            return []
+        }
+        guard let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int,
+              mode & 0o077 != 0 else { return [] }
+        let access = mode & 0o044 != 0 ? "read" : "written"
+        return ["\(what) \(path) can be \(access) by other users (mode \(String(mode & 0o777, radix: 8).leftPadded(to: 4))); chmod 600 it"]
+    }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -38,8 +38,8 @@ package enum ClusterConnection {
     }
 
     /// Connects to a monitor, authenticates and waits for the first OSDMap.
-    package static func connect(_ configuration: RADOSConfiguration) async throws -> (monitor: MonClient, objecter: Objecter) {
-        let monitor = try await firstContact(monitorEndpoints(configuration), options: MonClient.Options(configuration))
+    package static func connect(_ configuration: RADOSConfiguration, onHunting: (@Sendable (String) -> Void)? = nil) async throws -> (monitor: MonClient, objecter: Objecter) {
+        let monitor = try await firstContact(monitorEndpoints(configuration), options: MonClient.Options(configuration), onHunting: onHunting)
         let timeout = try configuration.double("rados_osd_op_timeout") ?? 0
         let osdModes = try connectionModes(configuration.string("ms_client_mode") ?? "crc secure")
         let objecter = try await Objecter.start(monitor: monitor, opTimeoutSeconds: timeout > 0 ? timeout : nil, osdModes: osdModes)
@@ -53,10 +53,18 @@ package enum ClusterConnection {
     /// back. A refused key or an unusable configuration ends it at once: every monitor
     /// would answer the same.
     ///
+    /// After each round that found no monitor, `onHunting` gets one line saying which
+    /// monitors were tried, the last error and when the next round starts (rbdctl prints
+    /// it on stderr).
+    ///
     /// - Throws: ``RADOSError`` `.timedOut` (ETIMEDOUT, as librados) naming the monitors
     ///   tried and the last error when the time is up.
-    package static func firstContact(_ endpoints: [MonClient.Endpoint], options: MonClient.Options) async throws -> MonClient {
-        let deadline = NIODeadline.now() + options.reconnectTimeout
+    package static func firstContact(_ endpoints: [MonClient.Endpoint], options: MonClient.Options, onHunting: (@Sendable (String) -> Void)? = nil) async throws -> MonClient {
+        let start = NIODeadline.now()
+        let deadline = start + options.reconnectTimeout
+        let tried = endpoints.map { "\($0.host):\($0.port)" }.joined(separator: ", ")
+        let seconds = Double(options.reconnectTimeout.nanoseconds) / 1e9
+        var round = 0
         var pause = options.huntInterval
         let longest = TimeAmount.nanoseconds(Int64(Double(options.huntInterval.nanoseconds) * options.huntMaxMultiple))
         while true {
@@ -68,13 +76,18 @@ package enum ClusterConnection {
             } catch let error as RADOSError {
                 lastError = error
             }
+            round += 1
             let now = NIODeadline.now()
-            guard now + pause < deadline else {
-                let tried = endpoints.map { "\($0.host):\($0.port)" }.joined(separator: ", ")
-                let seconds = Double(options.reconnectTimeout.nanoseconds) / 1e9
+            // The last round runs at the deadline itself (the pause before it is cut short).
+            guard now < deadline else {
                 throw RADOSError(.timedOut, "no monitor answered within \(String(format: "%g", seconds)) s (client_mount_timeout); tried \(tried); last error: \(lastError.message)", errno: 110, details: lastError.details)
             }
-            try await Task.sleep(nanoseconds: UInt64(pause.nanoseconds))
+            let wait = min(pause, deadline - now)
+            if let onHunting {
+                let elapsed = Double((now - start).nanoseconds) / 1e9
+                onHunting("no monitor answers yet (round \(round), \(String(format: "%.0f", elapsed)) s of \(String(format: "%g", seconds)) s client_mount_timeout): tried \(tried); last error: \(lastError.message); next round in \(String(format: "%.1f", Double(wait.nanoseconds) / 1e9)) s")
+            }
+            try await Task.sleep(nanoseconds: UInt64(max(0, wait.nanoseconds)))
             pause = .nanoseconds(min(Int64(Double(pause.nanoseconds) * options.huntBackoff), longest.nanoseconds))
         }
     }

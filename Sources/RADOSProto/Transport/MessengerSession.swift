@@ -79,7 +79,7 @@ package struct MessengerSession: Sendable {
                 }
                 .connect(host: host, port: port).get()
         } catch {
-            throw RADOSError(.connectionFailed, "cannot connect", details: "\(host):\(port): \(error)")
+            throw ConnectFailure.error(host: host, port: port, error)
         }
         channel.closeFuture.whenComplete { _ in continuation.finish() }
 
@@ -151,7 +151,7 @@ package struct MessengerSession: Sendable {
             }
             .connect(host: host, port: port)
         connected.whenFailure { error in
-            handshake.fail(RADOSError(.connectionFailed, "cannot connect", details: "\(host):\(port): \(error)"))
+            handshake.fail(ConnectFailure.error(host: host, port: port, error))
         }
         connected.whenSuccess { channel in
             let deadline = eventLoop.scheduleTask(in: timeout) {

@@ -45,7 +45,8 @@ import Testing
         return Fixture(key: try #require(key), fsid: fsid, monitor: try #require(monitor), client: client, server: server)
     }
 
-    private func machine(_ fixture: Fixture, mode: ConnectionMode) -> ProtocolV2Client {
+    /// The recorded session's client side, with its random values pinned.
+    static func machine(_ fixture: Fixture, mode: ConnectionMode) -> ProtocolV2Client {
         var configuration = ProtocolV2Client.Configuration(peerAddress: fixture.monitor, peerType: .mon)
         configuration.modes = [mode]
         configuration.nonce = 0x1234_5678
@@ -58,7 +59,7 @@ import Testing
     @Test(arguments: [(ConnectionMode.crc, 1), (.crc, 7), (.crc, 100_000), (.secure, 1), (.secure, 13), (.secure, 100_000)])
     func replay(mode: ConnectionMode, chunk: Int) throws {
         let fixture = try Self.load(mode)
-        var machine = machine(fixture, mode: mode)
+        var machine = Self.machine(fixture, mode: mode)
         var written: [UInt8] = []
         var outcome: AuthOutcome?
         var ready = false
@@ -114,7 +115,7 @@ import Testing
     @Test func corruptedServerByteClosesWithTypedError() throws {
         let fixture = try Self.load(.secure)
         for position in [5, 30, 60, 200, 900, 1100] {
-            var machine = machine(fixture, mode: .secure)
+            var machine = Self.machine(fixture, mode: .secure)
             _ = machine.start()
             var bytes = fixture.server.flatMap(\.1)
             guard position < bytes.count else { continue }
@@ -158,7 +159,7 @@ import Testing
             // What reaches the machine differs from the real session here.
             let changed = bytes.indices.filter { bytes[$0] != clean[$0] }
             let firstAuthChange = changed.first { $0 >= banner.upperBound && $0 < start }
-            var machine = machine(fixture, mode: mode)
+            var machine = Self.machine(fixture, mode: mode)
             _ = machine.start()
             var ready = false
             var closed = false

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
@@ -59,14 +60,25 @@ struct ClusterConnectionTests {
         try configuration.set("client_mount_timeout", to: "2")
         try configuration.set("mon_client_hunt_interval", to: "0.1")
         let started = ContinuousClock.now
+        let reports = NIOLockedValueBox<[String]>([])
         do {
-            _ = try await ClusterConnection.firstContact(ClusterConnection.monitorEndpoints(configuration), options: MonClient.Options(configuration))
+            _ = try await ClusterConnection.firstContact(ClusterConnection.monitorEndpoints(configuration), options: MonClient.Options(configuration)) { line in
+                reports.withLockedValue { $0.append(line) }
+            }
             Issue.record("connected to a port where nothing listens")
         } catch let error as RADOSError {
             let elapsed = ContinuousClock.now - started
             #expect(error.code == .timedOut && error.errno == 110, "\(error)")
             #expect(error.message.contains("127.0.0.1:\(port)") && error.message.contains("client_mount_timeout"), "\(error.message)")
+            // The last error carries the cause, not only "cannot connect".
+            #expect(error.message.contains("connection refused"), "\(error.message)")
             #expect(elapsed >= .seconds(1), "gave up after \(elapsed): it did not hunt")
+        }
+        // Each round that found nothing was reported, naming the monitor and the cause.
+        let lines = reports.withLockedValue { $0 }
+        #expect(lines.count >= 2, "hunting rounds reported: \(lines)")
+        for (index, line) in lines.enumerated() {
+            #expect(line.contains("round \(index + 1)") && line.contains("127.0.0.1:\(port)") && line.contains("connection refused"), "\(line)")
         }
         // A key that cannot be a key fails before any monitor is tried.
         try configuration.set("key", to: "not base64!")
