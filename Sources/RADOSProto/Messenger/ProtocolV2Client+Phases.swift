@@ -225,8 +225,13 @@ extension ProtocolV2Client {
                 acknowledged(upTo: try frame.payload.decodeExactly("AckFrame") { try $0.readDencU64() })
                 return []
             case .keepalive2:
-                // Answer with the same stamp.
+                // Answer with the same stamp (later, and only the newest, while the
+                // transport is blocked: see `outboundBlocked`).
                 let stamp = try frame.payload.decodeExactly("Keepalive2Frame") { try $0.readDencFixed(8) }
+                if outboundBlocked {
+                    deferredKeepaliveStamp = stamp
+                    return []
+                }
                 return [.write(encodeFrame(Frame(tag: .keepalive2Ack, payload: stamp)))]
             case .keepalive2Ack:
                 let (sec, nsec) = try frame.payload.decodeExactly("Keepalive2AckFrame") { (try $0.readDencU32(), try $0.readDencU32()) }

