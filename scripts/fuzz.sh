@@ -13,8 +13,14 @@ shift || true
 # A fuzz build: libFuzzer (coverage feedback) plus AddressSanitizer, kept apart from the
 # normal build. SWIFTRBD_FUZZ=1 adds the driver target to the package.
 echo "fuzz: building swiftrbd-fuzz (-sanitize=fuzzer,address, release)"
-SWIFTRBD_FUZZ=1 swift build -c release --sanitize=fuzzer --sanitize=address \
-  --scratch-path .build/fuzz --product swiftrbd-fuzz 2>&1 | grep -E "error:|Compiling swiftrbd|Build complete" || true
+build_log=$(mktemp)
+if ! SWIFTRBD_FUZZ=1 swift build -c release --sanitize=fuzzer --sanitize=address \
+  --scratch-path .build/fuzz --product swiftrbd-fuzz >"$build_log" 2>&1; then
+  grep -E "error:" "$build_log" | head -20 >&2
+  echo "fuzz: the fuzz build failed (log: $build_log)" >&2
+  exit 1
+fi
+rm -f "$build_log"
 binary=.build/fuzz/release/swiftrbd-fuzz
 [ -x "$binary" ] || { echo "fuzz: the build made no $binary" >&2; exit 1; }
 

@@ -575,12 +575,16 @@ package final class CRUSHMapper {
                     var itemType: Int32 = 0
                     var childIndex = -1
                     if item < 0 {
-                        if let index = bucketIndex(item), let child = nodes[index] {
-                            itemType = Int32(child.type)
-                            childIndex = index
-                        } else {
-                            itemType = -1  // dangling reference: "bad item type" below
+                        guard let index = bucketIndex(item), let child = nodes[index] else {
+                            // A dangling reference is a bad item, whatever type the step
+                            // wants (a step may even ask for type -1).
+                            out[rep] = Self.itemNone
+                            out2?[rep] = Self.itemNone
+                            left -= 1
+                            break
                         }
+                        itemType = Int32(child.type)
+                        childIndex = index
                     }
                     if itemType != type {
                         if item >= 0 || childIndex < 0 {
