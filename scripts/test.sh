@@ -58,8 +58,15 @@ swift build --product swiftrbd
 echo "test: running swift test with CEPH_CONF=$CEPH_CONF SWIFTRBD_REQUIRE_CLUSTER=1"
 test_log=$(mktemp)
 set +e
-swift test 2>&1 | tee "$test_log"
+# The fault-injection suite kills daemons of a bluestore cluster of its own under a
+# timed workload: it runs after the rest, alone, so the suite's parallel load does not
+# decide what it measures.
+swift test --skip FaultInjectionTests 2>&1 | tee "$test_log"
 status=${PIPESTATUS[0]}
+echo "test: running the fault-injection suite alone"
+swift test --filter FaultInjectionTests 2>&1 | tee -a "$test_log"
+fault_status=${PIPESTATUS[0]}
+[ "$status" -ne 0 ] || status=$fault_status
 set -e
 # A skipped test proves nothing: only the fixture recorders (RECORD_MESSENGER_FIXTURES=1)
 # may skip. swift-testing reports skips as "➜ Test … skipped: …" / "➜ Suite … skipped: …".

@@ -52,10 +52,12 @@ struct ClusterConnectionTests {
     /// after round, until `client_mount_timeout`, then fails with ETIMEDOUT naming the
     /// monitors it tried (it used to give up after the first refused connection).
     @Test func firstContactHuntsUntilTheMountTimeout() async throws {
-        // A port that was just free: nothing listens there.
-        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = try #require(listener.localAddress?.port)
-        try await listener.close()
+        // A port bound but not listening, held for the whole test: connecting there is
+        // refused, and no other test can take the port meanwhile (one that was only
+        // freed got taken by a parallel test's server once, and the connect hung).
+        let reserved = try Self.reservedClosedPort()
+        defer { close(reserved.descriptor) }
+        let port = reserved.port
         var configuration = try configuration(monHost: "v2:127.0.0.1:\(port)")
         try configuration.set("client_mount_timeout", to: "2")
         try configuration.set("mon_client_hunt_interval", to: "0.1")
@@ -83,5 +85,24 @@ struct ClusterConnectionTests {
         // A key that cannot be a key fails before any monitor is tried.
         try configuration.set("key", to: "not base64!")
         #expect(throws: RADOSError.self) { _ = try ClusterConnection.monitorEndpoints(configuration) }
+    }
+
+    /// A TCP socket bound to a free loopback port without listening.
+    static func reservedClosedPort() throws -> (descriptor: Int32, port: Int) {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(descriptor >= 0, "socket: errno \(errno)")
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard bound else {
+            close(descriptor)
+            throw RADOSError(.connectionFailed, "cannot reserve a loopback port (errno \(errno))")
+        }
+        return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
     }
 }

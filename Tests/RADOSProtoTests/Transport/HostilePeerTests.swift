@@ -258,7 +258,7 @@ import Testing
     /// one asks for an ack, which cannot leave. What the client holds for them must stay
     /// bounded (the acks coalesce into one while the transport is blocked), and the
     /// session stays open. Measured by the bytes the client's channel holds unsent
-    /// (without the bound: 50 MB and more after a million keepalives) and its resident memory.
+    /// (without the bound: 34 MB after a million keepalives).
     @Test func keepaliveFloodOnAnOpenSessionStaysBounded() async throws {
         let fixture = try SessionReplayTests.load(.crc)
         var encoder = FrameEncoder(protection: .crc)
@@ -292,7 +292,8 @@ import Testing
         #expect(open, "the session did not survive a keepalive flood")
         // At most the acks of one read's keepalives (reads are up to 1 MiB) wait unsent.
         #expect(unsent < 4 << 20, "\(unsent) bytes wait unsent after \(flooded.count) keepalives")
-        #expect(grown < 64 << 20, "resident memory grew by \(grown >> 20) MiB under a keepalive flood")
+        // Resident memory is only printed: the suite's other tests share the process, and
+        // under `make test` they added 100 MB in the same seconds.
     }
 
     /// Polls `condition` until it holds or `seconds` pass.
