@@ -272,7 +272,12 @@ import Testing
         let (open, unsent) = try await Self.withPeer(script: fixture.server.flatMap(\.1), flood: keepalive, ignoreClient: true, flooded: flooded) { port -> (Bool, Int) in
             // No keepalives of our own: this peer never answers them, and the session
             // would end after three intervals for that (a separate, correct outcome).
-            let session = try await MessengerSession.open(host: "127.0.0.1", port: port, machine: Self.machine(fixture, mode: .crc), keepaliveInterval: nil)
+            // A loop of its own: a million keepalives keep the loop that reads them busy for
+            // many seconds, and on the process's shared client loop that starved every
+            // other test's sessions.
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            defer { group.shutdownGracefully { _ in } }
+            let session = try await MessengerSession.open(host: "127.0.0.1", port: port, machine: Self.machine(fixture, mode: .crc), group: group, keepaliveInterval: nil)
             defer { session.channel.close(promise: nil) }
             let reached = try await Self.pollUntil(seconds: 180, every: .milliseconds(100)) {
                 flooded.count >= target || !session.channel.isActive
