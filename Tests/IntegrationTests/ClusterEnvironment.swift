@@ -101,6 +101,32 @@ enum ClusterEnvironment {
         return (process.terminationStatus, outData, String(decoding: errData, as: UTF8.self))
     }
 
+    /// The same, awaited from an async test: the child runs and is waited for on a
+    /// Dispatch thread, never on a Swift concurrency thread. With two cores the pool has
+    /// two threads; tests that waited for `ceph`/`rbd` on them held every other test's
+    /// client back (at the start of `make test` nothing else ran for a minute), and
+    /// `ToolGate` keeps a few tools at a time from flooding the machine instead.
+    @discardableResult
+    static func run(_ arguments: [String], input: Data? = nil) async throws -> (status: Int32, stdout: Data, stderr: String) {
+        await ToolGate.shared.enter()
+        defer { ToolGate.shared.leave() }
+        return try await offThreadPool { try run(arguments, input: input) }
+    }
+
+    @discardableResult
+    static func runOffline(_ arguments: [String], input: Data? = nil) async throws -> (status: Int32, stdout: Data, stderr: String) {
+        try await run(["-u", "CEPH_CONF", "-u", "CEPH_ARGS"] + arguments, input: input)
+    }
+
+    static func ceph(_ tool: String, _ arguments: [String], input: Data? = nil) async throws -> Data {
+        guard let conf = cephConf else { throw ToolFailure(message: skipMessage) }
+        let result = try await run([tool, "-c", conf] + arguments, input: input)
+        guard result.status == 0 else {
+            throw ToolFailure(message: "\(tool) \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
+        }
+        return result.stdout
+    }
+
     /// Runs an offline tool (`osdmaptool`, `crushtool`, offline `rbdctl` commands) without
     /// the cluster's `CEPH_CONF`/`CEPH_ARGS`, so the running cluster's options (e.g.
     /// `osd_pool_default_size`) cannot change what it computes.
@@ -167,6 +193,10 @@ enum ClusterEnvironment {
             let match = try #require(line.wholeMatch(of: /watcher=(\S+) client\.(\d+) cookie=(\d+)/), "rados listwatchers printed: \(line)")
             return RadosWatcher(address: String(match.1), gid: try #require(UInt64(match.2)), cookie: try #require(UInt64(match.3)))
         }
+    }
+
+    static func watchers(_ object: String, namespace: String = "") async throws -> [RadosWatcher] {
+        try await offThreadPool { try watchers(object, namespace: namespace) }
     }
 
     struct ToolFailure: Error, CustomStringConvertible {
@@ -252,5 +282,45 @@ final class PythonClient: @unchecked Sendable {
         try? input.fileHandleForWriting.close()
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: script)
+    }
+}
+
+/// At most a few of Ceph's tools at a time for the async test helpers; the others wait
+/// without holding a thread. Launching every test's `rbd create` at once (a few hundred
+/// Python and C++ processes on two cores) would only trade a blocked pool for a machine
+/// too busy to answer anyone.
+final class ToolGate: @unchecked Sendable {
+    static let shared = ToolGate(limit: 6)
+
+    private let lock = NSLock()
+    private var free: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) { free = limit }
+
+    func enter() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if free > 0 {
+                free -= 1
+                lock.unlock()
+                continuation.resume()
+            } else {
+                waiting.append(continuation)
+                lock.unlock()
+            }
+        }
+    }
+
+    func leave() {
+        lock.lock()
+        if waiting.isEmpty {
+            free += 1
+            lock.unlock()
+        } else {
+            let next = waiting.removeFirst()
+            lock.unlock()
+            next.resume()
+        }
     }
 }

@@ -11,7 +11,8 @@ import Testing
 /// Skips (with a message) when osdmaptool or crushtool is not installed.
 @Suite(
     "OSDMap placement matches osdmaptool",
-    .requiresTools("osdmaptool", "crushtool")
+    .requiresTools("osdmaptool", "crushtool"),
+    .offTheCooperativePool
 )
 struct OSDMapCompatibilityTests {
     static func tool(_ arguments: [String]) throws -> String {

@@ -80,7 +80,7 @@ package enum ClusterConnection {
             let now = NIODeadline.now()
             // The last round runs at the deadline itself (the pause before it is cut short).
             guard now < deadline else {
-                throw RADOSError(.timedOut, "no monitor answered within \(String(format: "%g", seconds)) s (client_mount_timeout); tried \(tried); last error: \(lastError.message)", errno: 110, details: lastError.details)
+                throw RADOSError(.timedOut, "no monitor answered within \(String(format: "%g", seconds)) s (client_mount_timeout), \(round) round\(round == 1 ? "" : "s"); tried \(tried); last error: \(lastError.message)", errno: 110, details: lastError.details)
             }
             let wait = min(pause, deadline - now)
             if let onHunting {

@@ -200,9 +200,12 @@ import Testing
         let text = try await Self.withPeer(script: fixture.server[0].1, flood: keepalive) { port in
             await Self.failure(port: port, machine: Self.machine(fixture, mode: .crc), timeout: .seconds(5))
         }
-        #expect(!text.isEmpty)
+        // Refused at the first keepalive, as the protocol violation it is: not held
+        // until the handshake timeout, nor for as long as the flood lasts. (No clock
+        // bound: at the start of `make test` hundreds of tests share two cores, and the
+        // same refusal has taken from 1 s to 75 s to be scheduled.)
+        #expect(text.contains("malformedData") && text.contains("expected HELLO, got keepalive2"), "\(text)")
         print("hostile peer, endless keepalives: \(text.prefix(160)) after \(ContinuousClock.now - started)")
-        #expect(ContinuousClock.now - started < .seconds(60), "the client was held \(ContinuousClock.now - started)")
         #expect(Self.residentBytes() - before < 512 << 20, "resident memory grew by \((Self.residentBytes() - before) >> 20) MiB")
     }
 
