@@ -5,7 +5,7 @@ import Testing
 /// and Glance drivers use) on SwiftRBD's C library: they load (every symbol they bind
 /// exists, librados' one versioned symbol included), and a script using the common calls
 /// prints the same on our library as on Ceph's.
-@Suite(.requiresCluster, .requiresPythonRBD, .requiresTools("rbd"), .serialized, .offTheCooperativePool)
+@Suite(.requiresCluster, .requiresPythonRBD, .requiresTools("rbd"), .serialized)
 struct CABIPythonTests {
     /// Connects, creates, lists, writes, reads, stats, snapshots, resizes, diffs, removes.
     static let script = """

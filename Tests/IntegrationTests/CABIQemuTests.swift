@@ -106,7 +106,7 @@ extension Trait where Self == ConditionTrait {
 /// The library exports every librados/librbd function the programs we stand in for
 /// import, so they load (a missing one would fail at the first call, or at load time
 /// for programs linked with `-z now`).
-@Suite(.requiresQemuRBD, .requiresTools("objdump"), .requiresCABILibrary, .offTheCooperativePool)
+@Suite(.requiresQemuRBD, .requiresTools("objdump"), .requiresCABILibrary)
 struct CABISymbolTests {
     @Test func exportsEverySymbolQemuImports() throws {
         try CABIEnvironment.linkLibraries()

@@ -8,7 +8,7 @@ import Testing
 /// line for line, on maps that crushtool builds and compiles.
 ///
 /// Skips (with a message) when crushtool is not installed.
-@Suite("CRUSH mappings match crushtool", .requiresTools("crushtool"), .offTheCooperativePool)
+@Suite("CRUSH mappings match crushtool", .requiresTools("crushtool"))
 struct CRUSHCompatibilityTests {
     /// A scratch directory for the maps of one test.
     static func scratch() throws -> URL {

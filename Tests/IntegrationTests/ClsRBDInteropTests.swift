@@ -9,7 +9,7 @@ import Testing
 /// (`Ioctx.execute`) with the input our encoder built, and our decoder reads the
 /// real output. Reads are checked against what `rbd info` says; an image created
 /// purely through our encoders is then read back by Ceph's own `rbd`.
-@Suite(.requiresCluster, .requiresPythonRados, .offTheCooperativePool)
+@Suite(.requiresCluster, .requiresPythonRados)
 struct ClsRBDInteropTests {
     struct ClassCallFailed: Error, CustomStringConvertible {
         var method: String

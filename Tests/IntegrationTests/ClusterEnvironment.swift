@@ -102,10 +102,11 @@ enum ClusterEnvironment {
     }
 
     /// The same, awaited from an async test: the child runs and is waited for on a
-    /// Dispatch thread, never on a Swift concurrency thread. With two cores the pool has
-    /// two threads; tests that waited for `ceph`/`rbd` on them held every other test's
-    /// client back (at the start of `make test` nothing else ran for a minute), and
-    /// `ToolGate` keeps a few tools at a time from flooding the machine instead.
+    /// Dispatch thread, never on a Swift concurrency thread (with two cores the pool has
+    /// two threads, and a test waiting for `ceph` on one held the clients of every other
+    /// test back). `ToolGate` keeps as few tools running at once as waiting on the pool
+    /// did: with every async test's tools running at once, the machine got so busy at
+    /// the start of `make test` that clients' watches lapsed and librbd broke their locks.
     @discardableResult
     static func run(_ arguments: [String], input: Data? = nil) async throws -> (status: Int32, stdout: Data, stderr: String) {
         await ToolGate.shared.enter()
@@ -285,12 +286,12 @@ final class PythonClient: @unchecked Sendable {
     }
 }
 
-/// At most a few of Ceph's tools at a time for the async test helpers; the others wait
+/// At most two of Ceph's tools at a time for the async test helpers; the others wait
 /// without holding a thread. Launching every test's `rbd create` at once (a few hundred
 /// Python and C++ processes on two cores) would only trade a blocked pool for a machine
 /// too busy to answer anyone.
 final class ToolGate: @unchecked Sendable {
-    static let shared = ToolGate(limit: 6)
+    static let shared = ToolGate(limit: 2)
 
     private let lock = NSLock()
     private var free: Int

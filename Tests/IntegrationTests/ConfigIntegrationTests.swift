@@ -4,7 +4,7 @@ import Testing
 
 /// Our configuration parser against Ceph's own: `ceph-conf` (always, when installed) and a
 /// running cluster (when `CEPH_CONF` is set). Keys are compared in memory, never printed.
-@Suite(.offTheCooperativePool) struct ConfigIntegrationTests {
+@Suite struct ConfigIntegrationTests {
 
     static let fixture = """
         ; fixture for the ceph-conf cross-check

@@ -4,7 +4,7 @@ import Testing
 /// The throwaway cluster from `scripts/dev-cluster.sh` is what the rest of the suite
 /// assumes: cephx required, msgr2 monitor addresses, three OSDs up, and an RBD pool
 /// `rbd` of size 2 that Ceph's own `rbd` tool can use.
-@Suite(.requiresCluster, .offTheCooperativePool)
+@Suite(.requiresCluster)
 struct DevClusterTests {
     private func json(_ tool: String, _ arguments: [String]) throws -> Any {
         try JSONSerialization.jsonObject(with: ClusterEnvironment.ceph(tool, arguments + ["--format", "json"]))

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `rbdctl info` and `rbdctl ls`, read through our own stack, against Ceph's `rbd`.
-@Suite(.requiresCluster, .serialized, .offTheCooperativePool)
+@Suite(.requiresCluster, .serialized)
 struct ImageInfoInteropTests {
     static func rbdctl(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         try #require(FileManager.default.isExecutableFile(atPath: ClusterEnvironment.rbdctl), "build rbdctl first (swift build)")

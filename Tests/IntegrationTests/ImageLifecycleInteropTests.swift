@@ -4,7 +4,7 @@ import Testing
 /// Image lifecycle, metadata and snapshots through `rbdctl` (our own stack), checked
 /// against Ceph's `rbd` both ways: what we create, resize, rename, snapshot and remove,
 /// rbd sees; what rbd does, we see.
-@Suite(.requiresCluster, .serialized, .offTheCooperativePool)
+@Suite(.requiresCluster, .serialized)
 struct ImageLifecycleInteropTests {
     static func rbdctl(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         try #require(FileManager.default.isExecutableFile(atPath: ClusterEnvironment.rbdctl), "build rbdctl first (swift build)")

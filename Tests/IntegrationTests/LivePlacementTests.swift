@@ -6,7 +6,7 @@ extension LiveMapSuite {
     /// Placement from the live map against the monitor's own answers: 1,000 object names,
     /// half in a namespace, each asked as `osd map` (through python3-rados on one session,
     /// so the run takes seconds), and our rbdctl's `osd map` lines against the `ceph` CLI.
-    @Suite(.requiresCluster, .requiresPythonRados, .serialized, .offTheCooperativePool)
+    @Suite(.requiresCluster, .requiresPythonRados, .serialized)
     struct LivePlacementTests {
         /// The monitor's `osd map` answer for each (namespace, name), as JSON objects.
         static func monitorAnswers(_ objects: [(String, String)]) throws -> [[String: Any]] {

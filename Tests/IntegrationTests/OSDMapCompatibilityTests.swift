@@ -11,8 +11,7 @@ import Testing
 /// Skips (with a message) when osdmaptool or crushtool is not installed.
 @Suite(
     "OSDMap placement matches osdmaptool",
-    .requiresTools("osdmaptool", "crushtool"),
-    .offTheCooperativePool
+    .requiresTools("osdmaptool", "crushtool")
 )
 struct OSDMapCompatibilityTests {
     static func tool(_ arguments: [String]) throws -> String {

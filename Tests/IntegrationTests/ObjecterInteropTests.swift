@@ -6,7 +6,7 @@ import Testing
 /// Objects through our own stack (msgr2, cephx, OSDMap + CRUSH placement, Objecter)
 /// against Ceph's `rados` tool on the same cluster: what we write it reads, what it
 /// writes we read, byte for byte, in crc and secure mode, with and without a namespace.
-@Suite(.requiresCluster, .serialized, .offTheCooperativePool)
+@Suite(.requiresCluster, .serialized)
 struct ObjecterInteropTests {
     static func connect(_ extra: [String] = []) async throws -> (MonClient, Objecter) {
         let configuration = try RADOSConfiguration.load(configFile: ClusterEnvironment.cephConf, arguments: extra, environment: [:], searchDefaultPaths: false)

@@ -4,7 +4,7 @@ import Testing
 /// `rbdctl rados` xattr and omap commands against `rados`'s own: for objects one tool
 /// sets up and the other reads, the same standard output, standard error and exit
 /// status (hexdumps included), in the default namespace and in another one.
-@Suite(.requiresCluster, .offTheCooperativePool)
+@Suite(.requiresCluster)
 struct RadosMetadataCommandTests {
     static func both(_ arguments: [String]) throws -> (ours: (Int32, String, String), theirs: (Int32, String, String)) {
         let conf = try #require(ClusterEnvironment.cephConf)

@@ -4,7 +4,7 @@ import Testing
 /// Values `rbd` refuses before sending anything are refused by `rbdctl` with the same
 /// exit status, and our message names the option and the value given (a negative size
 /// is a bad value, not a missing one).
-@Suite(.requiresCluster, .requiresTools("rbd"), .offTheCooperativePool)
+@Suite(.requiresCluster, .requiresTools("rbd"))
 struct RbdctlArgumentTests {
     @Test(arguments: [
         (["create", "--size", "-5"], "'-5') for option '--size'"),

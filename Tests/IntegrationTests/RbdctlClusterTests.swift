@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `rbdctl status` and `rbdctl mon-command` against Ceph's own `ceph` CLI.
-@Suite(.requiresCluster, .offTheCooperativePool)
+@Suite(.requiresCluster)
 struct RbdctlClusterTests {
     static func rbdctl(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         try #require(FileManager.default.isExecutableFile(atPath: ClusterEnvironment.rbdctl), "build rbdctl first (swift build)")

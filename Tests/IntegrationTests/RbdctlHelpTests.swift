@@ -4,7 +4,7 @@ import Testing
 /// Every verb's `--help` shows an example, as the CLI issue asks; the help, the shell
 /// completion scripts and the man page come from the same command definitions
 /// (ArgumentParser's `--experimental-dump-help`, `--generate-completion-script`).
-@Suite(.offTheCooperativePool) struct RbdctlHelpTests {
+@Suite struct RbdctlHelpTests {
     /// The visible leaf commands (`snap create`, `trash ls`, …) and their discussions.
     static func leafCommands() throws -> [(path: [String], discussion: String)] {
         try #require(FileManager.default.isExecutableFile(atPath: ClusterEnvironment.rbdctl), "build rbdctl first (swift build)")

@@ -4,7 +4,7 @@ import Testing
 /// `rbdctl lock ls|add|rm` beside `rbd lock`: the same listing (text and JSON) of the
 /// same locks whoever took them, the same exit status for conflicts and missing locks,
 /// and locks one tool takes the other breaks.
-@Suite(.requiresCluster, .requiresTools("rbd"), .serialized, .offTheCooperativePool)
+@Suite(.requiresCluster, .requiresTools("rbd"), .serialized)
 struct RbdctlLockTests {
     static func rbdctl(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         try #require(FileManager.default.isExecutableFile(atPath: ClusterEnvironment.rbdctl), "build rbdctl first (swift build)")

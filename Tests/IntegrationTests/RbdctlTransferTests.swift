@@ -3,7 +3,7 @@ import Testing
 
 /// `rbdctl import`, `export` and `bench` against Ceph's `rbd`: files round-trip between
 /// the two tools byte for byte, sparse files stay sparse, and bench prints rbd's shape.
-@Suite(.requiresCluster, .offTheCooperativePool)
+@Suite(.requiresCluster)
 struct RbdctlTransferTests {
     static func rbdctl(_ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
         try #require(FileManager.default.isExecutableFile(atPath: ClusterEnvironment.rbdctl), "build rbdctl first (swift build)")

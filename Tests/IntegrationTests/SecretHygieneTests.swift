@@ -7,7 +7,7 @@ import Testing
 /// user can give it and with wrong and malformed keys, is scanned for the key's base64,
 /// its raw bytes in hex and its bytes as text. A keyring other users can read is warned
 /// of, as ssh warns of an open private key.
-@Suite(.requiresCluster, .serialized, .offTheCooperativePool)
+@Suite(.requiresCluster, .serialized)
 struct SecretHygieneTests {
     static let debug = ["--debug_ms", "20/20", "--debug_auth", "20/20", "--debug_monc", "20/20", "--debug_rbd", "20/20",
                         "--debug_objecter", "20/20", "--debug_rados", "20/20", "--log_to_stderr", "true"]

@@ -6,7 +6,7 @@ import Testing
 /// Our striping and object naming against images Ceph's own `rbd import` lays out:
 /// fetch every data object with `rados get`, put the image back together with
 /// ``Striper``, and compare it with the file that was imported, byte for byte.
-@Suite(.requiresCluster, .offTheCooperativePool)
+@Suite(.requiresCluster)
 struct StriperInteropTests {
     static func pattern(count: Int, seed: UInt64) -> Data {
         var state = seed | 1
