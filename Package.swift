@@ -38,6 +38,8 @@ let package = Package(
         // OpenSSL's libcrypto (EVP AES-128-GCM for msgr2 secure mode, streamed over a
         // frame's pieces); Debian's libssl-dev.
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // libargon2 (Argon2id, the KDF of LUKS2 key slots); Debian's libargon2-dev.
+        .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
         // zlib (raw inflate for qcow2's compressed clusters); Debian's zlib1g-dev.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
@@ -69,7 +71,7 @@ let package = Package(
         .target(
             name: "RBDCore",
             dependencies: [
-                "RADOSProto", "RBDCache",
+                "RADOSProto", "RBDCache", "COpenSSL", "CArgon2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],

@@ -17,6 +17,8 @@ PACKAGES=(
   libssl-dev pkg-config
   # zlib's headers: rbdctl convert inflates qcow2's compressed clusters.
   zlib1g-dev
+  # libargon2 (LUKS2 key slots' Argon2id) and cryptsetup (checks the LUKS headers we write).
+  libargon2-dev cryptsetup-bin
   # A C compiler for the C ABI's test client (built against librbd-dev's headers).
   gcc libc6-dev
   # The virtual machine test (CABIVirtualMachineTests): QEMU's PC emulator, a Debian

@@ -316,14 +316,59 @@ public func rbd_write(_ image: rbd_image_t?, _ offset: UInt64, _ length: Int, _ 
 
 // MARK: - encryption
 
-/// `rbd_encryption_format`: LUKS formatting is not implemented.
-@_cdecl("rbd_encryption_format")
-public func rbd_encryption_format(_ image: rbd_image_t?, _ format: Int32, _ options: UnsafeMutableRawPointer?, _ optionsSize: Int) -> Int32 {
-    Diagnostics.notImplemented("rbd_encryption_format")
+/// The passphrase of librbd's `rbd_encryption_luks1_format_options_t` /
+/// `rbd_encryption_luks2_format_options_t` (`{ alg: int32, passphrase: const char *,
+/// passphrase_size: size_t }`, 24 bytes on LP64; librbd refuses any other size with
+/// EINVAL), and the algorithm (0 AES-128, 1 AES-256).
+private enum EncryptionOptions {
+    case failure(Int32)
+    case success(EncryptionFormat, EncryptionAlgorithm?, [UInt8])
 }
 
-/// `rbd_encryption_load`: LUKS images cannot be opened yet.
+private func encryptionOptions(_ format: Int32, _ options: UnsafeMutableRawPointer?, _ optionsSize: Int) -> EncryptionOptions {
+    let chosen: EncryptionFormat
+    switch format {
+    case 0: chosen = .luks1
+    case 1: chosen = .luks2
+    default: return .failure(-EOPNOTSUPP)
+    }
+    guard let options, optionsSize == 24 else { return .failure(-EINVAL) }
+    let algorithm = options.loadUnaligned(fromByteOffset: 0, as: Int32.self)
+    let passphrase = options.loadUnaligned(fromByteOffset: 8, as: UnsafePointer<UInt8>?.self)
+    let size = options.loadUnaligned(fromByteOffset: 16, as: Int.self)
+    guard size >= 0, passphrase != nil || size == 0 else { return .failure(-EINVAL) }
+    let bytes = size == 0 ? [] : Array(UnsafeBufferPointer(start: passphrase, count: size))
+    let cipher: EncryptionAlgorithm? = algorithm == 0 ? .aes128 : algorithm == 1 ? .aes256 : nil
+    return .success(chosen, cipher, bytes)
+}
+
+/// `rbd_encryption_format`: writes a LUKS1 or LUKS2 header with a new key (slot 0 for
+/// the passphrase) and loads it on this handle.
+@_cdecl("rbd_encryption_format")
+public func rbd_encryption_format(_ image: rbd_image_t?, _ format: Int32, _ options: UnsafeMutableRawPointer?, _ optionsSize: Int) -> Int32 {
+    guard let handle = Handle.object(image, as: ImageHandle.self) else { return -EINVAL }
+    switch encryptionOptions(format, options, optionsSize) {
+    case .failure(let code): return code
+    case .success(let chosen, let algorithm, let passphrase):
+        guard let algorithm else { return -EINVAL }
+        let opened = handle.image
+        return Bridge.status("rbd_encryption_format") { () async throws(RADOSError) in
+            try await opened.encryptionFormat(chosen, passphrase: passphrase, algorithm: algorithm)
+        }
+    }
+}
+
+/// `rbd_encryption_load`: opens the image's LUKS header with the passphrase; I/O through
+/// the handle is then encrypted and starts past the header (EPERM for a wrong passphrase).
 @_cdecl("rbd_encryption_load")
 public func rbd_encryption_load(_ image: rbd_image_t?, _ format: Int32, _ options: UnsafeMutableRawPointer?, _ optionsSize: Int) -> Int32 {
-    Diagnostics.notImplemented("rbd_encryption_load")
+    guard let handle = Handle.object(image, as: ImageHandle.self) else { return -EINVAL }
+    switch encryptionOptions(format, options, optionsSize) {
+    case .failure(let code): return code
+    case .success(let chosen, _, let passphrase):
+        let opened = handle.image
+        return Bridge.status("rbd_encryption_load") { () async throws(RADOSError) in
+            try await opened.encryptionLoad(chosen, passphrase: passphrase)
+        }
+    }
 }

@@ -25,6 +25,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("rw-mix-read"), help: "Read share of readwrite in percent, default 50.") var rwMixRead: Int = 50
     @Flag(name: .customLong("exclusive"), help: "Take the exclusive lock first and keep it: other clients' requests for it are refused (like rbd device map -o exclusive).") var exclusive = false
     @OptionGroup var cluster: ClusterOptions
+    @OptionGroup var encryption: EncryptionOptions
 
     func run() async throws {
         let spec = try ImageCommandSupport.parseSpec(self.spec)
@@ -39,7 +40,7 @@ struct BenchCommand: AsyncParsableCommand {
             // The cache and I/O scheduler librbd's `rbd bench` would use: the configuration's.
             let cache = try configuration.cachePolicy()
             let scheduler = try configuration.ioScheduler()
-            try await ImageCommandSupport.withImage(io, name: spec.image, snapshot: spec.snapshot, readOnly: type == .read, cache: cache, scheduler: scheduler) { image in
+            try await ImageCommandSupport.withImage(io, name: spec.image, snapshot: spec.snapshot, readOnly: type == .read, cache: cache, scheduler: scheduler, encryption: encryption) { image in
                 let imageSize = image.size
                 guard size <= imageSize else {
                     throw RADOSError(.invalidArgument, "io-size \(ByteCount.format(size)) larger than image size \(ByteCount.format(imageSize))", errno: 22)

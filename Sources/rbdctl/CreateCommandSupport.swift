@@ -46,10 +46,11 @@ enum ImageCommandSupport {
     /// Opens image `name`, runs `body` on it and closes it, whether `body` succeeded or
     /// not: an image left open keeps its header watched, and `rbd rm` refuses it until
     /// the watch times out.
-    static func withImage<T>(_ io: IOContext, name: String, snapshot: String? = nil, readOnly: Bool = false, cache: CachePolicy = .disabled, scheduler: IOScheduler = .none, _ body: (Image) async throws -> T) async throws -> T {
+    static func withImage<T>(_ io: IOContext, name: String, snapshot: String? = nil, readOnly: Bool = false, cache: CachePolicy = .disabled, scheduler: IOScheduler = .none, encryption: EncryptionOptions? = nil, _ body: (Image) async throws -> T) async throws -> T {
         let image = try await Image.open(io, name: name, snapshot: snapshot, readOnly: readOnly, cache: cache, scheduler: scheduler)
         let result: T
         do {
+            try await encryption?.load(image)
             result = try await body(image)
         } catch {
             try? await image.close()

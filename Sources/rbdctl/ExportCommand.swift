@@ -18,6 +18,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Argument(help: "Destination file, or - for stdout.") var path: String
     @Flag(name: .customLong("no-progress"), help: "Do not print progress.") var noProgress = false
     @OptionGroup var cluster: ClusterOptions
+    @OptionGroup var encryption: EncryptionOptions
 
     static let sparseBlock = 4096
     static let concurrency = 10
@@ -44,7 +45,7 @@ struct ExportCommand: AsyncParsableCommand {
     private func export(_ spec: ImageSpec, to fd: Int32, toStdout: Bool) async throws {
         let progress = Progress(label: "Exporting image", enabled: !noProgress)
         try await ImageCommandSupport.run("export", spec: spec, cluster: cluster) { _, io, _ in
-            try await ImageCommandSupport.withImage(io, name: spec.image, snapshot: spec.snapshot, readOnly: true) { image in
+            try await ImageCommandSupport.withImage(io, name: spec.image, snapshot: spec.snapshot, readOnly: true, encryption: encryption) { image in
                 let size = image.size
                 let layout = image.layout
                 let chunk = max(layout.objectSize * layout.stripeCount, UInt64(Self.sparseBlock))

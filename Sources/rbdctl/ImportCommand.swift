@@ -25,6 +25,7 @@ struct ImportCommand: AsyncParsableCommand {
     @Option(name: .customLong("sparse-size"), help: "Blocks of this size that are all zeros are not written (B/K/M, default 4K).") var sparseSize: String = "4K"
     @Flag(name: .customLong("no-progress"), help: "Do not print progress.") var noProgress = false
     @OptionGroup var cluster: ClusterOptions
+    @OptionGroup var encryption: EncryptionOptions
 
     static let concurrency = 10
 
@@ -64,7 +65,7 @@ struct ImportCommand: AsyncParsableCommand {
                 throw RADOSError(.unsupported, "SwiftRBD cannot yet write images with \(blocking.names.joined(separator: ", ")); import with --image-feature layering (or set rbd_default_features)", errno: 95)
             }
             try await Image.create(io, name: spec.image, size: size, options: options)
-            try await ImageCommandSupport.withImage(io, name: spec.image) { image in
+            try await ImageCommandSupport.withImage(io, name: spec.image, encryption: encryption) { image in
                 let layout = image.layout
                 let chunk = Int(max(layout.objectSize * layout.stripeCount, sparse))
                 try await withThrowingTaskGroup(of: Void.self) { group in

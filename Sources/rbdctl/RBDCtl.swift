@@ -8,7 +8,7 @@ struct RBDCtl: AsyncParsableCommand {
         commandName: "rbdctl",
         abstract: "Manage Ceph RBD images with SwiftRBD (a pure-Swift librbd).",
         version: "0.1.0",
-        subcommands: [ParseSpecCommand.self, ConvertCommand.self, ConfigCommand.self, CrushCommand.self, OSDMapCommand.self, RadosCommand.self, StatusCommand.self, MonCommandCommand.self, ImageInfoCommand.self, ImageListCommand.self, OSDCommand.self, CreateCommand.self, ResizeCommand.self, RemoveCommand.self, RenameCommand.self, SnapCommand.self, CloneCommand.self, ChildrenCommand.self, FlattenCommand.self, ImageMetaCommand.self, ImportCommand.self, ExportCommand.self, BenchCommand.self, LockCommand.self, DiffCommand.self, DiskUsageCommand.self, TrashCommand.self, NamespaceCommand.self, PoolCommand.self, CopyCommand.self, DeepCommand.self, FeatureCommand.self, SparsifyCommand.self]
+        subcommands: [ParseSpecCommand.self, ConvertCommand.self, ConfigCommand.self, CrushCommand.self, OSDMapCommand.self, RadosCommand.self, StatusCommand.self, MonCommandCommand.self, ImageInfoCommand.self, ImageListCommand.self, OSDCommand.self, CreateCommand.self, ResizeCommand.self, RemoveCommand.self, RenameCommand.self, SnapCommand.self, CloneCommand.self, ChildrenCommand.self, FlattenCommand.self, ImageMetaCommand.self, ImportCommand.self, ExportCommand.self, BenchCommand.self, LockCommand.self, DiffCommand.self, DiskUsageCommand.self, TrashCommand.self, NamespaceCommand.self, PoolCommand.self, CopyCommand.self, DeepCommand.self, FeatureCommand.self, SparsifyCommand.self, EncryptionCommand.self]
     )
 
     /// Parses with Ceph options moved after the positional arguments

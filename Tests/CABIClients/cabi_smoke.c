@@ -125,7 +125,10 @@ int main(int argc, char **argv) {
   CHECK(extents == 1 && extent_offset == 0 && extent_length == 4 << 20 && extent_exists == 1);
   bool exists = true;
   CHECK(rbd_namespace_exists(io, "no-such-namespace", &exists) == 0 && !exists);
-  CHECK(rbd_encryption_load(image, RBD_ENCRYPTION_FORMAT_LUKS1, NULL, 0) == -EOPNOTSUPP);
+  /* librbd's answers: options of the wrong size, then an image with no LUKS header. */
+  rbd_encryption_luks1_format_options_t luks = {RBD_ENCRYPTION_ALGORITHM_AES256, "pw", 2};
+  CHECK(rbd_encryption_load(image, RBD_ENCRYPTION_FORMAT_LUKS1, NULL, 0) == -EINVAL);
+  CHECK(rbd_encryption_load(image, RBD_ENCRYPTION_FORMAT_LUKS1, &luks, sizeof(luks)) == -EINVAL);
 
   CHECK(rbd_close(image) == 0);
   CHECK(rbd_remove(io, name) == 0);

@@ -65,6 +65,50 @@ struct CABIPythonTests {
         try await Self.expectSameOutput(Self.script, label: "common")
     }
 
+    /// rbd_encryption_format/rbd_encryption_load (LUKS1 AES-128, LUKS2 AES-256) with
+    /// librbd's key-derivation cost: the effective size, an unaligned write read back, a
+    /// wrong passphrase refused (EPERM), and a second handle loading the header.
+    static let encryptionScript = """
+    import sys, rados, rbd
+    cluster = rados.Rados(conffile=sys.argv[1])
+    cluster.connect()
+    io = cluster.open_ioctx('rbd')
+    r = rbd.RBD()
+    name = sys.argv[2]
+    # Never-written sectors inside an object librbd decrypts into noise, so only the
+    # written bytes and a range past every object's end are compared.
+    def check(image):
+        return image.read(5000, 1000) == b'\\x61' * 1000 and image.read(1 << 20, 4096) == b'\\0' * 4096
+    for fmt, alg in ((rbd.RBD_ENCRYPTION_FORMAT_LUKS1, rbd.RBD_ENCRYPTION_ALGORITHM_AES128), (rbd.RBD_ENCRYPTION_FORMAT_LUKS2, rbd.RBD_ENCRYPTION_ALGORITHM_AES256)):
+        r.create(io, name, 32 << 20)
+        with rbd.Image(io, name) as image:
+            image.encryption_format(fmt, 'pass phrase', alg)
+            print('formatted', image.size(), image.stat()['size'])
+            image.write(b'\\x61' * 1000, 5000)
+            print('read', check(image))
+        with rbd.Image(io, name) as image:
+            try:
+                image.encryption_load(fmt, 'wrong')
+                print('wrong passphrase accepted')
+            except rbd.PermissionError:
+                print('wrong passphrase refused')
+            image.encryption_load(fmt, 'pass phrase')
+            print('loaded', image.size(), check(image))
+            try:
+                image.encryption_load(fmt, 'pass phrase')
+            except rbd.ImageExists:
+                print('second load refused')
+        r.remove(io, name)
+    io.close()
+    cluster.shutdown()
+    """
+
+    @Test func encryptionFormatAndLoadAnswerAsOnCephsLibrary() async throws {
+        let output = try await Self.expectSameOutput(Self.encryptionScript, label: "luks")
+        #expect(output.contains("formatted 29360128 29360128") && output.contains("formatted 16777216 16777216"), "\(output)")
+        #expect(!output.contains("False") && !output.contains("accepted"), "\(output)")
+    }
+
     /// Clones (rbd_clone3, v2), writing them (copy-up), the explicit exclusive lock
     /// (rbd_lock_acquire/release) and flatten (rbd_flatten_with_progress), after which
     /// the parent snapshot is free to go.

@@ -13,7 +13,10 @@ extension Image {
     /// left as it was. Returns the clipped length.
     @discardableResult
     public func discard(offset: UInt64, length: UInt64, granularity: UInt64 = Image.defaultDiscardGranularity) async throws(RADOSError) -> UInt64 {
-        try await Self.awaiting { startDiscard(offset: offset, length: length, granularity: granularity, completion: $0) }
+        if let crypto = encryptionSlot.withLockedValue({ $0 }) {
+            return try await Self.awaiting { encryptedZero(crypto, offset: offset, length: length, completion: $0) }
+        }
+        return try await Self.awaiting { startDiscard(offset: offset, length: length, granularity: granularity, completion: $0) }
     }
 
     /// A discard from admission to completion (as ``startWrite(offset:data:completion:)``).

@@ -113,6 +113,9 @@ extension Image {
     /// - Throws: ``RADOSError`` `.invalidArgument` (EINVAL) when `offset` is at or past
     ///   the end and `length` is not 0; the OSD's error otherwise.
     public func read(offset: UInt64, length: UInt64) async throws(RADOSError) -> ByteBuffer {
+        if let crypto = encryptionSlot.withLockedValue({ $0 }) {
+            return try await Self.awaiting { encryptedRead(crypto, offset: offset, length: length, completion: $0) }
+        }
         let fast = ioView()
         let view = fast.needsAttention ? try await currentView() : fast
         return try await Self.awaiting { startRead(view, offset: offset, length: length, completion: $0) }
@@ -214,7 +217,10 @@ extension Image {
     ///   sent; `.invalidArgument` when `offset` is at or past the end.
     @discardableResult
     public func write(offset: UInt64, data: ByteBuffer) async throws(RADOSError) -> Int {
-        try await Self.awaiting { startWrite(offset: offset, data: data, completion: $0) }
+        if let crypto = encryptionSlot.withLockedValue({ $0 }) {
+            return try await Self.awaiting { encryptedWrite(crypto, offset: offset, data: data, completion: $0) }
+        }
+        return try await Self.awaiting { startWrite(offset: offset, data: data, completion: $0) }
     }
 
     /// A write from admission to completion: admitted by the write tracker (at once, or

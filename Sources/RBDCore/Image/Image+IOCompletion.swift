@@ -71,6 +71,11 @@ extension Image {
     /// straight onto the client's loop, and the completion runs there (a task only when
     /// another client changed the header and it must be reread first).
     public func aioRead(offset: UInt64, length: UInt64, completion: IOCompletion) {
+        if let crypto = encryptionSlot.withLockedValue({ $0 }) {
+            return encryptedRead(crypto, offset: offset, length: length) { [self] result in
+                completeOnLoop(completion, result.map { ($0.readableBytes, $0) })
+            }
+        }
         let view = ioView()
         guard !view.needsAttention else {
             Self.onTask({ [self] in completeOnLoop(completion, $0.map { ($0.readableBytes, $0) }) }) { try await self.read(offset: offset, length: length) }
@@ -86,6 +91,11 @@ extension Image {
     /// afterwards waits for it. Callable from any thread, like
     /// ``aioRead(offset:length:completion:)``.
     public func aioWrite(offset: UInt64, data: ByteBuffer, completion: IOCompletion) {
+        if let crypto = encryptionSlot.withLockedValue({ $0 }) {
+            return encryptedWrite(crypto, offset: offset, data: data) { [self] result in
+                completeOnLoop(completion, result.map { ($0, nil) })
+            }
+        }
         startWrite(offset: offset, data: data) { [self] result in
             completeOnLoop(completion, result.map { ($0, nil) })
         }
@@ -93,6 +103,11 @@ extension Image {
 
     /// Starts a discard (see ``discard(offset:length:granularity:)``).
     public func aioDiscard(offset: UInt64, length: UInt64, granularity: UInt64 = Image.defaultDiscardGranularity, completion: IOCompletion) {
+        if let crypto = encryptionSlot.withLockedValue({ $0 }) {
+            return encryptedZero(crypto, offset: offset, length: length) { [self] result in
+                completeOnLoop(completion, result.map { (Int($0), nil) })
+            }
+        }
         startDiscard(offset: offset, length: length, granularity: granularity) { [self] result in
             completeOnLoop(completion, result.map { (Int($0), nil) })
         }

@@ -105,6 +105,8 @@ public final class Image: Sendable {
     let scheduler: ImageWriteScheduler?
     /// The prefix of the data objects' names (`rbd_data.<id>`), fixed for the image's life.
     let blockNamePrefix: String
+    /// The LUKS encryption loaded on this handle, if any (Image+Encryption.swift).
+    let encryptionSlot = NIOLockedValueBox<ImageEncryption?>(nil)
 
     private init(name: String, id: String, snapshot: Snapshot?, isReadOnly: Bool, metadataIO: IOContext, dataIO: IOContext, state: NIOLockedValueBox<State>, headerWatcher: HeaderWatcher?, parent: ParentLink?, cache: CachePolicy, scheduler: IOScheduler) {
         self.parent = parent
@@ -256,8 +258,16 @@ public final class Image: Sendable {
     /// changed it since; I/O and operations do that themselves).
     public var info: ImageInfo { state.withLockedValue { $0.info } }
 
-    /// The size of what is open: the snapshot's size at a snapshot, else the head's.
-    public var size: UInt64 { snapshot?.size ?? state.withLockedValue { $0.info.size } }
+    /// The size of what is open: the snapshot's size at a snapshot, else the head's;
+    /// with encryption loaded, what follows the LUKS header (as librbd reports it).
+    public var size: UInt64 {
+        let raw = rawSize
+        guard let encryption = encryptionSlot.withLockedValue({ $0 }) else { return raw }
+        return raw > encryption.dataOffset ? raw - encryption.dataOffset : 0
+    }
+
+    /// The size of the image's data objects' address space, headers included.
+    var rawSize: UInt64 { snapshot?.size ?? state.withLockedValue { $0.info.size } }
 
     /// The striping layout of the image's data objects.
     public var layout: StripeLayout { state.withLockedValue { $0.layout } }
