@@ -62,6 +62,15 @@ struct EncryptionOptions: ParsableArguments {
         try await image.encryptionLoad(chosen, passphrase: try Self.readPassphrase(passphraseFile))
     }
 
+    /// Formats a new image (import) for `--encryption-format luks1|luks2` and sizes it so
+    /// that `size` bytes follow the header; nothing without the options.
+    func format(_ image: Image, holding size: UInt64) async throws {
+        guard let format, let passphraseFile else { return }
+        try await image.encryptionFormat(format == "luks1" ? .luks1 : .luks2, passphrase: try Self.readPassphrase(passphraseFile))
+        let header = image.info.size - image.size
+        try await image.resize(to: size + header, allowShrink: true)
+    }
+
     /// A passphrase file's bytes less one trailing newline, as rbd reads it; refused when
     /// other users may read it.
     static func readPassphrase(_ path: String) throws(RADOSError) -> [UInt8] {

@@ -12,6 +12,7 @@ struct ImageInfoCommand: AsyncParsableCommand {
     @OptionGroup var output: FormatOptions
     @Option(name: .customShort("f"), help: "Disk format, as qemu-img info takes it (rbd images are raw).") var diskFormat: String?
     @OptionGroup var cluster: ClusterOptions
+    @OptionGroup var encryption: EncryptionOptions
 
     func run() async throws {
         try ImageCommandSupport.requireRaw(diskFormat)
@@ -25,6 +26,11 @@ struct ImageInfoCommand: AsyncParsableCommand {
                 snapshot = image.snapshot
                 try await image.close()
                 if let snapshot { info.size = snapshot.size }
+            }
+            // With the image's encryption loaded (the passphrase is checked), the size
+            // is what follows the LUKS header, as librbd reports it then.
+            if encryption.format != nil {
+                info.size = try await ImageCommandSupport.withImage(io, name: spec.image, snapshot: spec.snapshot, readOnly: true, encryption: encryption) { $0.size }
             }
             // rbd names the data pool; a pool deleted since prints its id.
             var dataPool: String?

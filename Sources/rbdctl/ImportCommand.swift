@@ -40,6 +40,11 @@ struct ImportCommand: AsyncParsableCommand {
             throw ImageCommandSupport.invalid(sparseSize, for: "--sparse-size")
         }
         let requested = try layout.createOptions()
+        // With encryption, the new image is formatted (luks1 or luks2) before the data
+        // goes in, encrypted, after the header.
+        if encryption.format == "luks" {
+            throw ImageCommandSupport.usage("import formats the new image: use --encryption-format luks1 or luks2")
+        }
 
         let fd = fromStdin ? try Self.spoolStdin() : open(path, O_RDONLY)
         guard fd >= 0 else {
@@ -64,8 +69,10 @@ struct ImportCommand: AsyncParsableCommand {
             guard blocking.isEmpty else {
                 throw RADOSError(.unsupported, "SwiftRBD cannot yet write images with \(blocking.names.joined(separator: ", ")); import with --image-feature layering (or set rbd_default_features)", errno: 95)
             }
-            try await Image.create(io, name: spec.image, size: size, options: options)
-            try await ImageCommandSupport.withImage(io, name: spec.image, encryption: encryption) { image in
+            // Room for a LUKS header (at most the largest object, 32 MiB), cut back below.
+            try await Image.create(io, name: spec.image, size: size + (encryption.format == nil ? 0 : 32 << 20), options: options)
+            try await ImageCommandSupport.withImage(io, name: spec.image) { image in
+                try await encryption.format(image, holding: size)
                 let layout = image.layout
                 let chunk = Int(max(layout.objectSize * layout.stripeCount, sparse))
                 try await withThrowingTaskGroup(of: Void.self) { group in

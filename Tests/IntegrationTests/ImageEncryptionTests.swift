@@ -157,7 +157,8 @@ struct ImageEncryptionTests {
 
     /// `rbdctl encryption format` (librbd's key-derivation cost) makes a header librbd
     /// loads; `rbdctl export --encryption-format luks` exports librbd's plaintext, as
-    /// large as the effective size; a passphrase file others can read is refused.
+    /// large as the effective size, and `info` shows that size; a passphrase file others
+    /// can read is refused.
     @Test func rbdctlFormatsAndExportsEncryptedImages() async throws {
         try await Self.withImage("rbdctl") { name, _ in
             let conf = try #require(ClusterEnvironment.cephConf)
@@ -181,7 +182,34 @@ struct ImageEncryptionTests {
             let plain = Array(try Data(contentsOf: URL(fileURLWithPath: exported)))
             #expect(UInt64(plain.count) == theirs.size)
             #expect(Self.firstDifference(plain, inWritten: Self.extents) == nil, "the export differs from librbd's writes at \(Self.firstDifference(plain, inWritten: Self.extents) ?? -1)")
+            // `info` with the encryption loaded shows the effective size (28 MiB), without it the raw one.
+            let info = try await ClusterEnvironment.run([ClusterEnvironment.rbdctl, "info", "-c", conf, "rbd/\(name)", "--encryption-format", "luks1", "--encryption-passphrase-file", keyFile])
+            #expect(info.status == 0 && String(decoding: info.stdout, as: UTF8.self).contains("size 28 MiB in"), "\(String(decoding: info.stdout, as: UTF8.self)) \(info.stderr)")
+            let raw = try await ClusterEnvironment.run([ClusterEnvironment.rbdctl, "info", "-c", conf, "rbd/\(name)"])
+            #expect(String(decoding: raw.stdout, as: UTF8.self).contains("size 32 MiB in"), "\(String(decoding: raw.stdout, as: UTF8.self))")
         }
+    }
+
+    /// `rbdctl import --encryption-format luks2` formats the image it creates, sized so
+    /// the file follows the header: librbd loads it and reads the file's bytes.
+    @Test func rbdctlImportsIntoANewEncryptedImage() async throws {
+        let conf = try #require(ClusterEnvironment.cephConf)
+        let name = "crypt-import-\(UInt32.random(in: 0...UInt32.max))"
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftrbd-luks-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let keyFile = directory.appendingPathComponent("passphrase").path
+        try Data(Self.passphrase).write(to: URL(fileURLWithPath: keyFile))
+        chmod(keyFile, 0o600)
+        let source = directory.appendingPathComponent("disk.raw").path
+        let size = 6 << 20
+        try Data((0..<size).map(Self.pattern)).write(to: URL(fileURLWithPath: source))
+        let imported = try await ClusterEnvironment.run([ClusterEnvironment.rbdctl, "import", "-c", conf, "--no-progress", source, "rbd/\(name)", "--encryption-format", "luks2", "--encryption-passphrase-file", keyFile])
+        defer { _ = try? ClusterEnvironment.ceph("rbd", ["rm", "--no-progress", "rbd/\(name)"]) }
+        try #require(imported.status == 0, "rbdctl import: \(imported.stderr)")
+        let theirs = try await Self.librbd(name, "load", "luks2", "aes256", read: size, extents: [])
+        #expect(theirs.size == UInt64(size))
+        #expect(Self.firstDifference(theirs.data, inWritten: [(0, size)]) == nil, "librbd reads the imported bytes differently at \(Self.firstDifference(theirs.data, inWritten: [(0, size)]) ?? -1)")
     }
 
     /// A wrong passphrase is EPERM and changes nothing; an unformatted image is EINVAL.
