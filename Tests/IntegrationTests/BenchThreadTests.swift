@@ -42,7 +42,7 @@ struct BenchThreadTests {
         let conf = try #require(ClusterEnvironment.cephConf)
         try #require(FileManager.default.isExecutableFile(atPath: ClusterEnvironment.rbdctl), "build rbdctl first (swift build)")
         let name = "bench-threads-\(UInt32.random(in: 0...UInt32.max))"
-        _ = try await ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "64M", "--image-feature", "layering"])
+        _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "64M", "--image-feature", "layering"])
         defer { _ = try? ClusterEnvironment.ceph("rbd", ["rm", "--no-progress", "rbd/\(name)"]) }
         let work = ["--io-type", "write", "--io-size", "4K", "--io-threads", "16", "--io-total", "8M", "--io-pattern", "rand", "rbd/\(name)"]
         // Off the cooperative pool: the sampling loop blocks its thread.

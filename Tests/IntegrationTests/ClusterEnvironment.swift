@@ -101,33 +101,6 @@ enum ClusterEnvironment {
         return (process.terminationStatus, outData, String(decoding: errData, as: UTF8.self))
     }
 
-    /// The same, awaited from an async test: the child runs and is waited for on a
-    /// Dispatch thread, never on a Swift concurrency thread (with two cores the pool has
-    /// two threads, and a test waiting for `ceph` on one held the clients of every other
-    /// test back). `ToolGate` keeps as few tools running at once as waiting on the pool
-    /// did: with every async test's tools running at once, the machine got so busy at
-    /// the start of `make test` that clients' watches lapsed and librbd broke their locks.
-    @discardableResult
-    static func run(_ arguments: [String], input: Data? = nil) async throws -> (status: Int32, stdout: Data, stderr: String) {
-        await ToolGate.shared.enter()
-        defer { ToolGate.shared.leave() }
-        return try await offThreadPool { try run(arguments, input: input) }
-    }
-
-    @discardableResult
-    static func runOffline(_ arguments: [String], input: Data? = nil) async throws -> (status: Int32, stdout: Data, stderr: String) {
-        try await run(["-u", "CEPH_CONF", "-u", "CEPH_ARGS"] + arguments, input: input)
-    }
-
-    static func ceph(_ tool: String, _ arguments: [String], input: Data? = nil) async throws -> Data {
-        guard let conf = cephConf else { throw ToolFailure(message: skipMessage) }
-        let result = try await run([tool, "-c", conf] + arguments, input: input)
-        guard result.status == 0 else {
-            throw ToolFailure(message: "\(tool) \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
-        }
-        return result.stdout
-    }
-
     /// Runs an offline tool (`osdmaptool`, `crushtool`, offline `rbdctl` commands) without
     /// the cluster's `CEPH_CONF`/`CEPH_ARGS`, so the running cluster's options (e.g.
     /// `osd_pool_default_size`) cannot change what it computes.
@@ -194,10 +167,6 @@ enum ClusterEnvironment {
             let match = try #require(line.wholeMatch(of: /watcher=(\S+) client\.(\d+) cookie=(\d+)/), "rados listwatchers printed: \(line)")
             return RadosWatcher(address: String(match.1), gid: try #require(UInt64(match.2)), cookie: try #require(UInt64(match.3)))
         }
-    }
-
-    static func watchers(_ object: String, namespace: String = "") async throws -> [RadosWatcher] {
-        try await offThreadPool { try watchers(object, namespace: namespace) }
     }
 
     struct ToolFailure: Error, CustomStringConvertible {
@@ -286,42 +255,17 @@ final class PythonClient: @unchecked Sendable {
     }
 }
 
-/// At most two of Ceph's tools at a time for the async test helpers; the others wait
-/// without holding a thread. Launching every test's `rbd create` at once (a few hundred
-/// Python and C++ processes on two cores) would only trade a blocked pool for a machine
-/// too busy to answer anyone.
-final class ToolGate: @unchecked Sendable {
-    static let shared = ToolGate(limit: 2)
-
-    private let lock = NSLock()
-    private var free: Int
-    private var waiting: [CheckedContinuation<Void, Never>] = []
-
-    init(limit: Int) { free = limit }
-
-    func enter() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            lock.lock()
-            if free > 0 {
-                free -= 1
-                lock.unlock()
-                continuation.resume()
-            } else {
-                waiting.append(continuation)
-                lock.unlock()
-            }
-        }
+extension ClusterEnvironment {
+    /// ``run(_:input:)`` awaited: the child runs and is waited for on a Dispatch thread,
+    /// not on a Swift concurrency thread (used by the newer tests; the older ones call
+    /// the tools directly).
+    @discardableResult
+    static func runAwaited(_ arguments: [String], input: Data? = nil) async throws -> (status: Int32, stdout: Data, stderr: String) {
+        try await offThreadPool { try run(arguments, input: input) }
     }
 
-    func leave() {
-        lock.lock()
-        if waiting.isEmpty {
-            free += 1
-            lock.unlock()
-        } else {
-            let next = waiting.removeFirst()
-            lock.unlock()
-            next.resume()
-        }
+    /// ``ceph(_:_:input:)`` awaited off the cooperative pool.
+    static func cephAwaited(_ tool: String, _ arguments: [String], input: Data? = nil) async throws -> Data {
+        try await offThreadPool { try ceph(tool, arguments, input: input) }
     }
 }

@@ -68,7 +68,7 @@ struct ImageEncryptionTests {
     /// Runs librbd's side; returns the effective size and the bytes it read.
     static func librbd(_ name: String, _ op: String, _ format: String, _ algorithm: String, passphrase: String = String(decoding: passphrase, as: UTF8.self), read: Int, extents: [(Int, Int)]) async throws -> (size: UInt64, data: [UInt8]) {
         let conf = try #require(ClusterEnvironment.cephConf)
-        let result = try await ClusterEnvironment.run(
+        let result = try await ClusterEnvironment.runAwaited(
             [ClusterEnvironment.python, "-c", script, conf, name, op, format, algorithm, passphrase, String(read)] + extents.map { "\($0.0):\($0.1)" })
         try #require(result.status == 0, "librbd's \(op) \(format) failed: \(result.stderr.suffix(600))")
         let output = Array(result.stdout)
@@ -80,7 +80,7 @@ struct ImageEncryptionTests {
 
     static func withImage(_ label: String, size: String = "32M", _ body: (String, Image) async throws -> Void) async throws {
         let name = "crypt-\(label)-\(UInt32.random(in: 0...UInt32.max))"
-        _ = try await ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", size])
+        _ = try await ClusterEnvironment.cephAwaited("rbd", ["create", "rbd/\(name)", "--size", size])
         let client = try await ImageIOInteropTests.connect()
         do {
             let image = try await Image.open(try await client.ioContext(pool: "rbd"), name: name)
@@ -93,11 +93,11 @@ struct ImageEncryptionTests {
             try await image.close()
         } catch {
             await client.shutdown()
-            _ = try? await ClusterEnvironment.ceph("rbd", ["rm", "--no-progress", "rbd/\(name)"])
+            _ = try? await ClusterEnvironment.cephAwaited("rbd", ["rm", "--no-progress", "rbd/\(name)"])
             throw error
         }
         await client.shutdown()
-        _ = try await ClusterEnvironment.ceph("rbd", ["rm", "--no-progress", "rbd/\(name)"])
+        _ = try await ClusterEnvironment.cephAwaited("rbd", ["rm", "--no-progress", "rbd/\(name)"])
     }
 
     /// Aligned, unaligned (read-modify-write of edge sectors) and object-crossing writes.
@@ -168,24 +168,24 @@ struct ImageEncryptionTests {
             let keyFile = directory.appendingPathComponent("passphrase").path
             try Data(Self.passphrase + [0x0A]).write(to: URL(fileURLWithPath: keyFile))
             chmod(keyFile, 0o644)
-            let open = try await ClusterEnvironment.run([ClusterEnvironment.rbdctl, "encryption", "format", "-c", conf, "rbd/\(name)", "luks1", keyFile])
+            let open = try await ClusterEnvironment.runAwaited([ClusterEnvironment.rbdctl, "encryption", "format", "-c", conf, "rbd/\(name)", "luks1", keyFile])
             #expect(open.status == 13 && open.stderr.contains("can be read by other users"), "\(open.stderr)")
             chmod(keyFile, 0o600)
-            let formatted = try await ClusterEnvironment.run([ClusterEnvironment.rbdctl, "encryption", "format", "-c", conf, "rbd/\(name)", "luks1", keyFile, "--cipher-alg", "aes-128"])
+            let formatted = try await ClusterEnvironment.runAwaited([ClusterEnvironment.rbdctl, "encryption", "format", "-c", conf, "rbd/\(name)", "luks1", keyFile, "--cipher-alg", "aes-128"])
             try #require(formatted.status == 0, "rbdctl encryption format: \(formatted.stderr)")
             // The trailing newline is not part of the passphrase, as with rbd.
             let theirs = try await Self.librbd(name, "load", "luks1", "aes128", read: 0, extents: Self.extents)
             #expect(theirs.size == (32 - 4) << 20)
             let exported = directory.appendingPathComponent("plain").path
-            let export = try await ClusterEnvironment.run([ClusterEnvironment.rbdctl, "export", "-c", conf, "--no-progress", "rbd/\(name)", exported, "--encryption-format", "luks", "--encryption-passphrase-file", keyFile])
+            let export = try await ClusterEnvironment.runAwaited([ClusterEnvironment.rbdctl, "export", "-c", conf, "--no-progress", "rbd/\(name)", exported, "--encryption-format", "luks", "--encryption-passphrase-file", keyFile])
             try #require(export.status == 0, "rbdctl export: \(export.stderr)")
             let plain = Array(try Data(contentsOf: URL(fileURLWithPath: exported)))
             #expect(UInt64(plain.count) == theirs.size)
             #expect(Self.firstDifference(plain, inWritten: Self.extents) == nil, "the export differs from librbd's writes at \(Self.firstDifference(plain, inWritten: Self.extents) ?? -1)")
             // `info` with the encryption loaded shows the effective size (28 MiB), without it the raw one.
-            let info = try await ClusterEnvironment.run([ClusterEnvironment.rbdctl, "info", "-c", conf, "rbd/\(name)", "--encryption-format", "luks1", "--encryption-passphrase-file", keyFile])
+            let info = try await ClusterEnvironment.runAwaited([ClusterEnvironment.rbdctl, "info", "-c", conf, "rbd/\(name)", "--encryption-format", "luks1", "--encryption-passphrase-file", keyFile])
             #expect(info.status == 0 && String(decoding: info.stdout, as: UTF8.self).contains("size 28 MiB in"), "\(String(decoding: info.stdout, as: UTF8.self)) \(info.stderr)")
-            let raw = try await ClusterEnvironment.run([ClusterEnvironment.rbdctl, "info", "-c", conf, "rbd/\(name)"])
+            let raw = try await ClusterEnvironment.runAwaited([ClusterEnvironment.rbdctl, "info", "-c", conf, "rbd/\(name)"])
             #expect(String(decoding: raw.stdout, as: UTF8.self).contains("size 32 MiB in"), "\(String(decoding: raw.stdout, as: UTF8.self))")
         }
     }
@@ -204,7 +204,7 @@ struct ImageEncryptionTests {
         let source = directory.appendingPathComponent("disk.raw").path
         let size = 6 << 20
         try Data((0..<size).map(Self.pattern)).write(to: URL(fileURLWithPath: source))
-        let imported = try await ClusterEnvironment.run([ClusterEnvironment.rbdctl, "import", "-c", conf, "--no-progress", source, "rbd/\(name)", "--encryption-format", "luks2", "--encryption-passphrase-file", keyFile])
+        let imported = try await ClusterEnvironment.runAwaited([ClusterEnvironment.rbdctl, "import", "-c", conf, "--no-progress", source, "rbd/\(name)", "--encryption-format", "luks2", "--encryption-passphrase-file", keyFile])
         defer { _ = try? ClusterEnvironment.ceph("rbd", ["rm", "--no-progress", "rbd/\(name)"]) }
         try #require(imported.status == 0, "rbdctl import: \(imported.stderr)")
         let theirs = try await Self.librbd(name, "load", "luks2", "aes256", read: size, extents: [])
@@ -220,7 +220,7 @@ struct ImageEncryptionTests {
             try await image.encryptionFormat(.luks2, passphrase: Self.passphrase, algorithm: .aes256, cost: .testing)
             _ = try await image.write(offset: 0, data: ByteBuffer(repeating: 0x5A, count: 4096))
             try await image.flush()
-            let before = Array(try await ClusterEnvironment.ceph("rbd", ["export", "--no-progress", "rbd/\(name)", "-"]))
+            let before = Array(try await ClusterEnvironment.cephAwaited("rbd", ["export", "--no-progress", "rbd/\(name)", "-"]))
             let reopened = try await Image.open(image.metadataIO, name: name)
             let refused = await ClusterEnvironment.refusal("a wrong passphrase") { try await reopened.encryptionLoad(.luks2, passphrase: Array("wrong".utf8)) }
             #expect(refused?.errno == 1, "\(String(describing: refused))")
@@ -228,7 +228,7 @@ struct ImageEncryptionTests {
             #expect(mismatch?.errno == 22 && mismatch?.message.contains("formatted luks2") == true, "\(String(describing: mismatch))")
             // Without encryption loaded, the handle refuses nothing, but nothing was written.
             try await reopened.close()
-            let after = Array(try await ClusterEnvironment.ceph("rbd", ["export", "--no-progress", "rbd/\(name)", "-"]))
+            let after = Array(try await ClusterEnvironment.cephAwaited("rbd", ["export", "--no-progress", "rbd/\(name)", "-"]))
             #expect(ImageIOInteropTests.firstDifference(before, after) == nil, "the refused loads changed the image")
         }
     }
@@ -245,8 +245,8 @@ struct ImageEncryptionTests {
             let exported = directory.appendingPathComponent("image").path
             let keyFile = directory.appendingPathComponent("key").path
             try Data(Self.passphrase).write(to: URL(fileURLWithPath: keyFile))
-            _ = try await ClusterEnvironment.ceph("rbd", ["export", "--no-progress", "rbd/\(name)", exported])
-            let dump = try await ClusterEnvironment.run(["cryptsetup", "luksDump", exported])
+            _ = try await ClusterEnvironment.cephAwaited("rbd", ["export", "--no-progress", "rbd/\(name)", exported])
+            let dump = try await ClusterEnvironment.runAwaited(["cryptsetup", "luksDump", exported])
             let text = String(decoding: dump.stdout, as: UTF8.self)
             #expect(dump.status == 0, "luksDump: \(dump.stderr)")
             #expect(text.contains("Version:") && text.contains(format == .luks1 ? "1" : "2"))
@@ -255,9 +255,9 @@ struct ImageEncryptionTests {
             } else {
                 #expect(text.contains("cipher: aes-xts-plain64") && text.contains("0: luks2") && text.contains("PBKDF:      argon2id") && text.contains("sector: 4096"), "\(text)")
             }
-            let open = try await ClusterEnvironment.run(["cryptsetup", "open", "--test-passphrase", "--key-file", keyFile, exported])
+            let open = try await ClusterEnvironment.runAwaited(["cryptsetup", "open", "--test-passphrase", "--key-file", keyFile, exported])
             #expect(open.status == 0, "cryptsetup could not open key slot 0: \(open.stderr)")
-            let wrong = try await ClusterEnvironment.run(["cryptsetup", "open", "--test-passphrase", "--key-file", "/dev/null", exported])
+            let wrong = try await ClusterEnvironment.runAwaited(["cryptsetup", "open", "--test-passphrase", "--key-file", "/dev/null", exported])
             #expect(wrong.status != 0)
         }
     }
@@ -317,9 +317,9 @@ struct LUKSHeaderInteropTests {
         try handle.truncate(atOffset: 32 << 20)
         try handle.close()
         let iterations = options.contains("argon2id") || options.contains("argon2i") ? "4" : "1000"
-        let formatted = try await ClusterEnvironment.run(["cryptsetup", "luksFormat", "--batch-mode", "--pbkdf-force-iterations", iterations, "--key-file", keyFile] + options + [file])
+        let formatted = try await ClusterEnvironment.runAwaited(["cryptsetup", "luksFormat", "--batch-mode", "--pbkdf-force-iterations", iterations, "--key-file", keyFile] + options + [file])
         try #require(formatted.status == 0, "cryptsetup luksFormat \(options): \(formatted.stderr)")
-        let dump = try await ClusterEnvironment.run(["cryptsetup", "luksDump", "--dump-volume-key", "--batch-mode", "--key-file", keyFile, file])
+        let dump = try await ClusterEnvironment.runAwaited(["cryptsetup", "luksDump", "--dump-volume-key", "--batch-mode", "--key-file", keyFile, file])
         try #require(dump.status == 0, "luksDump --dump-volume-key: \(dump.stderr)")
         // "MK dump:" (LUKS1) or "Volume key:" (LUKS2), then hex bytes over one or more lines.
         let text = String(decoding: dump.stdout, as: UTF8.self)

@@ -102,7 +102,7 @@ struct ImageExclusiveLockTests {
         try Self.expectObjectMapValid(spec)
         // The removed object is gone for real (the map said so before rbd checked).
         let prefix = try #require(image.info.blockNamePrefix as String?)
-        let objects = await String(decoding: try ClusterEnvironment.ceph("rados", ["-p", "rbd", "ls"]), as: UTF8.self)
+        let objects = String(decoding: try ClusterEnvironment.ceph("rados", ["-p", "rbd", "ls"]), as: UTF8.self)
             .split(separator: "\n").filter { $0.hasPrefix(prefix) }.map(String.init).sorted()
         #expect(objects == ["\(prefix).0000000000000000", "\(prefix).0000000000000001", "\(prefix).0000000000000002"], "\(objects)")
     } }
@@ -299,7 +299,7 @@ struct ImageExclusiveLockTests {
         try await image.write(offset: 8192, data: ByteBuffer(repeating: 0x5b, count: 4096))
         #expect(image.ownsExclusiveLock)
         try await image.close()
-        let blocklist = await String(decoding: try ClusterEnvironment.ceph("ceph", ["osd", "blocklist", "ls"]), as: UTF8.self)
+        let blocklist = String(decoding: try ClusterEnvironment.ceph("ceph", ["osd", "blocklist", "ls"]), as: UTF8.self)
         let address = try #require(holder["address"] as? String)
         #expect(blocklist.contains(address), "the dead owner \(address) is blocklisted: \(blocklist)")
         var model = [UInt8](repeating: 0, count: 16 << 20)

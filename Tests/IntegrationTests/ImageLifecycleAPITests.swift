@@ -118,10 +118,10 @@ struct ImageLifecycleAPITests {
         // Ceph's view: rbd no longer lists it, and cannot open it (ENOENT: rbd exits 2).
         #expect(!(try Self.rbdList().contains(name + "-renamed")))
         let conf = try #require(ClusterEnvironment.cephConf)
-        let info = try await ClusterEnvironment.run(["rbd", "-c", conf, "info", "rbd/\(name)-renamed"])
+        let info = try ClusterEnvironment.run(["rbd", "-c", conf, "info", "rbd/\(name)-renamed"])
         #expect(info.status == 2 && info.stderr.contains("No such file or directory"), "rbd info exited \(info.status): \(info.stderr)")
         // The header and id objects are gone too.
-        let objects = await String(decoding: try ClusterEnvironment.ceph("rados", ["-p", "rbd", "ls"]), as: UTF8.self).split(separator: "\n")
+        let objects = String(decoding: try ClusterEnvironment.ceph("rados", ["-p", "rbd", "ls"]), as: UTF8.self).split(separator: "\n")
         #expect(!objects.contains("rbd_header.\(id)") && !objects.contains("rbd_id.\(name)-renamed"))
     }
 }

@@ -32,9 +32,9 @@ struct ImageLockInteropTests {
     @Test func librbdsLockMessagesAndOursAgreeWithRadosLockInfo() async throws {
         let conf = try #require(ClusterEnvironment.cephConf)
         let name = "lock-interop-\(UInt32.random(in: 0...UInt32.max))"
-        _ = try await ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "8M", "--image-feature", "layering,exclusive-lock"])
+        _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "8M", "--image-feature", "layering,exclusive-lock"])
         defer { ClusterEnvironment.removeImage("rbd/\(name)") }
-        let imageInfo = try #require(try await JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("rbd", ["info", "--format", "json", "rbd/\(name)"])) as? [String: Any])
+        let imageInfo = try #require(try JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("rbd", ["info", "--format", "json", "rbd/\(name)"])) as? [String: Any])
         let header = "rbd_header.\(try #require(imageInfo["id"] as? String))"
 
         // Our watch on the header records every lock message and acknowledges it.
@@ -74,7 +74,7 @@ struct ImageLockInteropTests {
             let announced = try await pollUntil(seconds: 30) { received.withLockedValue { $0.contains { $0.op == .acquiredLock } } }
             try #require(announced, "no ACQUIRED_LOCK reached our watch: \(received.withLockedValue { $0 })")
             owner = try #require(received.withLockedValue { $0.first { $0.op == .acquiredLock }?.client })
-            let lockInfo = try #require(try await JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("rados", ["-p", "rbd", "lock", "info", header, ImageNotify.lockName, "--format", "json"])) as? [String: Any])
+            let lockInfo = try #require(try JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("rados", ["-p", "rbd", "lock", "info", header, ImageNotify.lockName, "--format", "json"])) as? [String: Any])
             let holder = try #require((lockInfo["lockers"] as? [[String: Any]])?.first, "\(lockInfo)")
             #expect(lockInfo["tag"] as? String == ImageNotify.lockTag && lockInfo["type"] as? String == "exclusive", "\(lockInfo)")
             #expect(holder["name"] as? String == "client.\(owner.globalID)", "\(holder) vs \(owner)")
@@ -101,8 +101,7 @@ struct ImageLockInteropTests {
                 }
             }
         }
-        let watchersNow = granted ? "" : ((try? await String(decoding: ClusterEnvironment.ceph("rados", ["-p", "rbd", "listwatchers", header]), as: UTF8.self)) ?? "?")
-        #expect(granted, "librbd's answers to our REQUEST_LOCK: \(answers); owner \(owner); watchers now: \(watchersNow)")
+        #expect(granted, "librbd's answers to our REQUEST_LOCK: \(answers); owner \(owner); watchers now: \((try? String(decoding: ClusterEnvironment.ceph("rados", ["-p", "rbd", "listwatchers", header]), as: UTF8.self)) ?? "?")")
         let released = try await pollUntil(seconds: 30) { received.withLockedValue { $0.contains { $0.op == .releasedLock } } }
         #expect(released, "librbd did not release the lock on our request: \(received.withLockedValue { $0 })")
         // The same client; its handle changes only if librbd had to watch again meanwhile
@@ -110,7 +109,7 @@ struct ImageLockInteropTests {
         let releaser = received.withLockedValue { $0.first { $0.op == .releasedLock }?.client }
         #expect(releaser?.globalID == owner.globalID, "\(String(describing: releaser)) vs \(owner)")
         #expect(received.withLockedValue { $0.contains { $0.op == .requestLock && $0.client == us } }, "our own request, decoded by our own watch")
-        let after = try #require(try await JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("rados", ["-p", "rbd", "lock", "info", header, ImageNotify.lockName, "--format", "json"])) as? [String: Any])
+        let after = try #require(try JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("rados", ["-p", "rbd", "lock", "info", header, ImageNotify.lockName, "--format", "json"])) as? [String: Any])
         #expect((after["lockers"] as? [Any])?.isEmpty == true, "\(after)")
     }
 }

@@ -16,7 +16,7 @@ struct ImageRewatchTests {
 
     @Test func aLostHeaderWatchIsReplacedNotLeftBehind() async throws {
         let name = "rewatch-\(UInt32.random(in: 0...UInt32.max))"
-        _ = try await ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "4M", "--image-feature", "layering"])
+        _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "4M", "--image-feature", "layering"])
         defer { _ = try? ClusterEnvironment.ceph("rbd", ["rm", "--no-progress", "rbd/\(name)"]) }
         let client = try await RADOSClientTests.client()
         defer { Task { await client.shutdown() } }
@@ -40,7 +40,7 @@ struct ImageRewatchTests {
         #expect(await image.waitForRefreshMark(), "the image was not marked for a refresh after watching again")
         // The new watch answers: rbd's header update marks the refreshed image again.
         try await image.refreshIfRequired()
-        _ = try await ClusterEnvironment.ceph("rbd", ["resize", "--size", "8M", "rbd/\(name)"])
+        _ = try ClusterEnvironment.ceph("rbd", ["resize", "--size", "8M", "rbd/\(name)"])
         #expect(await image.waitForRefreshMark())
         try await image.close()
         #expect(try Self.cookies(header).isEmpty)

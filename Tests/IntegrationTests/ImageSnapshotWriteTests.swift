@@ -23,7 +23,7 @@ struct ImageSnapshotWriteTests {
 
     @Test func writesBeforeTheSnapshotAreInItAndLaterOnesAreNot() async throws {
         let name = "snap-inflight-\(UInt32.random(in: 0...UInt32.max))"
-        _ = try await ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "16M", "--image-feature", "layering"])
+        _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "16M", "--image-feature", "layering"])
         defer { ClusterEnvironment.removeImage("rbd/\(name)") }
         let client = try await RADOSClientTests.client()
         defer { Task { await client.shutdown() } }
@@ -48,8 +48,8 @@ struct ImageSnapshotWriteTests {
             #expect(completions.allSatisfy { $0.returnValue == 4096 }, "\(group): \(completions.map { $0.returnValue ?? -1 })")
         }
 
-        let snap = await [UInt8](try ClusterEnvironment.ceph("rbd", ["export", "--no-progress", "rbd/\(name)@cut", "-"]))
-        let head = await [UInt8](try ClusterEnvironment.ceph("rbd", ["export", "--no-progress", "rbd/\(name)", "-"]))
+        let snap = [UInt8](try ClusterEnvironment.ceph("rbd", ["export", "--no-progress", "rbd/\(name)@cut", "-"]))
+        let head = [UInt8](try ClusterEnvironment.ceph("rbd", ["export", "--no-progress", "rbd/\(name)", "-"]))
         #expect(snap.count == 16 << 20 && head.count == 16 << 20)
         func block(_ bytes: [UInt8], _ index: Int) -> [UInt8] { Array(bytes[Self.offset(index)..<(Self.offset(index) + 4096)]) }
         let missing = (0..<128).filter { block(snap, $0) != [UInt8](repeating: UInt8($0 % 200 + 1), count: 4096) }

@@ -57,13 +57,13 @@ extension LiveMapSuite {
             let startEpoch = await objecter.osdmap.epoch
 
             let poolName = "incremental-\(UInt16.random(in: 0...UInt16.max))"
-            _ = try await ClusterEnvironment.ceph("ceph", ["osd", "pool", "create", poolName, "16", "16", "replicated"])
+            _ = try ClusterEnvironment.ceph("ceph", ["osd", "pool", "create", poolName, "16", "16", "replicated"])
             defer { _ = try? ClusterEnvironment.ceph("ceph", ["osd", "pool", "rm", poolName, poolName, "--yes-i-really-really-mean-it"]) }
             try await Self.waitForEpoch(objecter, atLeast: try Self.cliEpoch())
             let poolID = try await objecter.poolID(named: poolName)
 
-            _ = try await ClusterEnvironment.ceph("ceph", ["osd", "out", "2"])
-            _ = try await ClusterEnvironment.ceph("ceph", ["osd", "in", "2"])
+            _ = try ClusterEnvironment.ceph("ceph", ["osd", "out", "2"])
+            _ = try ClusterEnvironment.ceph("ceph", ["osd", "in", "2"])
             // An upmap on the new pool's PG 0: move its first OSD to one outside its up set.
             try await Self.waitForEpoch(objecter, atLeast: try Self.cliEpoch())
             let map = await objecter.osdmap
@@ -71,7 +71,7 @@ extension LiveMapSuite {
             let pg0 = try #require(map.mapping(PlacementGroupID(pool: poolID, seed: 0), mapper: mapper))
             let from = try #require(pg0.up.first)
             let to = try #require((0..<3).map(Int32.init).first { !pg0.up.contains($0) })
-            _ = try await ClusterEnvironment.ceph("ceph", ["osd", "pg-upmap-items", "\(poolID).0", "\(from)", "\(to)"])
+            _ = try ClusterEnvironment.ceph("ceph", ["osd", "pg-upmap-items", "\(poolID).0", "\(from)", "\(to)"])
             defer { _ = try? ClusterEnvironment.ceph("ceph", ["osd", "rm-pg-upmap-items", "\(poolID).0"]) }
 
             let finalEpoch = try await Self.epochWithUpmap("\(poolID).0")
@@ -82,7 +82,7 @@ extension LiveMapSuite {
             // A fresh full map of the same epoch, as Ceph's own tool fetches it.
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("osdmap-\(UInt32.random(in: 0...UInt32.max))")
             defer { try? FileManager.default.removeItem(at: file) }
-            _ = try await ClusterEnvironment.ceph("ceph", ["osd", "getmap", "\(ours.epoch)", "-o", file.path])
+            _ = try ClusterEnvironment.ceph("ceph", ["osd", "getmap", "\(ours.epoch)", "-o", file.path])
             let fresh = try OSDMap(decoding: ByteBuffer(bytes: try Data(contentsOf: file)))
             #expect(fresh.epoch == ours.epoch)
             #expect(Set(fresh.pools.keys) == Set(ours.pools.keys))
@@ -102,8 +102,8 @@ extension LiveMapSuite {
             }
             #expect(compared >= 16 + 32)
             // The live Pacific map decodes as osdmaptool reads it: every PG line equal.
-            let theirs = try await ClusterEnvironment.runOffline(["osdmaptool", file.path, "--test-map-pgs-dump-all"])
-            let ourDump = try await ClusterEnvironment.runOffline([ClusterEnvironment.rbdctl, "osdmap", "test-map-pgs", "-i", file.path, "--all"])
+            let theirs = try ClusterEnvironment.runOffline(["osdmaptool", file.path, "--test-map-pgs-dump-all"])
+            let ourDump = try ClusterEnvironment.runOffline([ClusterEnvironment.rbdctl, "osdmap", "test-map-pgs", "-i", file.path, "--all"])
             #expect(theirs.status == 0 && ourDump.status == 0)
             let pgLines = { (data: Data) in String(decoding: data, as: UTF8.self).split(separator: "\n").filter { $0.first?.isNumber == true } }
             #expect(!pgLines(theirs.stdout).isEmpty)

@@ -24,7 +24,7 @@ extension LiveMapSuite {
         @Test func listingMatchesRadosLs() async throws {
             try #require(FileManager.default.isExecutableFile(atPath: ClusterEnvironment.rbdctl), "build rbdctl first (swift build)")
             let pool = "listing-\(UInt16.random(in: 0...UInt16.max))"
-            _ = try await ClusterEnvironment.ceph("ceph", ["osd", "pool", "create", pool, "8", "8", "replicated"])
+            _ = try ClusterEnvironment.ceph("ceph", ["osd", "pool", "create", pool, "8", "8", "replicated"])
             defer {
                 _ = try? ClusterEnvironment.ceph("ceph", ["osd", "pool", "rm", pool, pool, "--yes-i-really-really-mean-it"])
                 IncrementalMapTests.waitForActiveClean()
@@ -37,7 +37,7 @@ extension LiveMapSuite {
                 try await defaultIO.writeFull("ours-\(index)", ByteBuffer(string: "\(index)"))
             }
             for index in 0..<10 {
-                _ = try await ClusterEnvironment.run(["rados", "-c", try #require(ClusterEnvironment.cephConf), "-p", pool, "create", "theirs-\(index)"])
+                _ = try ClusterEnvironment.run(["rados", "-c", try #require(ClusterEnvironment.cephConf), "-p", pool, "create", "theirs-\(index)"])
             }
             defaultIO.namespace = "alpha"
             for index in 0..<12 { try await defaultIO.create("a-\(index)", exclusive: true) }
@@ -76,7 +76,7 @@ extension LiveMapSuite {
             // rbdctl prints what rados prints, byte for byte, with the same exit status.
             for arguments in [["ls"], ["ls", "--all"], ["-N", "alpha", "ls"], ["ls", "-N", "beta", "--all"], ["ls", "--all", "--default"]] {
                 let mine = try Self.rbdctl(["-p", pool] + arguments)
-                let cephs = try await ClusterEnvironment.run(["rados", "-c", try #require(ClusterEnvironment.cephConf), "-p", pool] + arguments)
+                let cephs = try ClusterEnvironment.run(["rados", "-c", try #require(ClusterEnvironment.cephConf), "-p", pool] + arguments)
                 #expect(mine.status == cephs.status, "\(arguments)")
                 #expect(mine.stdout == String(decoding: cephs.stdout, as: UTF8.self), "\(arguments)")
             }

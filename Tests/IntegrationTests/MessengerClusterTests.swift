@@ -39,7 +39,7 @@ enum MessengerClusterSettings {
         #expect(services.isSuperset(of: [CephEntityType.auth.rawValue, CephEntityType.mon.rawValue, CephEntityType.osd.rawValue, CephEntityType.mgr.rawValue]))
         #expect(client.serverIdent.addresses.contains { $0.port == UInt16(settings.port) })
         // Other tests may move the epoch meanwhile: ours must lie between two CLI readings.
-        let epochBefore = try await #require((try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any])?["epoch"] as? Int)
+        let epochBefore = try #require((try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any])?["epoch"] as? Int)
         try await client.subscribe()
         var monmap: MMonMap?
         var osdmap: MOSDMap?
@@ -54,7 +54,7 @@ enum MessengerClusterSettings {
         // The newest full OSDMap, as `ceph osd dump` reports its epoch.
         let osd = try #require(osdmap)
         #expect(osd.fsid.description == fsid)
-        let dump = try await JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
+        let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
         let epochAfter = try #require(dump?["epoch"] as? Int)
         let ours = osd.fullMaps.keys.max().map(Int.init) ?? Int(osd.newest)
         #expect(epochBefore <= ours && ours <= epochAfter)

@@ -67,7 +67,7 @@ import Testing
         let ticket = try #require(mon.authOutcome.tickets.first { $0.service == CephEntityType.osd.rawValue })
         let globalID = mon.authOutcome.globalID
         await mon.close()
-        let dump = try await JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
+        let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
         let osd = try #require((dump?["osds"] as? [[String: Any]])?.first)
         let vec = try #require((osd["public_addrs"] as? [String: Any])?["addrvec"] as? [[String: Any]])
         let v2 = try #require(vec.first { $0["type"] as? String == "v2" })

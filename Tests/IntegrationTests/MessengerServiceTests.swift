@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func osdAuthorizerCRCMode() async throws {
-        let dump = try await JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
+        let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
         let osd = try #require((dump?["osds"] as? [[String: Any]])?.first)
         let address = try #require(v2Address(osd["public_addrs"]))
         try await connect(service: .osd, address: address, modes: [.crc, .secure], expect: .crc)
@@ -47,7 +47,7 @@ import Testing
         let tickets = try await mon.requestServiceTickets([.osd, .mgr])
         #expect(Set(tickets.map(\.service)) == [CephEntityType.osd.rawValue, CephEntityType.mgr.rawValue])
         let fresh = try #require(tickets.first { $0.service == CephEntityType.osd.rawValue })
-        let dump = try await JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
+        let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
         let osd = try #require((dump?["osds"] as? [[String: Any]])?.last)
         let address = try #require(v2Address(osd["public_addrs"]))
         let session = try await MessengerSession.open(to: address, peerType: .osd, ticket: fresh, globalID: mon.authOutcome.globalID)
@@ -71,7 +71,7 @@ import Testing
         // The renewed tickets replace the old ones where the Objecter reads them.
         #expect(mon.authOutcome.tickets.first { $0.service == CephEntityType.auth.rawValue } == auth)
         let osd = try #require(renewed.first { $0.service == CephEntityType.osd.rawValue })
-        let dump = try await JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
+        let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["osd", "dump", "--format", "json"])) as? [String: Any]
         let address = try #require(v2Address((dump?["osds"] as? [[String: Any]])?.first?["public_addrs"]))
         let session = try await MessengerSession.open(to: address, peerType: .osd, ticket: osd, globalID: mon.authOutcome.globalID)
         try await session.channel.close()
@@ -79,7 +79,7 @@ import Testing
     }
 
     @Test func managerAuthorizerSecureMode() async throws {
-        let dump = try await JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["mgr", "dump", "--format", "json"])) as? [String: Any]
+        let dump = try JSONSerialization.jsonObject(with: try ClusterEnvironment.ceph("ceph", ["mgr", "dump", "--format", "json"])) as? [String: Any]
         let address = try #require(v2Address(dump?["active_addrs"]))
         try await connect(service: .mgr, address: address, modes: [.secure, .crc], expect: .secure)
     }

@@ -52,7 +52,7 @@ struct ObjectLockInteropTests {
         #expect(await Self.errno { try await io.lockExclusive("locked", name: "mylock", cookie: "cookie-1") } == 17)
         #expect(await Self.errno { try await io.lockExclusive("locked", name: "mylock", cookie: "cookie-1", duration: .seconds(60), mayRenew: true) } == nil)
         #expect(try await io.lockers("locked", name: "mylock").holders.first?.expiration != nil, "the renewed hold has a deadline")
-        let refused = try await ClusterEnvironment.run(["rados", "-c", try #require(ClusterEnvironment.cephConf), "-p", "rbd", "-N", namespace, "lock", "get", "locked", "mylock", "--lock-cookie", "theirs"])
+        let refused = try ClusterEnvironment.run(["rados", "-c", try #require(ClusterEnvironment.cephConf), "-p", "rbd", "-N", namespace, "lock", "get", "locked", "mylock", "--lock-cookie", "theirs"])
         #expect(refused.status != 0, "rados took a lock we hold exclusively")
         try await io.unlock("locked", name: "mylock", cookie: "cookie-1")
         #expect(try await io.lockers("locked", name: "mylock").holders.isEmpty)
@@ -60,7 +60,7 @@ struct ObjectLockInteropTests {
         #expect(await Self.errno { try await io.unlock("locked", name: "mylock", cookie: "cookie-1") } == 2)
 
         // Theirs, as we see it; then broken by us.
-        _ = try await ClusterEnvironment.ceph("rados", ["-p", "rbd", "-N", namespace, "lock", "get", "locked", "shared-lock", "--lock-type", "shared", "--lock-tag", "t1", "--lock-cookie", "rados-cookie"])
+        _ = try ClusterEnvironment.ceph("rados", ["-p", "rbd", "-N", namespace, "lock", "get", "locked", "shared-lock", "--lock-type", "shared", "--lock-tag", "t1", "--lock-cookie", "rados-cookie"])
         let theirs = try await io.lockers("locked", name: "shared-lock")
         let theirInfo = try Self.rados(namespace, ["lock", "info", "locked", "shared-lock"])
         let theirLocker = try #require((theirInfo["lockers"] as? [[String: Any]])?.first)

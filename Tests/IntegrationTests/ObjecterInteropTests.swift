@@ -37,7 +37,7 @@ struct ObjecterInteropTests {
             #expect(written.reply.result == 0)
             #expect(written.reply.userVersion > 0)
             let file = directory.appendingPathComponent(name)
-            _ = try await ClusterEnvironment.ceph("rados", ["-p", "rbd"] + Self.radosArgs(namespace) + ["get", name, file.path])
+            _ = try ClusterEnvironment.ceph("rados", ["-p", "rbd"] + Self.radosArgs(namespace) + ["get", name, file.path])
             #expect(Array(try Data(contentsOf: file)) == bytes, "rados read back something else for \(size) bytes")
 
             // rados → ours, with stat, a partial read and a compound op.
@@ -45,7 +45,7 @@ struct ObjecterInteropTests {
             let theirBytes = Self.random(size)
             let source = directory.appendingPathComponent(theirs)
             try Data(theirBytes).write(to: source)
-            _ = try await ClusterEnvironment.ceph("rados", ["-p", "rbd"] + Self.radosArgs(namespace) + ["put", theirs, source.path])
+            _ = try ClusterEnvironment.ceph("rados", ["-p", "rbd"] + Self.radosArgs(namespace) + ["put", theirs, source.path])
             let read = try await objecter.execute(pool: pool, namespace: namespace, object: theirs, ops: [.stat, .read(offset: 0, length: UInt64(max(size, 1)))])
             #expect(read.reply.returnValues == [0, 0])
             var stat = read.outputs[0]
@@ -59,7 +59,7 @@ struct ObjecterInteropTests {
             // Remove both through us; rados no longer finds them.
             for object in [name, theirs] {
                 #expect(try await objecter.execute(pool: pool, namespace: namespace, object: object, ops: [.delete]).reply.result == 0)
-                let gone = try await ClusterEnvironment.run(["rados", "-c", ClusterEnvironment.cephConf ?? "", "-p", "rbd"] + Self.radosArgs(namespace) + ["stat", object])
+                let gone = try ClusterEnvironment.run(["rados", "-c", ClusterEnvironment.cephConf ?? "", "-p", "rbd"] + Self.radosArgs(namespace) + ["stat", object])
                 #expect(gone.status != 0)
             }
         }
@@ -83,9 +83,9 @@ struct ObjecterInteropTests {
         let (monitor, objecter) = try await Self.connect()
         defer { Task { await objecter.shutdown(); await monitor.close() } }
         let image = "objecter-cls-\(UInt32.random(in: 0...UInt32.max))"
-        _ = try await ClusterEnvironment.ceph("rbd", ["create", "rbd/\(image)", "--size", "1M"])
+        _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(image)", "--size", "1M"])
         defer { _ = try? ClusterEnvironment.ceph("rbd", ["rm", "--no-progress", "rbd/\(image)"]) }
-        let info = try #require(try await JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("rbd", ["info", "--format", "json", "rbd/\(image)"])) as? [String: Any])
+        let info = try #require(try JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("rbd", ["info", "--format", "json", "rbd/\(image)"])) as? [String: Any])
         let pool = try await objecter.poolID(named: "rbd")
         let reply = try await objecter.execute(pool: pool, object: "rbd_id.\(image)", ops: [try OSDOp.call(class: "rbd", method: "get_id", input: ByteBuffer())])
         #expect(reply.reply.result == 0)

@@ -19,7 +19,7 @@ extension LiveMapSuite {
                 var theirs: [String: Any] = [:]
                 var ours: OpTarget?
                 for _ in 0..<10 {
-                    theirs = try #require(try await JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("ceph", args)) as? [String: Any])
+                    theirs = try #require(try JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("ceph", args)) as? [String: Any])
                     let theirEpoch = UInt32(theirs["epoch"] as? Int ?? 0)
                     if await objecter.osdmap.epoch < theirEpoch { try await Task.sleep(for: .milliseconds(100)) }
                     guard await objecter.osdmap.epoch == theirEpoch else { continue }
@@ -40,7 +40,7 @@ extension LiveMapSuite {
             defer { Task { await objecter.shutdown(); await monitor.close() } }
             let startEpoch = await objecter.osdmap.epoch
             let poolName = "objecter-pool-\(UInt16.random(in: 0...UInt16.max))"
-            _ = try await ClusterEnvironment.ceph("ceph", ["osd", "pool", "create", poolName, "8", "8", "replicated"])
+            _ = try ClusterEnvironment.ceph("ceph", ["osd", "pool", "create", poolName, "8", "8", "replicated"])
             defer { _ = try? ClusterEnvironment.ceph("ceph", ["osd", "pool", "rm", poolName, poolName, "--yes-i-really-really-mean-it"]) }
             // The monitor pushes the change to our subscription.
             var pool: Int64?
@@ -53,7 +53,7 @@ extension LiveMapSuite {
             let bytes = ByteBuffer(string: "written into a pool created after we connected")
             let reply = try await objecter.execute(pool: id, object: "fresh", ops: [.writeFull(bytes)])
             #expect(reply.reply.result == 0)
-            let got = try await ClusterEnvironment.ceph("rados", ["-p", poolName, "get", "fresh", "-"])
+            let got = try ClusterEnvironment.ceph("rados", ["-p", poolName, "get", "fresh", "-"])
             #expect(String(decoding: got, as: UTF8.self) == String(buffer: bytes))
         }
     }

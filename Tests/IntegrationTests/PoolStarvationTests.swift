@@ -24,7 +24,7 @@ struct PoolStarvationTests {
     @Test func headerUpdatesAreAnsweredWhileTheCooperativePoolIsBlocked() async throws {
         let conf = try #require(ClusterEnvironment.cephConf)
         let name = "starved-\(UInt32.random(in: 0...UInt32.max))"
-        _ = try await ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "8M", "--image-feature", "layering"])
+        _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "8M", "--image-feature", "layering"])
         defer { ClusterEnvironment.removeImage("rbd/\(name)") }
         let client = try await RADOSClientTests.client()
         defer { Task { await client.shutdown() } }
@@ -32,7 +32,7 @@ struct PoolStarvationTests {
         #expect(try await image.write(offset: 0, data: ByteBuffer(repeating: 0xAA, count: 4096)) == 4096)
         #expect(!image.isRefreshRequired)
         let header = "rbd_header.\(image.id)"
-        let cookie = try #require(try await ClusterEnvironment.watchers(header).first)
+        let cookie = try #require(try ClusterEnvironment.watchers(header).first)
 
         let (poolBlocked, seenOrNil) = await Self.whileCooperativePoolIsBlocked { () -> Observation in
             var seen = Observation()
@@ -68,8 +68,8 @@ struct PoolStarvationTests {
         // The pool is free again: the next write sees the snapshot and the new size.
         #expect(try await image.write(offset: 0, data: ByteBuffer(repeating: 0xBB, count: 4096)) == 4096)
         #expect(image.size == 16 << 20)
-        let atSnapshot = try await ClusterEnvironment.ceph("rbd", ["export", "--no-progress", "rbd/\(name)@during", "-"])
-        let head = try await ClusterEnvironment.ceph("rbd", ["export", "--no-progress", "rbd/\(name)", "-"])
+        let atSnapshot = try ClusterEnvironment.ceph("rbd", ["export", "--no-progress", "rbd/\(name)@during", "-"])
+        let head = try ClusterEnvironment.ceph("rbd", ["export", "--no-progress", "rbd/\(name)", "-"])
         #expect(atSnapshot.count == 8 << 20 && atSnapshot.prefix(4096).allSatisfy { $0 == 0xAA }, "the snapshot lost its data to a write with a stale snap context")
         #expect(head.count == 16 << 20 && head.prefix(4096).allSatisfy { $0 == 0xBB })
         try await image.close()
@@ -92,7 +92,7 @@ struct PoolStarvationTests {
     @Test func aioRequestsCompleteOnTheLoopWhileTheCooperativePoolIsBlocked() async throws {
         let name = "starved-aio-\(UInt32.random(in: 0...UInt32.max))"
         let size = 8 << 20
-        _ = try await ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "8M", "--object-size", "1M", "--stripe-unit", "64K", "--stripe-count", "4", "--image-feature", "layering"])
+        _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(name)", "--size", "8M", "--object-size", "1M", "--stripe-unit", "64K", "--stripe-count", "4", "--image-feature", "layering"])
         defer { _ = try? ClusterEnvironment.ceph("rbd", ["rm", "--no-progress", "rbd/\(name)"]) }
         let client = try await RADOSClientTests.client()
         defer { Task { await client.shutdown() } }
@@ -136,7 +136,7 @@ struct PoolStarvationTests {
         #expect(observation.returnValues == [patternLength, 4096, zeroLength, 0, size])
         #expect(observation.offLoop.isEmpty, "completions ran off the event loop: \(observation.offLoop)")
         #expect(observation.read.map { Array($0.readableBytesView) == expected } == true, "the aio read did not return what the aio writes wrote")
-        let exported = try await ClusterEnvironment.ceph("rbd", ["export", "--no-progress", "rbd/\(name)", "-"])
+        let exported = try ClusterEnvironment.ceph("rbd", ["export", "--no-progress", "rbd/\(name)", "-"])
         #expect(Array(exported) == expected, "rbd export does not read what the aio writes wrote")
         try await image.close()
     }

@@ -82,19 +82,19 @@ struct RADOSClientTests {
         let client = try await Self.client()
         defer { Task { await client.shutdown() } }
         let image = "api-cls-\(UInt32.random(in: 0...UInt32.max))"
-        _ = try await ClusterEnvironment.ceph("rbd", ["create", "rbd/\(image)", "--size", "1M"])
+        _ = try ClusterEnvironment.ceph("rbd", ["create", "rbd/\(image)", "--size", "1M"])
         defer { _ = try? ClusterEnvironment.ceph("rbd", ["rm", "--no-progress", "rbd/\(image)"]) }
         let io = try await client.ioContext(pool: "rbd")
         var output = try await io.exec("rbd_id.\(image)", class: "rbd", method: "get_id")
         let rawLength = output.readInteger(endianness: .little, as: UInt32.self)
         let length = try #require(rawLength)
         let id = output.readString(length: Int(length))
-        let info = try await JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("rbd", ["info", "--format", "json", "rbd/\(image)"])) as? [String: Any]
+        let info = try JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("rbd", ["info", "--format", "json", "rbd/\(image)"])) as? [String: Any]
         #expect(id == info?["id"] as? String)
 
         let (pools, _) = try await client.monCommand("{\"prefix\": \"osd pool ls\", \"format\": \"json\"}")
         let ours = try JSONSerialization.jsonObject(with: Data(pools.readableBytesView)) as? [String]
-        let theirs = try await JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("ceph", ["osd", "pool", "ls", "--format", "json"])) as? [String]
+        let theirs = try JSONSerialization.jsonObject(with: ClusterEnvironment.ceph("ceph", ["osd", "pool", "ls", "--format", "json"])) as? [String]
         #expect(ours != nil && ours == theirs)
         #expect(await client.osdmapEpoch > 0)
     }
@@ -145,7 +145,7 @@ struct RADOSClientMoreTests {
         }
         #expect(slice.readableBytes == 0)
         #expect(extents.reduce(0) { $0 + $1.length } < 2 << 20)
-        let theirs = try await ClusterEnvironment.ceph("rados", ["-p", "rbd", "get", name, "-"])
+        let theirs = try ClusterEnvironment.ceph("rados", ["-p", "rbd", "get", name, "-"])
         #expect(theirs.count == rebuilt.count && theirs.elementsEqual(rebuilt))
     }
 
@@ -236,7 +236,7 @@ struct RADOSClientMoreTests {
         let client = try await RADOSClientTests.client()
         defer { Task { await client.shutdown() } }
         let id = try #require(await client.poolID(named: "rbd"))
-        let listed = await String(decoding: try ClusterEnvironment.ceph("ceph", ["osd", "pool", "ls", "detail", "--format", "json"]), as: UTF8.self)
+        let listed = String(decoding: try ClusterEnvironment.ceph("ceph", ["osd", "pool", "ls", "detail", "--format", "json"]), as: UTF8.self)
         let pools = try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [[String: Any]])
         #expect(pools.first { $0["pool_name"] as? String == "rbd" }?["pool_id"] as? Int == Int(id))
         #expect(await client.poolName(id: id) == "rbd")

@@ -170,7 +170,7 @@ extension LiveMapSuite {
     struct RbdctlPoolInitTests {
         @Test func poolInitTagsAndValidatesThePool() async throws {
             let pool = "init-\(UInt16.random(in: 0...UInt16.max))"
-            _ = try await ClusterEnvironment.ceph("ceph", ["osd", "pool", "create", pool, "8", "8", "replicated"])
+            _ = try ClusterEnvironment.ceph("ceph", ["osd", "pool", "create", pool, "8", "8", "replicated"])
             defer {
                 _ = try? ClusterEnvironment.ceph("ceph", ["osd", "pool", "rm", pool, pool, "--yes-i-really-really-mean-it"])
                 IncrementalMapTests.waitForActiveClean()

@@ -128,7 +128,7 @@ struct WritebackCrashTests {
         }
         // Ceph's own reader agrees.
         let exported = NSTemporaryDirectory() + "\(name).raw"
-        _ = try await ClusterEnvironment.ceph("rbd", ["export", "rbd/\(name)", exported])
+        _ = try ClusterEnvironment.ceph("rbd", ["export", "rbd/\(name)", exported])
         let theirs = [UInt8](try Data(contentsOf: URL(fileURLWithPath: exported)))
         try? FileManager.default.removeItem(atPath: exported)
         try #require(theirs.count == Int(Self.imageSize))
