@@ -8,15 +8,33 @@ import RADOSProto
 /// write encrypted zeros, as librbd's do: nothing is deallocated, and the range reads
 /// as zeros.
 extension Image {
-    func encryptedRead(_ crypto: ImageEncryption, offset: UInt64, length requested: UInt64, completion: @escaping @Sendable (Result<ByteBuffer, RADOSError>) -> Void) {
+    /// The view I/O through `crypto` runs under, and the image's size past the header;
+    /// nil when the header changed and must be reread first: then `retry` runs again on
+    /// a task after the reread, and its outcome goes to `completion`.
+    private func encryptedView<Value: Sendable>(
+        _ crypto: ImageEncryption, _ completion: @escaping @Sendable (Result<Value, RADOSError>) -> Void,
+        retry: @escaping @Sendable (@escaping @Sendable (Result<Value, RADOSError>) -> Void) -> Void
+    ) -> (IOView, UInt64)? {
         let view = ioView()
         guard !view.needsAttention else {
-            return Self.onTask(completion) {
+            Self.onTask(completion) {
                 _ = try await self.currentView()
-                return try await Self.awaiting { self.encryptedRead(crypto, offset: offset, length: requested, completion: $0) }
+                return try await Self.awaiting(retry)
             }
+            return nil
         }
-        let logicalSize = view.size > crypto.dataOffset ? view.size - crypto.dataOffset : 0
+        return (view, view.size > crypto.dataOffset ? view.size - crypto.dataOffset : 0)
+    }
+
+    /// A buffer's bytes, zero-filled up to `count` (a read clipped at the image's end).
+    private static func bytes(_ buffer: ByteBuffer, paddedTo count: Int) -> [UInt8] {
+        var bytes = Array(buffer.readableBytesView)
+        if bytes.count < count { bytes += [UInt8](repeating: 0, count: count - bytes.count) }
+        return bytes
+    }
+
+    func encryptedRead(_ crypto: ImageEncryption, offset: UInt64, length requested: UInt64, completion: @escaping @Sendable (Result<ByteBuffer, RADOSError>) -> Void) {
+        guard let (view, logicalSize) = encryptedView(crypto, completion, retry: { self.encryptedRead(crypto, offset: offset, length: requested, completion: $0) }) else { return }
         let length: UInt64
         do {
             length = try ImageIOPlan.clip(offset: offset, length: requested, size: logicalSize)
@@ -29,8 +47,7 @@ extension Image {
         let end = (offset + length + sector - 1) / sector * sector
         startRead(view, offset: start + crypto.dataOffset, length: end - start) { result in
             completion(result.map { raw in
-                var bytes = Array(raw.readableBytesView)
-                if bytes.count < Int(end - start) { bytes += [UInt8](repeating: 0, count: Int(end - start) - bytes.count) }
+                var bytes = Self.bytes(raw, paddedTo: Int(end - start))
                 crypto.decrypt(&bytes, logicalOffset: start)
                 let from = Int(offset - start)
                 return ByteBuffer(bytes: bytes[from..<(from + Int(length))])
@@ -39,14 +56,7 @@ extension Image {
     }
 
     func encryptedWrite(_ crypto: ImageEncryption, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Int, RADOSError>) -> Void) {
-        let view = ioView()
-        guard !view.needsAttention else {
-            return Self.onTask(completion) {
-                _ = try await self.currentView()
-                return try await Self.awaiting { self.encryptedWrite(crypto, offset: offset, data: data, completion: $0) }
-            }
-        }
-        let logicalSize = view.size > crypto.dataOffset ? view.size - crypto.dataOffset : 0
+        guard let (_, logicalSize) = encryptedView(crypto, completion, retry: { self.encryptedWrite(crypto, offset: offset, data: data, completion: $0) }) else { return }
         let length: UInt64
         do {
             // Writability (and the exclusive lock, taken on demand) is the raw write's to check.
@@ -72,8 +82,7 @@ extension Image {
                     completion(.failure(error))
                     done()
                 case .success(let plain):
-                    var bytes = Array(plain.readableBytesView)
-                    if bytes.count < Int(end - start) { bytes += [UInt8](repeating: 0, count: Int(end - start) - bytes.count) }
+                    var bytes = Self.bytes(plain, paddedTo: Int(end - start))
                     let from = Int(offset - start)
                     bytes.replaceSubrange(from..<(from + Int(length)), with: data.readableBytesView.prefix(Int(length)))
                     crypto.encrypt(&bytes, logicalOffset: start)

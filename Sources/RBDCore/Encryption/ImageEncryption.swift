@@ -30,7 +30,6 @@ public enum EncryptionAlgorithm: Sendable, Equatable {
 /// key. Image I/O maps offsets and en/decrypts through it (Image+EncryptedIO.swift), as
 /// librbd's `CryptoImageDispatch`/`CryptoObjectDispatch` do.
 final class ImageEncryption: Sendable {
-    let format: EncryptionFormat
     let dataOffset: UInt64
     let cipher: XTSSectorCipher
     /// Unaligned writes read, merge and write their edge sectors one at a time.
@@ -38,11 +37,10 @@ final class ImageEncryption: Sendable {
 
     var sectorSize: Int { cipher.sectorSize }
 
-    init(format: EncryptionFormat, dataOffset: UInt64, key: [UInt8], sectorSize: Int) throws(RADOSError) {
+    init(dataOffset: UInt64, key: [UInt8], sectorSize: Int) throws(RADOSError) {
         guard dataOffset % UInt64(sectorSize) == 0 else {
             throw RADOSError(.unsupported, "the LUKS data offset \(dataOffset) is not a multiple of the sector size \(sectorSize)", errno: 95)
         }
-        self.format = format
         self.dataOffset = dataOffset
         self.cipher = try XTSSectorCipher(key: key, sectorSize: sectorSize)
     }
@@ -136,7 +134,7 @@ extension Image {
         guard UInt64(header.count) < raw else {
             throw RADOSError(.clusterError, "image \(name) is too small: the \(format) header needs more than \(header.count) bytes", errno: 28)
         }
-        let loaded = try ImageEncryption(format: format, dataOffset: UInt64(header.count), key: key, sectorSize: sectorSize)
+        let loaded = try ImageEncryption(dataOffset: UInt64(header.count), key: key, sectorSize: sectorSize)
         // A format replaces what was loaded, as librbd's does.
         encryptionSlot.withLockedValue { $0 = nil }
         _ = try await Self.awaiting { startWrite(offset: 0, data: ByteBuffer(bytes: header), completion: $0) }
@@ -181,7 +179,7 @@ extension Image {
             let image = try await readRaw(offset: 0, length: UInt64(header.materialEnd))
             var key = try await Self.offThePool { () throws(RADOSError) -> [UInt8] in try header.unlock(passphrase: passphrase, image: image) }
             defer { LUKSCrypto.wipe(&key) }
-            loaded = try ImageEncryption(format: .luks1, dataOffset: UInt64(header.payloadOffset) * 512, key: key, sectorSize: 512)
+            loaded = try ImageEncryption(dataOffset: UInt64(header.payloadOffset) * 512, key: key, sectorSize: 512)
         } else {
             let size = try LUKS2Header.headerSize(first)
             let header = try LUKS2Header.decode(try await readRaw(offset: 0, length: 2 * size))
@@ -195,7 +193,7 @@ extension Image {
             let image = try await readRaw(offset: 0, length: UInt64(header.materialEnd))
             var key = try await Self.offThePool { () throws(RADOSError) -> [UInt8] in try header.unlock(passphrase: passphrase, image: image) }
             defer { LUKSCrypto.wipe(&key) }
-            loaded = try ImageEncryption(format: .luks2, dataOffset: header.dataOffset, key: key, sectorSize: header.sectorSize)
+            loaded = try ImageEncryption(dataOffset: header.dataOffset, key: key, sectorSize: header.sectorSize)
         }
         let installed = encryptionSlot.withLockedValue { slot -> Bool in
             guard slot == nil else { return false }

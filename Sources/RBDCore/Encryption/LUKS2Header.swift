@@ -41,8 +41,6 @@ struct LUKS2Header: Sendable {
     }
 
     var headerSize: UInt64
-    var seqid: UInt64
-    var uuid: String
     var keyslots: [Keyslot]
     /// The data segment: where it starts, its sector size and cipher.
     var segmentID: String
@@ -110,8 +108,6 @@ struct LUKS2Header: Sendable {
         }
         var header = try decodeJSON(jsonBytes)
         header.headerSize = UInt64(copy.count)
-        header.seqid = u64(0x10)
-        header.uuid = text(0xA8, 40)
         return header
     }
 
@@ -203,7 +199,7 @@ struct LUKS2Header: Sendable {
                 salt: try base64(digest["salt"], "digest salt"), digest: try base64(digest["digest"], "digest")))
         }
         return LUKS2Header(
-            headerSize: 0, seqid: 0, uuid: "", keyslots: keyslots, segmentID: segmentID,
+            headerSize: 0, keyslots: keyslots, segmentID: segmentID,
             dataOffset: try number(segment["offset"], "segment offset"), sectorSize: Int(sectorSize),
             encryption: try string(segment["encryption"], "segment encryption"), digests: digests)
     }

@@ -9,7 +9,6 @@ import RADOSProto
 /// a sector only sets its IV.
 final class XTSSectorCipher: @unchecked Sendable {
     let sectorSize: Int
-    let keySize: Int
     private let lock = NIOLock()
     private let encryptor: OpaquePointer
     private let decryptor: OpaquePointer
@@ -31,7 +30,6 @@ final class XTSSectorCipher: @unchecked Sendable {
         self.encryptor = encryptor
         self.decryptor = decryptor
         self.sectorSize = sectorSize
-        self.keySize = key.count
         guard EVP_CipherInit_ex(encryptor, cipher, nil, key, nil, 1) == 1, EVP_CipherInit_ex(decryptor, cipher, nil, key, nil, 0) == 1 else {
             throw RADOSError(.invalidArgument, "libcrypto refused the AES-XTS key (are its two halves equal?)", errno: 22)
         }

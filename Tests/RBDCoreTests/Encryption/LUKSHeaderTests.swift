@@ -51,7 +51,7 @@ struct LUKSHeaderTests {
 
     @Test func sectorsEncryptWithPlain64IVsAndZeroSectorsReadAsZeros() throws {
         let key = try LUKSCrypto.randomBytes(64)
-        let encryption = try ImageEncryption(format: .luks2, dataOffset: 16 << 20, key: key, sectorSize: 4096)
+        let encryption = try ImageEncryption(dataOffset: 16 << 20, key: key, sectorSize: 4096)
         var data = (0..<(3 * 4096)).map { UInt8($0 & 0xff) }
         let plain = data
         encryption.encrypt(&data, logicalOffset: 8192)
