@@ -1,6 +1,6 @@
 import Foundation
 import NIOCore
-import RADOSProto
+@testable import RADOSProto
 import RBDCore
 import Testing
 
@@ -117,7 +117,18 @@ struct ImageExclusiveLockTests {
         let client = try await RADOSClientTests.client()
         defer { Task { await client.shutdown() } }
         let image = try await Image.open(try await client.ioContext(pool: "rbd"), name: name)
-        try await body(spec, image, client)
+        let outcome: Result<Void, any Error>
+        do {
+            try await body(spec, image, client)
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        // A failed handover is easier to read knowing whether our watch was re-registered
+        // or lost meanwhile (a map change, the machine's load): said only when it was.
+        let statistics = await client.objecter.statistics
+        if statistics.watchReconnects > 0 || statistics.watchesLost > 0 { print("\(name): our client's watches: \(statistics)") }
+        try outcome.get()
     }
 
     /// ``ours(_:size:_:)`` with a librbd client (``librbdWriter``) that opened the image

@@ -236,6 +236,51 @@ extension LiveMapSuite {
             try await io.remove("pending")
         }
 
+        /// An image's lock owner stays the owner through map changes: our client holds
+        /// the exclusive lock of a default-feature image while osd.1 is marked out, then
+        /// in, and osd.0 down (it marks itself up again); right after each change (PGs
+        /// peering, watches re-registering) `rbd snap create` asks us, the owner, for a
+        /// snapshot. librbd breaks the lock of an owner whose watch it cannot find, so
+        /// each snapshot must be taken by us, the lock must stay ours with the same cookie,
+        /// and our writes must go on; afterwards every snapshot and the head hold what was
+        /// written before them, as `rbd export` reads them.
+        @Test func anImagesLockOwnerStaysTheOwnerThroughMapChanges() async throws {
+            try await ImageExclusiveLockTests.ours("maps") { spec, image, client in
+                var model = [UInt8](repeating: 0, count: 16 << 20)
+                try await image.write(offset: 0, data: ByteBuffer(repeating: 0x51, count: 4096))
+                ImageExclusiveLockTests.fill(&model, 0, 0x51, 4096)
+                #expect(image.ownsExclusiveLock)
+                let holder = try await ClusterEnvironment.offThreadPool { try ImageExclusiveLockTests.lockers(spec).map { $0["id"] as? String } }
+                defer {
+                    _ = try? ClusterEnvironment.ceph("ceph", ["osd", "in", "1"])
+                    IncrementalMapTests.waitForActiveClean()
+                }
+                var atSnapshots: [[UInt8]] = []
+                for (index, change) in [["osd", "out", "1"], ["osd", "in", "1"], ["osd", "down", "0"]].enumerated() {
+                    try await Self.waitForEpoch(client, try await Self.mapChange(change))
+                    _ = try await ClusterEnvironment.offThreadPool { try ImageExclusiveLockTests.rbd(["snap", "create", "--no-progress", "\(spec)@m\(index)"]) }
+                    atSnapshots.append(model)
+                    let lockers = try await ClusterEnvironment.offThreadPool { try ImageExclusiveLockTests.lockers(spec).map { $0["id"] as? String } }
+                    #expect(lockers == holder, "after \(change.joined(separator: " ")): the lock is \(lockers), was \(holder)")
+                    #expect(image.ownsExclusiveLock, "after \(change.joined(separator: " "))")
+                    let offset = (index + 1) << 20
+                    try await image.write(offset: UInt64(offset), data: ByteBuffer(repeating: UInt8(0x60 + index), count: 4096))
+                    ImageExclusiveLockTests.fill(&model, offset, UInt8(0x60 + index), 4096)
+                }
+                let up = try await pollUntil(seconds: 120, every: .milliseconds(500)) { try await Self.osdUp(0) }
+                try #require(up, "osd.0 did not mark itself up again within 120 s")
+                try await image.close()
+                for (index, expected) in atSnapshots.enumerated() {
+                    let exported = try await ClusterEnvironment.offThreadPool { try ImageExclusiveLockTests.export("\(spec)@m\(index)") }
+                    #expect(ImageIOInteropTests.firstDifference(exported, expected) == nil, "snapshot m\(index)")
+                }
+                let head = try await ClusterEnvironment.offThreadPool { try ImageExclusiveLockTests.export(spec) }
+                #expect(ImageIOInteropTests.firstDifference(head, model) == nil)
+                let statistics = await client.objecter.statistics
+                #expect(statistics.watchesLost == 0, "our header watch was lost across the map changes: \(statistics)")
+            }
+        }
+
         /// `ceph osd pause` holds requests in the client until `unpause`; with
         /// `rados_osd_op_timeout` a held request fails with ETIMEDOUT and is never sent.
         @Test func pausedRequestsWaitAndTheOpTimeoutEndsThem() async throws {
