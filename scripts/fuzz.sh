@@ -14,10 +14,12 @@ shift || true
 # normal build. SWIFTRBD_FUZZ=1 adds the driver target to the package.
 echo "fuzz: building swiftrbd-fuzz (-sanitize=fuzzer,address, release)"
 build_log=$(mktemp)
-# Known gap: in this SwiftPM build the Swift modules' objects carry no coverage counters
-# (swiftc -sanitize=fuzzer on a file alone does instrument it), so libFuzzer reports
-# coverage from the C modules only and mutates the Swift decoders' inputs blind.
+# Swift 6.3's -O pipeline drops the coverage that -sanitize=fuzzer implies (at -Onone
+# the same file gets its counters): without the explicit -sanitize-coverage below the
+# Swift modules' objects carried no counters, libFuzzer saw coverage from the C modules
+# only and mutated the Swift decoders' inputs blind.
 if ! SWIFTRBD_FUZZ=1 swift build -c release --sanitize=fuzzer --sanitize=address \
+  -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp \
   --scratch-path .build/fuzz --product swiftrbd-fuzz >"$build_log" 2>&1; then
   grep -E "error:" "$build_log" | head -20 >&2
   echo "fuzz: the fuzz build failed (log: $build_log)" >&2
