@@ -33,7 +33,11 @@ final class CompletionHandle: @unchecked Sendable {
     // Guarded by `lock`.
     private var value = 0
     private var completed = false
-    private let done = ConditionLock(value: false)
+    /// The callback has returned (what `wait` waits for).
+    private var finished = false
+    /// Made by the first `wait` before the end (most callers poll or are called back,
+    /// and a condition costs three allocations).
+    private var waiter: ConditionLock<Bool>?
 
     init(callback: rbd_callback_t?, safeCallback: rbd_callback_t? = nil, argument: UnsafeMutableRawPointer?) {
         self.callback = callback
@@ -47,8 +51,16 @@ final class CompletionHandle: @unchecked Sendable {
 
     /// Blocks until complete and the callback has returned.
     func wait() {
-        done.lock(whenValue: true)
-        done.unlock()
+        let condition = lock.withLock { () -> ConditionLock<Bool>? in
+            guard !finished else { return nil }
+            if let waiter { return waiter }
+            let made = ConditionLock(value: false)
+            waiter = made
+            return made
+        }
+        guard let condition else { return }
+        condition.lock(whenValue: true)
+        condition.unlock()
     }
 
     func finish(_ returnValue: Int, events: ImageEvents? = nil) {
@@ -59,8 +71,14 @@ final class CompletionHandle: @unchecked Sendable {
         withExtendedLifetime(self) {
             callback?(Unmanaged.passUnretained(self).toOpaque(), argument)
             safeCallback?(Unmanaged.passUnretained(self).toOpaque(), argument)
-            done.lock()
-            done.unlock(withValue: true)
+            let condition = lock.withLock { () -> ConditionLock<Bool>? in
+                finished = true
+                return waiter
+            }
+            if let condition {
+                condition.lock()
+                condition.unlock(withValue: true)
+            }
             events?.announce(self)
         }
     }

@@ -15,9 +15,11 @@ public final class IOCompletion: Sendable {
         var returnValue: Int?
         var data: ByteBuffer?
         var error: RADOSError?
+        /// Made by the first ``IOCompletion/wait()`` that finds the I/O unfinished: most
+        /// completions are only called back, and a condition costs three allocations.
+        var waiter: ConditionLock<Bool>?
     }
 
-    private let state = ConditionLock(value: 0)
     private let result = NIOLockedValueBox(State())
     private let callback: (@Sendable (IOCompletion) -> Void)?
 
@@ -42,24 +44,36 @@ public final class IOCompletion: Sendable {
     /// Never call it from an event loop or a Swift concurrency thread.
     @discardableResult
     public func wait() -> Int {
-        state.lock(whenValue: 1)
-        state.unlock()
+        let waiter = result.withLockedValue { state -> ConditionLock<Bool>? in
+            guard state.returnValue == nil else { return nil }
+            if let waiter = state.waiter { return waiter }
+            let waiter = ConditionLock(value: false)
+            state.waiter = waiter
+            return waiter
+        }
+        if let waiter {
+            waiter.lock(whenValue: true)
+            waiter.unlock()
+        }
         return returnValue ?? 0
     }
 
     func complete(_ outcome: Result<(Int, ByteBuffer?), RADOSError>) {
-        result.withLockedValue {
+        let waiter = result.withLockedValue { state -> ConditionLock<Bool>? in
             switch outcome {
             case .success(let (value, data)):
-                $0.returnValue = value
-                $0.data = data
+                state.returnValue = value
+                state.data = data
             case .failure(let error):
-                $0.returnValue = -Int(error.errno)
-                $0.error = error
+                state.returnValue = -Int(error.errno)
+                state.error = error
             }
+            return state.waiter
         }
-        state.lock()
-        state.unlock(withValue: 1)
+        if let waiter {
+            waiter.lock()
+            waiter.unlock(withValue: true)
+        }
         callback?(self)
     }
 }
