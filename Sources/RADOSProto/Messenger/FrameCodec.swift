@@ -97,6 +97,49 @@ package struct FrameEncoder: Sendable {
         }
     }
 
+    /// Appends the wire form of a message frame to `out`. In crc mode the frame's own
+    /// bytes (preamble, message header, its crc, epilogue) go into one buffer, appended
+    /// as two slices of it around the front, middle and data, which are appended as they
+    /// are: one allocation per message instead of a header buffer, a head, an epilogue
+    /// and the segment list. The bytes are those of `encode(message.frame(), …)`. Secure
+    /// mode seals the frame's pieces into one new buffer anyway and takes that path.
+    package mutating func encode(message: Message, into out: inout [ByteBuffer], allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+        guard case .crc = protection else { return encode(message.frame(), into: &out, allocator: allocator) }
+        func segment(_ i: Int) -> ByteBuffer {
+            switch i {
+            case 1: return message.front
+            case 2: return message.middle
+            default: return message.data
+            }
+        }
+        func length(_ i: Int) -> Int { i == 0 ? MessageHeader2.length : segment(i).readableBytes }
+        var count = FrameLayout.maxSegments
+        while count > 1 && length(count - 1) == 0 { count -= 1 }
+        let epilogueLength = count > 1 ? FrameLayout.plainEpilogueLength : 0
+        var wire = allocator.buffer(capacity: FrameLayout.preambleLength + MessageHeader2.length + FrameLayout.crcLength + epilogueLength)
+        FramePreamble.encode(tag: .message, count: count, length: length, into: &wire)
+        let headerStart = wire.writerIndex
+        message.header.encode(into: &wire)
+        let headerCRC = wire.withUnsafeReadableBytes { bytes in
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[(headerStart - wire.readerIndex)...]), seed: 0xFFFF_FFFF)
+        }
+        wire.writeDencU32(headerCRC)
+        let headLength = wire.readableBytes
+        out.reserveCapacity(out.count + count + 1)
+        if count > 1 {
+            wire.writeDencU8(FrameLayout.lateStatusComplete)
+            for i in 1..<FrameLayout.maxSegments {
+                wire.writeDencU32(i < count ? CRC32C.checksum(segment(i), seed: 0xFFFF_FFFF) : 0)
+            }
+        }
+        // Sliced only once written: a slice taken earlier would share the storage, and
+        // the next write would copy it.
+        if let head = wire.getSlice(at: wire.readerIndex, length: headLength) { out.append(head) }
+        guard count > 1 else { return }
+        for i in 1..<count where length(i) > 0 { out.append(segment(i)) }
+        if let epilogue = wire.getSlice(at: wire.readerIndex + headLength, length: epilogueLength) { out.append(epilogue) }
+    }
+
     /// Convenience: the wire form as one buffer.
     package mutating func encode(_ frame: Frame) -> ByteBuffer {
         var pieces: [ByteBuffer] = []

@@ -404,7 +404,9 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
         var m = message
         m.header.ackSeq = inSeq
         ackedInSeq = inSeq
-        return encodeFrame(m.frame())
+        var out: [ByteBuffer] = []
+        encoder.encode(message: m, into: &out)
+        return out
     }
 
     /// The peer has every message up to `seq` (`handle_message_ack`).

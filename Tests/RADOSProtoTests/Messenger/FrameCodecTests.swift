@@ -26,6 +26,47 @@ import Testing
         #expect(frame?.frame == Frame(tag: .hello, payload: ByteBuffer(string: "abc")))
     }
 
+    /// A message's crc-mode frame written with its header and epilogue in one buffer is
+    /// byte for byte the frame of `Message.frame()`, for every mix of empty and
+    /// non-empty segments (slices that do not start at index 0 included), and it
+    /// decodes back to the message.
+    @Test func aMessageFrameInOneBufferIsTheSegmentedFrame() throws {
+        var base = ByteBuffer(repeating: 0xEE, count: 7)
+        base.writeBytes((0..<300).map { UInt8(truncatingIfNeeded: $0 &* 13) })
+        let front = try #require(base.getSlice(at: 7, length: 200))
+        let middle = ByteBuffer(bytes: [1, 2, 3])
+        let data = ByteBuffer(repeating: 0xA5, count: 4096)
+        let cases: [(String, ByteBuffer, ByteBuffer, ByteBuffer)] = [
+            ("header only", ByteBuffer(), ByteBuffer(), ByteBuffer()),
+            ("front", front, ByteBuffer(), ByteBuffer()),
+            ("front and data", front, ByteBuffer(), data),
+            ("all four", front, middle, data),
+            ("middle only", ByteBuffer(), middle, ByteBuffer()),
+        ]
+        for (label, front, middle, data) in cases {
+            var message = Message(type: 42, version: 8, compatVersion: 3, tid: 77, front: front, middle: middle, data: data)
+            message.header.seq = 9
+            message.header.ackSeq = 5
+            var segmented = FrameEncoder()
+            var inOne = FrameEncoder()
+            var expected: [ByteBuffer] = []
+            var pieces: [ByteBuffer] = []
+            segmented.encode(message.frame(), into: &expected)
+            inOne.encode(message: message, into: &pieces)
+            func joined(_ pieces: [ByteBuffer]) -> [UInt8] { pieces.flatMap { Array($0.readableBytesView) } }
+            #expect(joined(pieces) == joined(expected), "\(label)")
+            var decoder = FrameDecoder()
+            var input = ByteBuffer(bytes: joined(pieces))
+            let decoded = try #require(try decoder.next(from: &input), "\(label)")
+            // Trailing empty segments are not sent, so the decoded frame lists fewer.
+            let sent = message.frame().segments
+            let kept = decoded.frame.segments.count
+            #expect(decoded.frame.segments == Array(sent.prefix(kept)), "\(label)")
+            #expect(sent.dropFirst(kept).allSatisfy { $0.readableBytes == 0 }, "\(label)")
+            #expect(input.readableBytes == 0, "\(label)")
+        }
+    }
+
     /// Secure-mode frames sealed by Python's `cryptography` AESGCM with the same secret.
     @Test func secureModeMatchesIndependentEncoding() throws {
         var encoder = FrameEncoder(protection: .secure(try FrameCipher(connectionSecret: Self.secret)))
