@@ -284,7 +284,7 @@ public struct IOContext: Sendable {
         case .failure(let error):
             return .failure(error as? RADOSError ?? RADOSError(.connectionFailed, "the request failed", details: "\(error)"))
         case .success(let done):
-            let failure = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first { $0 < 0 } ?? 0)
+            let failure = done.reply.result < 0 ? done.reply.result : done.reply.firstFailingReturnValue
             guard failure >= 0 else { return .failure(error(errno: -failure, object: object)) }
             return .success(done.outputs)
         }

@@ -104,7 +104,43 @@ package struct FrameLimits: Sendable, Hashable {
 /// A decoded preamble.
 package struct FramePreamble: Sendable, Equatable {
     package var tag: FrameTag
-    package var lengths: [Int]
+    package var lengths: SegmentLengths
+
+    /// A frame's segment lengths, one to four, held inline: decoding a preamble, once per
+    /// frame received, makes no array.
+    package struct SegmentLengths: RandomAccessCollection, Sendable, Equatable {
+        private var storage: (Int, Int, Int, Int) = (0, 0, 0, 0)
+        package private(set) var count = 0
+
+        package init() {}
+
+        package var startIndex: Int { 0 }
+        package var endIndex: Int { count }
+
+        package subscript(position: Int) -> Int {
+            precondition(position >= 0 && position < count, "segment \(position) of \(count)")
+            switch position {
+            case 0: return storage.0
+            case 1: return storage.1
+            case 2: return storage.2
+            default: return storage.3
+            }
+        }
+
+        /// Appends a length; a preamble has at most ``FrameLayout/maxSegments``.
+        package mutating func append(_ length: Int) {
+            precondition(count < FrameLayout.maxSegments, "more than \(FrameLayout.maxSegments) segments")
+            switch count {
+            case 0: storage.0 = length
+            case 1: storage.1 = length
+            case 2: storage.2 = length
+            default: storage.3 = length
+            }
+            count += 1
+        }
+
+        package static func == (a: SegmentLengths, b: SegmentLengths) -> Bool { a.elementsEqual(b) }
+    }
 
     /// Encodes the 32-byte preamble with its crc (CRC32C seed 0 over the first 28 bytes).
     package static func encode(tag: FrameTag, lengths: [Int], into buffer: inout ByteBuffer) {
@@ -144,8 +180,7 @@ package struct FramePreamble: Sendable, Equatable {
         let count = Int(b.readInteger(as: UInt8.self) ?? 0)
         guard let tag = FrameTag(rawValue: rawTag) else { throw .unknownTag(rawTag) }
         guard (1...FrameLayout.maxSegments).contains(count) else { throw .protocolViolation("segment count \(count)") }
-        var lengths: [Int] = []
-        lengths.reserveCapacity(count)
+        var lengths = SegmentLengths()
         for i in 0..<FrameLayout.maxSegments {
             let length = Int(b.readInteger(endianness: .little, as: UInt32.self) ?? 0)
             _ = b.readInteger(endianness: .little, as: UInt16.self)

@@ -169,6 +169,9 @@ package struct OSDOpReplyHeader: Hashable, Sendable {
     package var flags: OSDOpFlags
     /// Length of this op's output in the reply's data segment.
     package var outputLength: UInt32
+    /// The op's return value (0 or a negative errno, or a class method's return), which
+    /// the reply carries after all the ops; kept here so a reply has one array, not two.
+    package var returnValue: Int32 = 0
 
     /// Reads a 38-byte `ceph_osd_op`, keeping what a reply needs.
     package static func read(from buffer: inout ByteBuffer) throws -> OSDOpReplyHeader {

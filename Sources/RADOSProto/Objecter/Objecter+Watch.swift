@@ -109,7 +109,7 @@ extension Objecter {
                     let answered: Bool
                     switch outcome {
                     case .success(let done):
-                        result = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first ?? 0)
+                        result = done.reply.result < 0 ? done.reply.result : (done.reply.ops.first?.returnValue ?? 0)
                         answered = true
                     case .failure(let error):
                         result = -((error as? RADOSError)?.errno ?? 107)
@@ -145,7 +145,7 @@ extension Objecter {
                     let result: Result<UInt64?, RADOSError>
                     switch outcome {
                     case .success(let done):
-                        let failure = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first { $0 < 0 } ?? 0)
+                        let failure = done.reply.result < 0 ? done.reply.result : done.reply.firstFailingReturnValue
                         if failure < 0 {
                             result = .failure(IOContext.error(errno: -failure, object: request.object))
                         } else {

@@ -224,7 +224,7 @@ package actor Objecter {
                 hash: cursor.hash, namespace: namespace,
                 ops: [.pgNamespacedList(maxEntries: maxEntries, cursor: cursor, startEpoch: map.epoch)])
             let done = try await submit(request, pool: poolID)
-            let failure = done.reply.result < 0 ? done.reply.result : (done.reply.returnValues.first { $0 < 0 } ?? 0)
+            let failure = done.reply.result < 0 ? done.reply.result : done.reply.firstFailingReturnValue
             if failure < 0 {
                 throw RADOSError(.clusterError, "listing pool \(poolID) failed: \(String(cString: strerror(-failure)))", errno: -failure)
             }

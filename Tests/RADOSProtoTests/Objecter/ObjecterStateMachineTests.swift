@@ -12,7 +12,7 @@ import Testing
     static func reply(attempt: Int32, flags: OSDRequestFlags = [.onDisk], result: Int32 = 0) -> MOSDOpReply {
         MOSDOpReply(
             objectName: "obj", pool: 2, pgSeed: 5, flags: flags, result: result, osdmapEpoch: 1, ops: [],
-            retryAttempt: attempt, returnValues: [], replayVersion: .zero, userVersion: 1, redirectPool: nil
+            retryAttempt: attempt, replayVersion: .zero, userVersion: 1, redirectPool: nil
         )
     }
 

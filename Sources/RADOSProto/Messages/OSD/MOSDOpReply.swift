@@ -15,28 +15,69 @@ package struct MOSDOpReply: Sendable, Hashable {
     /// in the kernel; librados allows more, so the bound is generous but finite).
     package static let maximumOps = 1024
 
-    package var objectName: String
+    /// The object's name as sent (a slice of the front: a name is any bytes, and no
+    /// string is made for a name the requester already knows).
+    package var objectNameBytes: ByteBuffer
     package var pool: Int64
     package var pgSeed: UInt32
     package var flags: OSDRequestFlags
     /// 0 or a negative errno for the request as a whole.
     package var result: Int32
     package var osdmapEpoch: UInt32
+    /// The ops, each with its output length and return value.
     package var ops: [OSDOpReplyHeader]
     package var retryAttempt: Int32
-    /// Per-op return values (0 or negative errno, or a class method's return).
-    package var returnValues: [Int32]
     package var replayVersion: EVersion
     /// The object's version after the request (what `rados_get_last_version` reports).
     package var userVersion: UInt64
     /// The pool the OSD redirects the request to, if it did.
     package var redirectPool: Int64?
 
+    package init(
+        objectName: String, pool: Int64, pgSeed: UInt32, flags: OSDRequestFlags, result: Int32, osdmapEpoch: UInt32,
+        ops: [OSDOpReplyHeader], retryAttempt: Int32, replayVersion: EVersion, userVersion: UInt64, redirectPool: Int64?
+    ) {
+        self.init(
+            objectNameBytes: ByteBuffer(string: objectName), pool: pool, pgSeed: pgSeed, flags: flags, result: result,
+            osdmapEpoch: osdmapEpoch, ops: ops, retryAttempt: retryAttempt, replayVersion: replayVersion,
+            userVersion: userVersion, redirectPool: redirectPool)
+    }
+
+    package init(
+        objectNameBytes: ByteBuffer, pool: Int64, pgSeed: UInt32, flags: OSDRequestFlags, result: Int32, osdmapEpoch: UInt32,
+        ops: [OSDOpReplyHeader], retryAttempt: Int32, replayVersion: EVersion, userVersion: UInt64, redirectPool: Int64?
+    ) {
+        self.objectNameBytes = objectNameBytes
+        self.pool = pool
+        self.pgSeed = pgSeed
+        self.flags = flags
+        self.result = result
+        self.osdmapEpoch = osdmapEpoch
+        self.ops = ops
+        self.retryAttempt = retryAttempt
+        self.replayVersion = replayVersion
+        self.userVersion = userVersion
+        self.redirectPool = redirectPool
+    }
+
+    /// The object's name (invalid UTF-8 repaired).
+    package var objectName: String { String(buffer: objectNameBytes) }
+
+    /// Per-op return values (0 or negative errno, or a class method's return).
+    package var returnValues: [Int32] { ops.map(\.returnValue) }
+
+    /// The first failing op's return value, or 0 (what librados reports when the request
+    /// as a whole succeeded), without making an array.
+    package var firstFailingReturnValue: Int32 {
+        for op in ops where op.returnValue < 0 { return op.returnValue }
+        return 0
+    }
+
     /// Decodes a reply front of message `version`. Trailing fields newer than we know are ignored.
     package static func decode(front: ByteBuffer, version: UInt16) throws -> MOSDOpReply {
         var buffer = front
         do {
-            let objectName = try buffer.readDencString()
+            let objectName = try buffer.readDencBytes(limit: DencLimit.string)
             let pg = try buffer.readDencPlacementGroupID()
             let flags = OSDRequestFlags(rawValue: UInt32(truncatingIfNeeded: try buffer.readDencU64()))
             let result = try buffer.readDencI32()
@@ -47,9 +88,7 @@ package struct MOSDOpReply: Sendable, Hashable {
             ops.reserveCapacity(opCount)
             for _ in 0..<opCount { ops.append(try OSDOpReplyHeader.read(from: &buffer)) }
             let retryAttempt = try buffer.readDencI32()
-            var returnValues: [Int32] = []
-            returnValues.reserveCapacity(opCount)
-            for _ in 0..<opCount { returnValues.append(try buffer.readDencI32()) }
+            for index in 0..<opCount { ops[index].returnValue = try buffer.readDencI32() }
             var replayVersion = EVersion.zero
             var userVersion: UInt64 = 0
             if version >= 5 {
@@ -68,8 +107,8 @@ package struct MOSDOpReply: Sendable, Hashable {
                 if target >= 0 { redirectPool = target }
             }
             return MOSDOpReply(
-                objectName: objectName, pool: pg.pool, pgSeed: pg.seed, flags: flags, result: result,
-                osdmapEpoch: epoch, ops: ops, retryAttempt: retryAttempt, returnValues: returnValues,
+                objectNameBytes: objectName, pool: pg.pool, pgSeed: pg.seed, flags: flags, result: result,
+                osdmapEpoch: epoch, ops: ops, retryAttempt: retryAttempt,
                 replayVersion: replayVersion, userVersion: userVersion, redirectPool: redirectPool
             )
         } catch let error as DencError {
