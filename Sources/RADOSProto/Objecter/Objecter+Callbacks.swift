@@ -18,12 +18,69 @@ extension Objecter {
     ) {
         // On the loop already (a completion issuing the next request): submitted at
         // once, with no closure made for it.
+        let request = CallbackRequest(pool: pool, namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext, completion: completion)
         if eventLoop.inEventLoop {
-            assumeIsolated { $0.submit(pool: pool, namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext, completion: completion) }
+            submitOnLoop(request)
         } else {
-            eventLoop.execute { [self] in
-                assumeIsolated { $0.submit(pool: pool, namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext, completion: completion) }
-            }
+            eventLoop.execute { [self] in submitOnLoop(request) }
         }
     }
+
+    /// A callback request's arguments, handed to the loop in one value.
+    struct CallbackRequest: Sendable {
+        var pool: Int64
+        var namespace: String
+        var object: String
+        var ops: [OSDOp]
+        var snapID: UInt64
+        var snapContext: SnapContext
+        var completion: @Sendable (Result<Reply, any Error>) -> Void
+    }
+
+    /// Submits `request`; on the loop only.
+    ///
+    /// This is `assumeIsolated` for the per-I/O paths without its cost: the standard one
+    /// turns its non-escaping closure into an escaping one (`withoutActuallyEscaping`),
+    /// which allocates twice per call, four times per I/O here (the submission and the
+    /// reply). Like it, this traps off the loop and calls the isolated function as a
+    /// function of the actor that is not isolated to it, as the standard library does
+    /// (the two have the same representation); the function is a constant of concrete
+    /// type that captures nothing, so a call allocates nothing.
+    nonisolated func submitOnLoop(_ request: CallbackRequest) {
+        eventLoop.preconditionInEventLoop()
+        Self.submitIsolated(self, request)
+    }
+
+    private typealias SubmitFunction = @Sendable (Objecter, CallbackRequest) -> Void
+    private static let submitIsolated: SubmitFunction = unsafeBitCast(
+        { (objecter: isolated Objecter, request: CallbackRequest) in
+            objecter.submit(
+                pool: request.pool, namespace: request.namespace, object: request.object, ops: request.ops,
+                snapID: request.snapID, snapContext: request.snapContext, completion: request.completion)
+        } as @Sendable (isolated Objecter, CallbackRequest) -> Void,
+        to: SubmitFunction.self)
+
+    /// What an OSD session delivered, and from which OSD.
+    struct SessionDelivery: Sendable {
+        var event: MessengerEvent
+        var osd: Int32
+        var session: MessengerSession
+    }
+
+    /// Handles an OSD session's event; on the loop only, like ``submitOnLoop(_:)``.
+    nonisolated func deliverOnLoop(_ delivery: SessionDelivery) {
+        eventLoop.preconditionInEventLoop()
+        Self.deliverIsolated(self, delivery)
+    }
+
+    private typealias DeliverFunction = @Sendable (Objecter, SessionDelivery) -> Void
+    private static let deliverIsolated: DeliverFunction = unsafeBitCast(
+        { (objecter: isolated Objecter, delivery: SessionDelivery) in
+            switch delivery.event {
+            case .message(let message): objecter.received(from: delivery.osd, message)
+            case .closed: objecter.closed(delivery.osd, delivery.session)
+            case .authenticated, .ready, .keepaliveAck, .peerReset: break
+            }
+        } as @Sendable (isolated Objecter, SessionDelivery) -> Void,
+        to: DeliverFunction.self)
 }

@@ -62,13 +62,7 @@ extension Objecter {
         // Replies, notifications and the session's end are handled here on the loop as
         // they arrive, synchronously.
         session.route?.attach { [weak self] event in
-            self?.assumeIsolated { objecter in
-                switch event {
-                case .message(let message): objecter.received(from: osd, message)
-                case .closed: objecter.closed(osd, session)
-                case .authenticated, .ready, .keepaliveAck, .peerReset: break
-                }
-            }
+            self?.deliverOnLoop(SessionDelivery(event: event, osd: osd, session: session))
         }
     }
 
