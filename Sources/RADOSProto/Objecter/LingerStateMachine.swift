@@ -167,6 +167,9 @@ package struct LingerStateMachine: Sendable {
         return lastCookie
     }
 
+    /// How many times notify `cookie` was sent again (nil: no such notify).
+    package func notifyAttempt(cookie: UInt64) -> UInt32? { notifies[cookie]?.attempt }
+
     /// What notify `cookie` sends (for ``Action/resendNotify(cookie:attempt:)``).
     package func notifyRequest(cookie: UInt64) -> NotifyRequest? { notifies[cookie]?.request }
 

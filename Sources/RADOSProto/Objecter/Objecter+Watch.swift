@@ -61,27 +61,38 @@ extension Objecter {
 
     package func forgetNotify(cookie: UInt64) {
         lingers.removeNotify(cookie: cookie)
+        notifyWaitSeconds[cookie] = nil
         notifyWaiters.removeValue(forKey: cookie)?.resume(throwing: RADOSError(.connectionFailed, "the notify was abandoned"))
     }
 
     /// Waits for the OSD's completion of notify `cookie`, whose op's reply gave
-    /// `notifyID` (nil: none), at most `seconds`.
+    /// `notifyID` (nil: none), at most `seconds` after its last send: a notify sent again
+    /// after a map change runs again on the OSD, with its timeout counted anew.
     package func notifyCompletion(cookie: UInt64, notifyID: UInt64?, seconds: Double) async throws -> MWatchNotify {
         perform(lingers.notifyAccepted(cookie: cookie, notifyID: notifyID))
         if let message = lingers.takeCompletion(cookie: cookie) { return message }
         guard lingers.isNotifyPending(cookie: cookie) else {
             throw RADOSError(.invalidArgument, "no notify with cookie \(cookie) is pending")
         }
-        eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) { [weak self] in
-            self?.assumeIsolated { $0.notifyTimedOut(cookie: cookie) }
-        }
+        notifyWaitSeconds[cookie] = seconds
+        scheduleNotifyDeadline(cookie: cookie)
         return try await withCheckedThrowingContinuation { continuation in
             notifyWaiters[cookie] = continuation
         }
     }
 
-    func notifyTimedOut(cookie: UInt64) {
-        guard let waiter = notifyWaiters.removeValue(forKey: cookie) else { return }
+    /// Gives notify `cookie` its wait from now, for the attempt now in flight.
+    func scheduleNotifyDeadline(cookie: UInt64) {
+        guard let seconds = notifyWaitSeconds[cookie], let attempt = lingers.notifyAttempt(cookie: cookie) else { return }
+        eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) { [weak self] in
+            self?.assumeIsolated { $0.notifyTimedOut(cookie: cookie, attempt: attempt) }
+        }
+    }
+
+    /// The wait of `attempt` of notify `cookie` ended; a later attempt has its own.
+    func notifyTimedOut(cookie: UInt64, attempt: UInt32) {
+        guard lingers.notifyAttempt(cookie: cookie) == attempt, let waiter = notifyWaiters.removeValue(forKey: cookie) else { return }
+        notifyWaitSeconds[cookie] = nil
         lingers.removeNotify(cookie: cookie)
         waiter.resume(throwing: RADOSError(.timedOut, "the OSD did not complete the notify in time"))
     }
@@ -93,6 +104,7 @@ extension Objecter {
             perform(lingers.notifyAccepted(cookie: cookie, notifyID: notifyID, attempt: attempt))
         case .failure(let error):
             lingers.removeNotify(cookie: cookie)
+            notifyWaitSeconds[cookie] = nil
             notifyWaiters.removeValue(forKey: cookie)?.resume(throwing: error)
         }
     }
@@ -136,10 +148,12 @@ extension Objecter {
                 watchCallbacks.removeValue(forKey: cookie)?.lost(error)
             case .notifyCompleted(let cookie, _):
                 if let waiter = notifyWaiters.removeValue(forKey: cookie), let message = lingers.takeCompletion(cookie: cookie) {
+                    notifyWaitSeconds[cookie] = nil
                     waiter.resume(returning: message)
                 }
             case .resendNotify(let cookie, let attempt):
                 guard let request = lingers.notifyRequest(cookie: cookie) else { continue }
+                scheduleNotifyDeadline(cookie: cookie)
                 let op = OSDOp.notify(cookie: cookie, payload: request.payload, timeout: request.timeout)
                 execute(pool: request.pool, namespace: request.namespace, object: request.object, ops: [op]) { objecter, outcome in
                     let result: Result<UInt64?, RADOSError>

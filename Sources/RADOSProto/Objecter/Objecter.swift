@@ -71,6 +71,8 @@ package actor Objecter {
     var watchCallbacks: [UInt64: WatchCallbacks] = [:]
     /// Callers waiting for a notify's completion, by cookie.
     var notifyWaiters: [UInt64: CheckedContinuation<MWatchNotify, any Error>] = [:]
+    /// How long each waiting notify waits for its completion after its last send.
+    var notifyWaitSeconds: [UInt64: Double] = [:]
 
     /// A notification for one of our watches: acknowledge it with a notify-ack.
     package struct WatchEvent: Sendable {
@@ -283,6 +285,7 @@ package actor Objecter {
         watchCallbacks.removeAll()
         for waiter in notifyWaiters.values { waiter.resume(throwing: RADOSError(.connectionFailed, "the client was shut down")) }
         notifyWaiters.removeAll()
+        notifyWaitSeconds.removeAll()
         lingers = LingerStateMachine()
         for action in machine.abortAll(RADOSError(.connectionFailed, "the client was shut down")) { perform(action) }
         for session in sessions.values { session.channel.close(promise: nil) }
