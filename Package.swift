@@ -114,7 +114,12 @@ let package = Package(
         ),
         .testTarget(
             name: "RADOSProtoTests",
-            dependencies: ["RADOSProto", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "RADOSProto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -41,17 +41,23 @@ import Testing
         return Fixture(ticket: ticket, globalID: UInt64(try #require(values["global-id"])) ?? 0, osd: address, client: client, server: server)
     }
 
-    @Test(arguments: [1, 5, 64, 100_000])
-    func replay(chunk: Int) throws {
-        let fixture = try Self.load()
-        #expect(!fixture.server.isEmpty)
+    /// A client set up as the recorded one was (crc mode, its nonces and cookie), so
+    /// that it sends the recorded bytes.
+    static func machine(_ fixture: Fixture) -> ProtocolV2Client {
         var configuration = ProtocolV2Client.Configuration(peerAddress: fixture.osd, peerType: .osd)
         configuration.modes = [.crc]
         configuration.nonce = 0x1234_5678
         configuration.cookie = 0x0BAD_C0DE_0BAD_C0DE
-        var machine = ProtocolV2Client(
+        return ProtocolV2Client(
             configuration: configuration,
             authenticator: .service(CephXAuthorizer(ticket: fixture.ticket, globalID: fixture.globalID, nonce: 0x5EED_5EED_5EED_5EED)))
+    }
+
+    @Test(arguments: [1, 5, 64, 100_000])
+    func replay(chunk: Int) throws {
+        let fixture = try Self.load()
+        #expect(!fixture.server.isEmpty)
+        var machine = Self.machine(fixture)
         var written: [UInt8] = []
         var ready: ServerIdentFrame?
         var outcome: AuthOutcome?

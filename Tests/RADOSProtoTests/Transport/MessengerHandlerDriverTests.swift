@@ -1,0 +1,67 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOEmbedded
+import Testing
+@testable import RADOSProto
+
+/// The loop-bound driver of an OSD session, `MessengerHandler`, on an `EmbeddedChannel`
+/// with no cluster: the recorded handshake of a real Pacific OSD (the fixture of
+/// ``OSDSessionReplayTests``) opens the session, then a 4 KiB write request goes out and
+/// an OSD reply comes in, the per-I/O path from the channel's point of view.
+@Suite struct MessengerHandlerDriverTests {
+    @Test func anOSDSessionSendsARequestAndDeliversItsReply() throws {
+        let fixture = try OSDSessionReplayTests.load()
+        let machine = OSDSessionReplayTests.machine(fixture)
+        let events = NIOLockedValueBox<[MessengerEvent]>([])
+        let channel = EmbeddedChannel(handler: MessengerHandler(machine: machine, keepaliveInterval: nil) { event in
+            events.withLockedValue { $0.append(event) }
+        })
+        defer { _ = try? channel.finish() }
+        func sent() throws -> [UInt8] {
+            var bytes: [UInt8] = []
+            while let piece = try channel.readOutbound(as: ByteBuffer.self) { bytes += Array(piece.readableBytesView) }
+            return bytes
+        }
+
+        // The handshake: what we send is byte for byte what the real OSD accepted.
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6800)).wait()
+        try channel.writeInbound(ByteBuffer(bytes: fixture.server))
+        #expect(try sent() == fixture.client)
+        let ready = events.withLockedValue { $0.contains { if case .ready = $0 { return true } else { return false } } }
+        try #require(ready, "the session did not open: \(events.withLockedValue { $0 })")
+
+        // A request: one message frame, numbered 1, carrying front and data as given.
+        let front = ByteBuffer(bytes: (0..<180).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        let data = ByteBuffer(repeating: 0x5A, count: 4096)
+        let request = Message(type: MOSDOp.messageType, version: MOSDOp.version, compatVersion: MOSDOp.compatVersion, tid: 1, front: front, data: data)
+        try channel.writeOutbound(request)
+        var wire = ByteBuffer(bytes: try sent())
+        var decoder = FrameDecoder()
+        let frame = try #require(try decoder.next(from: &wire)?.frame)
+        #expect(wire.readableBytes == 0, "more than one frame went out")
+        #expect(frame.tag == .message && frame.segments.count == 4)
+        let header = try MessageHeader2.decode(frame.segments[0])
+        #expect(header.seq == 1 && header.tid == 1 && header.type == MOSDOp.messageType)
+        #expect(frame.segments[1] == front && frame.segments[2].readableBytes == 0 && frame.segments[3] == data)
+
+        // The reply (the annotated front of MOSDOpReplyTests: a stat and a read, 16 and 3
+        // bytes of output) is delivered as the message, and decodes.
+        let outputs = ByteBuffer(bytes: (0..<19).map { UInt8($0) })
+        var reply = Message(type: MOSDOpReply.messageType, version: 8, tid: 1, front: ByteBuffer(bytes: MOSDOpReplyTests.fixture()), data: outputs)
+        reply.header.seq = 1
+        var encoder = FrameEncoder()
+        var replyWire: [ByteBuffer] = []
+        encoder.encode(message: reply, into: &replyWire)
+        for piece in replyWire { try channel.writeInbound(piece) }
+        let delivered = try #require(events.withLockedValue { events -> Message? in
+            for case .message(let message) in events.reversed() { return message }
+            return nil
+        })
+        #expect(delivered == reply)
+        let decoded = try MOSDOpReply.decode(front: delivered.front, version: delivered.header.version)
+        #expect(decoded.returnValues == [0, -2])
+        #expect(try decoded.outputs(from: delivered.data).map(\.readableBytes) == [16, 3])
+        // Nothing goes back for it: sessions to OSDs are lossy, and lossy sessions send no ACK.
+        #expect(try sent().isEmpty)
+    }
+}
