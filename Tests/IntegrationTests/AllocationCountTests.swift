@@ -20,8 +20,7 @@ struct AllocationCountTests {
 
     /// The release build's `rbdctl` (scripts/test.sh builds it: a debug build's count,
     /// about twice as high, would say little about what users run).
-    static let releaseRbdctl = URL(fileURLWithPath: ClusterEnvironment.rbdctl)
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("release/rbdctl").path
+    static let releaseRbdctl = CABIEnvironment.root.appendingPathComponent(".build/release/rbdctl").path
 
     @Test func fourKiBRandomIOStaysUnderItsAllocationCeiling() async throws {
         let conf = try #require(ClusterEnvironment.cephConf)
@@ -34,10 +33,9 @@ struct AllocationCountTests {
             ClusterEnvironment.removeImage(spec)
             try? FileManager.default.removeItem(atPath: work)
         }
-        let root = URL(fileURLWithPath: ClusterEnvironment.rbdctl).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let counter = "\(work)/alloc-count.so"
         let build = try await ClusterEnvironment.runAwaited([
-            "gcc", "-O2", "-shared", "-fPIC", "-o", counter, root.appendingPathComponent("scripts/support/alloc-count.c").path,
+            "gcc", "-O2", "-shared", "-fPIC", "-o", counter, CABIEnvironment.root.appendingPathComponent("scripts/support/alloc-count.c").path,
         ])
         try #require(build.status == 0, "gcc: \(build.stderr)")
         // Written through first, so reads find data in every object.
