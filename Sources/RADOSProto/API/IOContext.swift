@@ -271,23 +271,10 @@ public struct IOContext: Sendable {
         objecter.execute(
             pool: poolID, namespace: namespace, object: object, ops: ops,
             snapID: snapID ?? (writes ? MOSDOp.noSnap : readSnapID),
-            snapContext: snapContext ?? (writes ? writeSnapContext : .empty)
-        ) { done in
-            completion(Self.outputs(done, object: object))
-        }
-    }
-
-    /// A finished request as librados reports it: the outputs, or the first failing
-    /// op's errno (the reply's result first) as the error.
-    static func outputs(_ done: Result<Objecter.Reply, any Error>, object: String) -> Result<[ByteBuffer], RADOSError> {
-        switch done {
-        case .failure(let error):
-            return .failure(error as? RADOSError ?? RADOSError(.connectionFailed, "the request failed", details: "\(error)"))
-        case .success(let done):
-            let failure = done.reply.result < 0 ? done.reply.result : done.reply.firstFailingReturnValue
-            guard failure >= 0 else { return .failure(error(errno: -failure, object: object)) }
-            return .success(done.outputs)
-        }
+            snapContext: snapContext ?? (writes ? writeSnapContext : .empty),
+            // Handed on as it is: the Objecter answers it in librados' terms
+            // (`Objecter.outputs`), so no closure is made here per request.
+            completion: completion)
     }
 
     /// An I/O context on another pool of the same cluster (the same namespace), e.g. an

@@ -211,16 +211,7 @@ extension ProtocolV2Client {
         case .ready:
             switch frame.tag {
             case .message:
-                let segments = frame.segments
-                let header = try MessageHeader2.decode(segments[0])
-                acknowledged(upTo: header.ackSeq)
-                if header.seq <= inSeq { return [] }  // an old duplicate (a retransmission)
-                guard header.seq == inSeq + 1 else {
-                    throw MessengerError.protocolViolation("message seq \(header.seq), expected \(inSeq + 1)")
-                }
-                inSeq = header.seq
-                func segment(_ i: Int) -> ByteBuffer { i < segments.count ? segments[i] : ByteBuffer() }
-                return [.deliver(Message(header: header, front: segment(1), middle: segment(2), data: segment(3)))]
+                return try receivedMessage(frame).map { [.deliver($0)] } ?? []
             case .ack:
                 acknowledged(upTo: try frame.payload.decodeExactly("AckFrame") { try $0.readDencU64() })
                 return []
@@ -242,5 +233,19 @@ extension ProtocolV2Client {
                 throw MessengerError.protocolViolation("unexpected \(frame.tag) on an open session")
             }
         }
+    }
+    /// A MESSAGE frame on the open session: the message to deliver, or nil for an old
+    /// duplicate (a retransmission).
+    mutating func receivedMessage(_ frame: Frame) throws -> Message? {
+        let segments = frame.segments
+        let header = try MessageHeader2.decode(segments[0])
+        acknowledged(upTo: header.ackSeq)
+        if header.seq <= inSeq { return nil }
+        guard header.seq == inSeq + 1 else {
+            throw MessengerError.protocolViolation("message seq \(header.seq), expected \(inSeq + 1)")
+        }
+        inSeq = header.seq
+        func segment(_ i: Int) -> ByteBuffer { i < segments.count ? segments[i] : ByteBuffer() }
+        return Message(header: header, front: segment(1), middle: segment(2), data: segment(3))
     }
 }

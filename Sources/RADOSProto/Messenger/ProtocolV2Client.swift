@@ -215,10 +215,18 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
 
     /// Bytes arrived from the peer (at monotonic time `now`, when the caller tracks it).
     package mutating func received(_ bytes: ByteBuffer, now: NIODeadline? = nil) -> [Action] {
+        var actions: [Action] = []
+        received(bytes, now: now, into: &actions)
+        return actions
+    }
+
+    /// ``received(_:now:)`` appending its actions to `actions`, an array the driver keeps
+    /// and empties after performing them: a reply then costs no array of its own.
+    package mutating func received(_ bytes: ByteBuffer, now: NIODeadline? = nil, into actions: inout [Action]) {
         if let now { lastHeard = now }
         switch state {
         case .closed, .idle, .disconnected:
-            return []
+            return
         case .awaitingBanner, .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .awaitingReconnect, .ready:
             break
         }
@@ -229,17 +237,26 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
             var bytes = bytes
             inbound.writeBuffer(&bytes)
         }
-        var actions: [Action] = []
         do {
             if case .awaitingBanner = state {
-                guard let write = try processBanner() else { return [] }
+                guard let write = try processBanner() else { return }
                 actions.append(write)
             }
             while true {
                 switch state {
                 case .closed, .idle, .awaitingBanner, .disconnected:
-                    return actions
-                case .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .awaitingReconnect, .ready:
+                    return
+                case .ready:
+                    guard let decoded = try decoder.next(from: &inbound) else { break }
+                    // The open session's messages (replies) are delivered without the
+                    // array `handle` returns.
+                    if decoded.frame.tag == .message {
+                        if let message = try receivedMessage(decoded.frame) { actions.append(.deliver(message)) }
+                    } else {
+                        actions += try handle(decoded)
+                    }
+                    continue
+                case .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .awaitingReconnect:
                     break
                 }
                 guard let decoded = try decoder.next(from: &inbound) else { break }
@@ -268,15 +285,14 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
                 p.writeDencU64(inSeq)
                 actions.append(.write(encodeFrame(Frame(tag: .ack, payload: p))))
             }
-            return actions
         } catch let error as MessengerError {
-            return actions + fail(error)
+            actions += fail(error)
         } catch let error as DencError {
-            return actions + fail(.malformed(error))
+            actions += fail(.malformed(error))
         } catch let error as RADOSError {
-            return actions + fail(.authenticationFailed(error.message))
+            actions += fail(.authenticationFailed(error.message))
         } catch {
-            return actions + fail(.protocolViolation("\(error)"))
+            actions += fail(.protocolViolation("\(error)"))
         }
     }
 
@@ -295,6 +311,19 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
             }
             return [.write(encodeMessage(message))]
         }
+    }
+
+    /// ``send(_:)`` for the I/O path: on an open session the frame's pieces are appended
+    /// to `out` (an array the driver keeps and empties after writing them) and nothing is
+    /// returned; otherwise whatever ``send(_:)`` returns. A request then costs no array of
+    /// actions and none of pieces.
+    package mutating func send(_ message: Message, appendingTo out: inout [ByteBuffer]) -> [Action] {
+        guard case .ready = state, configuration.lossy else { return send(message) }
+        outSeq += 1
+        var m = message
+        m.header.seq = outSeq
+        encodeNumbered(m, into: &out)
+        return []
     }
 
     /// The transport can take more bytes (`writable`) or not (its buffer is over the
@@ -401,12 +430,16 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
 
     /// Encodes a message whose seq is already set (a retransmission keeps its seq).
     mutating func encodeNumbered(_ message: Message) -> [ByteBuffer] {
+        var out: [ByteBuffer] = []
+        encodeNumbered(message, into: &out)
+        return out
+    }
+
+    mutating func encodeNumbered(_ message: Message, into out: inout [ByteBuffer]) {
         var m = message
         m.header.ackSeq = inSeq
         ackedInSeq = inSeq
-        var out: [ByteBuffer] = []
         encoder.encode(message: m, into: &out)
-        return out
     }
 
     /// The peer has every message up to `seq` (`handle_message_ack`).

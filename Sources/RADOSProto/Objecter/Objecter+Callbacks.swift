@@ -9,12 +9,13 @@ import NIOCore
 /// completion runs on the loop thread, as librados runs its callbacks on its finisher:
 /// it must return quickly and never block.
 extension Objecter {
-    /// Runs `ops` on one object, atomically; `completion` receives the OSD's reply (or
-    /// the error that ended the request) on the loop.
+    /// Runs `ops` on one object, atomically; `completion` receives each op's output, or
+    /// the error that ended the request (the first failing op's errno, as librados
+    /// reports it: ``outputs(_:)``), on the loop.
     package nonisolated func execute(
         pool: Int64, namespace: String, object: String, ops: [OSDOp],
         snapID: UInt64, snapContext: SnapContext,
-        completion: @escaping @Sendable (Result<Reply, any Error>) -> Void
+        completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void
     ) {
         // On the loop already (a completion issuing the next request): submitted at
         // once, with no closure made for it.
@@ -34,7 +35,20 @@ extension Objecter {
         var ops: [OSDOp]
         var snapID: UInt64
         var snapContext: SnapContext
-        var completion: @Sendable (Result<Reply, any Error>) -> Void
+        var completion: @Sendable (Result<[ByteBuffer], RADOSError>) -> Void
+    }
+
+    /// A finished request as librados reports it: the outputs, or the first failing
+    /// op's errno (the reply's result first) as the error, naming the object.
+    static func outputs(_ done: Result<Reply, any Error>) -> Result<[ByteBuffer], RADOSError> {
+        switch done {
+        case .failure(let error):
+            return .failure(error as? RADOSError ?? RADOSError(.connectionFailed, "the request failed", details: "\(error)"))
+        case .success(let done):
+            let failure = done.reply.result < 0 ? done.reply.result : done.reply.firstFailingReturnValue
+            guard failure >= 0 else { return .failure(IOContext.error(errno: -failure, object: done.reply.objectName)) }
+            return .success(done.outputs)
+        }
     }
 
     /// Submits `request`; on the loop only.
@@ -59,6 +73,18 @@ extension Objecter {
                 snapID: request.snapID, snapContext: request.snapContext, completion: request.completion)
         } as @Sendable (isolated Objecter, CallbackRequest) -> Void,
         to: SubmitFunction.self)
+
+    /// Flushes the sessions written to in this turn of the loop; on the loop only, like
+    /// ``submitOnLoop(_:)``.
+    nonisolated func flushOnLoop() {
+        eventLoop.preconditionInEventLoop()
+        Self.flushIsolated(self)
+    }
+
+    private typealias FlushFunction = @Sendable (Objecter) -> Void
+    private static let flushIsolated: FlushFunction = unsafeBitCast(
+        { (objecter: isolated Objecter) in objecter.flushWritten() } as @Sendable (isolated Objecter) -> Void,
+        to: FlushFunction.self)
 
     /// What an OSD session delivered, and from which OSD.
     struct SessionDelivery: Sendable {

@@ -20,7 +20,8 @@ extension Objecter {
             let data = request.data
             let message = Message(type: MOSDOp.messageType, version: MOSDOp.version, compatVersion: MOSDOp.compatVersion, tid: tid, front: front, data: data)
             if let session = sessions[osd] {
-                session.channel.writeAndFlush(message, promise: nil)
+                session.send(message)
+                written(osd)
             } else if queued[osd] != nil {
                 queued[osd]?.append((tid, message))
             } else {
@@ -33,6 +34,24 @@ extension Objecter {
             let message = Message(type: MOSDBackoff.messageType, version: MOSDBackoff.version, compatVersion: MOSDBackoff.compatVersion, tid: 0, front: front, data: ByteBuffer())
             sessions[osd]?.channel.writeAndFlush(message, promise: nil)
         }
+    }
+
+    /// Notes that a request went to `osd`'s session unflushed: once this turn of the loop
+    /// has run (the replies of one wake-up, the completions they ran and the requests
+    /// those issued, or a batch of requests from other threads), each session written to
+    /// is flushed once, so requests to one OSD leave in one `writev`.
+    func written(_ osd: Int32) {
+        if !unflushed.contains(osd) { unflushed.append(osd) }
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        eventLoop.execute { [self] in flushOnLoop() }
+    }
+
+    /// Flushes every session written to since the last flush.
+    func flushWritten() {
+        flushScheduled = false
+        for osd in unflushed { sessions[osd]?.channel.flush() }
+        unflushed.removeAll(keepingCapacity: true)
     }
 
     func open(_ osd: Int32) {

@@ -42,6 +42,10 @@ package actor Objecter {
     var mappings: [PlacementGroupID: OSDMap.Mapping?] = [:]
     var machine: ObjecterStateMachine
     var sessions: [Int32: MessengerSession] = [:]
+    /// OSDs whose session was written to and not flushed yet, and whether the flush
+    /// after this turn of the loop is scheduled (Objecter+Sessions.swift, `written`).
+    var unflushed: [Int32] = []
+    var flushScheduled = false
     /// Messages waiting for a session being opened, in send order.
     var queued: [Int32: [(tid: UInt64, message: Message)]] = [:]
     /// Who is waiting for each request: a caller's task, or the Objecter itself (watch
@@ -49,8 +53,9 @@ package actor Objecter {
     enum Waiter {
         case task(CheckedContinuation<Reply, any Error>)
         case callback((isolated Objecter, Result<Reply, any Error>) -> Void)
-        /// A caller's callback request (Objecter+Callbacks.swift), kept as it came.
-        case completion(@Sendable (Result<Reply, any Error>) -> Void)
+        /// A caller's callback request (Objecter+Callbacks.swift), kept as it came and
+        /// answered in librados' terms (``outputs(_:)``).
+        case completion(@Sendable (Result<[ByteBuffer], RADOSError>) -> Void)
     }
     var waiters: [UInt64: Waiter] = [:]
     /// ``shutdown()`` was called: new requests fail at once instead of opening sessions.
@@ -192,7 +197,7 @@ package actor Objecter {
     }
 
     /// A caller's callback request, on the loop (Objecter+Callbacks.swift).
-    func submit(pool: Int64, namespace: String, object: String, ops: [OSDOp], snapID: UInt64, snapContext: SnapContext, completion: @escaping @Sendable (Result<Reply, any Error>) -> Void) {
+    func submit(pool: Int64, namespace: String, object: String, ops: [OSDOp], snapID: UInt64, snapContext: SnapContext, completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void) {
         submit(pool: pool, namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext, waiter: .completion(completion))
     }
 
@@ -210,7 +215,7 @@ package actor Objecter {
         switch waiters.removeValue(forKey: tid) {
         case .task(let continuation): continuation.resume(with: result)
         case .callback(let completion): completion(self, result)
-        case .completion(let completion): completion(result)
+        case .completion(let completion): completion(Self.outputs(result))
         case nil: break
         }
     }

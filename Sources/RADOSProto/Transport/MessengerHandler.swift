@@ -35,6 +35,12 @@ package final class MessengerHandler: ChannelDuplexHandler {
     private let silenceLimit: TimeAmount?
     private var keepaliveTask: RepeatedTask?
     private var closed = false
+    /// The handler's context, for ``send(_:)`` (set while the handler is in a pipeline).
+    private var context: ChannelHandlerContext?
+    /// Arrays the machine fills and this handler empties after performing them, kept
+    /// so that a request or a reply does not allocate its own.
+    private var scratchPieces: [ByteBuffer] = []
+    private var scratchActions: [ProtocolV2Client.Action] = []
 
     /// - Parameters:
     ///   - keepaliveInterval: send KEEPALIVE2 this often once the session is open (nil: never).
@@ -71,15 +77,46 @@ package final class MessengerHandler: ChannelDuplexHandler {
         context.fireChannelActive()
     }
 
+    package func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
     package func handlerRemoved(context: ChannelHandlerContext) {
         keepaliveTask?.cancel()
         keepaliveTask = nil
+        self.context = nil
     }
 
     package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
         tap?(.received, bytes)
-        run(machine.received(bytes, now: context.eventLoop.now), context: context)
+        // Taken out while in use: an event handled below that reaches this handler again
+        // finds it empty and uses an array of its own.
+        var actions = scratchActions
+        scratchActions = []
+        machine.received(bytes, now: context.eventLoop.now, into: &actions)
+        run(actions, context: context)
+        actions.removeAll(keepingCapacity: true)
+        scratchActions = actions
+    }
+
+    /// Sends `message` from the channel's loop without passing it through the pipeline
+    /// (no boxing of the message, no array per request) and without flushing: the caller
+    /// flushes the channel once for everything it wrote in this turn of the loop (one
+    /// `writev` for many requests). Dropped when the connection is closed (its owner hears
+    /// `.closed` and resends); ``write(context:data:promise:)`` is the pipeline's way in.
+    package func send(_ message: Message) {
+        guard let context, !closed else { return }
+        var pieces = scratchPieces
+        scratchPieces = []
+        let actions = machine.send(message, appendingTo: &pieces)
+        for buffer in pieces {
+            tap?(.sent, buffer)
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        }
+        pieces.removeAll(keepingCapacity: true)
+        scratchPieces = pieces
+        if !actions.isEmpty { run(actions, context: context) }
     }
 
     /// A peer that stops reading makes the channel unwritable: the machine then stops
@@ -105,7 +142,8 @@ package final class MessengerHandler: ChannelDuplexHandler {
             promise?.fail(RADOSError(.connectionFailed, "the connection is closed"))
             return
         }
-        run(machine.send(unwrapOutboundIn(data)), context: context)
+        // Flushed when the writer flushes the channel (writeAndFlush, or flush later).
+        run(machine.send(unwrapOutboundIn(data)), context: context, flush: false)
         promise?.succeed(())
     }
 
@@ -123,7 +161,9 @@ package final class MessengerHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    private func run(_ actions: [ProtocolV2Client.Action], context: ChannelHandlerContext) {
+    /// Performs the machine's actions; what they write is flushed unless `flush` is false
+    /// (a message written through the pipeline waits for the writer's flush).
+    private func run(_ actions: [ProtocolV2Client.Action], context: ChannelHandlerContext, flush: Bool = true) {
         for action in actions {
             switch action {
             case .write(let buffers):
@@ -131,7 +171,7 @@ package final class MessengerHandler: ChannelDuplexHandler {
                     tap?(.sent, buffer)
                     context.write(wrapOutboundOut(buffer), promise: nil)
                 }
-                context.flush()
+                if flush { context.flush() }
             case .authenticated(let outcome):
                 sink(.authenticated(outcome))
             case .ready(let ident):

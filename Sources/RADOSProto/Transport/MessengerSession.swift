@@ -15,6 +15,15 @@ package struct MessengerSession: Sendable {
     package let events: AsyncStream<MessengerEvent>
     /// Where a routed session's events go (nil for one opened with the async `open`).
     package let route: MessengerEventRoute?
+    /// The session's handler, for ``send(_:)`` on the loop.
+    let handler: NIOLoopBound<MessengerHandler>
+
+    /// Writes `message` on the session without flushing, from the channel's loop only:
+    /// the caller flushes ``channel`` once after everything it sends in this turn of the
+    /// loop, so frames for several requests leave in one `writev`.
+    package func send(_ message: Message) {
+        handler.value.send(message)
+    }
 
     /// Socket reads grow from 2 KiB up to 1 MiB while they keep filling their buffer
     /// (NIO stops at 64 KiB by default): a 4 MiB read reply takes 4 reads instead of 64
@@ -64,22 +73,29 @@ package struct MessengerSession: Sendable {
     ) async throws -> MessengerSession {
         let (stream, continuation) = AsyncStream<MessengerEvent>.makeStream()
         let channel: any Channel
+        let installed = InstalledHandler()
         do {
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(timeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.recvAllocator, value: MessengerSession.receiveBuffers)
+                .channelOption(.recvAllocator, value: MessengerSession.receiveBuffers)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(MessengerHandler(machine: machine, keepaliveInterval: keepaliveInterval, silenceLimit: silenceLimit, tap: tap) { event in
+                        let handler = MessengerHandler(machine: machine, keepaliveInterval: keepaliveInterval, silenceLimit: silenceLimit, tap: tap) { event in
                             continuation.yield(event)
                             if case .closed = event { continuation.finish() }
-                        })
+                        }
+                        installed.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+                        try channel.pipeline.syncOperations.addHandler(handler)
                     }
                 }
                 .connect(host: host, port: port).get()
         } catch {
             throw ConnectFailure.error(host: host, port: port, error)
+        }
+        guard let handler = installed.handler else {
+            channel.close(promise: nil)
+            throw RADOSError(.connectionFailed, "the connection opened without its messenger handler", details: "\(host):\(port)")
         }
         channel.closeFuture.whenComplete { _ in continuation.finish() }
 
@@ -92,7 +108,7 @@ package struct MessengerSession: Sendable {
             case .ready(let ident):
                 deadline.cancel()
                 guard let outcome else { break }
-                return MessengerSession(channel: channel, authOutcome: outcome, serverIdent: ident, events: stream, route: nil)
+                return MessengerSession(channel: channel, authOutcome: outcome, serverIdent: ident, events: stream, route: nil, handler: handler)
             case .closed(let error):
                 deadline.cancel()
                 throw error
@@ -143,10 +159,12 @@ package struct MessengerSession: Sendable {
             .channelOption(.recvAllocator, value: MessengerSession.receiveBuffers)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(MessengerHandler(machine: machine, keepaliveInterval: keepaliveInterval, silenceLimit: silenceLimit) { event in
+                    let handler = MessengerHandler(machine: machine, keepaliveInterval: keepaliveInterval, silenceLimit: silenceLimit) { event in
                         // The handler runs on the channel's loop: so does everything below.
                         handshake.received(event, channel: channel, finished: finished)
-                    })
+                    }
+                    handshake.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+                    try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
             .connect(host: host, port: port)
@@ -172,6 +190,8 @@ package struct MessengerSession: Sendable {
         private var outcome: AuthOutcome?
         private var route: MessengerEventRoute?
         private var failed = false
+        /// Set by the channel initializer, on the loop, before any event.
+        var handler: NIOLoopBound<MessengerHandler>?
 
         init(promise: EventLoopPromise<MessengerSession>) {
             self.promise = promise
@@ -187,14 +207,14 @@ package struct MessengerSession: Sendable {
             case .authenticated(let result):
                 outcome = result
             case .ready(let ident):
-                guard let outcome else {
+                guard let outcome, let handler else {
                     fail(RADOSError(.connectionFailed, "the peer was ready before authentication completed"))
                     channel.close(promise: nil)
                     return
                 }
                 let route = MessengerEventRoute(eventLoop: channel.eventLoop)
                 self.route = route
-                promise.succeed(MessengerSession(channel: channel, authOutcome: outcome, serverIdent: ident, events: finished, route: route))
+                promise.succeed(MessengerSession(channel: channel, authOutcome: outcome, serverIdent: ident, events: finished, route: route, handler: handler))
             case .closed(let error):
                 fail(error)
             case .message, .keepaliveAck, .peerReset:
@@ -218,6 +238,12 @@ package struct MessengerSession: Sendable {
             }
         }
     }
+}
+
+/// The handler a channel initializer made, handed out of it (written once, on the
+/// channel's loop, before the connect future completes).
+private final class InstalledHandler: @unchecked Sendable {
+    var handler: NIOLoopBound<MessengerHandler>?
 }
 
 /// Where a routed session's events go: its owner's handler, called synchronously on the
