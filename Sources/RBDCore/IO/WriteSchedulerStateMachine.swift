@@ -21,9 +21,45 @@ struct WriteSchedulerStateMachine<Request> {
     enum Action {
         /// Send `data` at `offset` of `object` as one write for `requests`; report its end
         /// with ``completed(_:object:now:)``.
-        case send(token: UInt64, object: UInt64, offset: UInt64, data: ByteBuffer, requests: [Request])
+        case send(token: UInt64, object: UInt64, offset: UInt64, data: ByteBuffer, requests: Requests)
         /// Call ``tick(now:)`` at this time (replaces any earlier wake-up asked for).
         case wake(at: UInt64)
+    }
+
+    /// The requests one send answers, in order: usually one, kept without an array.
+    enum Requests: Sequence {
+        case one(Request)
+        case many([Request])
+
+        init(_ requests: [Request]) {
+            if requests.count == 1, let only = requests.first {
+                self = .one(only)
+            } else {
+                self = .many(requests)
+            }
+        }
+
+        var first: Request? {
+            switch self {
+            case .one(let request): return request
+            case .many(let requests): return requests.first
+            }
+        }
+
+        func makeIterator() -> Array<Request>.Iterator {
+            switch self {
+            case .one(let request): return [request].makeIterator()
+            case .many(let requests): return requests.makeIterator()
+            }
+        }
+
+        /// Calls `body` with each request, in order (no array made for one).
+        func forEach(_ body: (Request) -> Void) {
+            switch self {
+            case .one(let request): body(request)
+            case .many(let requests): for request in requests { body(request) }
+            }
+        }
     }
 
     struct Batch {
@@ -68,15 +104,22 @@ struct WriteSchedulerStateMachine<Request> {
 
     /// A write of `data` at `offset` of `object`, carrying snap context `snapSeq`.
     mutating func write(object: UInt64, offset: UInt64, data: ByteBuffer, snapSeq: UInt64, request: Request, now: UInt64) -> [Action] {
+        var actions: [Action] = []
+        write(object: object, offset: offset, data: data, snapSeq: snapSeq, request: request, now: now, into: &actions)
+        return actions
+    }
+
+    /// ``write(object:offset:data:snapSeq:request:now:)`` appending its actions to
+    /// `actions`, an array the driver keeps (a write then costs no array of its own).
+    mutating func write(object: UInt64, offset: UInt64, data: ByteBuffer, snapSeq: UInt64, request: Request, now: UInt64, into actions: inout [Action]) {
         self.now = now
         let length = UInt64(data.readableBytes)
         // Taken out of the dictionary while changed, so its batches are not copied.
         if delays, length > 0, var queue = queues.removeValue(forKey: object) {
             guard queue.batches.isEmpty || (queue.snapSeq == snapSeq && !queue.batches.contains { $0.offset < offset + length && offset < $0.end }) else {
                 queues[object] = queue
-                return sendNow(object: object, offset: offset, data: data, request: request, now: now)
+                return sendNow(object: object, offset: offset, data: data, request: request, now: now, into: &actions)
             }
-            var actions: [Action] = []
             if queue.batches.isEmpty {
                 queue.snapSeq = snapSeq
                 let at = now &+ (maxDelay > 0 ? maxDelay : latencies.reduce(0, +) / 2)
@@ -88,20 +131,19 @@ struct WriteSchedulerStateMachine<Request> {
             }
             Self.merge(&queue.batches, Batch(offset: offset, length: length, pieces: [data], requests: [request]))
             queues[object] = queue
-            return actions
+            return
         }
-        return sendNow(object: object, offset: offset, data: data, request: request, now: now)
+        sendNow(object: object, offset: offset, data: data, request: request, now: now, into: &actions)
     }
 
     /// Sends a write that does not wait: after the object's waiting writes, and as the
     /// object's write in flight.
-    private mutating func sendNow(object: UInt64, offset: UInt64, data: ByteBuffer, request: Request, now: UInt64) -> [Action] {
-        var actions = dispatch(object)
+    private mutating func sendNow(object: UInt64, offset: UInt64, data: ByteBuffer, request: Request, now: UInt64, into actions: inout [Action]) {
+        dispatch(object, into: &actions)
         let token = takeToken()
         queues[object] = ObjectQueue(token: token)
         sentAt[token] = now
-        actions.append(.send(token: token, object: object, offset: offset, data: data, requests: [request]))
-        return actions
+        actions.append(.send(token: token, object: object, offset: offset, data: data, requests: .one(request)))
     }
 
     /// Before a read of `object` is sent: waiting writes it overlaps go first.
@@ -128,6 +170,13 @@ struct WriteSchedulerStateMachine<Request> {
     /// sent has completed: if it is still the object's write in flight, the writes
     /// waiting behind it go.
     mutating func completed(_ token: UInt64, object: UInt64, now: UInt64) -> [Action] {
+        var actions: [Action] = []
+        completed(token, object: object, now: now, into: &actions)
+        return actions
+    }
+
+    /// ``completed(_:object:now:)`` appending its actions to `actions`.
+    mutating func completed(_ token: UInt64, object: UInt64, now: UInt64, into actions: inout [Action]) {
         self.now = now
         if let sent = sentAt.removeValue(forKey: token), maxDelay == 0 {
             let latency = now >= sent ? now - sent : 0
@@ -138,8 +187,8 @@ struct WriteSchedulerStateMachine<Request> {
                 nextLatency = (nextLatency + 1) % Self.latencyWindow
             }
         }
-        guard let queue = queues[object], queue.token == token else { return [] }
-        return dispatch(object)
+        guard let queue = queues[object], queue.token == token else { return }
+        dispatch(object, into: &actions)
     }
 
     /// The wake-up asked for: writes whose delay ran out go.
@@ -164,8 +213,14 @@ struct WriteSchedulerStateMachine<Request> {
 
     /// Sends the object's waiting writes (one send per batch) and forgets the object.
     private mutating func dispatch(_ object: UInt64) -> [Action] {
-        guard let queue = queues.removeValue(forKey: object) else { return [] }
-        return queue.batches.map { batch in
+        var actions: [Action] = []
+        dispatch(object, into: &actions)
+        return actions
+    }
+
+    private mutating func dispatch(_ object: UInt64, into actions: inout [Action]) {
+        guard let queue = queues.removeValue(forKey: object) else { return }
+        for batch in queue.batches {
             var data: ByteBuffer
             if batch.pieces.count == 1, let only = batch.pieces.first {
                 data = only
@@ -176,7 +231,7 @@ struct WriteSchedulerStateMachine<Request> {
             }
             let token = takeToken()
             sentAt[token] = now
-            return .send(token: token, object: object, offset: batch.offset, data: data, requests: batch.requests)
+            actions.append(.send(token: token, object: object, offset: batch.offset, data: data, requests: Requests(batch.requests)))
         }
     }
 
@@ -200,3 +255,5 @@ struct WriteSchedulerStateMachine<Request> {
         batches.insert(merged, at: index)
     }
 }
+
+extension WriteSchedulerStateMachine.Requests: Sendable where Request: Sendable {}

@@ -165,6 +165,11 @@ extension Image {
     /// scheduler that it overlaps.
     func readObjectFromOSD(_ prefix: String, _ objectNumber: UInt64, offset: UInt64, length: UInt64, completion: @escaping @Sendable (Result<ObjectReadResult, RADOSError>) -> Void) {
         guard let scheduler else { return sendObjectRead(prefix, objectNumber, offset: offset, length: length, completion: completion) }
+        if scheduler.loop.inEventLoop {
+            // On the loop (a completion issuing the next read): no closure for later.
+            scheduler.readOnLoop(self, object: objectNumber, offset: offset, length: length)
+            return sendObjectRead(prefix, objectNumber, offset: offset, length: length, completion: completion)
+        }
         scheduler.read(self, object: objectNumber, offset: offset, length: length) { [self] in
             sendObjectRead(prefix, objectNumber, offset: offset, length: length, completion: completion)
         }
@@ -352,8 +357,15 @@ extension Image {
     /// exists), then `writefull` when the write covers the whole object, else `write`.
     /// A clone's object that stands for parent bytes is copied up first (Image+CopyUp.swift).
     func sendObjectWrite(_ view: IOView, _ objectNumber: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        sendObjectWrite(view, objectNumber, offset: offset, data: data, outputs: { completion($0.map { _ in () }) })
+    }
+
+    /// ``sendObjectWrite(_:_:offset:data:completion:)`` answering with the OSD's outputs
+    /// (none for a write), as the I/O context does: the I/O scheduler's path, where no
+    /// closure then wraps the completion on its way down.
+    func sendObjectWrite(_ view: IOView, _ objectNumber: UInt64, offset: UInt64, data: ByteBuffer, outputs completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void) {
         if view.parentOverlap > 0, Self.hasParentData(view.layout, objectNumber: objectNumber, overlap: view.parentOverlap) {
-            return sendCloneObjectWrite(view, objectNumber, offset: offset, data: data, completion: completion)
+            return sendCloneObjectWrite(view, objectNumber, offset: offset, data: data) { completion($0.map { [] }) }
         }
         if let map = view.objectMap, map[objectNumber] != .exists {
             // The object map says the object exists (and, with fast diff, changed since
@@ -363,7 +375,7 @@ extension Image {
                 case .success:
                     var mapped = view
                     mapped.objectMap = nil
-                    sendObjectWrite(mapped, objectNumber, offset: offset, data: data, completion: completion)
+                    sendObjectWrite(mapped, objectNumber, offset: offset, data: data, outputs: completion)
                 case .failure(let error):
                     completion(.failure(error))
                 }
@@ -374,7 +386,7 @@ extension Image {
         let objectSize = view.layout.objectSize
         let hint = OSDOp.setAllocHint(expectedObjectSize: objectSize, expectedWriteSize: objectSize, opFlags: [])
         let op: OSDOp = offset == 0 && UInt64(data.readableBytes) == objectSize ? .writeFull(data) : .write(offset: offset, data: data)
-        dataIO.operate(name, [hint, op], snapContext: view.snapContext) { completion($0.map { _ in () }) }
+        dataIO.operate(name, [hint, op], snapContext: view.snapContext, completion: completion)
     }
 
     /// A write to a clone's object that stands for parent bytes: guarded by `stat` and

@@ -40,8 +40,15 @@ final class ImageWriteScheduler: Sendable {
 
     typealias Machine = WriteSchedulerStateMachine<Request>
 
+    /// The machine and the array its actions are collected in (kept, so that an event
+    /// costs no array of its own).
+    private struct State {
+        var machine: Machine
+        var actions: [Machine.Action] = []
+    }
+
     let loop: any EventLoop
-    private let machine: NIOLoopBoundBox<Machine>
+    private let state: NIOLoopBoundBox<State>
     private let wake: NIOLoopBoundBox<Scheduled<Void>?>
 
     static func make(_ scheduler: IOScheduler, loop: any EventLoop) -> ImageWriteScheduler? {
@@ -51,7 +58,7 @@ final class ImageWriteScheduler: Sendable {
 
     private init(maxDelayMilliseconds: UInt64, loop: any EventLoop) {
         self.loop = loop
-        machine = NIOLoopBoundBox.makeBoxSendingValue(Machine(maxDelayNanoseconds: maxDelayMilliseconds &* 1_000_000), eventLoop: loop)
+        state = NIOLoopBoundBox.makeBoxSendingValue(State(machine: Machine(maxDelayNanoseconds: maxDelayMilliseconds &* 1_000_000)), eventLoop: loop)
         wake = NIOLoopBoundBox.makeEmptyBox(valueType: Scheduled<Void>.self, eventLoop: loop)
     }
 
@@ -59,55 +66,100 @@ final class ImageWriteScheduler: Sendable {
         if loop.inEventLoop { body() } else { loop.execute(body) }
     }
 
-    /// A write of one object extent (after the cache, if any).
+    /// A write of one object extent (after the cache, if any). On the loop (a completion
+    /// issuing the next write) it is handled at once, with no closure made for it.
     func write(_ image: Image, view: Image.IOView, object: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
-        onLoop { [self] in
-            let request = Request(view: view, completion: completion)
-            run(machine.value.write(object: object, offset: offset, data: data, snapSeq: view.snapContext.seq, request: request, now: ImageCache.now), image)
+        guard loop.inEventLoop else {
+            loop.execute { [self] in
+                writeOnLoop(image, view: view, object: object, offset: offset, data: data, completion: completion)
+            }
+            return
         }
+        writeOnLoop(image, view: view, object: object, offset: offset, data: data, completion: completion)
+    }
+
+    private func writeOnLoop(_ image: Image, view: Image.IOView, object: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        var actions = takeActions()
+        state.value.machine.write(
+            object: object, offset: offset, data: data, snapSeq: view.snapContext.seq,
+            request: Request(view: view, completion: completion), now: ImageCache.now, into: &actions)
+        run(&actions, image)
     }
 
     /// A read of one object extent: waiting writes it overlaps are sent first.
     func read(_ image: Image, object: UInt64, offset: UInt64, length: UInt64, send: @escaping @Sendable () -> Void) {
         onLoop { [self] in
-            run(machine.value.read(object: object, offset: offset, length: length), image)
+            readOnLoop(image, object: object, offset: offset, length: length)
             send()
         }
+    }
+
+    /// ``read(_:object:offset:length:send:)`` on the loop, before the caller sends the read.
+    func readOnLoop(_ image: Image, object: UInt64, offset: UInt64, length: UInt64) {
+        var actions = state.value.machine.read(object: object, offset: offset, length: length)
+        if !actions.isEmpty { run(&actions, image) }
     }
 
     /// A discard of one object: the writes waiting go first, later ones wait behind it.
     func discard(_ image: Image, object: UInt64, send: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
         onLoop { [self] in
-            let (token, actions) = machine.value.other(object: object)
-            run(actions, image)
-            send { [self] in onLoop { [self] in run(machine.value.completed(token, object: object, now: ImageCache.now), image) } }
+            let (token, other) = state.value.machine.other(object: object)
+            var actions = other
+            run(&actions, image)
+            send { [self] in onLoop { [self] in completedOnLoop(token, object: object, image) } }
         }
     }
 
     /// A flush: every waiting write is sent (their completions answer them).
     func flush(_ image: Image, then: @escaping @Sendable () -> Void) {
         onLoop { [self] in
-            run(machine.value.flush(), image)
+            var actions = state.value.machine.flush()
+            run(&actions, image)
             then()
         }
     }
 
-    private func run(_ actions: [Machine.Action], _ image: Image) {
+    /// The kept actions array, taken out while in use: an event handled while it is out
+    /// (a completion that runs at once) uses an array of its own.
+    private func takeActions() -> [Machine.Action] {
+        let actions = state.value.actions
+        state.value.actions = []
+        return actions
+    }
+
+    private func completedOnLoop(_ token: UInt64, object: UInt64, _ image: Image) {
+        var actions = takeActions()
+        state.value.machine.completed(token, object: object, now: ImageCache.now, into: &actions)
+        run(&actions, image)
+    }
+
+    /// Performs `actions`, then keeps the emptied array for the next event.
+    private func run(_ actions: inout [Machine.Action], _ image: Image) {
         for action in actions {
             switch action {
             case .send(let token, let object, let offset, let data, let requests):
                 guard let first = requests.first else { continue }
-                image.sendObjectWrite(first.view, object, offset: offset, data: data) { [self] outcome in
-                    for request in requests { request.completion(outcome) }
-                    onLoop { [self] in run(machine.value.completed(token, object: object, now: ImageCache.now), image) }
-                }
+                // One closure per send: the object write hands the OSD's outputs on as
+                // they are (nothing wraps this completion on the way down).
+                image.sendObjectWrite(first.view, object, offset: offset, data: data, outputs: { [self] outputs in
+                    let outcome = outputs.map { _ in () }
+                    requests.forEach { $0.completion(outcome) }
+                    if loop.inEventLoop {
+                        completedOnLoop(token, object: object, image)
+                    } else {
+                        loop.execute { [self] in completedOnLoop(token, object: object, image) }
+                    }
+                })
             case .wake(let at):
                 wake.value?.cancel()
                 wake.value = loop.scheduleTask(deadline: NIODeadline.uptimeNanoseconds(at)) { [weak self, weak image] in
                     guard let self, let image else { return }
-                    run(machine.value.tick(now: ImageCache.now), image)
+                    var actions = state.value.machine.tick(now: ImageCache.now)
+                    run(&actions, image)
                 }
             }
         }
+        actions.removeAll(keepingCapacity: true)
+        state.value.actions = actions
     }
 }

@@ -18,7 +18,7 @@ import Testing
     static func sends(_ actions: [Machine.Action]) -> [Send] {
         actions.compactMap { action in
             guard case .send(let token, let object, let offset, let data, let requests) = action else { return nil }
-            return Send(token: token, object: object, offset: offset, bytes: data.getBytes(at: data.readerIndex, length: data.readableBytes) ?? [], requests: requests)
+            return Send(token: token, object: object, offset: offset, bytes: data.getBytes(at: data.readerIndex, length: data.readableBytes) ?? [], requests: Array(requests))
         }
     }
 
