@@ -17,7 +17,7 @@ let fuzzBuild = Context.environment["SWIFTRBD_FUZZ"] == "1"
 
 let package = Package(
     name: "SwiftRBD",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "RADOSProto", targets: ["RADOSProto"]),
         .library(name: "RBDCore", targets: ["RBDCore"]),

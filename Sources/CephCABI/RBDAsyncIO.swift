@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import RADOSProto
 import RBDCore
+import Synchronization
 
 /// What an `rbd_completion_t` points at, like librbd's `AioCompletion`
 /// (ceph/ceph `src/librbd/io/AioCompletion.cc`).
@@ -29,15 +30,18 @@ final class CompletionHandle: @unchecked Sendable {
     let callback: rbd_callback_t?
     let safeCallback: rbd_callback_t?
     let argument: UnsafeMutableRawPointer?
-    private let lock = NIOLock()
-    // Guarded by `lock`.
-    private var value = 0
-    private var completed = false
-    /// The callback has returned (what `wait` waits for).
-    private var finished = false
-    /// Made by the first `wait` before the end (most callers poll or are called back,
-    /// and a condition costs three allocations).
-    private var waiter: ConditionLock<Bool>?
+    private struct State {
+        var value = 0
+        var completed = false
+        /// The callback has returned (what `wait` waits for).
+        var finished = false
+        /// Made by the first `wait` before the end (most callers poll or are called
+        /// back, and a condition costs three allocations).
+        var waiter: ConditionLock<Bool>?
+    }
+
+    /// In the object itself: a `NIOLock` would be one more allocation per I/O.
+    private let state = Mutex(State())
 
     init(callback: rbd_callback_t?, safeCallback: rbd_callback_t? = nil, argument: UnsafeMutableRawPointer?) {
         self.callback = callback
@@ -45,17 +49,17 @@ final class CompletionHandle: @unchecked Sendable {
         self.argument = argument
     }
 
-    var returnValue: Int { lock.withLock { value } }
+    var returnValue: Int { state.withLock { $0.value } }
     /// The result is there (the callback may still be running).
-    var isComplete: Bool { lock.withLock { completed } }
+    var isComplete: Bool { state.withLock { $0.completed } }
 
     /// Blocks until complete and the callback has returned.
     func wait() {
-        let condition = lock.withLock { () -> ConditionLock<Bool>? in
-            guard !finished else { return nil }
-            if let waiter { return waiter }
+        let condition = state.withLock { state -> ConditionLock<Bool>? in
+            guard !state.finished else { return nil }
+            if let waiter = state.waiter { return waiter }
             let made = ConditionLock(value: false)
-            waiter = made
+            state.waiter = made
             return made
         }
         guard let condition else { return }
@@ -64,16 +68,16 @@ final class CompletionHandle: @unchecked Sendable {
     }
 
     func finish(_ returnValue: Int, events: ImageEvents? = nil) {
-        lock.withLock {
-            value = returnValue
-            completed = true
+        state.withLock {
+            $0.value = returnValue
+            $0.completed = true
         }
         withExtendedLifetime(self) {
             callback?(Unmanaged.passUnretained(self).toOpaque(), argument)
             safeCallback?(Unmanaged.passUnretained(self).toOpaque(), argument)
-            let condition = lock.withLock { () -> ConditionLock<Bool>? in
-                finished = true
-                return waiter
+            let condition = state.withLock { state -> ConditionLock<Bool>? in
+                state.finished = true
+                return state.waiter
             }
             if let condition {
                 condition.lock()

@@ -140,6 +140,63 @@ package struct FrameEncoder: Sendable {
         if let epilogue = wire.getSlice(at: wire.readerIndex + headLength, length: epilogueLength) { out.append(epilogue) }
     }
 
+    /// Appends the wire form of a message whose front is encoded here, straight into the
+    /// frame's buffer (crc mode only): preamble, header, its crc, the front and the
+    /// epilogue share one allocation, where a front of its own would be another buffer
+    /// (two allocations). The data is appended as it is. The bytes are those of
+    /// ``encode(message:into:allocator:)`` for the same message with the front encoded
+    /// separately. Secure mode takes that path (its sealing copies anyway).
+    package mutating func encode<Front: EncodableFront>(
+        header: MessageHeader2, front: Front, data: ByteBuffer, into out: inout [ByteBuffer],
+        allocator: ByteBufferAllocator = ByteBufferAllocator()
+    ) {
+        guard case .crc = protection else {
+            var buffer = allocator.buffer(capacity: front.frontCapacity)
+            front.encodeFront(into: &buffer)
+            return encode(message: Message(header: header, front: buffer, middle: ByteBuffer(), data: data), into: &out, allocator: allocator)
+        }
+        let frontStart = FrameLayout.preambleLength + MessageHeader2.length + FrameLayout.crcLength
+        var wire = allocator.buffer(capacity: frontStart + front.frontCapacity + FrameLayout.plainEpilogueLength)
+        // The front first, at its place; the preamble (which carries its length) and the
+        // header are written in front of it afterwards.
+        wire.moveWriterIndex(to: frontStart)
+        front.encodeFront(into: &wire)
+        let frontLength = wire.writerIndex - frontStart
+        let count = data.readableBytes > 0 ? 4 : (frontLength > 0 ? 2 : 1)
+        func length(_ i: Int) -> Int {
+            switch i {
+            case 0: return MessageHeader2.length
+            case 1: return frontLength
+            case 3: return data.readableBytes
+            default: return 0
+            }
+        }
+        if count > 1 {
+            let frontCRC = wire.withUnsafeReadableBytes { bytes in
+                CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[frontStart..<(frontStart + frontLength)]), seed: 0xFFFF_FFFF)
+            }
+            wire.writeDencU8(FrameLayout.lateStatusComplete)
+            wire.writeDencU32(frontCRC)
+            wire.writeDencU32(count > 2 ? CRC32C.checksum(ByteBuffer(), seed: 0xFFFF_FFFF) : 0)
+            wire.writeDencU32(count > 3 ? CRC32C.checksum(data, seed: 0xFFFF_FFFF) : 0)
+        }
+        let end = wire.writerIndex
+        wire.moveWriterIndex(to: 0)
+        FramePreamble.encode(tag: .message, count: count, length: length, into: &wire)
+        let headerStart = wire.writerIndex
+        header.encode(into: &wire)
+        let headerCRC = wire.withUnsafeReadableBytes { bytes in
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[headerStart...]), seed: 0xFFFF_FFFF)
+        }
+        wire.writeDencU32(headerCRC)
+        wire.moveWriterIndex(to: end)
+        out.reserveCapacity(out.count + 3)
+        if let head = wire.getSlice(at: 0, length: frontStart + frontLength) { out.append(head) }
+        guard count > 1 else { return }
+        if data.readableBytes > 0 { out.append(data) }
+        if let epilogue = wire.getSlice(at: frontStart + frontLength, length: FrameLayout.plainEpilogueLength) { out.append(epilogue) }
+    }
+
     /// Convenience: the wire form as one buffer.
     package mutating func encode(_ frame: Frame) -> ByteBuffer {
         var pieces: [ByteBuffer] = []
@@ -148,6 +205,14 @@ package struct FrameEncoder: Sendable {
         for var piece in pieces.dropFirst() { first.writeBuffer(&piece) }
         return first
     }
+}
+
+/// A message front that can be encoded into any buffer (``FrameEncoder`` writes it
+/// straight into the frame's own buffer).
+package protocol EncodableFront {
+    /// Room enough for the front (a bound: the encoder allocates once).
+    var frontCapacity: Int { get }
+    func encodeFront(into buffer: inout ByteBuffer)
 }
 
 /// A frame taken off the wire, with the exact bytes it arrived in when asked for

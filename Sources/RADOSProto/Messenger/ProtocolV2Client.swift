@@ -326,6 +326,26 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
         return []
     }
 
+    /// ``send(_:appendingTo:)`` for a message whose front is encoded into its frame's
+    /// buffer (``FrameEncoder/encode(header:front:data:into:allocator:)``): one buffer
+    /// per request in crc mode. Anything but an open lossy session takes the message path.
+    package mutating func send<Front: EncodableFront>(
+        header: MessageHeader2, front: Front, data: ByteBuffer, appendingTo out: inout [ByteBuffer]
+    ) -> [Action] {
+        guard case .ready = state, configuration.lossy else {
+            var buffer = ByteBufferAllocator().buffer(capacity: front.frontCapacity)
+            front.encodeFront(into: &buffer)
+            return send(Message(header: header, front: buffer, middle: ByteBuffer(), data: data))
+        }
+        outSeq += 1
+        var h = header
+        h.seq = outSeq
+        h.ackSeq = inSeq
+        ackedInSeq = inSeq
+        encoder.encode(header: h, front: front, data: data, into: &out)
+        return []
+    }
+
     /// The transport can take more bytes (`writable`) or not (its buffer is over the
     /// high-water mark because the peer is not reading). When it can again, the newest
     /// KEEPALIVE2 that came meanwhile is answered.

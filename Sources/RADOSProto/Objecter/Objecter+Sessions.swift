@@ -15,14 +15,17 @@ extension Objecter {
             // Replies with data are completed in `received`, where the data segment is.
             complete(tid, .success(Reply(reply: reply, outputs: [])))
         case .send(let osd, let tid, let request):
+            let header = MessageHeader2(tid: tid, type: MOSDOp.messageType, version: MOSDOp.version, compatVersion: MOSDOp.compatVersion)
+            if let session = sessions[osd] {
+                // The front is encoded into the frame's buffer: one buffer per request.
+                session.send(header: header, front: request, data: request.data)
+                written(osd)
+                return
+            }
             var front = ByteBufferAllocator().buffer(capacity: request.frontCapacity)
             request.encodeFront(into: &front)
-            let data = request.data
-            let message = Message(type: MOSDOp.messageType, version: MOSDOp.version, compatVersion: MOSDOp.compatVersion, tid: tid, front: front, data: data)
-            if let session = sessions[osd] {
-                session.send(message)
-                written(osd)
-            } else if queued[osd] != nil {
+            let message = Message(header: header, front: front, middle: ByteBuffer(), data: request.data)
+            if queued[osd] != nil {
                 queued[osd]?.append((tid, message))
             } else {
                 queued[osd] = [(tid, message)]

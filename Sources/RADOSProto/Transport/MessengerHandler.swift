@@ -110,6 +110,19 @@ package final class MessengerHandler: ChannelDuplexHandler {
         var pieces = scratchPieces
         scratchPieces = []
         let actions = machine.send(message, appendingTo: &pieces)
+        written(&pieces, actions, context: context)
+    }
+
+    /// ``send(_:)`` for a message whose front is encoded into the frame's own buffer.
+    package func send<Front: EncodableFront>(header: MessageHeader2, front: Front, data: ByteBuffer) {
+        guard let context, !closed else { return }
+        var pieces = scratchPieces
+        scratchPieces = []
+        let actions = machine.send(header: header, front: front, data: data, appendingTo: &pieces)
+        written(&pieces, actions, context: context)
+    }
+
+    private func written(_ pieces: inout [ByteBuffer], _ actions: [ProtocolV2Client.Action], context: ChannelHandlerContext) {
         for buffer in pieces {
             tap?(.sent, buffer)
             context.write(wrapOutboundOut(buffer), promise: nil)

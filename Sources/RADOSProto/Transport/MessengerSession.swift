@@ -25,6 +25,11 @@ package struct MessengerSession: Sendable {
         handler.value.send(message)
     }
 
+    /// ``send(_:)`` for a message whose front is encoded straight into its frame.
+    package func send<Front: EncodableFront>(header: MessageHeader2, front: Front, data: ByteBuffer) {
+        handler.value.send(header: header, front: front, data: data)
+    }
+
     /// Socket reads grow from 2 KiB up to 1 MiB while they keep filling their buffer
     /// (NIO stops at 64 KiB by default): a 4 MiB read reply takes 4 reads instead of 64
     /// or more; small replies keep small buffers.

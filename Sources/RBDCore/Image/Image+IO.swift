@@ -240,7 +240,7 @@ extension Image {
         }
     }
 
-    private func write(ticket: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Int, RADOSError>) -> Void) {
+    func write(ticket: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Int, RADOSError>) -> Void) {
         admitted(ticket, { () throws(RADOSError) in try prepareWrite(offset: offset, data: data) }, { perform($0, completion: $1) }, completion: completion)
     }
 
@@ -282,7 +282,7 @@ extension Image {
         return try prepareWrite(view, offset: offset, data: data)
     }
 
-    private func prepareWrite(_ view: IOView, offset: UInt64, data: ByteBuffer) throws(RADOSError) -> PreparedWrite {
+    func prepareWrite(_ view: IOView, offset: UInt64, data: ByteBuffer) throws(RADOSError) -> PreparedWrite {
         try checkWritable(view)
         let length = try ImageIOPlan.clip(offset: offset, length: UInt64(data.readableBytes), size: view.size)
         let clipped = length == UInt64(data.readableBytes) ? data : data.getSlice(at: data.readerIndex, length: Int(length)) ?? data

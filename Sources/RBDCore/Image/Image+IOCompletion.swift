@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import RADOSProto
+import Synchronization
 
 /// The outcome of an asynchronous image I/O for callers outside Swift concurrency (the
 /// coming librbd C ABI: `rbd_aio_*`, `rbd_aio_get_return_value`,
@@ -20,7 +21,9 @@ public final class IOCompletion: Sendable {
         var waiter: ConditionLock<Bool>?
     }
 
-    private let result = NIOLockedValueBox(State())
+    /// Kept in the object itself (a `NIOLockedValueBox` would be one more allocation
+    /// per I/O).
+    private let result = Mutex(State())
     private let callback: (@Sendable (IOCompletion) -> Void)?
 
     /// A completion that calls `callback` (if given) when the I/O finishes.
@@ -29,22 +32,22 @@ public final class IOCompletion: Sendable {
     }
 
     /// Whether the I/O has finished.
-    public var isComplete: Bool { result.withLockedValue { $0.returnValue != nil } }
+    public var isComplete: Bool { result.withLock { $0.returnValue != nil } }
 
     /// Bytes transferred (or 0), or a negative errno; nil until complete.
-    public var returnValue: Int? { result.withLockedValue { $0.returnValue } }
+    public var returnValue: Int? { result.withLock { $0.returnValue } }
 
     /// The bytes a read returned (nil for other I/O or on failure).
-    public var data: ByteBuffer? { result.withLockedValue { $0.data } }
+    public var data: ByteBuffer? { result.withLock { $0.data } }
 
     /// The error the I/O failed with, if it did.
-    public var error: RADOSError? { result.withLockedValue { $0.error } }
+    public var error: RADOSError? { result.withLock { $0.error } }
 
     /// Blocks the calling thread until the I/O has finished and returns `returnValue`.
     /// Never call it from an event loop or a Swift concurrency thread.
     @discardableResult
     public func wait() -> Int {
-        let waiter = result.withLockedValue { state -> ConditionLock<Bool>? in
+        let waiter = result.withLock { state -> ConditionLock<Bool>? in
             guard state.returnValue == nil else { return nil }
             if let waiter = state.waiter { return waiter }
             let waiter = ConditionLock(value: false)
@@ -59,7 +62,7 @@ public final class IOCompletion: Sendable {
     }
 
     func complete(_ outcome: Result<(Int, ByteBuffer?), RADOSError>) {
-        let waiter = result.withLockedValue { state -> ConditionLock<Bool>? in
+        let waiter = result.withLock { state -> ConditionLock<Bool>? in
             switch outcome {
             case .success(let (value, data)):
                 state.returnValue = value
@@ -90,6 +93,7 @@ extension Image {
                 completeOnLoop(completion, result.map { ($0.readableBytes, $0) })
             }
         }
+        if startSingleObjectRead(offset: offset, length: length, completion: completion) { return }
         let view = ioView()
         guard !view.needsAttention else {
             Self.onTask({ [self] in completeOnLoop(completion, $0.map { ($0.readableBytes, $0) }) }) { try await self.read(offset: offset, length: length) }
@@ -110,9 +114,7 @@ extension Image {
                 completeOnLoop(completion, result.map { ($0, nil) })
             }
         }
-        startWrite(offset: offset, data: data) { [self] result in
-            completeOnLoop(completion, result.map { ($0, nil) })
-        }
+        startAioWrite(offset: offset, data: data, completion: completion)
     }
 
     /// Starts a discard (see ``discard(offset:length:granularity:)``).

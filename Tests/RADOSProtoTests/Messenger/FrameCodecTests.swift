@@ -67,6 +67,60 @@ import Testing
         }
     }
 
+    /// A front that writes fixed bytes and claims `capacity` (possibly too little).
+    struct FixedFront: EncodableFront {
+        var bytes: [UInt8]
+        var capacity: Int
+        var frontCapacity: Int { capacity }
+        func encodeFront(into buffer: inout ByteBuffer) { buffer.writeBytes(bytes) }
+    }
+
+    /// A message whose front is encoded straight into the frame's buffer (the OSD request
+    /// path) is byte for byte the frame of the same message with the front encoded on its
+    /// own, with or without data, with an empty front, and when the front outgrows the
+    /// room it claimed; in secure mode too (where it takes the message path).
+    @Test func aFrontEncodedInPlaceIsTheMessageFrame() throws {
+        let front = (0..<150).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
+        let data = ByteBuffer(repeating: 0x3C, count: 4096)
+        let cases: [(String, [UInt8], Int, ByteBuffer)] = [
+            ("front and data", front, 200, data),
+            ("front only", front, 200, ByteBuffer()),
+            ("front larger than claimed", front, 10, data),
+            ("empty front, data", [], 0, data),
+            ("header only", [], 0, ByteBuffer()),
+        ]
+        for secure in [false, true] {
+            for (label, bytes, capacity, data) in cases {
+                var header = MessageHeader2(tid: 31, type: 42, version: 8, compatVersion: 3)
+                header.seq = 12
+                header.ackSeq = 4
+                func encoder() throws -> FrameEncoder {
+                    secure ? FrameEncoder(protection: .secure(try FrameCipher(connectionSecret: Self.secret))) : FrameEncoder()
+                }
+                var viaMessage = try encoder()
+                var inPlace = try encoder()
+                var expected: [ByteBuffer] = []
+                var pieces: [ByteBuffer] = []
+                let message = Message(header: header, front: ByteBuffer(bytes: bytes), middle: ByteBuffer(), data: data)
+                viaMessage.encode(message: message, into: &expected)
+                inPlace.encode(header: header, front: FixedFront(bytes: bytes, capacity: capacity), data: data, into: &pieces)
+                func joined(_ pieces: [ByteBuffer]) -> [UInt8] { pieces.flatMap { Array($0.readableBytesView) } }
+                #expect(joined(pieces) == joined(expected), "\(label), secure \(secure)")
+                guard !secure else { continue }
+                // The data goes out as the caller's buffer, not a copy of it.
+                if data.readableBytes > 0 {
+                    func address(_ buffer: ByteBuffer) -> UInt { buffer.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) } }
+                    #expect(pieces.contains { (piece: ByteBuffer) in piece.readableBytes == data.readableBytes && address(piece) == address(data) }, "\(label)")
+                }
+                var decoder = FrameDecoder()
+                var input = ByteBuffer(bytes: joined(pieces))
+                let decoded = try #require(try decoder.next(from: &input), "\(label)")
+                #expect(decoded.frame.segments.count > 1 ? decoded.frame.segments[1] == ByteBuffer(bytes: bytes) : bytes.isEmpty, "\(label)")
+                #expect(input.readableBytes == 0, "\(label)")
+            }
+        }
+    }
+
     /// Secure-mode frames sealed by Python's `cryptography` AESGCM with the same secret.
     @Test func secureModeMatchesIndependentEncoding() throws {
         var encoder = FrameEncoder(protection: .secure(try FrameCipher(connectionSecret: Self.secret)))

@@ -109,3 +109,5 @@ package struct MOSDOp: Sendable {
         buffer.writeDencU64(features)
     }
 }
+
+extension MOSDOp: EncodableFront {}
