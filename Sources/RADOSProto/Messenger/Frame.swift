@@ -37,9 +37,10 @@ package enum ConnectionMode: UInt32, Sendable {
 /// front, middle and data in segments 1–3. Trailing empty segments are not sent.
 package struct Frame: Sendable, Equatable {
     package var tag: FrameTag
-    package var segments: [ByteBuffer]
+    /// The segments (inline: a decoded frame allocates no list for them).
+    package var segments: SmallArray<ByteBuffer>
 
-    package init(tag: FrameTag, segments: [ByteBuffer]) {
+    package init(tag: FrameTag, segments: SmallArray<ByteBuffer>) {
         self.tag = tag
         self.segments = segments
     }

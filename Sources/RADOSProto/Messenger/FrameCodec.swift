@@ -23,7 +23,7 @@ package struct FrameEncoder: Sendable {
         self.protection = protection
     }
 
-    static func segmentCount(_ segments: [ByteBuffer]) -> Int {
+    static func segmentCount(_ segments: SmallArray<ByteBuffer>) -> Int {
         var count = min(segments.count, FrameLayout.maxSegments)
         while count > 1 && segments[count - 1].readableBytes == 0 { count -= 1 }
         return max(count, 1)
@@ -327,8 +327,7 @@ package struct FrameDecoder: Sendable {
     private mutating func assemble(_ preamble: FramePreamble, inline: ByteBuffer, rest: ByteBuffer) throws(MessengerError) -> Frame {
         let lengths = preamble.lengths
         var rest = rest
-        var segments: [ByteBuffer] = []
-        segments.reserveCapacity(lengths.count)
+        var segments = SmallArray<ByteBuffer>()
         switch protection {
         case .crc:
             // Lengths were checked: `rest` holds exactly what restLength computed.

@@ -24,8 +24,8 @@ package struct MOSDOpReply: Sendable, Hashable {
     /// 0 or a negative errno for the request as a whole.
     package var result: Int32
     package var osdmapEpoch: UInt32
-    /// The ops, each with its output length and return value.
-    package var ops: [OSDOpReplyHeader]
+    /// The ops, each with its output length and return value (inline for one or two).
+    package var ops: SmallArray<OSDOpReplyHeader>
     package var retryAttempt: Int32
     package var replayVersion: EVersion
     /// The object's version after the request (what `rados_get_last_version` reports).
@@ -35,7 +35,7 @@ package struct MOSDOpReply: Sendable, Hashable {
 
     package init(
         objectName: String, pool: Int64, pgSeed: UInt32, flags: OSDRequestFlags, result: Int32, osdmapEpoch: UInt32,
-        ops: [OSDOpReplyHeader], retryAttempt: Int32, replayVersion: EVersion, userVersion: UInt64, redirectPool: Int64?
+        ops: SmallArray<OSDOpReplyHeader>, retryAttempt: Int32, replayVersion: EVersion, userVersion: UInt64, redirectPool: Int64?
     ) {
         self.init(
             objectNameBytes: ByteBuffer(string: objectName), pool: pool, pgSeed: pgSeed, flags: flags, result: result,
@@ -45,7 +45,7 @@ package struct MOSDOpReply: Sendable, Hashable {
 
     package init(
         objectNameBytes: ByteBuffer, pool: Int64, pgSeed: UInt32, flags: OSDRequestFlags, result: Int32, osdmapEpoch: UInt32,
-        ops: [OSDOpReplyHeader], retryAttempt: Int32, replayVersion: EVersion, userVersion: UInt64, redirectPool: Int64?
+        ops: SmallArray<OSDOpReplyHeader>, retryAttempt: Int32, replayVersion: EVersion, userVersion: UInt64, redirectPool: Int64?
     ) {
         self.objectNameBytes = objectNameBytes
         self.pool = pool
@@ -84,7 +84,7 @@ package struct MOSDOpReply: Sendable, Hashable {
             _ = try buffer.readDencEVersion()  // legacy "bad" replay version
             let epoch = try buffer.readDencU32()
             let opCount = try buffer.readDencLength(limit: maximumOps, minimumUnitSize: OSDOp.encodedSize)
-            var ops: [OSDOpReplyHeader] = []
+            var ops = SmallArray<OSDOpReplyHeader>()
             ops.reserveCapacity(opCount)
             for _ in 0..<opCount { ops.append(try OSDOpReplyHeader.read(from: &buffer)) }
             let retryAttempt = try buffer.readDencI32()
@@ -116,9 +116,16 @@ package struct MOSDOpReply: Sendable, Hashable {
         }
     }
 
+    /// Lists of 0 to 16 empty outputs, shared by every reply without output.
+    private static let emptyOutputs: [[ByteBuffer]] = (0...16).map { Array(repeating: ByteBuffer(), count: $0) }
+
     /// Splits the data segment into each op's output (slices, no copy). Fails unless the
     /// ops' output lengths add up to the segment's length exactly.
     package func outputs(from data: ByteBuffer) throws -> [ByteBuffer] {
+        if data.readableBytes == 0, ops.allSatisfy({ $0.outputLength == 0 }), ops.count < Self.emptyOutputs.count {
+            // No op has output (a write): a shared list of empty outputs, not a new one.
+            return Self.emptyOutputs[ops.count]
+        }
         var data = data
         var result: [ByteBuffer] = []
         result.reserveCapacity(ops.count)
