@@ -267,6 +267,16 @@ public struct IOContext: Sendable {
         snapID: UInt64? = nil, snapContext: SnapContext? = nil,
         completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void
     ) {
+        operate(object, SmallArray<OSDOp>(ops), snapID: snapID, snapContext: snapContext, completion: completion)
+    }
+
+    /// ``operate(_:_:snapID:snapContext:completion:)`` with the ops in a `SmallArray`
+    /// (the image I/O path: one or two ops kept inline, no array allocated).
+    package func operate(
+        _ object: String, _ ops: SmallArray<OSDOp>,
+        snapID: UInt64? = nil, snapContext: SnapContext? = nil,
+        completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void
+    ) {
         let writes = ops.contains { $0.code.mayWrite }
         objecter.execute(
             pool: poolID, namespace: namespace, object: object, ops: ops,

@@ -46,7 +46,7 @@ package struct Frame: Sendable, Equatable {
     }
 
     package init(tag: FrameTag, payload: ByteBuffer) {
-        self.init(tag: tag, segments: [payload])
+        self.init(tag: tag, segments: SmallArray(single: payload))
     }
 
     /// The control segment.

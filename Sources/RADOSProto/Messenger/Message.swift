@@ -80,7 +80,11 @@ package struct Message: Sendable, Equatable {
         // Sized at creation: `ByteBuffer()` and a later reserve would allocate twice.
         var h = ByteBufferAllocator().buffer(capacity: MessageHeader2.length)
         header.encode(into: &h)
-        return Frame(tag: .message, segments: [h, front, middle, data])
+        // Appended, not a literal: a literal's variadic arguments would make an array.
+        var segments = SmallArray(h, front)
+        segments.append(middle)
+        segments.append(data)
+        return Frame(tag: .message, segments: segments)
     }
 }
 

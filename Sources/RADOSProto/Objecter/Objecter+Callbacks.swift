@@ -13,7 +13,7 @@ extension Objecter {
     /// the error that ended the request (the first failing op's errno, as librados
     /// reports it: ``outputs(_:)``), on the loop.
     package nonisolated func execute(
-        pool: Int64, namespace: String, object: String, ops: [OSDOp],
+        pool: Int64, namespace: String, object: String, ops: SmallArray<OSDOp>,
         snapID: UInt64, snapContext: SnapContext,
         completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void
     ) {
@@ -32,7 +32,7 @@ extension Objecter {
         var pool: Int64
         var namespace: String
         var object: String
-        var ops: [OSDOp]
+        var ops: SmallArray<OSDOp>
         var snapID: UInt64
         var snapContext: SnapContext
         var completion: @Sendable (Result<[ByteBuffer], RADOSError>) -> Void

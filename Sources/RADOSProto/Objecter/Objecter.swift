@@ -161,7 +161,7 @@ package actor Objecter {
 
     /// Runs `ops` on one object, atomically, and returns the OSD's reply.
     package func execute(
-        pool: Int64, namespace: String = "", object: String, ops: [OSDOp],
+        pool: Int64, namespace: String = "", object: String, ops: SmallArray<OSDOp>,
         snapID: UInt64 = MOSDOp.noSnap, snapContext: SnapContext = .empty
     ) async throws -> Reply {
         let request = Self.request(namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext)
@@ -172,7 +172,7 @@ package actor Objecter {
     /// between: the Objecter's own requests (watch ops, pings, notify acks) and callers'
     /// callback requests (Objecter+Callbacks.swift).
     func execute(
-        pool: Int64, namespace: String, object: String, ops: [OSDOp],
+        pool: Int64, namespace: String, object: String, ops: SmallArray<OSDOp>,
         snapID: UInt64 = MOSDOp.noSnap, snapContext: SnapContext = .empty,
         then completion: @escaping (isolated Objecter, Result<Reply, any Error>) -> Void
     ) {
@@ -180,7 +180,7 @@ package actor Objecter {
     }
 
     /// Submits a request on the loop; its outcome goes to `waiter`.
-    private func submit(pool: Int64, namespace: String, object: String, ops: [OSDOp], snapID: UInt64, snapContext: SnapContext, waiter: Waiter) {
+    private func submit(pool: Int64, namespace: String, object: String, ops: SmallArray<OSDOp>, snapID: UInt64, snapContext: SnapContext, waiter: Waiter) {
         guard !isShutDown else {
             let failure = RADOSError(.connectionFailed, "the client was shut down")
             switch waiter {
@@ -197,11 +197,11 @@ package actor Objecter {
     }
 
     /// A caller's callback request, on the loop (Objecter+Callbacks.swift).
-    func submit(pool: Int64, namespace: String, object: String, ops: [OSDOp], snapID: UInt64, snapContext: SnapContext, completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void) {
+    func submit(pool: Int64, namespace: String, object: String, ops: SmallArray<OSDOp>, snapID: UInt64, snapContext: SnapContext, completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void) {
         submit(pool: pool, namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext, waiter: .completion(completion))
     }
 
-    static func request(namespace: String, object: String, ops: [OSDOp], snapID: UInt64, snapContext: SnapContext) -> ObjecterStateMachine.Request {
+    static func request(namespace: String, object: String, ops: SmallArray<OSDOp>, snapID: UInt64, snapContext: SnapContext) -> ObjecterStateMachine.Request {
         var request = ObjecterStateMachine.Request(objectName: object, namespace: namespace, ops: ops, snapID: snapID, snapContext: snapContext)
         if request.flags.contains(.write) {
             let now = Date().timeIntervalSince1970

@@ -26,7 +26,7 @@ package struct ObjecterStateMachine: Sendable {
     package struct Request: Sendable {
         package var objectName: String
         package var namespace: String
-        package var ops: [OSDOp]
+        package var ops: SmallArray<OSDOp>
         package var flags: OSDRequestFlags
         package var snapID: UInt64
         package var snapContext: SnapContext
@@ -37,7 +37,7 @@ package struct ObjecterStateMachine: Sendable {
         package var placementHash: UInt32?
 
         package init(
-            objectName: String, namespace: String = "", ops: [OSDOp], snapID: UInt64 = MOSDOp.noSnap,
+            objectName: String, namespace: String = "", ops: SmallArray<OSDOp>, snapID: UInt64 = MOSDOp.noSnap,
             snapContext: SnapContext = .empty, mtime: UTime = .zero
         ) {
             self.objectName = objectName
@@ -57,7 +57,7 @@ package struct ObjecterStateMachine: Sendable {
 
         /// A PG op: `ops` run on the PG that raw hash `hash` maps to, in `namespace`
         /// (``PGNamespacedList/allNamespaces`` for all), sent with ``PGNamespacedList/requestFlags``.
-        package static func pgOp(hash: UInt32, namespace: String, ops: [OSDOp]) -> Request {
+        package static func pgOp(hash: UInt32, namespace: String, ops: SmallArray<OSDOp>) -> Request {
             var request = Request(objectName: "", namespace: namespace, ops: ops)
             request.placementHash = hash
             request.flags = PGNamespacedList.requestFlags

@@ -15,6 +15,18 @@ package struct SmallArray<Element>: RandomAccessCollection, MutableCollection {
 
     package init() {}
 
+    /// One element (an array literal would make an array for its variadic arguments).
+    /// Labelled: unlabelled, `SmallArray(someArray)` would make a list of one array.
+    package init(single element: Element) {
+        append(element)
+    }
+
+    /// Two elements, in order.
+    package init(_ first: Element, _ second: Element) {
+        append(first)
+        append(second)
+    }
+
     package init<S: Sequence>(_ elements: S) where S.Element == Element {
         for element in elements { append(element) }
     }
@@ -65,6 +77,7 @@ package struct SmallArray<Element>: RandomAccessCollection, MutableCollection {
     static var inlineCount: Int { 4 }
 }
 
+/// (A literal's elements arrive as an array: the hot paths use the initializers above.)
 extension SmallArray: ExpressibleByArrayLiteral {
     package init(arrayLiteral elements: Element...) {
         self.init(elements)

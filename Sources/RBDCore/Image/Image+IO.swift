@@ -386,7 +386,8 @@ extension Image {
         let objectSize = view.layout.objectSize
         let hint = OSDOp.setAllocHint(expectedObjectSize: objectSize, expectedWriteSize: objectSize, opFlags: [])
         let op: OSDOp = offset == 0 && UInt64(data.readableBytes) == objectSize ? .writeFull(data) : .write(offset: offset, data: data)
-        dataIO.operate(name, [hint, op], snapContext: view.snapContext, completion: completion)
+        let ops = SmallArray<OSDOp>(hint, op)
+        dataIO.operate(name, ops, snapContext: view.snapContext, completion: completion)
     }
 
     /// A write to a clone's object that stands for parent bytes: guarded by `stat` and

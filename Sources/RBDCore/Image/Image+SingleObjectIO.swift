@@ -36,7 +36,8 @@ extension Image {
             image.scheduler?.readOnLoop(image, object: objectNumber, offset: offset, length: length)
             let sparse = length >= Image.sparseReadThreshold
             let op: OSDOp = sparse ? .sparseRead(offset: offset, length: length) : .read(offset: offset, length: length)
-            image.dataIO.operate(DataObjectName.make(prefix: prefix, objectNumber: objectNumber), [op], snapID: image.readSnapID) { self.osdAnswered($0) }
+            let ops = SmallArray<OSDOp>(single: op)
+            image.dataIO.operate(DataObjectName.make(prefix: prefix, objectNumber: objectNumber), ops, snapID: image.readSnapID) { self.osdAnswered($0) }
         }
 
         /// The OSD's answer (``Image/sendObjectRead(_:_:offset:length:completion:)``'s

@@ -24,7 +24,7 @@ import Testing
         #expect(Self.write().flags == [.write, .onDisk])
         #expect(ObjecterStateMachine.Request(objectName: "o", ops: [.read(offset: 0, length: 1)]).flags == [.read])
         let call = try? OSDOp.call(class: "rbd", method: "get_size", input: ByteBuffer())
-        #expect(ObjecterStateMachine.Request(objectName: "o", ops: [call].compactMap { $0 }).flags == [.read, .exec])
+        #expect(ObjecterStateMachine.Request(objectName: "o", ops: SmallArray([call].compactMap { $0 })).flags == [.read, .exec])
     }
 
     @Test func submitSendsToThePrimaryAndAWriteCompletesOnCommit() throws {

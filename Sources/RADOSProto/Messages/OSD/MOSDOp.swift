@@ -37,7 +37,7 @@ package struct MOSDOp: Sendable {
     /// PG seed here, as `MOSDOp::get_object_locator` encodes it.
     package var locatorHash: Int64 = -1
     package var objectName: String
-    package var ops: [OSDOp]
+    package var ops: SmallArray<OSDOp>
     /// Snapshot to read, or ``noSnap`` for the head.
     package var snapID: UInt64 = MOSDOp.noSnap
     /// The writer's snap context: latest snap seq and existing snaps, newest first.
@@ -49,7 +49,7 @@ package struct MOSDOp: Sendable {
 
     package init(
         pool: Int64, pgSeed: UInt32, objectHash: UInt32, osdmapEpoch: UInt32, flags: OSDRequestFlags,
-        objectName: String, ops: [OSDOp], features: UInt64
+        objectName: String, ops: SmallArray<OSDOp>, features: UInt64
     ) {
         self.pool = pool
         self.pgSeed = pgSeed
