@@ -277,6 +277,16 @@ public struct IOContext: Sendable {
         snapID: UInt64? = nil, snapContext: SnapContext? = nil,
         completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void
     ) {
+        operate(ObjectName(object), ops, snapID: snapID, snapContext: snapContext, completion: completion)
+    }
+
+    /// ``operate(_:_:snapID:snapContext:completion:)`` on an ``ObjectName`` (an image's
+    /// data object: no string made for its name).
+    package func operate(
+        _ object: ObjectName, _ ops: SmallArray<OSDOp>,
+        snapID: UInt64? = nil, snapContext: SnapContext? = nil,
+        completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void
+    ) {
         let writes = ops.contains { $0.code.mayWrite }
         objecter.execute(
             pool: poolID, namespace: namespace, object: object, ops: ops,

@@ -92,11 +92,24 @@ package struct PoolInfo: Sendable, Hashable {
 
     /// `hash_key`: the placement seed of an object name (or locator key) in a namespace.
     package func hashKey(_ key: String, namespace: String) -> UInt32 {
-        if namespace.isEmpty { return ObjectHash.hash(objectHash, key.utf8) }
-        var bytes = Array(namespace.utf8)
-        bytes.append(0x1f)
-        bytes.append(contentsOf: key.utf8)
-        return ObjectHash.hash(objectHash, bytes)
+        hashKey(ObjectName(key), namespace: namespace)
+    }
+
+    /// ``hashKey(_:namespace:)`` of a request's object name, hashed where its bytes are
+    /// (a namespace and the name are joined on the stack, not in an array).
+    package func hashKey(_ key: ObjectName, namespace: String) -> UInt32 {
+        key.withUTF8 { name in
+            if namespace.isEmpty { return ObjectHash.hash(objectHash, name) }
+            var namespace = namespace
+            return namespace.withUTF8 { space in
+                withUnsafeTemporaryAllocation(byteCount: space.count + 1 + name.count, alignment: 1) { joined in
+                    joined.copyMemory(from: UnsafeRawBufferPointer(space))
+                    joined[space.count] = 0x1F
+                    UnsafeMutableRawBufferPointer(rebasing: joined[(space.count + 1)...]).copyMemory(from: name)
+                    return ObjectHash.hash(objectHash, UnsafeRawBufferPointer(joined))
+                }
+            }
+        }
     }
 
     /// `raw_pg_to_pg`: fold a raw seed into 0..<pg_num.

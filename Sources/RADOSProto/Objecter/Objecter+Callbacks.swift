@@ -13,7 +13,7 @@ extension Objecter {
     /// the error that ended the request (the first failing op's errno, as librados
     /// reports it: ``outputs(_:)``), on the loop.
     package nonisolated func execute(
-        pool: Int64, namespace: String, object: String, ops: SmallArray<OSDOp>,
+        pool: Int64, namespace: String, object: ObjectName, ops: SmallArray<OSDOp>,
         snapID: UInt64, snapContext: SnapContext,
         completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void
     ) {
@@ -31,7 +31,7 @@ extension Objecter {
     struct CallbackRequest: Sendable {
         var pool: Int64
         var namespace: String
-        var object: String
+        var object: ObjectName
         var ops: SmallArray<OSDOp>
         var snapID: UInt64
         var snapContext: SnapContext

@@ -164,7 +164,7 @@ package actor Objecter {
         pool: Int64, namespace: String = "", object: String, ops: SmallArray<OSDOp>,
         snapID: UInt64 = MOSDOp.noSnap, snapContext: SnapContext = .empty
     ) async throws -> Reply {
-        let request = Self.request(namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext)
+        let request = Self.request(namespace: namespace, object: ObjectName(object), ops: ops, snapID: snapID, snapContext: snapContext)
         return try await submit(request, pool: pool)
     }
 
@@ -176,11 +176,11 @@ package actor Objecter {
         snapID: UInt64 = MOSDOp.noSnap, snapContext: SnapContext = .empty,
         then completion: @escaping (isolated Objecter, Result<Reply, any Error>) -> Void
     ) {
-        submit(pool: pool, namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext, waiter: .callback(completion))
+        submit(pool: pool, namespace: namespace, object: ObjectName(object), ops: ops, snapID: snapID, snapContext: snapContext, waiter: .callback(completion))
     }
 
     /// Submits a request on the loop; its outcome goes to `waiter`.
-    private func submit(pool: Int64, namespace: String, object: String, ops: SmallArray<OSDOp>, snapID: UInt64, snapContext: SnapContext, waiter: Waiter) {
+    private func submit(pool: Int64, namespace: String, object: ObjectName, ops: SmallArray<OSDOp>, snapID: UInt64, snapContext: SnapContext, waiter: Waiter) {
         guard !isShutDown else {
             let failure = RADOSError(.connectionFailed, "the client was shut down")
             switch waiter {
@@ -197,12 +197,12 @@ package actor Objecter {
     }
 
     /// A caller's callback request, on the loop (Objecter+Callbacks.swift).
-    func submit(pool: Int64, namespace: String, object: String, ops: SmallArray<OSDOp>, snapID: UInt64, snapContext: SnapContext, completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void) {
+    func submit(pool: Int64, namespace: String, object: ObjectName, ops: SmallArray<OSDOp>, snapID: UInt64, snapContext: SnapContext, completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void) {
         submit(pool: pool, namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext, waiter: .completion(completion))
     }
 
-    static func request(namespace: String, object: String, ops: SmallArray<OSDOp>, snapID: UInt64, snapContext: SnapContext) -> ObjecterStateMachine.Request {
-        var request = ObjecterStateMachine.Request(objectName: object, namespace: namespace, ops: ops, snapID: snapID, snapContext: snapContext)
+    static func request(namespace: String, object: ObjectName, ops: SmallArray<OSDOp>, snapID: UInt64, snapContext: SnapContext) -> ObjecterStateMachine.Request {
+        var request = ObjecterStateMachine.Request(name: object, namespace: namespace, ops: ops, snapID: snapID, snapContext: snapContext)
         if request.flags.contains(.write) {
             let now = Date().timeIntervalSince1970
             request.mtime = UTime(seconds: UInt32(now), nanoseconds: UInt32((now - now.rounded(.down)) * 1e9))
@@ -317,7 +317,7 @@ package actor Objecter {
 
     func target(pool poolID: Int64, request: ObjecterStateMachine.Request) -> OpTarget? {
         guard let hash = request.placementHash else {
-            return target(pool: poolID, namespace: request.namespace, object: request.objectName).map { paused($0, request) }
+            return target(pool: poolID, namespace: request.namespace, object: request.name).map { paused($0, request) }
         }
         guard let pool = map.pools[poolID] else { return nil }
         // A PG op (listing) names the PG by its seed: the seed is also its "object hash".
@@ -343,6 +343,10 @@ package actor Objecter {
     }
 
     func target(pool poolID: Int64, namespace: String, object: String) -> OpTarget? {
+        target(pool: poolID, namespace: namespace, object: ObjectName(object))
+    }
+
+    func target(pool poolID: Int64, namespace: String, object: ObjectName) -> OpTarget? {
         guard let pool = map.pools[poolID] else { return nil }
         return target(pool, id: poolID, objectHash: pool.hashKey(object, namespace: namespace))
     }

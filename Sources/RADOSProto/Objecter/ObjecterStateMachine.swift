@@ -24,7 +24,9 @@ import NIOCore
 package struct ObjecterStateMachine: Sendable {
     /// What the caller asks for: everything of an `MOSDOp` but the routing.
     package struct Request: Sendable {
-        package var objectName: String
+        package var name: ObjectName
+        /// The object's name as a string (made anew for a data object's name).
+        package var objectName: String { name.description }
         package var namespace: String
         package var ops: SmallArray<OSDOp>
         package var flags: OSDRequestFlags
@@ -40,7 +42,14 @@ package struct ObjecterStateMachine: Sendable {
             objectName: String, namespace: String = "", ops: SmallArray<OSDOp>, snapID: UInt64 = MOSDOp.noSnap,
             snapContext: SnapContext = .empty, mtime: UTime = .zero
         ) {
-            self.objectName = objectName
+            self.init(name: ObjectName(objectName), namespace: namespace, ops: ops, snapID: snapID, snapContext: snapContext, mtime: mtime)
+        }
+
+        package init(
+            name: ObjectName, namespace: String = "", ops: SmallArray<OSDOp>, snapID: UInt64 = MOSDOp.noSnap,
+            snapContext: SnapContext = .empty, mtime: UTime = .zero
+        ) {
+            self.name = name
             self.namespace = namespace
             self.ops = ops
             self.snapID = snapID
@@ -278,7 +287,7 @@ package struct ObjecterStateMachine: Sendable {
         }
         var message = MOSDOp(
             pool: target.pool, pgSeed: target.pgSeed, objectHash: target.objectHash, osdmapEpoch: epoch,
-            flags: flags, objectName: entry.request.objectName, ops: entry.request.ops, features: features
+            flags: flags, name: entry.request.name, ops: entry.request.ops, features: features
         )
         message.namespace = entry.request.namespace
         message.shard = target.shard

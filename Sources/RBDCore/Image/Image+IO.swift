@@ -191,7 +191,7 @@ extension Image {
     }
 
     /// An object read's outcome: a missing object reads as zeros, the output is checked.
-    static func objectRead(_ outcome: Result<[ByteBuffer], RADOSError>, name: String, length: UInt64, sparse: Bool) -> Result<ObjectReadResult, RADOSError> {
+    static func objectRead(_ outcome: Result<[ByteBuffer], RADOSError>, name: @autoclosure () -> String, length: UInt64, sparse: Bool) -> Result<ObjectReadResult, RADOSError> {
         let outputs: [ByteBuffer]
         switch outcome {
         case .failure(let error) where error.code == .notFound: return .success(.absent)
@@ -201,14 +201,14 @@ extension Image {
         let output = outputs.first ?? ByteBuffer()
         guard sparse else {
             guard output.readableBytes <= Int(length) else {
-                return .failure(RADOSError(.malformedData, "\(name): the OSD returned \(output.readableBytes) bytes for a read of \(length)"))
+                return .failure(RADOSError(.malformedData, "\(name()): the OSD returned \(output.readableBytes) bytes for a read of \(length)"))
             }
             return .success(.dense(output))
         }
         do {
             return .success(.sparse(try SparseReadResult.decode(output)))
         } catch {
-            return .failure(RADOSError(.malformedData, "\(name): the OSD's sparse-read answer does not decode", details: "\(error)"))
+            return .failure(RADOSError(.malformedData, "\(name()): the OSD's sparse-read answer does not decode", details: "\(error)"))
         }
     }
 
@@ -382,7 +382,8 @@ extension Image {
             }
             return
         }
-        let name = DataObjectName.make(prefix: view.prefix, objectNumber: objectNumber)
+        // Named by prefix and number: the name is spelled out only where it is written.
+        let name = ObjectName(dataObjectPrefix: view.prefix, number: objectNumber)
         let objectSize = view.layout.objectSize
         let hint = OSDOp.setAllocHint(expectedObjectSize: objectSize, expectedWriteSize: objectSize, opFlags: [])
         let op: OSDOp = offset == 0 && UInt64(data.readableBytes) == objectSize ? .writeFull(data) : .write(offset: offset, data: data)

@@ -37,8 +37,11 @@ extension Image {
             let sparse = length >= Image.sparseReadThreshold
             let op: OSDOp = sparse ? .sparseRead(offset: offset, length: length) : .read(offset: offset, length: length)
             let ops = SmallArray<OSDOp>(single: op)
-            image.dataIO.operate(DataObjectName.make(prefix: prefix, objectNumber: objectNumber), ops, snapID: image.readSnapID) { self.osdAnswered($0) }
+            image.dataIO.operate(name, ops, snapID: image.readSnapID) { self.osdAnswered($0) }
         }
+
+        /// The data object's name, spelled out only where it is written (or in an error).
+        var name: ObjectName { ObjectName(dataObjectPrefix: prefix, number: objectNumber) }
 
         /// The OSD's answer (``Image/sendObjectRead(_:_:offset:length:completion:)``'s
         /// rules: a clone's missing object reads from the parent, a missing one as zeros).
@@ -48,7 +51,7 @@ extension Image {
                 return image.readFromParent(parent, objectNumber: objectNumber, offset: offset, length: length, overlap: view.parentOverlap, layout: view.layout) { self.objectRead($0) }
             }
             let sparse = length >= Image.sparseReadThreshold
-            objectRead(Image.objectRead(outcome, name: outcome.isFailure ? DataObjectName.make(prefix: prefix, objectNumber: objectNumber) : "", length: length, sparse: sparse))
+            objectRead(Image.objectRead(outcome, name: name.description, length: length, sparse: sparse))
         }
 
         func objectRead(_ result: Result<ObjectReadResult, RADOSError>) {
@@ -121,12 +124,5 @@ extension Image {
             return
         }
         write(ticket: ticket, offset: offset, data: data) { [self] in completeOnLoop(completion, $0.map { ($0, nil) }) }
-    }
-}
-
-extension Result {
-    var isFailure: Bool {
-        if case .failure = self { return true }
-        return false
     }
 }

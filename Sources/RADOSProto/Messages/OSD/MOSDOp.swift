@@ -36,7 +36,9 @@ package struct MOSDOp: Sendable {
     /// The locator's explicit hash, -1 for none. A PG op (nameless object) carries its
     /// PG seed here, as `MOSDOp::get_object_locator` encodes it.
     package var locatorHash: Int64 = -1
-    package var objectName: String
+    package var name: ObjectName
+    /// The object's name as a string (made anew for a data object's name).
+    package var objectName: String { name.description }
     package var ops: SmallArray<OSDOp>
     /// Snapshot to read, or ``noSnap`` for the head.
     package var snapID: UInt64 = MOSDOp.noSnap
@@ -51,12 +53,19 @@ package struct MOSDOp: Sendable {
         pool: Int64, pgSeed: UInt32, objectHash: UInt32, osdmapEpoch: UInt32, flags: OSDRequestFlags,
         objectName: String, ops: SmallArray<OSDOp>, features: UInt64
     ) {
+        self.init(pool: pool, pgSeed: pgSeed, objectHash: objectHash, osdmapEpoch: osdmapEpoch, flags: flags, name: ObjectName(objectName), ops: ops, features: features)
+    }
+
+    package init(
+        pool: Int64, pgSeed: UInt32, objectHash: UInt32, osdmapEpoch: UInt32, flags: OSDRequestFlags,
+        name: ObjectName, ops: SmallArray<OSDOp>, features: UInt64
+    ) {
         self.pool = pool
         self.pgSeed = pgSeed
         self.objectHash = objectHash
         self.osdmapEpoch = osdmapEpoch
         self.flags = flags
-        self.objectName = objectName
+        self.name = name
         self.ops = ops
         self.features = features
     }
@@ -81,7 +90,7 @@ package struct MOSDOp: Sendable {
     /// Room enough for ``encodeFront(into:)`` (one allocation, no growing): the fixed
     /// fields, the names, the snap context, and a generous bound per op.
     package var frontCapacity: Int {
-        160 + objectName.utf8.count + namespace.utf8.count + locatorKey.utf8.count + 8 * snapContext.snaps.count + 48 * ops.count
+        160 + name.utf8Count + namespace.utf8.count + locatorKey.utf8.count + 8 * snapContext.snaps.count + 48 * ops.count
     }
 
     /// Writes the message front.
@@ -100,7 +109,7 @@ package struct MOSDOp: Sendable {
         buffer.writeDencU32(0)  // client_inc
         buffer.writeDencUTime(mtime)
         buffer.writeDencObjectLocator(ObjectLocator(pool: pool, key: locatorKey, namespace: namespace, hash: locatorHash))
-        buffer.writeDencString(objectName)
+        buffer.writeDencObjectName(name)
         buffer.writeDencU16(UInt16(truncatingIfNeeded: ops.count))
         for op in ops { op.encode(into: &buffer) }
         buffer.writeDencU64(snapID)
