@@ -267,25 +267,17 @@ public struct IOContext: Sendable {
         snapID: UInt64? = nil, snapContext: SnapContext? = nil,
         completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void
     ) {
-        operate(object, SmallArray<OSDOp>(ops), snapID: snapID, snapContext: snapContext, completion: completion)
+        operate(ObjectName(object), SmallArray<OSDOp>(ops), snapID: snapID, snapContext: snapContext) { completion($0.map { Array($0) }) }
     }
 
-    /// ``operate(_:_:snapID:snapContext:completion:)`` with the ops in a `SmallArray`
-    /// (the image I/O path: one or two ops kept inline, no array allocated).
-    package func operate(
-        _ object: String, _ ops: SmallArray<OSDOp>,
-        snapID: UInt64? = nil, snapContext: SnapContext? = nil,
-        completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void
-    ) {
-        operate(ObjectName(object), ops, snapID: snapID, snapContext: snapContext, completion: completion)
-    }
-
-    /// ``operate(_:_:snapID:snapContext:completion:)`` on an ``ObjectName`` (an image's
-    /// data object: no string made for its name).
+    /// ``operate(_:_:snapID:snapContext:completion:)`` for the image I/O path: the object
+    /// named by an ``ObjectName`` (a data object's name is not spelled into a string),
+    /// the ops and the outputs in `SmallArray`s (one or two kept inline): no allocation
+    /// here for any of them.
     package func operate(
         _ object: ObjectName, _ ops: SmallArray<OSDOp>,
         snapID: UInt64? = nil, snapContext: SnapContext? = nil,
-        completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void
+        completion: @escaping @Sendable (Result<SmallArray<ByteBuffer>, RADOSError>) -> Void
     ) {
         let writes = ops.contains { $0.code.mayWrite }
         objecter.execute(

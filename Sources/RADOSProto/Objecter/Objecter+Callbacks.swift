@@ -15,7 +15,7 @@ extension Objecter {
     package nonisolated func execute(
         pool: Int64, namespace: String, object: ObjectName, ops: SmallArray<OSDOp>,
         snapID: UInt64, snapContext: SnapContext,
-        completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void
+        completion: @escaping @Sendable (Result<SmallArray<ByteBuffer>, RADOSError>) -> Void
     ) {
         // On the loop already (a completion issuing the next request): submitted at
         // once, with no closure made for it.
@@ -35,12 +35,12 @@ extension Objecter {
         var ops: SmallArray<OSDOp>
         var snapID: UInt64
         var snapContext: SnapContext
-        var completion: @Sendable (Result<[ByteBuffer], RADOSError>) -> Void
+        var completion: @Sendable (Result<SmallArray<ByteBuffer>, RADOSError>) -> Void
     }
 
     /// A finished request as librados reports it: the outputs, or the first failing
     /// op's errno (the reply's result first) as the error, naming the object.
-    static func outputs(_ done: Result<Reply, any Error>) -> Result<[ByteBuffer], RADOSError> {
+    static func outputs(_ done: Result<Reply, any Error>) -> Result<SmallArray<ByteBuffer>, RADOSError> {
         switch done {
         case .failure(let error):
             return .failure(error as? RADOSError ?? RADOSError(.connectionFailed, "the request failed", details: "\(error)"))

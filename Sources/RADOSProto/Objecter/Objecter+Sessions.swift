@@ -13,7 +13,7 @@ extension Objecter {
             complete(tid, .failure(error))
         case .complete(let tid, .success(let reply)):
             // Replies with data are completed in `received`, where the data segment is.
-            complete(tid, .success(Reply(reply: reply, outputs: [])))
+            complete(tid, .success(Reply(reply: reply, outputs: SmallArray())))
         case .send(let osd, let tid, let request):
             let header = MessageHeader2(tid: tid, type: MOSDOp.messageType, version: MOSDOp.version, compatVersion: MOSDOp.compatVersion)
             if let session = sessions[osd] {

@@ -28,7 +28,7 @@ package actor Objecter {
     /// A completed request: the reply and each op's output (slices of the reply's data).
     package struct Reply: Sendable {
         package var reply: MOSDOpReply
-        package var outputs: [ByteBuffer]
+        package var outputs: SmallArray<ByteBuffer>
     }
 
     package let monitor: MonClient
@@ -55,7 +55,7 @@ package actor Objecter {
         case callback((isolated Objecter, Result<Reply, any Error>) -> Void)
         /// A caller's callback request (Objecter+Callbacks.swift), kept as it came and
         /// answered in librados' terms (``outputs(_:)``).
-        case completion(@Sendable (Result<[ByteBuffer], RADOSError>) -> Void)
+        case completion(@Sendable (Result<SmallArray<ByteBuffer>, RADOSError>) -> Void)
     }
     var waiters: [UInt64: Waiter] = [:]
     /// ``shutdown()`` was called: new requests fail at once instead of opening sessions.
@@ -197,7 +197,7 @@ package actor Objecter {
     }
 
     /// A caller's callback request, on the loop (Objecter+Callbacks.swift).
-    func submit(pool: Int64, namespace: String, object: ObjectName, ops: SmallArray<OSDOp>, snapID: UInt64, snapContext: SnapContext, completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void) {
+    func submit(pool: Int64, namespace: String, object: ObjectName, ops: SmallArray<OSDOp>, snapID: UInt64, snapContext: SnapContext, completion: @escaping @Sendable (Result<SmallArray<ByteBuffer>, RADOSError>) -> Void) {
         submit(pool: pool, namespace: namespace, object: object, ops: ops, snapID: snapID, snapContext: snapContext, waiter: .completion(completion))
     }
 

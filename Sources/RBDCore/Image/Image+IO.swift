@@ -177,22 +177,22 @@ extension Image {
 
     /// Reads an object extent from the OSDs (a clone's missing object from its parent).
     func sendObjectRead(_ prefix: String, _ objectNumber: UInt64, offset: UInt64, length: UInt64, completion: @escaping @Sendable (Result<ObjectReadResult, RADOSError>) -> Void) {
-        let name = DataObjectName.make(prefix: prefix, objectNumber: objectNumber)
+        let name = ObjectName(dataObjectPrefix: prefix, number: objectNumber)
         let sparse = length >= Self.sparseReadThreshold
         let op: OSDOp = sparse ? .sparseRead(offset: offset, length: length) : .read(offset: offset, length: length)
-        dataIO.operate(name, [op], snapID: readSnapID) { [self] outcome in
+        dataIO.operate(name, SmallArray(single: op), snapID: readSnapID) { [self] outcome in
             if let parent, case .failure(let error) = outcome, error.code == .notFound {
                 // A clone's object not written yet: the parent's bytes (Image+Parent.swift).
                 let view = ioView()
                 return readFromParent(parent, objectNumber: objectNumber, offset: offset, length: length, overlap: view.parentOverlap, layout: view.layout, completion: completion)
             }
-            completion(Self.objectRead(outcome, name: name, length: length, sparse: sparse))
+            completion(Self.objectRead(outcome, name: name.description, length: length, sparse: sparse))
         }
     }
 
     /// An object read's outcome: a missing object reads as zeros, the output is checked.
-    static func objectRead(_ outcome: Result<[ByteBuffer], RADOSError>, name: @autoclosure () -> String, length: UInt64, sparse: Bool) -> Result<ObjectReadResult, RADOSError> {
-        let outputs: [ByteBuffer]
+    static func objectRead(_ outcome: Result<SmallArray<ByteBuffer>, RADOSError>, name: @autoclosure () -> String, length: UInt64, sparse: Bool) -> Result<ObjectReadResult, RADOSError> {
+        let outputs: SmallArray<ByteBuffer>
         switch outcome {
         case .failure(let error) where error.code == .notFound: return .success(.absent)
         case .failure(let error): return .failure(error)
@@ -363,9 +363,9 @@ extension Image {
     /// ``sendObjectWrite(_:_:offset:data:completion:)`` answering with the OSD's outputs
     /// (none for a write), as the I/O context does: the I/O scheduler's path, where no
     /// closure then wraps the completion on its way down.
-    func sendObjectWrite(_ view: IOView, _ objectNumber: UInt64, offset: UInt64, data: ByteBuffer, outputs completion: @escaping @Sendable (Result<[ByteBuffer], RADOSError>) -> Void) {
+    func sendObjectWrite(_ view: IOView, _ objectNumber: UInt64, offset: UInt64, data: ByteBuffer, outputs completion: @escaping @Sendable (Result<SmallArray<ByteBuffer>, RADOSError>) -> Void) {
         if view.parentOverlap > 0, Self.hasParentData(view.layout, objectNumber: objectNumber, overlap: view.parentOverlap) {
-            return sendCloneObjectWrite(view, objectNumber, offset: offset, data: data) { completion($0.map { [] }) }
+            return sendCloneObjectWrite(view, objectNumber, offset: offset, data: data) { completion($0.map { SmallArray() }) }
         }
         if let map = view.objectMap, map[objectNumber] != .exists {
             // The object map says the object exists (and, with fast diff, changed since

@@ -45,7 +45,7 @@ extension Image {
 
         /// The OSD's answer (``Image/sendObjectRead(_:_:offset:length:completion:)``'s
         /// rules: a clone's missing object reads from the parent, a missing one as zeros).
-        func osdAnswered(_ outcome: Result<[ByteBuffer], RADOSError>) {
+        func osdAnswered(_ outcome: Result<SmallArray<ByteBuffer>, RADOSError>) {
             if let parent = image.parent, case .failure(let error) = outcome, error.code == .notFound {
                 let view = image.ioView()
                 return image.readFromParent(parent, objectNumber: objectNumber, offset: offset, length: length, overlap: view.parentOverlap, layout: view.layout) { self.objectRead($0) }

@@ -116,18 +116,11 @@ package struct MOSDOpReply: Sendable, Hashable {
         }
     }
 
-    /// Lists of 0 to 16 empty outputs, shared by every reply without output.
-    private static let emptyOutputs: [[ByteBuffer]] = (0...16).map { Array(repeating: ByteBuffer(), count: $0) }
-
     /// Splits the data segment into each op's output (slices, no copy). Fails unless the
     /// ops' output lengths add up to the segment's length exactly.
-    package func outputs(from data: ByteBuffer) throws -> [ByteBuffer] {
-        if data.readableBytes == 0, ops.allSatisfy({ $0.outputLength == 0 }), ops.count < Self.emptyOutputs.count {
-            // No op has output (a write): a shared list of empty outputs, not a new one.
-            return Self.emptyOutputs[ops.count]
-        }
+    package func outputs(from data: ByteBuffer) throws -> SmallArray<ByteBuffer> {
         var data = data
-        var result: [ByteBuffer] = []
+        var result = SmallArray<ByteBuffer>()
         result.reserveCapacity(ops.count)
         for op in ops {
             guard let slice = data.readSlice(length: Int(op.outputLength)) else {
