@@ -1,4 +1,5 @@
 import NIOCore
+import RADOSProto
 
 /// librbd's "simple" I/O scheduler (`rbd_io_scheduler = simple`, Pacific's default), as a
 /// pure state machine: while a write to an object is in flight, later writes to that
@@ -21,52 +22,17 @@ struct WriteSchedulerStateMachine<Request> {
     enum Action {
         /// Send `data` at `offset` of `object` as one write for `requests`; report its end
         /// with ``completed(_:object:now:)``.
-        case send(token: UInt64, object: UInt64, offset: UInt64, data: ByteBuffer, requests: Requests)
+        case send(token: UInt64, object: UInt64, offset: UInt64, data: ByteBuffer, requests: SmallArray<Request>)
         /// Call ``tick(now:)`` at this time (replaces any earlier wake-up asked for).
         case wake(at: UInt64)
-    }
-
-    /// The requests one send answers, in order: usually one, kept without an array.
-    enum Requests: Sequence {
-        case one(Request)
-        case many([Request])
-
-        init(_ requests: [Request]) {
-            if requests.count == 1, let only = requests.first {
-                self = .one(only)
-            } else {
-                self = .many(requests)
-            }
-        }
-
-        var first: Request? {
-            switch self {
-            case .one(let request): return request
-            case .many(let requests): return requests.first
-            }
-        }
-
-        func makeIterator() -> Array<Request>.Iterator {
-            switch self {
-            case .one(let request): return [request].makeIterator()
-            case .many(let requests): return requests.makeIterator()
-            }
-        }
-
-        /// Calls `body` with each request, in order (no array made for one).
-        func forEach(_ body: (Request) -> Void) {
-            switch self {
-            case .one(let request): body(request)
-            case .many(let requests): for request in requests { body(request) }
-            }
-        }
     }
 
     struct Batch {
         var offset: UInt64
         var length: UInt64
-        var pieces: [ByteBuffer]
-        var requests: [Request]
+        /// Inline for up to four merged writes: a write that waits allocates nothing here.
+        var pieces: SmallArray<ByteBuffer>
+        var requests: SmallArray<Request>
         var end: UInt64 { offset + length }
     }
 
@@ -129,7 +95,7 @@ struct WriteSchedulerStateMachine<Request> {
                     actions.append(.wake(at: at))
                 }
             }
-            Self.merge(&queue.batches, Batch(offset: offset, length: length, pieces: [data], requests: [request]))
+            Self.merge(&queue.batches, Batch(offset: offset, length: length, pieces: SmallArray(single: data), requests: SmallArray(single: request)))
             queues[object] = queue
             return
         }
@@ -143,7 +109,7 @@ struct WriteSchedulerStateMachine<Request> {
         let token = takeToken()
         queues[object] = ObjectQueue(token: token)
         sentAt[token] = now
-        actions.append(.send(token: token, object: object, offset: offset, data: data, requests: .one(request)))
+        actions.append(.send(token: token, object: object, offset: offset, data: data, requests: SmallArray(single: request)))
     }
 
     /// Before a read of `object` is sent: waiting writes it overlaps go first.
@@ -231,7 +197,7 @@ struct WriteSchedulerStateMachine<Request> {
             }
             let token = takeToken()
             sentAt[token] = now
-            actions.append(.send(token: token, object: object, offset: batch.offset, data: data, requests: Requests(batch.requests)))
+            actions.append(.send(token: token, object: object, offset: batch.offset, data: data, requests: batch.requests))
         }
     }
 
@@ -242,13 +208,13 @@ struct WriteSchedulerStateMachine<Request> {
         if let after = batches.firstIndex(where: { $0.offset == merged.end }) {
             let next = batches.remove(at: after)
             merged.length += next.length
-            merged.pieces += next.pieces
-            merged.requests += next.requests
+            for piece in next.pieces { merged.pieces.append(piece) }
+            for request in next.requests { merged.requests.append(request) }
         }
         if let before = batches.firstIndex(where: { $0.end == merged.offset }) {
             batches[before].length += merged.length
-            batches[before].pieces += merged.pieces
-            batches[before].requests += merged.requests
+            for piece in merged.pieces { batches[before].pieces.append(piece) }
+            for request in merged.requests { batches[before].requests.append(request) }
             return
         }
         let index = batches.firstIndex { $0.offset > merged.offset } ?? batches.count
@@ -256,4 +222,3 @@ struct WriteSchedulerStateMachine<Request> {
     }
 }
 
-extension WriteSchedulerStateMachine.Requests: Sendable where Request: Sendable {}

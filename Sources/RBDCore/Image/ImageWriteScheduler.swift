@@ -143,7 +143,7 @@ final class ImageWriteScheduler: Sendable {
                 // they are (nothing wraps this completion on the way down).
                 image.sendObjectWrite(first.view, object, offset: offset, data: data, outputs: { [self] outputs in
                     let outcome = outputs.map { _ in () }
-                    requests.forEach { $0.completion(outcome) }
+                    for request in requests { request.completion(outcome) }
                     if loop.inEventLoop {
                         completedOnLoop(token, object: object, image)
                     } else {
