@@ -64,4 +64,53 @@ import Testing
         // Nothing goes back for it: sessions to OSDs are lossy, and lossy sessions send no ACK.
         #expect(try sent().isEmpty)
     }
+
+    /// The Objecter's way in: requests written with `send(header:front:data:)` (the front
+    /// encoded into the frame's buffer, nothing flushed) leave only when the channel is
+    /// flushed, all together, in order and numbered, each front byte for byte what
+    /// `MOSDOp.encodeFront` writes and each data segment the caller's bytes.
+    @Test func requestsSentUnflushedLeaveTogetherAtTheFlush() throws {
+        let fixture = try OSDSessionReplayTests.load()
+        let events = NIOLockedValueBox<[MessengerEvent]>([])
+        let handler = MessengerHandler(machine: OSDSessionReplayTests.machine(fixture), keepaliveInterval: nil) { event in
+            events.withLockedValue { $0.append(event) }
+        }
+        let channel = EmbeddedChannel(handler: handler)
+        defer { _ = try? channel.finish() }
+        func sent() throws -> [UInt8] {
+            var bytes: [UInt8] = []
+            while let piece = try channel.readOutbound(as: ByteBuffer.self) { bytes += Array(piece.readableBytesView) }
+            return bytes
+        }
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6800)).wait()
+        try channel.writeInbound(ByteBuffer(bytes: fixture.server))
+        #expect(try sent() == fixture.client)
+
+        let requests = (1...3).map { (index: Int) -> (tid: UInt64, op: MOSDOp) in
+            let data = ByteBuffer(repeating: UInt8(index), count: 4096 * index)
+            let op = MOSDOp(
+                pool: 2, pgSeed: 5, objectHash: 0xDEAD_BEEF, osdmapEpoch: 40, flags: [.write, .onDisk],
+                name: ObjectName(dataObjectPrefix: "rbd_data.1234", number: UInt64(index)),
+                ops: SmallArray(.setAllocHint(expectedObjectSize: 4 << 20, expectedWriteSize: 4 << 20, opFlags: []), .write(offset: 0, data: data)),
+                features: ProtocolV2Client.defaultFeatures)
+            return (UInt64(100 + index), op)
+        }
+        for (tid, op) in requests {
+            handler.send(header: MessageHeader2(tid: tid, type: MOSDOp.messageType, version: MOSDOp.version, compatVersion: MOSDOp.compatVersion), front: op, data: op.data)
+        }
+        #expect(try sent().isEmpty, "requests went out before the flush")
+        channel.flush()
+        var wire = ByteBuffer(bytes: try sent())
+        var decoder = FrameDecoder()
+        for (seq, (tid, op)) in requests.enumerated() {
+            let frame = try #require(try decoder.next(from: &wire)?.frame, "request \(seq + 1) missing")
+            let header = try MessageHeader2.decode(frame.segments[0])
+            #expect(header.seq == UInt64(seq + 1) && header.tid == tid && header.type == MOSDOp.messageType)
+            var front = ByteBuffer()
+            op.encodeFront(into: &front)
+            #expect(frame.segments[1] == front)
+            #expect(frame.segments[3] == op.data)
+        }
+        #expect(wire.readableBytes == 0, "more went out than the three requests")
+    }
 }
