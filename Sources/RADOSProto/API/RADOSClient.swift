@@ -18,6 +18,9 @@ public final class RADOSClient: Sendable {
     let monitor: MonClient
     let objecter: Objecter
 
+    /// The loop this client runs on.
+    package var eventLoop: any EventLoop { objecter.eventLoop }
+
     private init(monitor: MonClient, objecter: Objecter) {
         self.monitor = monitor
         self.objecter = objecter
@@ -29,12 +32,21 @@ public final class RADOSClient: Sendable {
     /// `client_mount_timeout` (as librados), and calls `onHunting` after each round with
     /// one line naming the monitors tried and the last error.
     ///
+    /// The client runs on one event loop: everything it does (monitor and OSD sessions,
+    /// timers, completions) happens there. By default every client of the process shares
+    /// one loop thread; give `eventLoopGroup` to run this client on the group's next loop
+    /// instead, so that clients spread over several threads when one core is not enough
+    /// (each client's state stays on its own loop; no locks are shared).
+    ///
     /// - Throws: ``RADOSError`` with `.authenticationFailed` for a wrong key,
     ///   `.timedOut` when no monitor answers within `client_mount_timeout`, `.invalidConfiguration` for a bad
     ///   configuration.
-    public static func connect(_ configuration: RADOSConfiguration, onHunting: (@Sendable (String) -> Void)? = nil) async throws(RADOSError) -> RADOSClient {
+    public static func connect(
+        _ configuration: RADOSConfiguration, eventLoopGroup: (any EventLoopGroup)? = nil, onHunting: (@Sendable (String) -> Void)? = nil
+    ) async throws(RADOSError) -> RADOSClient {
         do {
-            let (monitor, objecter) = try await ClusterConnection.connect(configuration, onHunting: onHunting)
+            let loop = eventLoopGroup?.next() ?? ClientEventLoop.next()
+            let (monitor, objecter) = try await ClusterConnection.connect(configuration, eventLoop: loop, onHunting: onHunting)
             return RADOSClient(monitor: monitor, objecter: objecter)
         } catch let error as RADOSError {
             throw error

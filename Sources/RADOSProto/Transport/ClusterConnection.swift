@@ -38,8 +38,10 @@ package enum ClusterConnection {
     }
 
     /// Connects to a monitor, authenticates and waits for the first OSDMap.
-    package static func connect(_ configuration: RADOSConfiguration, onHunting: (@Sendable (String) -> Void)? = nil) async throws -> (monitor: MonClient, objecter: Objecter) {
-        let monitor = try await firstContact(monitorEndpoints(configuration), options: MonClient.Options(configuration), onHunting: onHunting)
+    package static func connect(
+        _ configuration: RADOSConfiguration, eventLoop: any EventLoop = ClientEventLoop.next(), onHunting: (@Sendable (String) -> Void)? = nil
+    ) async throws -> (monitor: MonClient, objecter: Objecter) {
+        let monitor = try await firstContact(monitorEndpoints(configuration), options: MonClient.Options(configuration), eventLoop: eventLoop, onHunting: onHunting)
         let timeout = try configuration.double("rados_osd_op_timeout") ?? 0
         let osdModes = try connectionModes(configuration.string("ms_client_mode") ?? "crc secure")
         let objecter = try await Objecter.start(monitor: monitor, opTimeoutSeconds: timeout > 0 ? timeout : nil, osdModes: osdModes)
@@ -59,7 +61,10 @@ package enum ClusterConnection {
     ///
     /// - Throws: ``RADOSError`` `.timedOut` (ETIMEDOUT, as librados) naming the monitors
     ///   tried and the last error when the time is up.
-    package static func firstContact(_ endpoints: [MonClient.Endpoint], options: MonClient.Options, onHunting: (@Sendable (String) -> Void)? = nil) async throws -> MonClient {
+    package static func firstContact(
+        _ endpoints: [MonClient.Endpoint], options: MonClient.Options, eventLoop: any EventLoop = ClientEventLoop.next(),
+        onHunting: (@Sendable (String) -> Void)? = nil
+    ) async throws -> MonClient {
         let start = NIODeadline.now()
         let deadline = start + options.reconnectTimeout
         let tried = endpoints.map { "\($0.host):\($0.port)" }.joined(separator: ", ")
@@ -70,7 +75,7 @@ package enum ClusterConnection {
         while true {
             let lastError: RADOSError
             do {
-                return try await MonClient.connect(toAnyOf: endpoints, options: options)
+                return try await MonClient.connect(toAnyOf: endpoints, options: options, eventLoop: eventLoop)
             } catch let error as RADOSError where [.authenticationFailed, .invalidConfiguration, .unsupported, .permissionDenied].contains(error.code) {
                 throw error
             } catch let error as RADOSError {
