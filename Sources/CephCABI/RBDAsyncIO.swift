@@ -38,6 +38,11 @@ final class CompletionHandle: @unchecked Sendable {
         /// Made by the first `wait` before the end (most callers poll or are called
         /// back, and a condition costs three allocations).
         var waiter: ConditionLock<Bool>?
+        /// Set when a read or write starts on this completion (one I/O per completion):
+        /// where its bytes go and whom to announce it to, kept here so that the I/O's
+        /// completion captures only this object (no closure context per I/O).
+        var targets: ReadTargets?
+        var events: ImageEvents?
     }
 
     /// In the object itself: a `NIOLock` would be one more allocation per I/O.
@@ -85,6 +90,23 @@ final class CompletionHandle: @unchecked Sendable {
             }
             events?.announce(self)
         }
+    }
+
+    /// The completion of a read (`targets` given: the bytes are copied there and their
+    /// count is the return value) or a write (0) of our I/O layer that reports to this
+    /// one. It captures only this object: nothing is allocated for it but itself.
+    func ioCompletion(events: ImageEvents, reading targets: ReadTargets?) -> IOCompletion {
+        state.withLock {
+            $0.targets = targets
+            $0.events = events
+        }
+        return IOCompletion { [self] io in ioFinished(io) }
+    }
+
+    private func ioFinished(_ io: IOCompletion) {
+        let (targets, events) = state.withLock { ($0.targets, $0.events) }
+        let value = io.returnValue.map { $0 < 0 ? $0 : (targets?.scatter(io.data) ?? 0) } ?? -Int(EIO)
+        finish(value, events: events)
     }
 
     /// The completion of our I/O layer that reports to this one: `transform` turns the
@@ -153,21 +175,40 @@ final class ImageEvents: Sendable {
     }
 }
 
-/// The caller's buffers of a read, filled from the bytes read.
-private struct ReadTargets: @unchecked Sendable {
-    var pieces: [(base: UnsafeMutableRawPointer?, length: Int)]
+/// The caller's buffers of a read, filled from the bytes read: one buffer
+/// (`rbd_aio_read`, kept without an array) or an iovec's pieces.
+struct ReadTargets: @unchecked Sendable {
+    typealias Piece = (base: UnsafeMutableRawPointer?, length: Int)
+    private let single: Piece?
+    private let pieces: [Piece]
+
+    init(pieces: [Piece]) {
+        single = nil
+        self.pieces = pieces
+    }
+
+    init(base: UnsafeMutableRawPointer?, length: Int) {
+        single = (base, length)
+        pieces = []
+    }
 
     /// Copies `data` into the buffers in order; returns the bytes copied.
     func scatter(_ data: ByteBuffer?) -> Int {
         guard let data else { return 0 }
         return data.withUnsafeReadableBytes { source -> Int in
+            guard let from = source.baseAddress else { return 0 }
             var copied = 0
-            for piece in pieces where copied < source.count {
+            func fill(_ piece: Piece) {
                 let count = min(piece.length, source.count - copied)
                 if count > 0, let base = piece.base {
-                    base.copyMemory(from: source.baseAddress! + copied, byteCount: count)
+                    base.copyMemory(from: from + copied, byteCount: count)
                 }
-                copied += count
+                copied += max(count, 0)
+            }
+            if let single {
+                fill(single)
+            } else {
+                for piece in pieces where copied < source.count { fill(piece) }
             }
             return copied
         }
@@ -259,11 +300,11 @@ private func start(_ image: rbd_image_t?, _ completion: rbd_completion_t?, _ bod
 }
 
 private func read(_ handle: ImageHandle, _ done: CompletionHandle, offset: UInt64, targets: ReadTargets, total: Int) {
-    handle.image.aioRead(offset: offset, length: UInt64(total), completion: done.ioCompletion(events: handle.events) { targets.scatter($0.data) })
+    handle.image.aioRead(offset: offset, length: UInt64(total), completion: done.ioCompletion(events: handle.events, reading: targets))
 }
 
 private func write(_ handle: ImageHandle, _ done: CompletionHandle, offset: UInt64, data: ByteBuffer) {
-    handle.image.aioWrite(offset: offset, data: data, completion: done.ioCompletion(events: handle.events) { _ in 0 })
+    handle.image.aioWrite(offset: offset, data: data, completion: done.ioCompletion(events: handle.events, reading: nil))
 }
 
 /// `rbd_aio_readv`: reads into the buffers of `iov` from `offset`.
@@ -291,7 +332,7 @@ public func rbd_aio_writev(_ image: rbd_image_t?, _ iov: UnsafePointer<iovec>?, 
 public func rbd_aio_read(_ image: rbd_image_t?, _ offset: UInt64, _ length: Int, _ buffer: UnsafeMutablePointer<CChar>?, _ completion: rbd_completion_t?) -> Int32 {
     start(image, completion) { handle, done in
         guard length >= 0, buffer != nil || length == 0 else { return -EINVAL }
-        read(handle, done, offset: offset, targets: ReadTargets(pieces: [(UnsafeMutableRawPointer(buffer), length)]), total: length)
+        read(handle, done, offset: offset, targets: ReadTargets(base: UnsafeMutableRawPointer(buffer), length: length), total: length)
         return 0
     }
 }

@@ -79,19 +79,33 @@ package struct WriteAroundStateMachine<Waiter, Failure: Error> {
 
     /// A write (or discard, or write-zeroes) of `length` bytes at `offset` of `object`.
     package mutating func write(object: UInt64, offset: UInt64, length: UInt64, waiter: Waiter) -> [Action] {
-        if maxDirty == 0 { return [.passThrough(waiter)] }
+        var actions: [Action] = []
+        write(object: object, offset: offset, length: length, waiter: waiter, into: &actions)
+        return actions
+    }
+
+    /// ``write(object:offset:length:waiter:)`` appending its actions to `actions`, an
+    /// array the driver keeps (a write then costs no array of its own).
+    package mutating func write(object: UInt64, offset: UInt64, length: UInt64, waiter: Waiter, into actions: inout [Action]) {
+        if maxDirty == 0 { return actions.append(.passThrough(waiter)) }
         lastToken += 1
         let request = Pending(token: lastToken, object: object, offset: offset, length: length, waiter: waiter)
         outstanding.insert(request.token)
         if overlapsAdmitted(object, offset, length)
             || (blocked[object]?.contains { Self.overlap(($0.offset, $0.length), (offset, length)) } ?? false) {
             blocked[object, default: []].append(request)
-            return []
+            return
         }
         addExtent(object, request.token, offset, length)
-        if queued.isEmpty, let actions = dispatch(request) { return actions }
+        if queued.isEmpty, dispatch(request, into: &actions) { return }
         queued.append(request)
-        return []
+    }
+
+    /// Whether a read of this extent would be sent at once (it overlaps no write in
+    /// flight): ``read(object:offset:length:waiter:)`` would change nothing and answer
+    /// `.read`, so the driver may send it without handing the machine a waiter.
+    package func readsNow(object: UInt64, offset: UInt64, length: UInt64) -> Bool {
+        !overlapsAdmitted(object, offset, length)
     }
 
     /// A read: sent at once unless it overlaps a write in flight.
@@ -155,9 +169,8 @@ package struct WriteAroundStateMachine<Waiter, Failure: Error> {
             blocked[done.object] = waiting.isEmpty ? nil : waiting
         }
         // Queued writes, in order, while the in-flight limit allows.
-        while let next = queued.first, let sent = dispatch(next) {
+        while let next = queued.first, dispatch(next, into: &actions) {
             queued.removeFirst()
-            actions += sent
         }
         // Flushes with nothing older outstanding.
         guard !flushes.isEmpty else { return actions }
@@ -181,12 +194,15 @@ package struct WriteAroundStateMachine<Waiter, Failure: Error> {
         return oldestCandidate
     }
 
-    /// Sends `request` when the in-flight limit allows (always when nothing is in flight).
-    private mutating func dispatch(_ request: Pending) -> [Action]? {
-        guard inFlightBytes == 0 || inFlightBytes + request.length <= maxDirty else { return nil }
+    /// Sends `request` when the in-flight limit allows (always when nothing is in flight);
+    /// false when it must wait.
+    private mutating func dispatch(_ request: Pending, into actions: inout [Action]) -> Bool {
+        guard inFlightBytes == 0 || inFlightBytes + request.length <= maxDirty else { return false }
         inFlightBytes += request.length
         inFlight[request.token] = (request.object, request.offset, request.length)
-        return [.send(token: request.token, request.waiter), .acknowledge(request.waiter)]
+        actions.append(.send(token: request.token, request.waiter))
+        actions.append(.acknowledge(request.waiter))
+        return true
     }
 
     private func overlapsAdmitted(_ object: UInt64, _ offset: UInt64, _ length: UInt64) -> Bool {

@@ -27,10 +27,11 @@ extension Image {
             self.completion = completion
         }
 
-        /// Sends the read, on the client's loop: through the cache if the image has
-        /// one, else after the scheduler's waiting writes that it overlaps.
+        /// Sends the read, on the client's loop: through the cache if it must (an object
+        /// cache, or a write-around cache with a write in flight that the read overlaps),
+        /// else after the scheduler's waiting writes that it overlaps.
         func startOnLoop() {
-            if let cache = image.cache {
+            if let cache = image.cache, !cache.readsDirectlyOnLoop(object: objectNumber, offset: offset, length: length) {
                 return cache.read(image, prefix: prefix, object: objectNumber, offset: offset, length: length) { self.objectRead($0) }
             }
             image.scheduler?.readOnLoop(image, object: objectNumber, offset: offset, length: length)

@@ -43,6 +43,8 @@ final class ImageCache: Sendable {
     /// The object cache's readahead and the bytes the image has read (nil: none).
     private let readahead: NIOLockedValueBox<(state: Readahead, bytesRead: UInt64)>?
     private let wake: NIOLoopBoundBox<Scheduled<Void>?>
+    /// The array a write-around write's actions are collected in, kept between writes.
+    private let aroundActions: NIOLoopBoundBox<[Around.Action]>
     /// Answers being delivered on the loop, and those produced meanwhile (``answer(_:_:)``).
     private let delivery: NIOLoopBoundBox<(active: Bool, pending: [@Sendable () -> Void])>
 
@@ -78,6 +80,7 @@ final class ImageCache: Sendable {
         self.objects = NIOLoopBoundBox.makeBoxSendingValue(objects, eventLoop: loop)
         self.wake = NIOLoopBoundBox.makeEmptyBox(valueType: Scheduled<Void>.self, eventLoop: loop)
         self.delivery = NIOLoopBoundBox.makeBoxSendingValue((false, []), eventLoop: loop)
+        self.aroundActions = NIOLoopBoundBox.makeBoxSendingValue([], eventLoop: loop)
     }
 
     static var now: UInt64 { NIODeadline.now().uptimeNanoseconds }
@@ -145,6 +148,16 @@ final class ImageCache: Sendable {
         }
     }
 
+    /// Whether a read of this object extent may go straight to the OSDs, on the loop:
+    /// the cache passes everything through, or it is write-around and the read overlaps
+    /// no write in flight (the machine would send it at once). The object cache serves
+    /// reads itself: never.
+    func readsDirectlyOnLoop(object: UInt64, offset: UInt64, length: UInt64) -> Bool {
+        if passThrough.withLockedValue({ $0 }) { return true }
+        guard policy.kind == .writearound else { return false }
+        return around.value?.readsNow(object: object, offset: offset, length: length) ?? true
+    }
+
     /// Before a read of the image (clipped, under `view`): reads ahead into the cache
     /// when the reads so far are sequential, until `rbd_readahead_disable_after_bytes`.
     func readAhead(_ image: Image, view: Image.IOView, offset: UInt64, length: UInt64) {
@@ -166,13 +179,26 @@ final class ImageCache: Sendable {
         if passThrough.withLockedValue({ $0 }) {
             return image.writeObjectToOSD(view, object, offset: offset, data: data, completion: completion)
         }
-        submit { [self] later in
-            if policy.kind == .writearound {
-                let request = AroundRequest(perform: { image.writeObjectToOSD(view, object, offset: offset, data: data, completion: $0) }, answer: completion)
-                run(around.value?.write(object: object, offset: offset, length: UInt64(data.readableBytes), waiter: request) ?? [], image, later: later)
-            } else {
-                run(objects.value?.write(object: object, offset: offset, data: data, waiter: .done(completion), now: Self.now) ?? [], image, prefix: view.prefix, later: later)
-            }
+        // As `submit` does, without a closure for a caller already on the loop.
+        guard loop.inEventLoop else {
+            loop.execute { [self] in writeOnLoop(image, view: view, object: object, offset: offset, data: data, completion: completion, later: false) }
+            return
+        }
+        writeOnLoop(image, view: view, object: object, offset: offset, data: data, completion: completion, later: true)
+    }
+
+    private func writeOnLoop(_ image: Image, view: Image.IOView, object: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void, later: Bool) {
+        if policy.kind == .writearound {
+            let request = AroundRequest(perform: { image.writeObjectToOSD(view, object, offset: offset, data: data, completion: $0) }, answer: completion)
+            // The kept array, taken out while in use (a nested event uses its own).
+            var actions = aroundActions.value
+            aroundActions.value = []
+            around.value?.write(object: object, offset: offset, length: UInt64(data.readableBytes), waiter: request, into: &actions)
+            run(actions, image, later: later)
+            actions.removeAll(keepingCapacity: true)
+            aroundActions.value = actions
+        } else {
+            run(objects.value?.write(object: object, offset: offset, data: data, waiter: .done(completion), now: Self.now) ?? [], image, prefix: view.prefix, later: later)
         }
     }
 
@@ -248,7 +274,11 @@ final class ImageCache: Sendable {
             case .send(let token, let request):
                 request.perform { [self] result in
                     let error: RADOSError? = if case .failure(let error) = result { error } else { nil }
-                    onLoop { [self] in run(around.value?.completed(token, error: error) ?? [], image) }
+                    if loop.inEventLoop {
+                        run(around.value?.completed(token, error: error) ?? [], image)
+                    } else {
+                        loop.execute { [self] in run(around.value?.completed(token, error: error) ?? [], image) }
+                    }
                 }
             case .acknowledge(let request):
                 answer(later) { request.answer(.success(())) }
