@@ -54,8 +54,10 @@ fi
 # The C library the C ABI tests load (librados/librbd for QEMU and fio) is a dynamic
 # product, which `swift build --build-tests` does not link.
 swift build --product swiftrbd
-# AllocationCountTests counts what the release build allocates per I/O.
+# AllocationCountTests counts what the release build allocates per I/O (rbdctl bench,
+# and fio through the C library).
 swift build -c release --product rbdctl
+swift build -c release --product swiftrbd
 
 echo "test: running swift test with CEPH_CONF=$CEPH_CONF SWIFTRBD_REQUIRE_CLUSTER=1"
 test_log=$(mktemp)

@@ -68,4 +68,63 @@ struct AllocationCountTests {
             #expect(perIO > 0, "4 KiB random \(kind): the counter saw no allocations; is it preloaded?")
         }
     }
+
+    /// Allocations per I/O allowed through the C ABI, as fio's rbd engine (and QEMU) use
+    /// it with librbd's default cache (write-around): measured at 13.2 (write) and 6.0
+    /// (read), fio's own included.
+    static let cabiCeilings: [(kind: String, ceiling: Double)] = [("randwrite", 16), ("randread", 8)]
+
+    /// The release build's C library (scripts/test.sh builds it).
+    static let releaseLibrary = CABIEnvironment.root.appendingPathComponent(".build/release/libswiftrbd.so").path
+
+    /// The same count for the librbd C ABI: fio's rbd engine on SwiftRBD's release
+    /// library (linked as librbd.so.1 and librados.so.2 in a folder of this test's own),
+    /// 4 KiB random writes and reads at 16 in flight, N and 3N I/Os.
+    @Test(.requiresTools("rbd", "gcc", "fio")) func theCABIsAioPathStaysUnderItsAllocationCeiling() async throws {
+        let conf = try #require(ClusterEnvironment.cephConf)
+        try #require(FileManager.default.fileExists(atPath: Self.releaseLibrary),
+                     "no release library at \(Self.releaseLibrary): build it with `swift build -c release --product swiftrbd` (scripts/test.sh does)")
+        let manager = FileManager.default
+        let work = manager.temporaryDirectory.appendingPathComponent("swiftrbd-cabi-allocs-\(UUID().uuidString)").path
+        try manager.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let name = "cabi-allocs-\(UInt32.random(in: 0...UInt32.max))"
+        defer {
+            ClusterEnvironment.removeImage("rbd/\(name)")
+            try? manager.removeItem(atPath: work)
+        }
+        for link in ["librbd.so.1", "librados.so.2"] {
+            try manager.createSymbolicLink(atPath: "\(work)/\(link)", withDestinationPath: Self.releaseLibrary)
+        }
+        let counter = "\(work)/alloc-count.so"
+        let build = try await ClusterEnvironment.runAwaited([
+            "gcc", "-O2", "-shared", "-fPIC", "-o", counter, CABIEnvironment.root.appendingPathComponent("scripts/support/alloc-count.c").path,
+        ])
+        try #require(build.status == 0, "gcc: \(build.stderr)")
+        _ = try await ClusterEnvironment.cephAwaited("rbd", ["create", "rbd/\(name)", "--size", "64M", "--image-feature", "layering"])
+        _ = try await ClusterEnvironment.cephAwaited("rbd", [
+            "bench", "--io-type", "write", "--io-size", "4M", "--io-threads", "16", "--io-total", "64M", "--io-pattern", "seq",
+            "rbd/\(name)", "--rbd_cache=false",
+        ])
+
+        func allocations(_ kind: String, _ count: Int) async throws -> Int {
+            let file = "\(work)/\(kind).\(count)"
+            let run = try await ClusterEnvironment.runAwaited([
+                "env", "CEPH_CONF=\(conf)", "LD_LIBRARY_PATH=\(work)", "ALLOC_COUNT_FILE=\(file)", "LD_PRELOAD=\(counter)",
+                "fio", "--name=allocs", "--ioengine=rbd", "--clientname=admin", "--pool=rbd", "--rbdname=\(name)",
+                "--rw=\(kind)", "--bs=4k", "--iodepth=16", "--size=64M", "--number_ios=\(count)", "--output=\(work)/fio.\(kind).\(count)",
+            ])
+            try #require(run.status == 0, "fio \(kind): \(run.stderr)")
+            let text = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            return try #require(Int(text), "the counter wrote '\(text)'")
+        }
+
+        for (kind, ceiling) in Self.cabiCeilings {
+            let few = try await allocations(kind, 2 * Self.smaller)
+            let many = try await allocations(kind, 6 * Self.smaller)
+            let perIO = Double(many - few) / Double(4 * Self.smaller)
+            print("allocations: C ABI (fio) 4 KiB \(kind), 16 in flight: \(String(format: "%.1f", perIO)) per I/O (ceiling \(ceiling))")
+            #expect(perIO <= ceiling, "C ABI 4 KiB \(kind): \(perIO) allocations per I/O, over the ceiling of \(ceiling)")
+            #expect(perIO > 0, "C ABI 4 KiB \(kind): the counter saw no allocations; is it preloaded?")
+        }
+    }
 }
