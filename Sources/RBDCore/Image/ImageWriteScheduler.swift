@@ -40,46 +40,11 @@ final class ImageWriteScheduler: Sendable {
 
     typealias Machine = WriteSchedulerStateMachine<Request>
 
-    /// The machine, the array its actions are collected in (kept, so that an event costs
-    /// no array of its own) and the send completions not in use.
+    /// The machine and the array its actions are collected in (kept, so that an event
+    /// costs no array of its own).
     private struct State {
         var machine: Machine
         var actions: [Machine.Action] = []
-        var idleSends: [SendCompletion] = []
-    }
-
-    /// One send's completion: answers the send's requests, then tells the machine that
-    /// the object's write is done. Pooled on the loop: a send takes one and it goes back
-    /// once its answer is handled, so when the pool holds as many as there are sends in
-    /// flight, a send allocates nothing for its completion (the closure this replaces
-    /// captured the send's token, object and requests: one allocation per send). The
-    /// closure handed down captures only this object, which allocates nothing. Its
-    /// fields change only on the loop: before the send, and when the answer (hopping
-    /// there first if it comes elsewhere) is handled.
-    final class SendCompletion: @unchecked Sendable {
-        weak var scheduler: ImageWriteScheduler?
-        var image: Image?
-        var token: UInt64 = 0
-        var object: UInt64 = 0
-        var requests = SmallArray<Request>()
-
-        init(scheduler: ImageWriteScheduler) {
-            self.scheduler = scheduler
-        }
-
-        func answered(_ outputs: Result<SmallArray<ByteBuffer>, RADOSError>) {
-            guard let scheduler else {
-                // The image and its scheduler are gone: the callers still hear.
-                let outcome = outputs.map { _ in () }
-                for request in requests { request.completion(outcome) }
-                return
-            }
-            if scheduler.loop.inEventLoop {
-                scheduler.sendAnswered(self, outputs)
-            } else {
-                scheduler.loop.execute { scheduler.sendAnswered(self, outputs) }
-            }
-        }
     }
 
     let loop: any EventLoop
@@ -162,18 +127,6 @@ final class ImageWriteScheduler: Sendable {
         return actions
     }
 
-    /// A send's answer, on the loop: its completion goes back to the pool, its requests
-    /// are answered, and the machine hears that the object's write is done.
-    private func sendAnswered(_ send: SendCompletion, _ outputs: Result<SmallArray<ByteBuffer>, RADOSError>) {
-        let (token, object, requests, image) = (send.token, send.object, send.requests, send.image)
-        send.image = nil
-        send.requests = SmallArray()
-        state.value.idleSends.append(send)
-        let outcome = outputs.map { _ in () }
-        for request in requests { request.completion(outcome) }
-        if let image { completedOnLoop(token, object: object, image) }
-    }
-
     private func completedOnLoop(_ token: UInt64, object: UInt64, _ image: Image) {
         var actions = takeActions()
         state.value.machine.completed(token, object: object, now: ImageCache.now, into: &actions)
@@ -186,14 +139,17 @@ final class ImageWriteScheduler: Sendable {
             switch action {
             case .send(let token, let object, let offset, let data, let requests):
                 guard let first = requests.first else { continue }
-                // A pooled completion: the object write hands the OSD's outputs on to it
-                // as they are (nothing wraps it on the way down).
-                let send = state.value.idleSends.popLast() ?? SendCompletion(scheduler: self)
-                send.image = image
-                send.token = token
-                send.object = object
-                send.requests = requests
-                image.sendObjectWrite(first.view, object, offset: offset, data: data, outputs: { send.answered($0) })
+                // One closure per send: the object write hands the OSD's outputs on as
+                // they are (nothing wraps this completion on the way down).
+                image.sendObjectWrite(first.view, object, offset: offset, data: data, outputs: { [self] outputs in
+                    let outcome = outputs.map { _ in () }
+                    for request in requests { request.completion(outcome) }
+                    if loop.inEventLoop {
+                        completedOnLoop(token, object: object, image)
+                    } else {
+                        loop.execute { [self] in completedOnLoop(token, object: object, image) }
+                    }
+                })
             case .wake(let at):
                 wake.value?.cancel()
                 wake.value = loop.scheduleTask(deadline: NIODeadline.uptimeNanoseconds(at)) { [weak self, weak image] in
