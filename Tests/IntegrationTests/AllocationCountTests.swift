@@ -70,9 +70,10 @@ struct AllocationCountTests {
     }
 
     /// Allocations per I/O allowed through the C ABI, as fio's rbd engine (and QEMU) use
-    /// it with librbd's default cache (write-around): measured at 13.2 (write) and 6.0
-    /// (read), fio's own included.
-    static let cabiCeilings: [(kind: String, ceiling: Double)] = [("randwrite", 16), ("randread", 8)]
+    /// it with librbd's default cache (write-around): measured at 12.4–14.2 (write: it
+    /// varies from run to run with how the cache's acknowledgements fall across loop
+    /// turns) and 6.0 (read), fio's own included.
+    static let cabiCeilings: [(kind: String, ceiling: Double)] = [("randwrite", 18), ("randread", 8)]
 
     /// The release build's C library (scripts/test.sh builds it).
     static let releaseLibrary = CABIEnvironment.root.appendingPathComponent(".build/release/libswiftrbd.so").path
