@@ -246,21 +246,17 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
                 switch state {
                 case .closed, .idle, .awaitingBanner, .disconnected:
                     return
-                case .ready:
-                    guard let decoded = try decoder.next(from: &inbound) else { break }
-                    // The open session's messages (replies) are delivered without the
-                    // array `handle` returns.
-                    if decoded.frame.tag == .message {
-                        if let message = try receivedMessage(decoded.frame) { actions.append(.deliver(message)) }
-                    } else {
-                        actions += try handle(decoded)
-                    }
-                    continue
-                case .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .awaitingReconnect:
+                case .awaitingHello, .authenticating, .awaitingSignature, .awaitingServerIdent, .awaitingReconnect, .ready:
                     break
                 }
                 guard let decoded = try decoder.next(from: &inbound) else { break }
-                actions += try handle(decoded)
+                if case .ready = state, decoded.frame.tag == .message {
+                    // The open session's messages (replies) are delivered without the
+                    // array `handle` returns.
+                    if let message = try receivedMessage(decoded.frame) { actions.append(.deliver(message)) }
+                } else {
+                    actions += try handle(decoded)
+                }
             }
             if inbound.readableBytes == 0 {
                 inbound = ByteBuffer()
@@ -311,39 +307,6 @@ package struct ProtocolV2Client: Sendable, CustomStringConvertible {
             }
             return [.write(encodeMessage(message))]
         }
-    }
-
-    /// ``send(_:)`` for the I/O path: on an open session the frame's pieces are appended
-    /// to `out` (an array the driver keeps and empties after writing them) and nothing is
-    /// returned; otherwise whatever ``send(_:)`` returns. A request then costs no array of
-    /// actions and none of pieces.
-    package mutating func send(_ message: Message, appendingTo out: inout [ByteBuffer]) -> [Action] {
-        guard case .ready = state, configuration.lossy else { return send(message) }
-        outSeq += 1
-        var m = message
-        m.header.seq = outSeq
-        encodeNumbered(m, into: &out)
-        return []
-    }
-
-    /// ``send(_:appendingTo:)`` for a message whose front is encoded into its frame's
-    /// buffer (``FrameEncoder/encode(header:front:data:into:allocator:)``): one buffer
-    /// per request in crc mode. Anything but an open lossy session takes the message path.
-    package mutating func send<Front: EncodableFront>(
-        header: MessageHeader2, front: Front, data: ByteBuffer, appendingTo out: inout [ByteBuffer]
-    ) -> [Action] {
-        guard case .ready = state, configuration.lossy else {
-            var buffer = ByteBufferAllocator().buffer(capacity: front.frontCapacity)
-            front.encodeFront(into: &buffer)
-            return send(Message(header: header, front: buffer, middle: ByteBuffer(), data: data))
-        }
-        outSeq += 1
-        var h = header
-        h.seq = outSeq
-        h.ackSeq = inSeq
-        ackedInSeq = inSeq
-        encoder.encode(header: h, front: front, data: data, into: &out)
-        return []
     }
 
     /// The transport can take more bytes (`writable`) or not (its buffer is over the

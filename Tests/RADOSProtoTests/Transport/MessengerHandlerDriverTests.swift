@@ -9,26 +9,42 @@ import Testing
 /// ``OSDSessionReplayTests``) opens the session, then a 4 KiB write request goes out and
 /// an OSD reply comes in, the per-I/O path from the channel's point of view.
 @Suite struct MessengerHandlerDriverTests {
-    @Test func anOSDSessionSendsARequestAndDeliversItsReply() throws {
-        let fixture = try OSDSessionReplayTests.load()
-        let machine = OSDSessionReplayTests.machine(fixture)
-        let events = NIOLockedValueBox<[MessengerEvent]>([])
-        let channel = EmbeddedChannel(handler: MessengerHandler(machine: machine, keepaliveInterval: nil) { event in
-            events.withLockedValue { $0.append(event) }
-        })
-        defer { _ = try? channel.finish() }
+    /// A handler on an `EmbeddedChannel` whose session the recorded handshake opened
+    /// (what we sent is checked byte for byte against what the real OSD accepted), and
+    /// the events it reported.
+    struct OpenSession {
+        let handler: MessengerHandler
+        let channel: EmbeddedChannel
+        let events: NIOLockedValueBox<[MessengerEvent]>
+
+        init() throws {
+            let fixture = try OSDSessionReplayTests.load()
+            let events = NIOLockedValueBox<[MessengerEvent]>([])
+            handler = MessengerHandler(machine: OSDSessionReplayTests.machine(fixture), keepaliveInterval: nil) { event in
+                events.withLockedValue { $0.append(event) }
+            }
+            self.events = events
+            channel = EmbeddedChannel(handler: handler)
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6800)).wait()
+            try channel.writeInbound(ByteBuffer(bytes: fixture.server))
+            #expect(try sent() == fixture.client)
+            let ready = events.withLockedValue { $0.contains { if case .ready = $0 { return true } else { return false } } }
+            try #require(ready, "the session did not open: \(events.withLockedValue { $0 })")
+        }
+
+        /// The bytes written and flushed since the last call.
         func sent() throws -> [UInt8] {
             var bytes: [UInt8] = []
             while let piece = try channel.readOutbound(as: ByteBuffer.self) { bytes += Array(piece.readableBytesView) }
             return bytes
         }
+    }
 
-        // The handshake: what we send is byte for byte what the real OSD accepted.
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6800)).wait()
-        try channel.writeInbound(ByteBuffer(bytes: fixture.server))
-        #expect(try sent() == fixture.client)
-        let ready = events.withLockedValue { $0.contains { if case .ready = $0 { return true } else { return false } } }
-        try #require(ready, "the session did not open: \(events.withLockedValue { $0 })")
+    @Test func anOSDSessionSendsARequestAndDeliversItsReply() throws {
+        let session = try OpenSession()
+        let (channel, events) = (session.channel, session.events)
+        defer { _ = try? channel.finish() }
+        func sent() throws -> [UInt8] { try session.sent() }
 
         // A request: one message frame, numbered 1, carrying front and data as given.
         let front = ByteBuffer(bytes: (0..<180).map { UInt8(truncatingIfNeeded: $0 &* 7) })
@@ -70,21 +86,10 @@ import Testing
     /// flushed, all together, in order and numbered, each front byte for byte what
     /// `MOSDOp.encodeFront` writes and each data segment the caller's bytes.
     @Test func requestsSentUnflushedLeaveTogetherAtTheFlush() throws {
-        let fixture = try OSDSessionReplayTests.load()
-        let events = NIOLockedValueBox<[MessengerEvent]>([])
-        let handler = MessengerHandler(machine: OSDSessionReplayTests.machine(fixture), keepaliveInterval: nil) { event in
-            events.withLockedValue { $0.append(event) }
-        }
-        let channel = EmbeddedChannel(handler: handler)
+        let session = try OpenSession()
+        let (handler, channel) = (session.handler, session.channel)
         defer { _ = try? channel.finish() }
-        func sent() throws -> [UInt8] {
-            var bytes: [UInt8] = []
-            while let piece = try channel.readOutbound(as: ByteBuffer.self) { bytes += Array(piece.readableBytesView) }
-            return bytes
-        }
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6800)).wait()
-        try channel.writeInbound(ByteBuffer(bytes: fixture.server))
-        #expect(try sent() == fixture.client)
+        func sent() throws -> [UInt8] { try session.sent() }
 
         let requests = (1...3).map { (index: Int) -> (tid: UInt64, op: MOSDOp) in
             let data = ByteBuffer(repeating: UInt8(index), count: 4096 * index)
