@@ -142,59 +142,77 @@ package struct FrameEncoder: Sendable {
 
     /// Appends the wire form of a message whose front is encoded here, straight into the
     /// frame's buffer (crc mode only): preamble, header, its crc, the front and the
-    /// epilogue share one allocation, where a front of its own would be another buffer
-    /// (two allocations). The data is appended as it is. The bytes are those of
-    /// ``encode(message:into:allocator:)`` for the same message with the front encoded
-    /// separately. Secure mode takes that path (its sealing copies anyway).
+    /// epilogue are written into `frames`' arena, shared with the other frames of the
+    /// batch, where a front of its own would be another buffer (two allocations). The
+    /// data is appended as it is. The bytes are those of ``encode(message:into:allocator:)``
+    /// for the same message with the front encoded separately. Secure mode takes that
+    /// path (its sealing copies anyway).
+    package mutating func encode<Front: EncodableFront>(
+        header: MessageHeader2, front: Front, data: ByteBuffer, into frames: inout OutboundFrames
+    ) {
+        guard case .crc = protection else {
+            var buffer = ByteBufferAllocator().buffer(capacity: front.frontCapacity)
+            front.encodeFront(into: &buffer)
+            var out: [ByteBuffer] = []
+            encode(message: Message(header: header, front: buffer, middle: ByteBuffer(), data: data), into: &out)
+            return frames.append(contentsOf: out)
+        }
+        let headLength = FrameLayout.preambleLength + MessageHeader2.length + FrameLayout.crcLength
+        let reserving = headLength + front.frontCapacity + FrameLayout.plainEpilogueLength
+        frames.writeFrame(reserving: reserving, payload: data) { wire, base in
+            // The front first, at its place; the preamble (which carries its length) and
+            // the header are written in front of it afterwards.
+            let frontStart = base + headLength
+            wire.moveWriterIndex(to: frontStart)
+            front.encodeFront(into: &wire)
+            let frontEnd = wire.writerIndex
+            let frontLength = frontEnd - frontStart
+            let count = data.readableBytes > 0 ? 4 : (frontLength > 0 ? 2 : 1)
+            func length(_ i: Int) -> Int {
+                switch i {
+                case 0: return MessageHeader2.length
+                case 1: return frontLength
+                case 3: return data.readableBytes
+                default: return 0
+                }
+            }
+            if count > 1 {
+                let frontCRC = Self.checksum(of: wire, frontStart..<frontEnd)
+                wire.writeDencU8(FrameLayout.lateStatusComplete)
+                wire.writeDencU32(frontCRC)
+                wire.writeDencU32(count > 2 ? Self.emptySegmentCRC : 0)
+                wire.writeDencU32(count > 3 ? CRC32C.checksum(data, seed: 0xFFFF_FFFF) : 0)
+            }
+            let end = wire.writerIndex
+            wire.moveWriterIndex(to: base)
+            FramePreamble.encode(tag: .message, count: count, length: length, into: &wire)
+            let headerStart = wire.writerIndex
+            header.encode(into: &wire)
+            wire.writeDencU32(Self.checksum(of: wire, headerStart..<wire.writerIndex))
+            wire.moveWriterIndex(to: end)
+            return (base..<frontEnd, count > 1 ? frontEnd..<end : nil)
+        }
+    }
+
+    /// ``encode(header:front:data:into:)`` appending buffers of its own to `out`.
     package mutating func encode<Front: EncodableFront>(
         header: MessageHeader2, front: Front, data: ByteBuffer, into out: inout [ByteBuffer],
         allocator: ByteBufferAllocator = ByteBufferAllocator()
     ) {
-        guard case .crc = protection else {
-            var buffer = allocator.buffer(capacity: front.frontCapacity)
-            front.encodeFront(into: &buffer)
-            return encode(message: Message(header: header, front: buffer, middle: ByteBuffer(), data: data), into: &out, allocator: allocator)
+        var frames = OutboundFrames(capacity: front.frontCapacity + 128, allocator: allocator)
+        encode(header: header, front: front, data: data, into: &frames)
+        frames.drain { out.append($0) }
+    }
+
+    /// The CRC32C (seed ~0) of a segment with no bytes.
+    static let emptySegmentCRC = CRC32C.checksum(ByteBuffer(), seed: 0xFFFF_FFFF)
+
+    /// The CRC32C (seed ~0) of `range` of `buffer`'s storage, by index.
+    private static func checksum(of buffer: ByteBuffer, _ range: Range<Int>) -> UInt32 {
+        buffer.withUnsafeReadableBytes { bytes in
+            let from = range.lowerBound - buffer.readerIndex
+            return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[from..<(from + range.count)]), seed: 0xFFFF_FFFF)
         }
-        let frontStart = FrameLayout.preambleLength + MessageHeader2.length + FrameLayout.crcLength
-        var wire = allocator.buffer(capacity: frontStart + front.frontCapacity + FrameLayout.plainEpilogueLength)
-        // The front first, at its place; the preamble (which carries its length) and the
-        // header are written in front of it afterwards.
-        wire.moveWriterIndex(to: frontStart)
-        front.encodeFront(into: &wire)
-        let frontLength = wire.writerIndex - frontStart
-        let count = data.readableBytes > 0 ? 4 : (frontLength > 0 ? 2 : 1)
-        func length(_ i: Int) -> Int {
-            switch i {
-            case 0: return MessageHeader2.length
-            case 1: return frontLength
-            case 3: return data.readableBytes
-            default: return 0
-            }
-        }
-        if count > 1 {
-            let frontCRC = wire.withUnsafeReadableBytes { bytes in
-                CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[frontStart..<(frontStart + frontLength)]), seed: 0xFFFF_FFFF)
-            }
-            wire.writeDencU8(FrameLayout.lateStatusComplete)
-            wire.writeDencU32(frontCRC)
-            wire.writeDencU32(count > 2 ? CRC32C.checksum(ByteBuffer(), seed: 0xFFFF_FFFF) : 0)
-            wire.writeDencU32(count > 3 ? CRC32C.checksum(data, seed: 0xFFFF_FFFF) : 0)
-        }
-        let end = wire.writerIndex
-        wire.moveWriterIndex(to: 0)
-        FramePreamble.encode(tag: .message, count: count, length: length, into: &wire)
-        let headerStart = wire.writerIndex
-        header.encode(into: &wire)
-        let headerCRC = wire.withUnsafeReadableBytes { bytes in
-            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[headerStart...]), seed: 0xFFFF_FFFF)
-        }
-        wire.writeDencU32(headerCRC)
-        wire.moveWriterIndex(to: end)
-        out.reserveCapacity(out.count + 3)
-        if let head = wire.getSlice(at: 0, length: frontStart + frontLength) { out.append(head) }
-        guard count > 1 else { return }
-        if data.readableBytes > 0 { out.append(data) }
-        if let epilogue = wire.getSlice(at: frontStart + frontLength, length: FrameLayout.plainEpilogueLength) { out.append(epilogue) }
     }
 
     /// Convenience: the wire form as one buffer.

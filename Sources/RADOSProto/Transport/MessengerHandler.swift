@@ -35,11 +35,15 @@ package final class MessengerHandler: ChannelDuplexHandler {
     private let silenceLimit: TimeAmount?
     private var keepaliveTask: RepeatedTask?
     private var closed = false
-    /// The handler's context, for ``send(_:)`` (set while the handler is in a pipeline).
+    /// The handler's context, for ``send(header:front:data:)`` (set while the handler is in a pipeline).
     private var context: ChannelHandlerContext?
-    /// Arrays the machine fills and this handler empties after performing them, kept
-    /// so that a request or a reply does not allocate its own.
-    private var scratchPieces: [ByteBuffer] = []
+    /// Requests sent with ``send(header:front:data:)`` and not yet written: they are
+    /// handed to the channel at its next flush, or before anything else is written, so
+    /// frames keep their order. Kept, with its arena, so that a request allocates no
+    /// buffer of its own.
+    private var pending = OutboundFrames()
+    /// The array the machine fills with actions and this handler empties after
+    /// performing them, kept so that a reply does not allocate one.
     private var scratchActions: [ProtocolV2Client.Action] = []
 
     /// - Parameters:
@@ -100,36 +104,33 @@ package final class MessengerHandler: ChannelDuplexHandler {
         scratchActions = actions
     }
 
-    /// Sends `message` from the channel's loop without passing it through the pipeline
-    /// (no boxing of the message, no array per request) and without flushing: the caller
-    /// flushes the channel once for everything it wrote in this turn of the loop (one
-    /// `writev` for many requests). Dropped when the connection is closed (its owner hears
-    /// `.closed` and resends); ``write(context:data:promise:)`` is the pipeline's way in.
-    package func send(_ message: Message) {
-        guard let context, !closed else { return }
-        var pieces = scratchPieces
-        scratchPieces = []
-        let actions = machine.send(message, appendingTo: &pieces)
-        written(&pieces, actions, context: context)
-    }
-
-    /// ``send(_:)`` for a message whose front is encoded into the frame's own buffer.
+    /// Sends a message from the channel's loop without passing it through the pipeline
+    /// (no boxing of the message, no array per request) and without flushing: its frame
+    /// is written to the channel at the next flush (the caller flushes the channel once
+    /// for everything it sent in this turn of the loop, so many requests leave in one
+    /// `writev`), its front encoded into the frame's buffer, which the frames of a batch
+    /// share. Dropped when the connection is closed (its owner hears `.closed` and
+    /// resends); ``write(context:data:promise:)`` is the pipeline's way in.
     package func send<Front: EncodableFront>(header: MessageHeader2, front: Front, data: ByteBuffer) {
-        guard let context, !closed else { return }
-        var pieces = scratchPieces
-        scratchPieces = []
-        let actions = machine.send(header: header, front: front, data: data, appendingTo: &pieces)
-        written(&pieces, actions, context: context)
+        guard context != nil, !closed else { return }
+        let actions = machine.send(header: header, front: front, data: data, appendingTo: &pending)
+        if !actions.isEmpty, let context { run(actions, context: context, flush: false) }
     }
 
-    private func written(_ pieces: inout [ByteBuffer], _ actions: [ProtocolV2Client.Action], context: ChannelHandlerContext) {
-        for buffer in pieces {
+    /// Hands the requests waiting in ``pending`` to the channel (not flushed): before the
+    /// channel is flushed, and before any other frame is written, so frames keep the
+    /// order they were numbered in.
+    private func writePending(context: ChannelHandlerContext) {
+        guard !pending.isEmpty else { return }
+        pending.drain { buffer in
             tap?(.sent, buffer)
             context.write(wrapOutboundOut(buffer), promise: nil)
         }
-        pieces.removeAll(keepingCapacity: true)
-        scratchPieces = pieces
-        if !actions.isEmpty { run(actions, context: context) }
+    }
+
+    package func flush(context: ChannelHandlerContext) {
+        writePending(context: context)
+        context.flush()
     }
 
     /// A peer that stops reading makes the channel unwritable: the machine then stops
@@ -168,6 +169,7 @@ package final class MessengerHandler: ChannelDuplexHandler {
     private func finish(_ error: RADOSError, context: ChannelHandlerContext) {
         guard !closed else { return }
         closed = true
+        pending.discard()
         keepaliveTask?.cancel()
         keepaliveTask = nil
         sink(.closed(error))
@@ -180,6 +182,7 @@ package final class MessengerHandler: ChannelDuplexHandler {
         for action in actions {
             switch action {
             case .write(let buffers):
+                writePending(context: context)
                 for buffer in buffers {
                     tap?(.sent, buffer)
                     context.write(wrapOutboundOut(buffer), promise: nil)

@@ -15,17 +15,13 @@ package struct MessengerSession: Sendable {
     package let events: AsyncStream<MessengerEvent>
     /// Where a routed session's events go (nil for one opened with the async `open`).
     package let route: MessengerEventRoute?
-    /// The session's handler, for ``send(_:)`` on the loop.
+    /// The session's handler, for ``send(header:front:data:)`` on the loop.
     let handler: NIOLoopBound<MessengerHandler>
 
-    /// Writes `message` on the session without flushing, from the channel's loop only:
-    /// the caller flushes ``channel`` once after everything it sends in this turn of the
-    /// loop, so frames for several requests leave in one `writev`.
-    package func send(_ message: Message) {
-        handler.value.send(message)
-    }
-
-    /// ``send(_:)`` for a message whose front is encoded straight into its frame.
+    /// Writes a message on the session without flushing, from the channel's loop only,
+    /// its front encoded straight into its frame: the caller flushes ``channel`` once
+    /// after everything it sends in this turn of the loop, so frames for several requests
+    /// leave in one `writev`.
     package func send<Front: EncodableFront>(header: MessageHeader2, front: Front, data: ByteBuffer) {
         handler.value.send(header: header, front: front, data: data)
     }

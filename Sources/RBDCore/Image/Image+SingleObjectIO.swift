@@ -1,5 +1,6 @@
 import NIOCore
 import RADOSProto
+import Synchronization
 
 /// The hot path of ``Image/aioRead(offset:length:completion:)`` and
 /// ``Image/aioWrite(offset:data:completion:)``: an I/O that falls in one object (a 4 KiB
@@ -70,12 +71,17 @@ extension Image {
     final class SingleObjectWrite: Sendable {
         let image: Image
         let ticket: UInt64
+        let objectNumber: UInt64
         let length: Int
         let completion: IOCompletion
+        /// The I/O scheduler's token for the send that carries this write alone, set on
+        /// the client's loop before the send and read there when it completes.
+        let sendToken = Atomic<UInt64>(0)
 
-        init(image: Image, ticket: UInt64, length: Int, completion: IOCompletion) {
+        init(image: Image, ticket: UInt64, objectNumber: UInt64, length: Int, completion: IOCompletion) {
             self.image = image
             self.ticket = ticket
+            self.objectNumber = objectNumber
             self.length = length
             self.completion = completion
         }
@@ -83,6 +89,13 @@ extension Image {
         func written(_ outcome: Result<Void, RADOSError>) {
             image.completeOnLoop(completion, outcome.map { (length, nil) })
             image.writes.finish(ticket)
+        }
+
+        /// The OSD's answer to the scheduler's send of this write alone: the write is
+        /// answered, then the scheduler hears that its send completed.
+        func sentAlone(_ outputs: Result<SmallArray<ByteBuffer>, RADOSError>) {
+            written(outputs.map { _ in () })
+            image.scheduler?.sendCompleted(sendToken.load(ordering: .relaxed), object: objectNumber, image)
         }
     }
 
@@ -120,7 +133,11 @@ extension Image {
            length == UInt64(data.readableBytes),
            let piece = ImageIOPlan.singlePiece(view.layout, offset: offset, length: length),
            (try? checkWritable(view)) != nil {
-            let write = SingleObjectWrite(image: self, ticket: ticket, length: data.readableBytes, completion: completion)
+            let write = SingleObjectWrite(image: self, ticket: ticket, objectNumber: piece.objectNumber, length: data.readableBytes, completion: completion)
+            if cache == nil, let scheduler {
+                // Through the scheduler with the write's own object as its answer.
+                return scheduler.write(self, view: view, offset: piece.objectOffset, data: data, single: write)
+            }
             writeObject(view, piece.objectNumber, offset: piece.objectOffset, data: data) { write.written($0) }
             return
         }

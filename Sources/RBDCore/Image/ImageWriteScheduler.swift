@@ -35,7 +35,22 @@ extension RADOSConfiguration {
 final class ImageWriteScheduler: Sendable {
     struct Request: Sendable {
         var view: Image.IOView
-        var completion: @Sendable (Result<Void, RADOSError>) -> Void
+        var answer: Answer
+    }
+
+    /// Who a write's outcome goes to.
+    enum Answer: Sendable {
+        /// An aio write on the hot path: when it is sent alone, its own object carries
+        /// the send's completion, so the scheduler makes no closure for it.
+        case single(Image.SingleObjectWrite)
+        case closure(@Sendable (Result<Void, RADOSError>) -> Void)
+
+        func callAsFunction(_ outcome: Result<Void, RADOSError>) {
+            switch self {
+            case .single(let write): write.written(outcome)
+            case .closure(let completion): completion(outcome)
+            }
+        }
     }
 
     typealias Machine = WriteSchedulerStateMachine<Request>
@@ -69,21 +84,41 @@ final class ImageWriteScheduler: Sendable {
     /// A write of one object extent (after the cache, if any). On the loop (a completion
     /// issuing the next write) it is handled at once, with no closure made for it.
     func write(_ image: Image, view: Image.IOView, object: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+        write(image, view: view, object: object, offset: offset, data: data, answer: .closure(completion))
+    }
+
+    /// ``write(_:view:object:offset:data:completion:)`` for an aio write on the hot path,
+    /// answered through its own object.
+    func write(_ image: Image, view: Image.IOView, offset: UInt64, data: ByteBuffer, single write: Image.SingleObjectWrite) {
+        self.write(image, view: view, object: write.objectNumber, offset: offset, data: data, answer: .single(write))
+    }
+
+    private func write(_ image: Image, view: Image.IOView, object: UInt64, offset: UInt64, data: ByteBuffer, answer: Answer) {
         guard loop.inEventLoop else {
             loop.execute { [self] in
-                writeOnLoop(image, view: view, object: object, offset: offset, data: data, completion: completion)
+                writeOnLoop(image, view: view, object: object, offset: offset, data: data, answer: answer)
             }
             return
         }
-        writeOnLoop(image, view: view, object: object, offset: offset, data: data, completion: completion)
+        writeOnLoop(image, view: view, object: object, offset: offset, data: data, answer: answer)
     }
 
-    private func writeOnLoop(_ image: Image, view: Image.IOView, object: UInt64, offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, RADOSError>) -> Void) {
+    private func writeOnLoop(_ image: Image, view: Image.IOView, object: UInt64, offset: UInt64, data: ByteBuffer, answer: Answer) {
         var actions = takeActions()
         state.value.machine.write(
             object: object, offset: offset, data: data, snapSeq: view.snapContext.seq,
-            request: Request(view: view, completion: completion), now: ImageCache.now, into: &actions)
+            request: Request(view: view, answer: answer), now: ImageCache.now, into: &actions)
         run(&actions, image)
+    }
+
+    /// A send of the machine's has completed (from any thread): the writes waiting
+    /// behind it, if any, go.
+    func sendCompleted(_ token: UInt64, object: UInt64, _ image: Image) {
+        if loop.inEventLoop {
+            completedOnLoop(token, object: object, image)
+        } else {
+            loop.execute { [self] in completedOnLoop(token, object: object, image) }
+        }
     }
 
     /// A read of one object extent: waiting writes it overlaps are sent first.
@@ -139,16 +174,19 @@ final class ImageWriteScheduler: Sendable {
             switch action {
             case .send(let token, let object, let offset, let data, let requests):
                 guard let first = requests.first else { continue }
-                // One closure per send: the object write hands the OSD's outputs on as
-                // they are (nothing wraps this completion on the way down).
+                if requests.count == 1, case .single(let write) = first.answer {
+                    // A hot-path write sent alone: its object carries the send (a closure
+                    // capturing one object allocates nothing).
+                    write.sendToken.store(token, ordering: .relaxed)
+                    image.sendObjectWrite(first.view, object, offset: offset, data: data, outputs: { write.sentAlone($0) })
+                    continue
+                }
+                // A closure per send otherwise: the object write hands the OSD's outputs
+                // on as they are (nothing wraps this completion on the way down).
                 image.sendObjectWrite(first.view, object, offset: offset, data: data, outputs: { [self] outputs in
                     let outcome = outputs.map { _ in () }
-                    for request in requests { request.completion(outcome) }
-                    if loop.inEventLoop {
-                        completedOnLoop(token, object: object, image)
-                    } else {
-                        loop.execute { [self] in completedOnLoop(token, object: object, image) }
-                    }
+                    for request in requests { request.answer(outcome) }
+                    sendCompleted(token, object: object, image)
                 })
             case .wake(let at):
                 wake.value?.cancel()

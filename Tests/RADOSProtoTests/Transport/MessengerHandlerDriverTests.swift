@@ -118,4 +118,33 @@ import Testing
         }
         #expect(wire.readableBytes == 0, "more went out than the three requests")
     }
+
+    /// Requests waiting for the flush go out before a frame written any other way (here a
+    /// message through the pipeline), so the peer sees them in the order they were numbered.
+    @Test func waitingRequestsLeaveBeforeAnythingWrittenAfterThem() throws {
+        let session = try OpenSession()
+        let (handler, channel) = (session.handler, session.channel)
+        defer { _ = try? channel.finish() }
+        for tid in [UInt64(7), 8] {
+            let op = MOSDOp(
+                pool: 2, pgSeed: 5, objectHash: 0xDEAD_BEEF, osdmapEpoch: 40, flags: [.read],
+                name: ObjectName(dataObjectPrefix: "rbd_data.1234", number: tid),
+                ops: SmallArray(single: .read(offset: 0, length: 4096)),
+                features: ProtocolV2Client.defaultFeatures)
+            handler.send(header: MessageHeader2(tid: tid, type: MOSDOp.messageType, version: MOSDOp.version, compatVersion: MOSDOp.compatVersion), front: op, data: op.data)
+        }
+        let other = Message(type: MOSDBackoff.messageType, version: MOSDBackoff.version, compatVersion: MOSDBackoff.compatVersion, tid: 0, front: ByteBuffer(bytes: [1, 2, 3]), data: ByteBuffer())
+        try channel.writeOutbound(other)
+        var wire = ByteBuffer(bytes: try session.sent())
+        var decoder = FrameDecoder()
+        var seen: [(seq: UInt64, tid: UInt64, type: UInt16)] = []
+        while let frame = try decoder.next(from: &wire)?.frame {
+            let header = try MessageHeader2.decode(frame.segments[0])
+            seen.append((header.seq, header.tid, header.type))
+        }
+        #expect(wire.readableBytes == 0)
+        #expect(seen.map(\.seq) == [1, 2, 3])
+        #expect(seen.map(\.tid) == [7, 8, 0])
+        #expect(seen.map(\.type) == [MOSDOp.messageType, MOSDOp.messageType, MOSDBackoff.messageType])
+    }
 }
